@@ -1,0 +1,260 @@
+"""The workspace configuration, ``nba.toml``: what each key means and its default.
+
+The file is the operator's; the toolkit reads it on every command and never
+rewrites it behind their back. Every key has a default, so a fresh workspace
+runs as documented, and unknown keys are refused: a typo such as
+``capacty = 500`` must not silently leave the capacity at 2,000.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from nba_toolkit.errors import BadInput
+
+DEFAULT_DENYLIST = (
+    "gender",
+    "sex",
+    "postcode",
+    "zip",
+    "zipcode",
+    "postal_code",
+    "name",
+    "address",
+    "street",
+    "city",
+    "birth_date",
+    "date_of_birth",
+    "dob",
+    "nationality",
+    "ethnicity",
+    "religion",
+)
+
+# Canonical column -> the name the bank's extract uses. The sample data speaks
+# like a warehouse extract, so the default mapping is the sample's.
+DEFAULT_COLUMNS = {
+    "customer_id": "RELATION_NO",
+    "snapshot_date": "SNAPSHOT_DATE",
+    "savings_balance": "SAVINGS_BAL",
+    "current_balance": "CURRENT_BAL",
+    "n_accounts": "NUM_ACCOUNTS",
+    "app_installed": "APP_USER",
+    "logins_per_month": "IB_LOGINS_M",
+    "n_products": "NUM_PRODUCTS",
+    "age_band": "AGE_BAND",
+    "is_investor": "HAS_INVEST_ACC",
+    "marketing_consent": "MKT_CONSENT",
+    "fund_change_1w": "FUND_CHG_1W",
+    "fund_change_4w": "FUND_CHG_4W",
+}
+
+DEFAULT_EXPORT_HEADERS = {
+    "customer_id": "relation_number",
+    "campaign_code": "campaign_code",
+    "group": "group",
+    "export_date": "export_date",
+}
+
+
+@dataclass(frozen=True)
+class CampaignConfig:
+    code: str = "INVEST-WEEKLY"
+    salt: str = "change-me"
+
+
+@dataclass(frozen=True)
+class SelectionConfig:
+    capacity: int = 2000
+    threshold: float = 0.015
+    cooldown_weeks: int = 4
+    holdout_share: float = 0.10
+    random_control_share: float = 0.05
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    name: str = "logistic"
+    label_window_weeks: int = 4
+    validation_weeks: int = 12
+
+
+@dataclass(frozen=True)
+class ExportConfig:
+    exporter: str = "mail_csv"
+    delimiter: str = ";"
+    encoding: str = "utf-8"
+    headers: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_EXPORT_HEADERS))
+
+
+@dataclass(frozen=True)
+class VolumeBandConfig:
+    min: int = 0
+    max: int = 2500
+
+
+@dataclass(frozen=True)
+class ChecksConfig:
+    volume_band: VolumeBandConfig = field(default_factory=VolumeBandConfig)
+
+
+@dataclass(frozen=True)
+class PluginsConfig:
+    disabled: tuple[str, ...] = ()
+    folders: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Config:
+    campaign: CampaignConfig = field(default_factory=CampaignConfig)
+    selection: SelectionConfig = field(default_factory=SelectionConfig)
+    engine: EngineConfig = field(default_factory=EngineConfig)
+    columns: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_COLUMNS))
+    denylist: tuple[str, ...] = DEFAULT_DENYLIST
+    export: ExportConfig = field(default_factory=ExportConfig)
+    checks: ChecksConfig = field(default_factory=ChecksConfig)
+    plugins: PluginsConfig = field(default_factory=PluginsConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data in the shape of nba.toml, for the ledger and for ``config show``."""
+        data = asdict(self)
+        data["privacy"] = {"denylist": list(data.pop("denylist"))}
+        data["plugins"] = {k: list(v) for k, v in data["plugins"].items()}
+        return data
+
+
+_TABLES = {
+    "campaign": CampaignConfig,
+    "selection": SelectionConfig,
+    "engine": EngineConfig,
+    "export": ExportConfig,
+    "plugins": PluginsConfig,
+}
+
+
+def load_config(path: Path) -> Config:
+    """Read ``nba.toml``, fill in defaults, and refuse anything unknown or out of range."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BadInput("the configuration file is missing", file=path) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise BadInput(f"not valid TOML ({exc})", file=path) from None
+    return parse_config(raw, source=path)
+
+
+def parse_config(raw: dict[str, Any], *, source: Path | str = "nba.toml") -> Config:
+    known = {"campaign", "selection", "engine", "columns", "privacy", "export", "checks", "plugins"}
+    for key in raw:
+        if key not in known:
+            raise BadInput(f"unknown section [{key}]; known sections: {', '.join(sorted(known))}", file=source)
+    values: dict[str, Any] = {}
+    for name, cls in _TABLES.items():
+        values[name] = _table(cls, raw.get(name, {}), name, source)
+    columns = dict(DEFAULT_COLUMNS)
+    for canonical, bank in _mapping(raw.get("columns", {}), "columns", source).items():
+        columns[canonical] = bank
+    values["columns"] = columns
+    privacy = raw.get("privacy", {})
+    _no_unknown(privacy, {"denylist"}, "privacy", source)
+    denylist = privacy.get("denylist", list(DEFAULT_DENYLIST))
+    if not isinstance(denylist, list) or not all(isinstance(x, str) for x in denylist):
+        raise BadInput("[privacy] denylist must be a list of column names", file=source)
+    values["denylist"] = tuple(denylist)
+    checks = raw.get("checks", {})
+    _no_unknown(checks, {"volume_band"}, "checks", source)
+    values["checks"] = ChecksConfig(
+        volume_band=_table(VolumeBandConfig, checks.get("volume_band", {}), "checks.volume_band", source)
+    )
+    config = Config(**values)
+    _validate(config, source)
+    return config
+
+
+def _table(cls: type, raw: Any, name: str, source: Path | str) -> Any:
+    if not isinstance(raw, dict):
+        raise BadInput(f"[{name}] must be a table", file=source)
+    allowed = {f.name: f for f in fields(cls)}
+    _no_unknown(raw, set(allowed), name, source)
+    kwargs: dict[str, Any] = {}
+    defaults = cls()
+    for key, value in raw.items():
+        default = getattr(defaults, key)
+        if isinstance(default, dict):
+            merged = dict(default)
+            merged.update(_mapping(value, f"{name}.{key}", source))
+            kwargs[key] = merged
+        elif isinstance(default, tuple):
+            if not isinstance(value, list):
+                raise BadInput(f"[{name}] {key} must be a list", file=source)
+            kwargs[key] = tuple(value)
+        elif isinstance(default, bool) or type(default) is str:
+            if not isinstance(value, type(default)):
+                raise BadInput(f"[{name}] {key} must be a {type(default).__name__}, got {value!r}", file=source)
+            kwargs[key] = value
+        elif isinstance(default, int):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise BadInput(f"[{name}] {key} must be a whole number, got {value!r}", file=source)
+            kwargs[key] = value
+        elif isinstance(default, float):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise BadInput(f"[{name}] {key} must be a number, got {value!r}", file=source)
+            kwargs[key] = float(value)
+        else:
+            kwargs[key] = value
+    return cls(**kwargs)
+
+
+def _mapping(raw: Any, name: str, source: Path | str) -> dict[str, str]:
+    if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
+        raise BadInput(f"[{name}] must map names to names (text)", file=source)
+    return dict(raw)
+
+
+def _no_unknown(raw: dict[str, Any], allowed: set[str], name: str, source: Path | str) -> None:
+    for key in raw:
+        if key not in allowed:
+            raise BadInput(
+                f"unknown key '{key}' in [{name}]; known keys: {', '.join(sorted(allowed))}", file=source
+            )
+
+
+def _validate(config: Config, source: Path | str) -> None:
+    s = config.selection
+    problems = []
+    if s.capacity < 0:
+        problems.append("[selection] capacity must be 0 or more")
+    if not 0.0 <= s.threshold <= 1.0:
+        problems.append("[selection] threshold is a probability and must lie between 0 and 1")
+    if s.cooldown_weeks < 0:
+        problems.append("[selection] cooldown_weeks must be 0 or more")
+    for share in ("holdout_share", "random_control_share"):
+        if not 0.0 <= getattr(s, share) < 1.0:
+            problems.append(f"[selection] {share} must lie between 0 and 1 (e.g. 0.10 for 10%)")
+    if config.engine.label_window_weeks < 1:
+        problems.append("[engine] label_window_weeks must be 1 or more")
+    if config.engine.validation_weeks < 1:
+        problems.append("[engine] validation_weeks must be 1 or more")
+    if len(config.export.delimiter) != 1:
+        problems.append("[export] delimiter must be a single character")
+    try:
+        "x".encode(config.export.encoding)
+    except LookupError:
+        problems.append(f"[export] encoding '{config.export.encoding}' is not known")
+    band = config.checks.volume_band
+    if band.min < 0 or band.max < band.min:
+        problems.append("[checks.volume_band] needs 0 <= min <= max")
+    if not config.campaign.code.strip():
+        problems.append("[campaign] code must not be empty")
+    missing_headers = set(DEFAULT_EXPORT_HEADERS) - set(config.export.headers)
+    extra_headers = set(config.export.headers) - set(DEFAULT_EXPORT_HEADERS)
+    if extra_headers or missing_headers:
+        problems.append(
+            f"[export.headers] may only rename {', '.join(sorted(DEFAULT_EXPORT_HEADERS))}; "
+            "the mail file never carries other fields"
+        )
+    if problems:
+        raise BadInput("; ".join(problems), file=source)

@@ -1,0 +1,1 @@
+"""The headless core: loading, checking, selecting and exporting, with no UI."""

@@ -1,0 +1,684 @@
+"""Loading the weekly customer snapshot (R-D1..R-D4).
+
+The snapshot is whatever the bank's warehouse extract produced this week: CSV
+in any common dialect or Parquet, with the bank's own column names. This module
+turns it into one frame with canonical names and dependable types, or refuses
+it with an error that names the file, the column and the first bad row, so an
+operator can fix the extract instead of reading a traceback.
+
+Two rules shape the code:
+
+* Sensitive columns (the denylist) are decided from the header alone and are
+  never parsed into a column, so their values cannot reach a frame, a log or
+  an error message.
+* Types come from the whole file. Every CSV cell is read as text and converted
+  here with vectorised Polars expressions; a type guessed from the first rows
+  would turn a ``3,5`` in row 120 into a crash or a silent null.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import polars as pl
+
+from nba_toolkit.errors import BadInput
+
+ColumnType = Literal["id", "int", "float", "bool", "date", "str"]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One loaded snapshot and what the loader decided about it."""
+
+    frame: pl.DataFrame
+    path: Path
+    sha256: str
+    rows: int
+    dropped_columns: tuple[str, ...]
+    dialect: dict[str, str]
+
+
+_CSV_SUFFIXES = {".csv", ".txt"}
+_DELIMITERS = (";", ",", "\t")
+_REGEX_CHAR = {";": ";", ",": ",", "\t": r"\t"}
+_DELIMITER_SAMPLE = 1000
+_QUOTED = r'"[^"]*"'
+_FOUND_LIMIT = 20
+
+# A column counts as "decimal comma" when every value fits _FLOAT_PATTERN[","]
+# and at least one has a comma part (_COMMA_DECIMAL). "1.234" is then refused:
+# in such a file it may mean one thousand two hundred and thirty-four.
+_COMMA_DECIMAL = r"^[+-]?\d+,\d+([eE][+-]?\d+)?$"
+_FLOAT_PATTERN = {
+    ".": r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$",
+    ",": r"^[+-]?\d+(,\d+)?([eE][+-]?\d+)?$",
+}
+# Numbers with a leading zero (branch "007", an account "0612345") are codes;
+# reading them as numbers would change the identifier, so they stay text.
+_PLAIN_INT = r"^-?(0|[1-9]\d*)$"
+_ZERO_PADDED = r"^[+-]?0\d"
+_ISO_DATE = "%Y-%m-%d"
+_DATE_PATTERN = {
+    _ISO_DATE: r"^\d{4}-\d{2}-\d{2}$",
+    "%d-%m-%Y": r"^\d{2}-\d{2}-\d{4}$",
+    "%d/%m/%Y": r"^\d{2}/\d{2}/\d{4}$",
+}
+_BOOL_WORDS = {
+    **dict.fromkeys(("1", "true", "t", "yes", "y", "j", "ja"), True),
+    **dict.fromkeys(("0", "false", "f", "no", "n", "nee"), False),
+}
+_EXPECTED = {
+    "id": "an id (text or whole number)",
+    "int": "a whole number",
+    "float": "a number",
+    "bool": "yes/no (1/0, true/false, y/n, j/n, ja/nee)",
+    "date": "a date (YYYY-MM-DD, DD-MM-YYYY or DD/MM/YYYY, one format per column)",
+    "str": "text",
+}
+_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_NON_ALNUM = re.compile(r"[\W_]+")
+
+
+# --------------------------------------------------------------------------- api
+
+
+def load_snapshot(
+    path: Path,
+    *,
+    mapping: Mapping[str, str],
+    denylist: Sequence[str],
+    schema: Mapping[str, ColumnType],
+    key: str = "customer_id",
+) -> Snapshot:
+    """Read a snapshot file into canonical columns, or raise ``BadInput``.
+
+    ``mapping`` is canonical name -> the file's column name; ``schema`` lists
+    the canonical columns this caller needs and their types. The key is always
+    needed: when ``schema`` does not declare it, it is loaded as an ``id``.
+    """
+    path = Path(path)
+    wanted: dict[str, ColumnType] = {key: "id", **schema}
+    _refuse_denied_requests(path, wanted, mapping, denylist)
+    data = _read_bytes(path)
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            frame, plan, dialect = _load_parquet(path, data, mapping, denylist, wanted)
+        elif suffix in _CSV_SUFFIXES:
+            frame, plan, dialect = _load_csv(path, data, mapping, denylist, wanted)
+        else:
+            raise BadInput(
+                f"unsupported file type '{path.suffix}'", file=path, hint="Use a .csv, .txt or .parquet file."
+            )
+    except pl.exceptions.PolarsError as exc:
+        # Defensive: every expected failure is reported above with its column and
+        # row; anything else still reaches the operator as bad input, not a trace.
+        raise BadInput(f"could not be loaded ({type(exc).__name__})", file=path) from None
+    # Duplicate keys are a blocking check elsewhere; a row without one is unusable.
+    _refuse_empty(path, frame[key], plan.file_names[plan.names.index(key)])
+    return Snapshot(
+        frame=frame,
+        path=path,
+        sha256=hashlib.sha256(data).hexdigest(),
+        rows=frame.height,
+        dropped_columns=plan.dropped,
+        dialect=dialect,
+    )
+
+
+def is_denied(column: str, denylist: Sequence[str]) -> bool:
+    """Whether a column name falls under the sensitive-data denylist (R-D3).
+
+    Names are split into words (``FULL_NAME``, ``Full Name`` and ``FullName``
+    all give ``full``, ``name``) and a term matches a run of whole words, so
+    ``name`` catches ``FULL_NAME`` but not ``NAMESPACE``. A run also matches
+    when its words glued together spell the term, so ``postcode`` catches
+    ``POST_CODE`` and ``postal_code`` catches ``POSTALCODE``: a missed
+    sensitive column costs more than a wrongly dropped one.
+    """
+    words = _words(column)
+    return any(_spells(words, "".join(_words(term))) for term in denylist)
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes, read in chunks so large files stay cheap."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# ---------------------------------------------------------------- names, denylist
+
+
+def _words(name: str) -> list[str]:
+    return [w for w in _NON_ALNUM.split(_CAMEL_BOUNDARY.sub("_", name).lower()) if w]
+
+
+def _spells(words: list[str], term: str) -> bool:
+    """Whether some contiguous run of ``words`` concatenates to ``term``."""
+    if not term:
+        return False
+    for start in range(len(words)):
+        run = ""
+        for word in words[start:]:
+            run += word
+            if run == term:
+                return True
+            if not term.startswith(run):
+                break
+    return False
+
+
+def _norm(name: str) -> str:
+    return name.strip().casefold()
+
+
+def _refuse_denied_requests(
+    path: Path, wanted: Mapping[str, ColumnType], mapping: Mapping[str, str], denylist: Sequence[str]
+) -> None:
+    """An engine that asks for a sensitive column is refused, whatever the file holds."""
+    for canonical in wanted:
+        for name in (canonical, mapping.get(canonical, canonical)):
+            if is_denied(name, denylist):
+                raise BadInput(
+                    f"'{name}' is on the sensitive-data denylist and cannot be used",
+                    file=path,
+                    column=name,
+                    hint="Remove it from the engine's required features or from [privacy] denylist.",
+                )
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Which file columns to read (by position) and what to call them."""
+
+    positions: tuple[int, ...]
+    file_names: tuple[str, ...]
+    names: tuple[str, ...]
+    dropped: tuple[str, ...]
+
+
+def _plan_columns(
+    path: Path,
+    header: Sequence[str],
+    mapping: Mapping[str, str],
+    denylist: Sequence[str],
+    wanted: Mapping[str, ColumnType],
+) -> _Plan:
+    """Decide from the header alone what to drop, keep and rename."""
+    header = [h if h.strip() else f"column_{i + 1}" for i, h in enumerate(header)]
+    kept = [i for i, h in enumerate(header) if not is_denied(h, denylist)]
+    by_norm: dict[str, int] = {}
+    for i in kept:
+        if _norm(header[i]) in by_norm:
+            raise BadInput(f"the column name '{header[i].strip()}' appears twice in the header", file=path)
+        by_norm[_norm(header[i])] = i
+    claims = _claims(path, header, mapping, wanted, by_norm)
+    kept = [i for i in kept if not (i in claims and is_denied(claims[i], denylist))]
+    kept_set = set(kept)
+    names = [claims.get(i, header[i].strip()) for i in kept]
+    seen: dict[str, str] = {}
+    for i, name in zip(kept, names):
+        if _norm(name) in seen:
+            raise BadInput(
+                f"columns '{seen[_norm(name)]}' and '{header[i]}' would both be called '{name}'",
+                file=path,
+                hint="Rename or remove one of them, or change [columns] in nba.toml.",
+            )
+        seen[_norm(name)] = header[i]
+    return _Plan(
+        positions=tuple(kept),
+        file_names=tuple(header[i] for i in kept),
+        names=tuple(names),
+        dropped=tuple(h for i, h in enumerate(header) if i not in kept_set),
+    )
+
+
+def _claims(
+    path: Path,
+    header: Sequence[str],
+    mapping: Mapping[str, str],
+    wanted: Mapping[str, ColumnType],
+    by_norm: Mapping[str, int],
+) -> dict[int, str]:
+    """File position -> canonical name, for every canonical name found in the file."""
+    claims: dict[int, str] = {}
+    for canonical in dict.fromkeys([*wanted, *mapping]):
+        expected = mapping.get(canonical, canonical)
+        position = by_norm.get(_norm(expected), by_norm.get(_norm(canonical)))
+        if position is None:
+            if canonical in wanted:
+                raise _missing_column(path, header, expected, canonical)
+            continue
+        if position in claims:
+            raise BadInput(
+                f"column '{header[position]}' is mapped to both '{claims[position]}' and '{canonical}'",
+                file=path,
+                hint="Fix [columns] in nba.toml so each file column has one canonical name.",
+            )
+        claims[position] = canonical
+    return claims
+
+
+def _missing_column(path: Path, header: Sequence[str], expected: str, canonical: str) -> BadInput:
+    shown = ", ".join(header[:_FOUND_LIMIT])
+    if len(header) > _FOUND_LIMIT:
+        shown += f", ... ({len(header) - _FOUND_LIMIT} more)"
+    alias = "" if _norm(expected) == _norm(canonical) else f" (canonical name '{canonical}')"
+    return BadInput(
+        f"required column '{expected}'{alias} is missing; columns found: {shown}",
+        file=path,
+        column=expected,
+        hint=f"Check that [columns] in nba.toml maps '{canonical}' to this file's column name.",
+    )
+
+
+# ------------------------------------------------------------------------ reading
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise BadInput("the file does not exist", file=path) from None
+    except IsADirectoryError:
+        raise BadInput("is a folder, not a file", file=path) from None
+    except OSError as exc:
+        raise BadInput(f"could not be read ({exc.strerror or exc})", file=path) from None
+
+
+def _no_rows(path: Path) -> BadInput:
+    return BadInput("the file has no customer rows", file=path, hint="Check that the extract ran to completion.")
+
+
+def _load_parquet(
+    path: Path,
+    data: bytes,
+    mapping: Mapping[str, str],
+    denylist: Sequence[str],
+    wanted: Mapping[str, ColumnType],
+) -> tuple[pl.DataFrame, _Plan, dict[str, str]]:
+    if not data:
+        raise _no_rows(path)
+    try:
+        header = list(pl.scan_parquet(io.BytesIO(data)).collect_schema())
+        plan = _plan_columns(path, header, mapping, denylist, wanted)
+        frame = pl.read_parquet(io.BytesIO(data), columns=list(plan.positions))
+    except (pl.exceptions.PolarsError, OSError):
+        raise BadInput("is not a readable Parquet file", file=path) from None
+    if frame.height == 0:
+        raise _no_rows(path)
+    frame.columns = list(plan.names)
+    converted = [
+        _native_column(path, frame[name], file_name, wanted.get(name))
+        for name, file_name in zip(plan.names, plan.file_names)
+    ]
+    return pl.DataFrame(converted), plan, {"format": "parquet"}
+
+
+def _load_csv(
+    path: Path,
+    data: bytes,
+    mapping: Mapping[str, str],
+    denylist: Sequence[str],
+    wanted: Mapping[str, ColumnType],
+) -> tuple[pl.DataFrame, _Plan, dict[str, str]]:
+    body, text, encoding = _decode(path, data)
+    if not text.strip():
+        raise BadInput("the file is empty; it has no customer rows", file=path)
+    delimiter, header, counts = _record_structure(path, body, text)
+    if len(counts) == 1:
+        raise BadInput("the file has a header but no customer rows", file=path)
+    _refuse_ragged(path, counts, len(header))
+    plan = _plan_columns(path, header, mapping, denylist, wanted)
+    try:
+        frame = pl.read_csv(
+            body, separator=delimiter, has_header=True, infer_schema=False, columns=list(plan.positions)
+        )
+    except pl.exceptions.PolarsError:
+        raise BadInput("could not be read as CSV", file=path, hint="Check quoting and line endings.") from None
+    if frame.height != len(counts) - 1:
+        raise BadInput("could not be read as CSV: its rows are garbled (check the quotes)", file=path)
+    frame.columns = list(plan.names)
+    frame, decimal = _convert_text(
+        path, frame, dict(zip(plan.names, plan.file_names)), wanted, comma_decimals=delimiter != ","
+    )
+    dialect = {"format": "csv", "delimiter": delimiter, "decimal": decimal, "encoding": encoding}
+    return frame, plan, dialect
+
+
+def _decode(path: Path, data: bytes) -> tuple[bytes, str, str]:
+    """UTF-8 (with or without BOM) else Windows-1252; Polars always gets UTF-8 bytes.
+
+    Trailing line breaks are dropped so an extra empty line at the end of the
+    file does not count as a customer without an id.
+    """
+    if b"\x00" in data:
+        raise BadInput(
+            "is not a text file (it may be an Excel or Parquet file renamed to .csv)",
+            file=path,
+            hint="Export the snapshot as CSV or save it with a .parquet name.",
+        )
+    bom = data.startswith(b"\xef\xbb\xbf")
+    body = (data[3:] if bom else data).rstrip(b"\r\n")
+    try:
+        return body, body.decode("utf-8"), "utf-8-sig" if bom else "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = data.decode("cp1252").rstrip("\r\n")
+    except UnicodeDecodeError:
+        raise BadInput("is neither UTF-8 nor Windows-1252 text", file=path) from None
+    return text.encode("utf-8"), text, "cp1252"
+
+
+def _record_structure(path: Path, body: bytes, text: str) -> tuple[str, list[str], pl.Series]:
+    """The delimiter, the header names and every record's field count.
+
+    Lines are split and counted in Polars, which is fast (see _field_counts).
+    When a quoted field spans lines, lines are not records, and Python's csv
+    module counts instead.
+    """
+    # NUL never occurs in the text (see _decode), so each line is one field.
+    lines = pl.read_csv(
+        body,
+        separator="\x00",
+        quote_char=None,
+        has_header=False,
+        infer_schema=False,
+        empty_string_is_null=False,
+        new_columns=["line"],
+    ).to_series()
+    if '"' in text:
+        quotes = lines.str.count_matches('"', literal=True)
+    else:
+        quotes = pl.zeros(lines.len(), dtype=pl.UInt32, eager=True)
+    delimiter = _choose_delimiter(lines.head(_DELIMITER_SAMPLE).str.replace_all(_QUOTED, ""))
+    if (quotes % 2 == 1).any():
+        return delimiter, *_csv_module_structure(path, text, delimiter)
+    end = text.find("\n")
+    first_line = (text if end < 0 else text[:end]).rstrip("\r")
+    header = next(csv.reader([first_line], delimiter=delimiter))
+    return delimiter, header, _field_counts(lines, quotes, delimiter)
+
+
+def _field_counts(lines: pl.Series, quotes: pl.Series, delimiter: str) -> pl.Series:
+    """Fields per line: the delimiters outside quoted fields, plus one.
+
+    A quoted field without a delimiter in it (the usual case, even in files
+    that quote everything) cannot change the count, and counting those fields
+    is much cheaper than blanking them all out. Only lines with a delimiter
+    inside quotes are recounted with their quoted parts removed.
+    """
+    counts = lines.str.count_matches(delimiter, literal=True) + 1
+    if quotes.max() == 0:
+        return counts
+    # Quoted fields are the pairs of consecutive quotes (1st-2nd, 3rd-4th, ...);
+    # a match of this pattern is such a pair, so all fields are delimiter-free
+    # exactly when there are quotes / 2 matches.
+    plain = lines.str.count_matches(f'"[^"{_REGEX_CHAR[delimiter]}]*"')
+    holds = (plain != quotes // 2).arg_true()
+    if not holds.len():
+        return counts
+    recount = lines.gather(holds).str.replace_all(_QUOTED, "").str.count_matches(delimiter, literal=True) + 1
+    return counts.scatter(holds, recount)
+
+
+def _choose_delimiter(sample: pl.Series) -> str:
+    """The candidate the header uses and the sample rows agree with; ``,`` if none."""
+    scores = []
+    for delimiter in _DELIMITERS:
+        counts = sample.str.count_matches(delimiter, literal=True)
+        in_header = counts[0]
+        if in_header:
+            scores.append(((counts == in_header).mean(), in_header, delimiter))
+    return max(scores)[2] if scores else ","
+
+
+def _csv_module_structure(path: Path, text: str, delimiter: str) -> tuple[list[str], pl.Series]:
+    """The slow but exact count, for files with line breaks inside quoted fields.
+
+    A blank line counts as one (empty) field, as it does for Polars.
+    """
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter, strict=True)
+    try:
+        header = next(reader)
+        counts = [len(header), *(len(record) or 1 for record in reader)]
+    except csv.Error as exc:
+        raise BadInput(f"could not be read as CSV near line {reader.line_num} ({exc})", file=path) from None
+    return header, pl.Series(counts)
+
+
+def _refuse_ragged(path: Path, counts: pl.Series, width: int) -> None:
+    bad = (counts != width).arg_true()
+    if bad.len():
+        row = int(bad[0])
+        raise BadInput(
+            f"has {counts[row]} fields but the header has {width}",
+            file=path,
+            row=row,
+            hint="Look for a missing or extra delimiter, an unclosed quote or a blank line.",
+        )
+
+
+# --------------------------------------------------------------------- converting
+
+
+def _non_empty(text: pl.Expr) -> pl.Expr:
+    """An empty value, quoted ("") or not, is a null."""
+    return pl.when(text != "").then(text)
+
+
+def _clean(name: str) -> pl.Expr:
+    """Surrounding spaces are noise in typed values (text keeps them)."""
+    return _non_empty(pl.col(name).str.strip_chars()).alias(name)
+
+
+def _convert_text(
+    path: Path,
+    raw: pl.DataFrame,
+    file_names: Mapping[str, str],
+    wanted: Mapping[str, ColumnType],
+    *,
+    comma_decimals: bool,
+) -> tuple[pl.DataFrame, str]:
+    """Give every text column its type, judged on the whole file.
+
+    Returns the frame and the decimal separator; ``comma_decimals`` says
+    whether a decimal comma is possible at all (not when ``,`` delimits).
+    """
+    cleaned = raw.select(_clean(name) for name in raw.columns)
+    decimal = _detect_decimal(cleaned, wanted) if comma_decimals else "."
+    types = {name: wanted.get(name) for name in raw.columns}
+    types.update(_infer_types(cleaned, [n for n, t in types.items() if t is None], decimal))
+    exprs = _text_exprs(path, cleaned, types, file_names, decimal)
+    converted = cleaned.select(exprs.values())
+    _refuse_bad_values(path, raw, cleaned, converted, types, file_names)
+    texts = raw.select(_non_empty(pl.col(n)).alias(n) for n in raw.columns if types[n] == "str")
+    columns = [texts[n] if types[n] == "str" else converted[n] for n in raw.columns]
+    return pl.DataFrame(columns), decimal
+
+
+def _detect_decimal(cleaned: pl.DataFrame, wanted: Mapping[str, ColumnType]) -> str:
+    """``,`` when some numeric-looking column is written with decimal commas."""
+    candidates = [n for n in cleaned.columns if wanted.get(n, "float") == "float"]
+    if not candidates:
+        return "."
+    verdicts = cleaned.select(
+        (pl.col(n).str.contains(_FLOAT_PATTERN[","]).all() & pl.col(n).str.contains(_COMMA_DECIMAL).any()).alias(n)
+        for n in candidates
+    )
+    return "," if any(verdicts.row(0)) else "."
+
+
+def _infer_types(cleaned: pl.DataFrame, names: list[str], decimal: str) -> dict[str, ColumnType]:
+    """int, else float, else ISO date, else str: each step only for what is left."""
+    steps: list[tuple[ColumnType, Callable[[pl.Expr], pl.Expr]]] = [
+        ("int", lambda v: v.str.contains(_PLAIN_INT) & v.cast(pl.Int64, strict=False).is_not_null()),
+        ("float", lambda v: _float_expr(v, decimal).is_not_null() & ~v.str.contains(_ZERO_PADDED)),
+        ("date", lambda v: _date_expr(v, _ISO_DATE).is_not_null()),
+    ]
+    types: dict[str, ColumnType] = {}
+    left = [n for n in names if cleaned[n].null_count() < cleaned.height]
+    for kind, fits in steps:
+        if not left:
+            break
+        verdict = cleaned.select(
+            (pl.col(n).is_null() | fits(pl.col(n))).all().alias(n) for n in left
+        ).row(0, named=True)
+        types.update({n: kind for n in left if verdict[n]})
+        left = [n for n in left if not verdict[n]]
+    return {n: types.get(n, "str") for n in names}
+
+
+def _float_expr(v: pl.Expr, decimal: str) -> pl.Expr:
+    text = v.str.replace(",", ".", literal=True) if decimal == "," else v
+    return pl.when(v.str.contains(_FLOAT_PATTERN[decimal])).then(text.cast(pl.Float64, strict=False))
+
+
+def _date_expr(v: pl.Expr, fmt: str) -> pl.Expr:
+    return pl.when(v.str.contains(_DATE_PATTERN[fmt])).then(v.str.to_date(fmt, strict=False))
+
+
+def _text_exprs(
+    path: Path,
+    cleaned: pl.DataFrame,
+    types: Mapping[str, ColumnType],
+    file_names: Mapping[str, str],
+    decimal: str,
+) -> dict[str, pl.Expr]:
+    exprs = {}
+    for name, kind in types.items():
+        v = pl.col(name)
+        if kind == "id":
+            exprs[name] = _id_expr(path, cleaned[name], file_names[name])
+        elif kind == "int":
+            exprs[name] = v.cast(pl.Int64, strict=False)
+        elif kind == "float":
+            exprs[name] = _float_expr(v, decimal)
+        elif kind == "bool":
+            exprs[name] = v.str.to_lowercase().replace_strict(_BOOL_WORDS, default=None, return_dtype=pl.Boolean)
+        elif kind == "date":
+            exprs[name] = _date_expr(v, _date_format(cleaned[name]))
+        else:
+            exprs[name] = v
+    return {name: expr.alias(name) for name, expr in exprs.items()}
+
+
+def _id_expr(path: Path, ids: pl.Series, file_name: str) -> pl.Expr:
+    """Whole numbers become integers; anything else (or any leading zero) stays text."""
+    _refuse_empty(path, ids, file_name)
+    as_int = ids.cast(pl.Int64, strict=False)
+    if ids.str.contains(_PLAIN_INT).all() and as_int.null_count() == 0:
+        return pl.col(ids.name).cast(pl.Int64)
+    return pl.col(ids.name)
+
+
+def _date_format(dates: pl.Series) -> str:
+    """The one format that reads the most values; the rest are reported as bad."""
+    frame = dates.to_frame()
+    parsed = {fmt: frame.select(_date_expr(pl.col(dates.name), fmt).count()).item() for fmt in _DATE_PATTERN}
+    return max(_DATE_PATTERN, key=lambda fmt: parsed[fmt])
+
+
+def _refuse_bad_values(
+    path: Path,
+    raw: pl.DataFrame,
+    cleaned: pl.DataFrame,
+    converted: pl.DataFrame,
+    types: Mapping[str, ColumnType],
+    file_names: Mapping[str, str],
+) -> None:
+    """The earliest value, in any column, that did not convert to its type."""
+    first: tuple[int, str] | None = None
+    for name in raw.columns:
+        bad = (cleaned[name].is_not_null() & converted[name].is_null()).arg_true()
+        if bad.len() and (first is None or bad[0] < first[0]):
+            first = (int(bad[0]), name)
+    if first is not None:
+        index, name = first
+        raise BadInput(
+            f"value {_show(raw[name][index])} is not {_EXPECTED[types[name]]}",
+            file=path,
+            column=file_names[name],
+            row=index + 1,
+        )
+
+
+def _show(value: object, limit: int = 40) -> str:
+    text = str(value)
+    return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
+def _refuse_empty(path: Path, values: pl.Series, file_name: str) -> None:
+    empty = values.is_null().arg_true()
+    if empty.len():
+        raise BadInput(
+            "the id is empty; every customer row needs one",
+            file=path,
+            column=file_name,
+            row=int(empty[0]) + 1,
+        )
+
+
+def _native_column(path: Path, values: pl.Series, file_name: str, kind: ColumnType | None) -> pl.Series:
+    """Parquet already has types; check and convert only where one was declared."""
+    if kind is None:
+        return values
+    if values.dtype in (pl.String, pl.Categorical, pl.Enum):
+        text = values.cast(pl.String).rename(values.name)
+        frame, _ = _convert_text(
+            path, text.to_frame(), {values.name: file_name}, {values.name: kind}, comma_decimals=False
+        )
+        return frame[values.name]
+    converted = _native_cast(values, kind)
+    if converted is None:
+        raise BadInput(
+            f"has type {values.dtype}, which cannot be read as {_EXPECTED[kind]}",
+            file=path,
+            column=file_name,
+            hint="Fix the column's type in the extract or the engine's declared type.",
+        )
+    bad = (values.is_not_null() & converted.is_null()).arg_true()
+    if bad.len():
+        index = int(bad[0])
+        raise BadInput(
+            f"value {_show(values[index])} is not {_EXPECTED[kind]}", file=path, column=file_name, row=index + 1
+        )
+    if kind == "id":
+        _refuse_empty(path, values, file_name)
+    return converted
+
+
+def _native_cast(values: pl.Series, kind: ColumnType) -> pl.Series | None:
+    """The typed column, with nulls where a value does not fit; None if the type cannot."""
+    dtype = values.dtype
+    if kind == "str":
+        return values.cast(pl.String)
+    if kind in ("id", "int") and dtype.is_integer():
+        return values.cast(pl.Int64, strict=False)
+    if kind == "int" and dtype.is_float():
+        v = pl.col(values.name)
+        whole = pl.when(v == v.floor()).then(v).cast(pl.Int64, strict=False)
+        return values.to_frame().select(whole).to_series()
+    if kind == "float" and dtype.is_numeric():
+        return values.cast(pl.Float64)
+    if kind == "bool" and dtype == pl.Boolean:
+        return values
+    if kind == "bool" and dtype.is_integer():
+        return values.replace_strict({0: False, 1: True}, default=None, return_dtype=pl.Boolean)
+    if kind == "date" and dtype == pl.Date:
+        return values
+    if kind == "date" and dtype == pl.Datetime:
+        return values.dt.date()
+    return None

@@ -1,0 +1,159 @@
+"""Training an engine on history, validated out of time (R-E2).
+
+The label: did the customer open an investment account within the label
+window (default 4 weeks) from the snapshot? Weeks whose window is not over
+yet are left out, because their "no" is not known to be a no.
+
+Validation is out of time: the model is fitted on earlier weeks and measured
+on the most recent ones, as it will be used. Measuring on a random split of
+the same weeks would reward a model that memorises weeks, which is exactly
+how the bank's first model overfit. The saved model is then refitted on all
+labelled weeks; the metrics reported are the out-of-time ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from nba_toolkit.errors import BadInput
+
+MIN_TRAINING_WEEKS = 8
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    model: Any
+    metrics: dict[str, Any]
+    train_weeks: tuple[date, date]
+    validation_weeks: tuple[date, date]
+    rows: int
+    positives: int
+    reference: dict[str, Any]
+
+
+def label_history(
+    history: pl.DataFrame, outcomes: pl.DataFrame, *, window_weeks: int, known_until: date
+) -> pl.DataFrame:
+    """Non-investor rows of complete weeks, with ``label`` 1 if they opened within the window."""
+    first_opening = outcomes.group_by("customer_id").agg(pl.col("opened_date").min())
+    window = timedelta(weeks=window_weeks)
+    return (
+        history.filter(~pl.col("is_investor").fill_null(False))
+        .filter(pl.col("snapshot_date") + window - timedelta(days=1) <= known_until)
+        .join(first_opening, on="customer_id", how="left")
+        .with_columns(
+            (
+                (pl.col("opened_date") >= pl.col("snapshot_date"))
+                & (pl.col("opened_date") < pl.col("snapshot_date") + window)
+            )
+            .fill_null(False)
+            .cast(pl.Int8)
+            .alias("label")
+        )
+        .drop("opened_date")
+    )
+
+
+def train_engine(
+    engine: Any, labelled: pl.DataFrame, *, validation_weeks: int, capacity: int, seed: int = 0
+) -> TrainResult:
+    weeks = labelled["snapshot_date"].unique().sort()
+    if weeks.len() < validation_weeks + MIN_TRAINING_WEEKS:
+        raise BadInput(
+            f"only {weeks.len()} weeks of history have a complete label window; training needs at least "
+            f"{validation_weeks + MIN_TRAINING_WEEKS} ({MIN_TRAINING_WEEKS} to learn from and {validation_weeks} "
+            "to validate on)",
+            hint="Add more history, or lower [engine] validation_weeks.",
+        )
+    cutoff = weeks[-validation_weeks]
+    train = labelled.filter(pl.col("snapshot_date") < cutoff)
+    test = labelled.filter(pl.col("snapshot_date") >= cutoff)
+    for part, name in ((train, "training"), (test, "validation")):
+        if part["label"].n_unique() < 2:
+            raise BadInput(
+                f"the {name} weeks hold no conversions (or only conversions); nothing can be learned or measured",
+                hint="Check that the outcomes file covers the history's weeks.",
+            )
+    train_features = engine.features(train.lazy()).collect()
+    test_features = engine.features(test.lazy()).collect()
+    model = engine.fit(train_features, train["label"].to_numpy(), seed=seed)
+    in_time = engine.score(model, train_features)
+    out_of_time = engine.score(model, test_features)
+    metrics = {
+        "out_of_time": evaluate_scores(test["label"].to_numpy(), out_of_time, test["snapshot_date"], capacity),
+        "in_time_auc": _auc(train["label"].to_numpy(), in_time),
+    }
+    all_features = engine.features(labelled.lazy()).collect()
+    final = engine.fit(all_features, labelled["label"].to_numpy(), seed=seed)
+    return TrainResult(
+        model=final,
+        metrics=metrics,
+        train_weeks=(weeks[0], weeks[-validation_weeks - 1]),
+        validation_weeks=(cutoff, weeks[-1]),
+        rows=labelled.height,
+        positives=int(labelled["label"].sum()),
+        reference=reference_profile(all_features, engine),
+    )
+
+
+def evaluate_scores(label: np.ndarray, score: np.ndarray, week: pl.Series, capacity: int) -> dict[str, Any]:
+    """AUC, lift at capacity (per week, averaged) and calibration by score decile."""
+    frame = pl.DataFrame({"label": label, "score": score, "week": week})
+    base_rate = float(label.mean())
+    top = (
+        frame.with_columns(pl.col("score").rank("ordinal", descending=True).over("week").alias("rank"))
+        .filter(pl.col("rank") <= capacity)
+    )
+    top_rate = float(top["label"].mean()) if top.height else 0.0
+    deciles = (
+        frame.with_columns((pl.col("score").rank("ordinal") * 10 / (pl.len() + 1)).floor().cast(pl.Int8).alias("decile"))
+        .group_by("decile")
+        .agg(
+            pl.len().alias("customers"),
+            pl.col("score").mean().alias("mean_score"),
+            pl.col("label").mean().alias("conversion_rate"),
+        )
+        .sort("decile")
+    )
+    return {
+        "auc": _auc(label, score),
+        "base_rate": base_rate,
+        "lift_at_capacity": top_rate / base_rate if base_rate else None,
+        "conversion_rate_at_capacity": top_rate,
+        "mean_score": float(score.mean()),
+        "brier": float(np.mean((score - label) ** 2)),
+        "calibration": [
+            {k: (round(v, 6) if isinstance(v, float) else v) for k, v in row.items()}
+            for row in deciles.iter_rows(named=True)
+        ],
+        "rows": int(label.shape[0]),
+        "weeks": int(week.n_unique()),
+    }
+
+
+def reference_profile(features: pl.DataFrame, engine: Any) -> dict[str, Any]:
+    """Each numeric feature's deciles and range in training, for drift and regime checks later."""
+    profile = {}
+    for name in engine.feature_labels:
+        column = features[name]
+        if column.dtype.is_numeric():
+            values = column.drop_nulls()
+            profile[name] = {
+                "quantiles": [float(values.quantile(q / 10)) for q in range(11)],
+                "min": float(values.min()),
+                "max": float(values.max()),
+            }
+        else:
+            profile[name] = {"shares": {str(k): float(v) for k, v in column.value_counts(normalize=True).iter_rows()}}
+    return profile
+
+
+def _auc(label: np.ndarray, score: np.ndarray) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(label, score))

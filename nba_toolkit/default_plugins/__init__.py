@@ -1,0 +1,1 @@
+"""The built-in engine, checks, exporter and notifier: ordinary plugins, loaded first."""

@@ -1,0 +1,84 @@
+"""One exception family for everything a user can cause.
+
+Each error carries the exit code the command line returns for it and a plain
+message that says what was wrong, where, and what to do. The command line
+prints the message; a traceback in front of an operator is a bug.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_BLOCKED = 3
+EXIT_BAD_INPUT = 4
+EXIT_PLUGIN = 5
+
+
+class NbaError(Exception):
+    """Base of every error the toolkit raises on purpose."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message}\n{self.hint}"
+
+
+class UsageError(NbaError):
+    """The command was asked for something it cannot do as asked (exit 2)."""
+
+    exit_code = EXIT_USAGE
+
+
+class BadInput(NbaError):
+    """A file the operator supplied is unusable (exit 4).
+
+    ``row`` is the 1-based data row (the header does not count), so it matches
+    what a spreadsheet shows minus its header line.
+    """
+
+    exit_code = EXIT_BAD_INPUT
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | Path | None = None,
+        column: str | None = None,
+        row: int | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.file = str(file) if file is not None else None
+        self.column = column
+        self.row = row
+        where = []
+        if self.file:
+            where.append(self.file)
+        if column is not None:
+            where.append(f"column '{column}'")
+        if row is not None:
+            where.append(f"row {row}")
+        full = f"{', '.join(where)}: {message}" if where else message
+        super().__init__(full, hint=hint)
+
+
+class CheckBlocked(NbaError):
+    """A blocking check failed or crashed, so the run stopped (exit 3)."""
+
+    exit_code = EXIT_BLOCKED
+
+    def __init__(self, message: str, *, run_id: str | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.run_id = run_id
+
+
+class PluginError(NbaError):
+    """A plugin could not be loaded or misbehaved where it cannot be isolated (exit 5)."""
+
+    exit_code = EXIT_PLUGIN

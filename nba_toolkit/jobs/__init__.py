@@ -1,0 +1,1 @@
+"""The operator's jobs (train, run, export), shared by the command line and the UI."""

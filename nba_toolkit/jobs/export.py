@@ -1,0 +1,127 @@
+"""Approve a run and write the mail program's file (R-X2).
+
+Guards, in order: the run is awaiting approval (not blocked, failed or
+already exported); no other run of the same week was exported; the stored
+selection is byte-for-byte the one the run recorded. The file is written to a
+temporary name with mode 0600 and renamed into place; only then, in one
+ledger transaction, is the run marked exported and the contact history
+extended. If that transaction fails, the file is removed again: a file in
+exports/ always has a ledger record, and the reverse.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from nba_toolkit.core.export import MAIL_COLUMNS
+from nba_toolkit.core.files import atomic_writer, sha256_of
+from nba_toolkit.core.selection import MAILED_GROUPS
+from nba_toolkit.core.weeks import parse_week
+from nba_toolkit.errors import NbaError, PluginError, UsageError
+from nba_toolkit.plugin.manager import Registry
+from nba_toolkit.workspace import Workspace, operator_name
+
+
+@dataclass(frozen=True)
+class ExportOutcome:
+    run_id: str
+    path: Path
+    sha256: str
+    rows: int
+    groups: dict[str, int]
+    approved_by: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "path": str(self.path),
+            "sha256": self.sha256,
+            "rows": self.rows,
+            "groups": self.groups,
+            "approved_by": self.approved_by,
+        }
+
+
+def export_run(
+    workspace: Workspace, registry: Registry, run_id: str, *, approved_by: str | None = None
+) -> ExportOutcome:
+    ledger = workspace.ledger
+    config = workspace.config
+    run = ledger.run(run_id)
+    if run.status == "exported":
+        raise UsageError(
+            f"run {run_id} was already exported on {run.exported_at} to {run.export_path}; a run is exported once"
+        )
+    if run.status != "awaiting_approval":
+        raise UsageError(f"run {run_id} is {run.status} and cannot be exported", hint=run.error)
+    earlier = ledger.exported_run_for_week(run.week)
+    if earlier:
+        raise UsageError(f"{run.week} was already exported by run {earlier}; a week is mailed once")
+    blocking = [c for c in ledger.check_results(run_id) if c.status == "error" or (c.status == "fail" and c.severity == "block")]
+    if blocking:
+        raise UsageError(f"run {run_id} has blocking check results and cannot be exported")
+
+    selection_path = workspace.root / (run.selection_path or "")
+    if not selection_path.is_file() or sha256_of(selection_path) != run.selection_sha256:
+        raise NbaError(
+            f"the stored selection of run {run_id} is missing or was changed after the run; it was not exported",
+            hint="Run the week again.",
+        )
+    today = date.today()
+    rows = (
+        pl.read_parquet(selection_path)
+        .filter(pl.col("mailed"))
+        .select(
+            pl.col("customer_id"),
+            pl.lit(config.campaign.code).alias("campaign_code"),
+            pl.col("group"),
+            pl.lit(today).alias("export_date"),
+        )
+        .sort("group", "customer_id")
+        .select(MAIL_COLUMNS)
+    )
+    exporter_entry = registry.exporter(config.export.exporter)
+    exporter = exporter_entry.obj
+    approver = approved_by or operator_name()
+    path = workspace.exports_dir / f"{config.campaign.code}_{run.week}_{run_id}.{exporter.extension}"
+    if path.exists():
+        raise UsageError(f"{path} already exists; it was left untouched and nothing was exported")
+    try:
+        with atomic_writer(path, mode=0o600, overwrite=False) as stream:
+            exporter.write(rows, stream, config.export)
+    except FileExistsError:
+        raise UsageError(f"{path} already exists; it was left untouched and nothing was exported") from None
+    except Exception as exc:  # noqa: BLE001 - the exporter's failure, named; no file was left
+        raise PluginError(
+            f"the exporter '{exporter.name}' (plugin '{exporter_entry.plugin}') failed: {type(exc).__name__}: {exc}; "
+            "no file was written and the contact history is unchanged"
+        ) from exc
+    sha = sha256_of(path)
+    try:
+        ledger.complete_export(
+            run_id,
+            approved_by=approver,
+            export_path=str(path.relative_to(workspace.root)),
+            export_sha256=sha,
+            export_rows=rows.height,
+            contacts=((str(cid), grp) for cid, grp in rows.select("customer_id", "group").iter_rows()),
+            contact_date=today,
+            week_start=parse_week(run.week),
+        )
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    groups = {group: int(n) for group, n in rows.group_by("group").len().sort("group").iter_rows()}
+    return ExportOutcome(
+        run_id=run_id,
+        path=path,
+        sha256=sha,
+        rows=rows.height,
+        groups={g: groups.get(g, 0) for g in MAILED_GROUPS.values()},
+        approved_by=approver,
+    )

@@ -1,0 +1,140 @@
+"""Train the configured engine on the workspace's history and register the model.
+
+Reads ``data/history.parquet`` (stacked weekly snapshots) and
+``data/outcomes.csv`` (who opened an investment account when), both through
+the same loader as a weekly snapshot, so mapping and denylist apply alike.
+The model is saved under ``models/`` with a sidecar and registered in the
+ledger with its SHA-256; only a model so registered is ever loaded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+import polars as pl
+
+from nba_toolkit import __version__
+from nba_toolkit.core.models import save_model
+from nba_toolkit.core.snapshot import load_snapshot
+from nba_toolkit.core.training import label_history, train_engine
+from nba_toolkit.core.weeks import parse_week, week_of
+from nba_toolkit.errors import BadInput
+from nba_toolkit.jobs.run import CORE_COLUMNS
+from nba_toolkit.ledger.store import ModelRecord, now
+from nba_toolkit.plugin.manager import Registry
+from nba_toolkit.workspace import Workspace, operator_name
+
+OUTCOME_COLUMNS = {"customer_id": "id", "opened_date": "date", "invested_amount": "float"}
+
+
+@dataclass(frozen=True)
+class TrainOutcome:
+    model_id: str
+    engine: str
+    path: str
+    sha256: str
+    train_weeks: tuple[str, str]
+    validation_weeks: tuple[str, str]
+    rows: int
+    positives: int
+    metrics: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model_id": self.model_id,
+            "engine": self.engine,
+            "path": self.path,
+            "sha256": self.sha256,
+            "train_weeks": list(self.train_weeks),
+            "validation_weeks": list(self.validation_weeks),
+            "rows": self.rows,
+            "positives": self.positives,
+            "metrics": self.metrics,
+        }
+
+
+def train(workspace: Workspace, registry: Registry, *, until: str | None = None, seed: int = 0) -> TrainOutcome:
+    config = workspace.config
+    engine = registry.engine(config.engine.name).obj
+    schema = {**CORE_COLUMNS, **engine.required_columns}
+    history = load_snapshot(workspace.history_path, mapping=config.columns, denylist=config.denylist, schema=schema)
+    outcomes = load_snapshot(
+        workspace.outcomes_path, mapping=config.columns, denylist=config.denylist, schema=OUTCOME_COLUMNS
+    )
+    frame = history.frame
+    known_until: date = outcomes.frame["opened_date"].max() or frame["snapshot_date"].max()
+    if until:
+        last_monday = parse_week(until)
+        frame = frame.filter(pl.col("snapshot_date") <= last_monday)
+        known_until = min(known_until, last_monday + timedelta(days=6))
+        if frame.height == 0:
+            raise BadInput(f"the history has no weeks up to {until}", file=workspace.history_path)
+    labelled = label_history(
+        frame, outcomes.frame, window_weeks=config.engine.label_window_weeks, known_until=known_until
+    )
+    result = train_engine(
+        engine,
+        labelled,
+        validation_weeks=config.engine.validation_weeks,
+        capacity=config.selection.capacity,
+        seed=seed,
+    )
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    model_id = f"{engine.name}-{stamp}"
+    path = workspace.models_dir / f"{model_id}.joblib"
+    window = {
+        "train": [week_of(d) for d in result.train_weeks],
+        "validation": [week_of(d) for d in result.validation_weeks],
+    }
+    sha = save_model(
+        result.model,
+        path,
+        {
+            "model_id": model_id,
+            "engine": engine.name,
+            "engine_version": engine.version,
+            "toolkit_version": __version__,
+            "trained_at": now(),
+            "trained_by": operator_name(),
+            "seed": seed,
+            "label_window_weeks": config.engine.label_window_weeks,
+            "training_window": window,
+            "data": {
+                "history": {"path": "data/history.parquet", "sha256": history.sha256, "rows": history.rows},
+                "outcomes": {"path": "data/outcomes.csv", "sha256": outcomes.sha256, "rows": outcomes.rows},
+            },
+            "rows": result.rows,
+            "positives": result.positives,
+            "metrics": result.metrics,
+            "features": dict(engine.feature_labels),
+            "reference": result.reference,
+            "model_card": engine.model_card(),
+        },
+    )
+    workspace.ledger.register_model(
+        ModelRecord(
+            model_id=model_id,
+            engine=engine.name,
+            engine_version=engine.version,
+            path=str(path.relative_to(workspace.root)),
+            sha256=sha,
+            trained_at=now(),
+            trained_by=operator_name(),
+            training_window=f"{window['train'][0]} to {window['validation'][1]}",
+            metrics=result.metrics,
+            active=True,
+        )
+    )
+    return TrainOutcome(
+        model_id=model_id,
+        engine=engine.name,
+        path=str(path),
+        sha256=sha,
+        train_weeks=tuple(window["train"]),
+        validation_weeks=tuple(window["validation"]),
+        rows=result.rows,
+        positives=result.positives,
+        metrics=result.metrics,
+    )

@@ -1,0 +1,1 @@
+"""The run ledger (SQLite): runs, check results, contacts, models."""

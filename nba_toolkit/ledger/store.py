@@ -1,0 +1,450 @@
+"""The run ledger: one SQLite file per workspace that remembers every run.
+
+It holds what is needed to explain and reproduce any past export: the input
+file's hash, engine and plugin versions, the model's hash, the configuration,
+every check result, who approved, and the exported file's hash. It also holds
+the contact history that drives the cooldown, and the registered models.
+
+Every change happens in one transaction, so a crash leaves either nothing or a
+run marked failed; SQLite runs in WAL mode with foreign keys on.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from nba_toolkit.errors import NbaError, UsageError
+
+SCHEMA_VERSION = 1
+
+_SCHEMA_V1 = """
+CREATE TABLE runs (
+    run_id           TEXT PRIMARY KEY,
+    week             TEXT NOT NULL,
+    status           TEXT NOT NULL CHECK (status IN
+                       ('running', 'failed', 'blocked', 'awaiting_approval', 'exported')),
+    started_at       TEXT NOT NULL,
+    finished_at      TEXT,
+    operator         TEXT NOT NULL,
+    toolkit_version  TEXT NOT NULL,
+    snapshot_path    TEXT,
+    snapshot_sha256  TEXT,
+    rows_in          INTEGER,
+    dropped_columns  TEXT,
+    engine           TEXT,
+    engine_version   TEXT,
+    model_id         TEXT,
+    model_sha256     TEXT,
+    config           TEXT NOT NULL,
+    plugins          TEXT NOT NULL,
+    salt             TEXT NOT NULL,
+    counts           TEXT,
+    selection_path   TEXT,
+    selection_sha256 TEXT,
+    error            TEXT,
+    approved_by      TEXT,
+    approved_at      TEXT,
+    export_path      TEXT,
+    export_sha256    TEXT,
+    export_rows      INTEGER,
+    exported_at      TEXT
+);
+CREATE INDEX runs_week ON runs(week);
+
+CREATE TABLE check_results (
+    id              INTEGER PRIMARY KEY,
+    run_id          TEXT NOT NULL REFERENCES runs(run_id),
+    check_name      TEXT NOT NULL,
+    plugin          TEXT,
+    stage           TEXT NOT NULL,
+    severity        TEXT NOT NULL,
+    status          TEXT NOT NULL,
+    message         TEXT NOT NULL,
+    measured        TEXT,
+    threshold       TEXT,
+    action          TEXT,
+    affected_count  INTEGER NOT NULL DEFAULT 0,
+    affected_sample TEXT
+);
+CREATE INDEX check_results_run ON check_results(run_id);
+
+CREATE TABLE contacts (
+    customer_id  TEXT NOT NULL,
+    contact_date TEXT NOT NULL,
+    week         TEXT NOT NULL,
+    week_start   TEXT NOT NULL,
+    grp          TEXT NOT NULL,
+    run_id       TEXT REFERENCES runs(run_id),
+    source       TEXT NOT NULL
+);
+CREATE INDEX contacts_week ON contacts(week_start);
+
+CREATE TABLE models (
+    model_id        TEXT PRIMARY KEY,
+    engine          TEXT NOT NULL,
+    engine_version  TEXT NOT NULL,
+    path            TEXT NOT NULL,
+    sha256          TEXT NOT NULL,
+    trained_at      TEXT NOT NULL,
+    trained_by      TEXT NOT NULL,
+    training_window TEXT NOT NULL,
+    metrics         TEXT NOT NULL,
+    active          INTEGER NOT NULL DEFAULT 0
+);
+"""
+
+_MIGRATIONS = {1: _SCHEMA_V1}
+
+
+def now() -> str:
+    """UTC timestamps, to the second, so records sort and compare as text."""
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    run_id: str
+    week: str
+    status: str
+    started_at: str
+    finished_at: str | None
+    operator: str
+    toolkit_version: str
+    snapshot_path: str | None
+    snapshot_sha256: str | None
+    rows_in: int | None
+    dropped_columns: list[str]
+    engine: str | None
+    engine_version: str | None
+    model_id: str | None
+    model_sha256: str | None
+    config: dict[str, Any]
+    plugins: dict[str, str]
+    salt: str
+    counts: dict[str, int]
+    selection_path: str | None
+    selection_sha256: str | None
+    error: str | None
+    approved_by: str | None
+    approved_at: str | None
+    export_path: str | None
+    export_sha256: str | None
+    export_rows: int | None
+    exported_at: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+_JSON_FIELDS = {"dropped_columns": [], "config": {}, "plugins": {}, "counts": {}}
+
+
+@dataclass(frozen=True)
+class StoredCheckResult:
+    check_name: str
+    plugin: str | None
+    stage: str
+    severity: str
+    status: str
+    message: str
+    measured: str | None
+    threshold: str | None
+    action: str | None
+    affected_count: int
+    affected_sample: list[str]
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    model_id: str
+    engine: str
+    engine_version: str
+    path: str
+    sha256: str
+    trained_at: str
+    trained_by: str
+    training_window: str
+    metrics: dict[str, Any]
+    active: bool
+
+
+class Ledger:
+    """The workspace's ``ledger.sqlite``; open it with :meth:`open`."""
+
+    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+        self._db = connection
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path) -> Ledger:
+        try:
+            db = sqlite3.connect(path, isolation_level=None, timeout=30)
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA foreign_keys=ON")
+            db.execute("PRAGMA synchronous=FULL")
+        except sqlite3.DatabaseError as exc:
+            raise NbaError(f"{path}: the ledger cannot be opened ({exc})") from None
+        ledger = cls(db, path)
+        ledger._migrate()
+        return ledger
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic unit of change; ``BEGIN IMMEDIATE`` so two processes cannot interleave."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        else:
+            self._db.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise NbaError(
+                f"{self.path}: the ledger was written by a newer nba-toolkit (schema {version}); "
+                f"this one knows schema {SCHEMA_VERSION}. Upgrade nba-toolkit."
+            )
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            with self.transaction() as db:
+                for statement in _MIGRATIONS[target].split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute(f"PRAGMA user_version = {target}")
+
+    # -- runs -------------------------------------------------------------
+
+    def next_run_id(self, week: str) -> str:
+        count = self._db.execute("SELECT COUNT(*) FROM runs WHERE week = ?", (week,)).fetchone()[0]
+        return f"{week}.{count + 1}"
+
+    def begin_run(
+        self,
+        *,
+        week: str,
+        operator: str,
+        toolkit_version: str,
+        config: dict[str, Any],
+        plugins: dict[str, str],
+        salt: str,
+    ) -> str:
+        """Record that a run started; it stays 'running' until finished or failed."""
+        with self.transaction() as db:
+            run_id = self.next_run_id(week)
+            db.execute(
+                "INSERT INTO runs (run_id, week, status, started_at, operator, toolkit_version,"
+                " config, plugins, salt) VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?)",
+                (run_id, week, now(), operator, toolkit_version, json.dumps(config), json.dumps(plugins), salt),
+            )
+        return run_id
+
+    def update_run(self, run_id: str, **fields: Any) -> None:
+        with self.transaction() as db:
+            self._update(db, run_id, fields)
+
+    def _update(self, db: sqlite3.Connection, run_id: str, fields: dict[str, Any]) -> None:
+        columns = []
+        values = []
+        for key, value in fields.items():
+            columns.append(f"{key} = ?")
+            values.append(json.dumps(value) if key in _JSON_FIELDS else value)
+        db.execute(f"UPDATE runs SET {', '.join(columns)} WHERE run_id = ?", (*values, run_id))
+
+    def finish_run(self, run_id: str, *, status: str, checks: Sequence[Any] = (), **fields: Any) -> None:
+        """Close a run and store its check results in the same transaction."""
+        with self.transaction() as db:
+            self._update(db, run_id, {"status": status, "finished_at": now(), **fields})
+            db.executemany(
+                "INSERT INTO check_results (run_id, check_name, plugin, stage, severity, status, message,"
+                " measured, threshold, action, affected_count, affected_sample)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        run_id,
+                        c.check,
+                        c.plugin,
+                        c.stage,
+                        c.severity,
+                        c.status,
+                        c.message,
+                        None if c.measured is None else str(c.measured),
+                        None if c.threshold is None else str(c.threshold),
+                        c.action,
+                        c.affected_count,
+                        json.dumps([str(x) for x in c.affected_sample]),
+                    )
+                    for c in checks
+                ],
+            )
+
+    def mark_interrupted(self) -> list[str]:
+        """Runs left 'running' by a process that died are failed, never silently resumed."""
+        with self.transaction() as db:
+            stale = [r[0] for r in db.execute("SELECT run_id FROM runs WHERE status = 'running'")]
+            db.execute(
+                "UPDATE runs SET status = 'failed', finished_at = ?,"
+                " error = 'interrupted: the process stopped before the run finished' WHERE status = 'running'",
+                (now(),),
+            )
+        return stale
+
+    def run(self, run_id: str) -> RunRecord:
+        row = self._db.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise UsageError(f"there is no run '{run_id}' in this workspace; `nba-toolkit runs` lists them")
+        return _run_record(row)
+
+    def runs(self, limit: int | None = None) -> list[RunRecord]:
+        sql = "SELECT * FROM runs ORDER BY started_at DESC, rowid DESC"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [_run_record(r) for r in self._db.execute(sql)]
+
+    def exported_run_for_week(self, week: str) -> str | None:
+        row = self._db.execute(
+            "SELECT run_id FROM runs WHERE week = ? AND status = 'exported'", (week,)
+        ).fetchone()
+        return row[0] if row else None
+
+    def check_results(self, run_id: str) -> list[StoredCheckResult]:
+        rows = self._db.execute(
+            "SELECT * FROM check_results WHERE run_id = ? ORDER BY id", (run_id,)
+        ).fetchall()
+        return [
+            StoredCheckResult(
+                check_name=r["check_name"],
+                plugin=r["plugin"],
+                stage=r["stage"],
+                severity=r["severity"],
+                status=r["status"],
+                message=r["message"],
+                measured=r["measured"],
+                threshold=r["threshold"],
+                action=r["action"],
+                affected_count=r["affected_count"],
+                affected_sample=json.loads(r["affected_sample"] or "[]"),
+            )
+            for r in rows
+        ]
+
+    # -- export -----------------------------------------------------------
+
+    def complete_export(
+        self,
+        run_id: str,
+        *,
+        approved_by: str,
+        export_path: str,
+        export_sha256: str,
+        export_rows: int,
+        contacts: Iterable[tuple[str, str]],
+        contact_date: date,
+        week_start: date,
+    ) -> None:
+        """Mark the run exported and write its contacts, all or nothing.
+
+        The status guard in the UPDATE makes a second export of the same run
+        fail here even if two processes raced past the earlier checks.
+        """
+        with self.transaction() as db:
+            stamp = now()
+            cursor = db.execute(
+                "UPDATE runs SET status = 'exported', approved_by = ?, approved_at = ?, export_path = ?,"
+                " export_sha256 = ?, export_rows = ?, exported_at = ?"
+                " WHERE run_id = ? AND status = 'awaiting_approval'",
+                (approved_by, stamp, export_path, export_sha256, export_rows, stamp, run_id),
+            )
+            if cursor.rowcount != 1:
+                raise UsageError(f"run {run_id} is no longer awaiting approval; it was not exported again")
+            week = db.execute("SELECT week FROM runs WHERE run_id = ?", (run_id,)).fetchone()[0]
+            db.executemany(
+                "INSERT INTO contacts (customer_id, contact_date, week, week_start, grp, run_id, source)"
+                " VALUES (?, ?, ?, ?, ?, ?, 'export')",
+                [
+                    (cid, contact_date.isoformat(), week, week_start.isoformat(), grp, run_id)
+                    for cid, grp in contacts
+                ],
+            )
+
+    # -- contact history --------------------------------------------------
+
+    def import_contacts(self, rows: Iterable[tuple[str, str, str, str, str]], *, source: str) -> int:
+        """Add past contacts (customer id, contact date, week, week start, group) made outside the toolkit."""
+        rows = list(rows)
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT INTO contacts (customer_id, contact_date, week, week_start, grp, run_id, source)"
+                " VALUES (?, ?, ?, ?, ?, NULL, ?)",
+                [(*r, source) for r in rows],
+            )
+        return len(rows)
+
+    def contacted_since(self, week_start: date) -> list[tuple[str, str]]:
+        """Each customer contacted in the week starting ``week_start`` or later, with their latest such week."""
+        return [
+            (r[0], r[1])
+            for r in self._db.execute(
+                "SELECT customer_id, MAX(week_start) FROM contacts WHERE week_start >= ? GROUP BY customer_id",
+                (week_start.isoformat(),),
+            )
+        ]
+
+    # -- models -----------------------------------------------------------
+
+    def register_model(self, record: ModelRecord) -> None:
+        """Add a trained model and make it the active one."""
+        with self.transaction() as db:
+            db.execute("UPDATE models SET active = 0")
+            db.execute(
+                "INSERT INTO models (model_id, engine, engine_version, path, sha256, trained_at, trained_by,"
+                " training_window, metrics, active) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
+                (
+                    record.model_id,
+                    record.engine,
+                    record.engine_version,
+                    record.path,
+                    record.sha256,
+                    record.trained_at,
+                    record.trained_by,
+                    record.training_window,
+                    json.dumps(record.metrics),
+                ),
+            )
+
+    def active_model(self, engine: str) -> ModelRecord | None:
+        row = self._db.execute(
+            "SELECT * FROM models WHERE engine = ? ORDER BY active DESC, trained_at DESC, rowid DESC LIMIT 1",
+            (engine,),
+        ).fetchone()
+        return _model_record(row) if row else None
+
+    def model(self, model_id: str) -> ModelRecord | None:
+        row = self._db.execute("SELECT * FROM models WHERE model_id = ?", (model_id,)).fetchone()
+        return _model_record(row) if row else None
+
+
+def _run_record(row: sqlite3.Row) -> RunRecord:
+    data = dict(row)
+    for key, empty in _JSON_FIELDS.items():
+        data[key] = json.loads(data[key]) if data[key] else type(empty)()
+    return RunRecord(**data)
+
+
+def _model_record(row: sqlite3.Row) -> ModelRecord:
+    data = dict(row)
+    data["metrics"] = json.loads(data["metrics"])
+    data["active"] = bool(data["active"])
+    return ModelRecord(**data)

@@ -1,0 +1,293 @@
+"""Loading plugins one at a time, so one broken plugin never takes the week down.
+
+Plugins come from three places, in this order: the built-ins (ordinary
+plugins, registered first), installed distributions that declare an entry
+point in the ``nba_toolkit`` group, and ``.py`` files in local plugin folders.
+Each is imported, registered and asked for its objects inside its own
+``try``: an import error, a hook with a wrong signature, an unknown hook, a
+registration that raises or a name another plugin already took is recorded
+on that plugin, and the rest load as usual. ``strict=True`` raises instead.
+
+pluggy's own ``load_setuptools_entrypoints`` stops at the first import error,
+which is why entry points are walked here by hand.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pluggy
+
+from nba_toolkit.core.checks import SEVERITIES, STAGES
+from nba_toolkit.core.engine import ENGINE_ATTRIBUTES, ENGINE_METHODS
+from nba_toolkit.errors import PluginError
+from nba_toolkit.plugin import PROJECT, hookspecs
+
+ENTRY_POINT_GROUP = "nba_toolkit"
+LOCAL_PACKAGE = "nba_toolkit_local"
+
+BUILTIN_MODULES = (
+    "nba_toolkit.default_plugins.logistic_engine",
+    "nba_toolkit.default_plugins.checks",
+    "nba_toolkit.default_plugins.mail_csv",
+    "nba_toolkit.default_plugins.outbox",
+)
+
+#: kind -> registration hook
+HOOKS = {
+    "engine": "nba_register_engines",
+    "check": "nba_register_checks",
+    "exporter": "nba_register_exporters",
+    "notifier": "nba_register_notifiers",
+}
+
+
+@dataclass
+class PluginRecord:
+    """What ``nba-toolkit plugins`` shows for one plugin."""
+
+    name: str
+    origin: str  # builtin | entry point | local file
+    source: str
+    version: str
+    hooks: list[str] = field(default_factory=list)
+    provides: dict[str, list[str]] = field(default_factory=dict)
+    status: str = "ok"  # ok | error | disabled
+    error: str | None = None
+
+    @property
+    def kinds(self) -> list[str]:
+        return [kind for kind, names in self.provides.items() if names]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kinds,
+            "origin": self.origin,
+            "source": self.source,
+            "version": self.version,
+            "hooks": self.hooks,
+            "provides": self.provides,
+            "status": self.status,
+            "error": self.error,
+        }
+
+
+@dataclass(frozen=True)
+class Registered:
+    obj: Any
+    plugin: str
+
+
+@dataclass
+class Registry:
+    """Everything the loaded plugins provide, by kind and name, plus a record per plugin."""
+
+    engines: dict[str, Registered] = field(default_factory=dict)
+    checks: dict[str, Registered] = field(default_factory=dict)
+    exporters: dict[str, Registered] = field(default_factory=dict)
+    notifiers: dict[str, Registered] = field(default_factory=dict)
+    records: list[PluginRecord] = field(default_factory=list)
+
+    def of_kind(self, kind: str) -> dict[str, Registered]:
+        return {"engine": self.engines, "check": self.checks, "exporter": self.exporters,
+                "notifier": self.notifiers}[kind]
+
+    def engine(self, name: str) -> Registered:
+        return self._get("engine", name)
+
+    def exporter(self, name: str) -> Registered:
+        return self._get("exporter", name)
+
+    def _get(self, kind: str, name: str) -> Registered:
+        found = self.of_kind(kind).get(name)
+        if found is None:
+            broken = [r for r in self.records if r.status == "error"]
+            hint = (
+                "Plugins with errors: " + ", ".join(f"{r.name} ({r.error})" for r in broken)
+                if broken
+                else f"Available: {', '.join(sorted(self.of_kind(kind))) or 'none'}."
+            )
+            raise PluginError(f"no {kind} named '{name}' is installed", hint=hint)
+        return found
+
+    def versions(self) -> dict[str, str]:
+        """Plugin name -> version of every loaded plugin, for the run record."""
+        return {r.name: r.version for r in self.records if r.status == "ok"}
+
+    def errors(self) -> list[PluginRecord]:
+        return [r for r in self.records if r.status == "error"]
+
+
+def load_plugins(
+    folders: Sequence[Path] = (),
+    *,
+    disabled: Iterable[str] = (),
+    strict: bool = False,
+    entry_points_enabled: bool = True,
+) -> Registry:
+    """Load every plugin source; ``disabled`` names plugins to skip (recorded as disabled)."""
+    loader = _Loader(set(disabled), strict)
+    for module_name in BUILTIN_MODULES:
+        name = "nba_toolkit." + module_name.rsplit(".", 1)[1]
+        loader.load(name, module_name, module_name, "builtin", lambda m=module_name: importlib.import_module(m))
+    if entry_points_enabled:
+        for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+            dist = getattr(ep, "dist", None)
+            version = dist.version if dist is not None else "unknown"
+            source = f"{dist.name if dist is not None else '?'} {version} ({ep.value})"
+            loader.load(ep.name, ep.value, source, "entry point", ep.load, version=version)
+    for folder in folders:
+        for path in sorted(Path(folder).glob("*.py")):
+            if path.name.startswith("_"):
+                continue
+            loader.load(path.stem, path.stem, str(path), "local file", lambda p=path: _import_file(p))
+    return loader.registry
+
+
+def _import_file(path: Path) -> ModuleType:
+    """Import a local plugin under a stable module name, so objects defined there pickle and reload."""
+    if LOCAL_PACKAGE not in sys.modules:
+        package = ModuleType(LOCAL_PACKAGE)
+        package.__path__ = []
+        sys.modules[LOCAL_PACKAGE] = package
+    module_name = f"{LOCAL_PACKAGE}.{path.stem}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[module_name]
+        raise
+    return module
+
+
+class _Loader:
+    def __init__(self, disabled: set[str], strict: bool) -> None:
+        self.pm = pluggy.PluginManager(PROJECT)
+        self.pm.add_hookspecs(hookspecs)
+        self.registry = Registry()
+        self.disabled = disabled
+        self.strict = strict
+
+    def load(
+        self,
+        name: str,
+        module_name: str,
+        source: str,
+        origin: str,
+        importer: Callable[[], Any],
+        version: str | None = None,
+    ) -> None:
+        record = PluginRecord(name=name, origin=origin, source=source, version=version or "")
+        self.registry.records.append(record)
+        if name in self.disabled or module_name in self.disabled:
+            record.status = "disabled"
+            return
+        taken = [r for r in self.registry.records[:-1] if r.name == name and r.status != "disabled"]
+        if taken:
+            self._fail(record, f"another plugin is already called '{name}' ({taken[0].source})")
+            return
+        try:
+            plugin = importer()
+        except BaseException as exc:  # noqa: BLE001 - a plugin may fail in any way, even SystemExit
+            self._fail(record, f"import failed: {type(exc).__name__}: {exc}")
+            return
+        if not record.version:
+            record.version = str(getattr(plugin, "__version__", None) or _package_version(plugin) or "unversioned")
+        unknown = [
+            attr
+            for attr in dir(plugin)
+            if attr.startswith("nba_") and not hasattr(self.pm.hook, attr) and callable(getattr(plugin, attr))
+        ]
+        if unknown:
+            self._fail(record, f"unknown hook {', '.join(unknown)}; known hooks: {', '.join(HOOKS.values())}")
+            return
+        try:
+            self.pm.register(plugin, name=name)
+        except (pluggy.PluginValidationError, ValueError) as exc:
+            self._fail(record, f"bad hook: {exc}")
+            return
+        record.hooks = sorted(impl for impl in HOOKS.values() if _implements(self.pm, impl, name))
+        staged: dict[str, list[Any]] = {kind: [] for kind in HOOKS}
+        try:
+            for kind, hook in HOOKS.items():
+                for impl in getattr(self.pm.hook, hook).get_hookimpls():
+                    if impl.plugin_name == name:
+                        register = self._registrar(kind, staged[kind], name)
+                        impl.function(**{arg: register for arg in impl.argnames})
+        except BaseException as exc:  # noqa: BLE001
+            self.pm.unregister(name=name)
+            self._fail(record, f"{type(exc).__name__}: {exc}")
+            return
+        for kind, objects in staged.items():
+            table = self.registry.of_kind(kind)
+            for obj in objects:
+                table[obj.name] = Registered(obj, name)
+            record.provides[kind] = [obj.name for obj in objects]
+
+    def _registrar(self, kind: str, staged: list[Any], plugin: str) -> Callable[[Any], None]:
+        def register(obj: Any) -> None:
+            _validate(kind, obj)
+            owner = self.registry.of_kind(kind).get(obj.name)
+            if owner is not None or any(o.name == obj.name for o in staged):
+                first = owner.plugin if owner else plugin
+                raise PluginError(
+                    f"the {kind} name '{obj.name}' is registered by both '{first}' and '{plugin}'"
+                )
+            staged.append(obj)
+
+        return register
+
+    def _fail(self, record: PluginRecord, error: str) -> None:
+        record.status = "error"
+        record.error = error
+        if self.strict:
+            raise PluginError(f"plugin '{record.name}' ({record.source}): {error}")
+
+
+def _implements(pm: pluggy.PluginManager, hook: str, plugin: str) -> bool:
+    return any(impl.plugin_name == plugin for impl in getattr(pm.hook, hook).get_hookimpls())
+
+
+def _package_version(plugin: Any) -> str | None:
+    module = inspect.getmodule(plugin)
+    top = (module.__name__ if module else "").split(".")[0]
+    top_module = sys.modules.get(top)
+    return getattr(top_module, "__version__", None)
+
+
+def _validate(kind: str, obj: Any) -> None:
+    """Refuse an object that cannot do its job, at registration rather than mid-run."""
+    name = getattr(obj, "name", None)
+    if not isinstance(name, str) or not name:
+        raise PluginError(f"a registered {kind} needs a non-empty text 'name'")
+    if kind == "engine":
+        missing = [a for a in ENGINE_ATTRIBUTES if not hasattr(obj, a)]
+        missing += [m for m in ENGINE_METHODS if not callable(getattr(obj, m, None))]
+    elif kind == "check":
+        missing = [a for a in ("stage", "severity", "description") if not hasattr(obj, a)]
+        missing += [] if callable(getattr(obj, "run", None)) else ["run"]
+        if not missing and obj.stage not in STAGES:
+            raise PluginError(f"check '{name}' has stage '{obj.stage}'; use one of {', '.join(STAGES)}")
+        if not missing and obj.severity not in SEVERITIES:
+            raise PluginError(f"check '{name}' has severity '{obj.severity}'; use one of {', '.join(SEVERITIES)}")
+    elif kind == "exporter":
+        missing = [a for a in ("extension",) if not hasattr(obj, a)]
+        missing += [] if callable(getattr(obj, "write", None)) else ["write"]
+    else:
+        missing = [] if callable(getattr(obj, "notify", None)) else ["notify"]
+    if missing:
+        raise PluginError(f"{kind} '{name}' lacks {', '.join(missing)}")

@@ -1,0 +1,204 @@
+"""A workspace: the one folder an operator backs up.
+
+::
+
+    nba.toml        configuration (documented keys, defaults filled in)
+    data/           snapshots/<YYYY-Www>.csv|parquet, history.parquet, outcomes.csv
+    models/         model files with their metadata sidecars
+    runs/<id>/      per-customer scores and reasons of each run (Parquet)
+    exports/        the files handed to the mail program
+    outbox/         alerts about blocked or failed runs
+    plugins/        local plugin files
+    ledger.sqlite   the run ledger
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import secrets
+import shutil
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from nba_toolkit.config import Config, load_config
+from nba_toolkit.errors import UsageError
+from nba_toolkit.ledger.store import Ledger
+
+FOLDERS = ("data", "data/snapshots", "models", "runs", "exports", "outbox", "plugins")
+SAMPLE_FILES = ("history.parquet", "outcomes.csv", "fund_index.csv", "past_mailings.csv", "ground_truth.json")
+
+CONFIG_TEMPLATE = """\
+# nba-toolkit workspace configuration. Every key is optional; the values
+# below are the defaults. See docs/operator-guide.md for what each one does.
+# Advice from the field: change selection settings rarely (about every 3
+# months at most), or the effect of the mailing can no longer be evaluated.
+
+[campaign]
+code = "INVEST-WEEKLY"          # campaign code written into the mail file
+salt = "{salt}"   # decides holdout and random-control membership; keep it fixed
+
+[selection]
+capacity = 2000                 # most customers the model may select in a week
+threshold = 0.015               # lowest score worth a mail: 0.015 = a 1.5% chance to convert
+cooldown_weeks = 4              # no new mail within this many weeks of the last
+holdout_share = 0.10            # share of the selected that is not mailed (control)
+random_control_share = 0.05     # random non-selected mailed, as a share of capacity
+
+[engine]
+name = "logistic"               # the engine plugin that scores
+label_window_weeks = 4          # a conversion counts if within this many weeks
+validation_weeks = 12           # the most recent weeks held out to validate training
+
+[columns]
+# canonical name = the column name in the bank's extract
+customer_id = "RELATION_NO"
+snapshot_date = "SNAPSHOT_DATE"
+savings_balance = "SAVINGS_BAL"
+current_balance = "CURRENT_BAL"
+n_accounts = "NUM_ACCOUNTS"
+app_installed = "APP_USER"
+logins_per_month = "IB_LOGINS_M"
+n_products = "NUM_PRODUCTS"
+age_band = "AGE_BAND"
+is_investor = "HAS_INVEST_ACC"
+marketing_consent = "MKT_CONSENT"
+fund_change_1w = "FUND_CHG_1W"
+fund_change_4w = "FUND_CHG_4W"
+
+[privacy]
+# columns dropped on load and never used; matched on whole words of the name
+denylist = ["gender", "sex", "postcode", "zip", "zipcode", "postal_code", "name", "address",
+            "street", "city", "birth_date", "date_of_birth", "dob", "nationality", "ethnicity", "religion"]
+
+[export]
+exporter = "mail_csv"
+delimiter = ";"
+encoding = "utf-8"
+
+[export.headers]
+customer_id = "relation_number"
+campaign_code = "campaign_code"
+group = "group"
+export_date = "export_date"
+
+[checks.volume_band]
+min = 0                         # fewest customers a week may mail
+max = 2500                      # most customers a week may mail (capacity plus random control)
+
+[plugins]
+disabled = []                   # plugin names to switch off
+folders = []                    # extra folders with local plugin files
+"""
+
+
+def operator_name() -> str:
+    """Who is at the keyboard, for the ledger; NBA_TOOLKIT_USER overrides for scheduled jobs."""
+    name = os.environ.get("NBA_TOOLKIT_USER")
+    if name:
+        return name
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+@dataclass
+class Workspace:
+    root: Path
+
+    @classmethod
+    def open(cls, root: Path) -> Workspace:
+        root = Path(root).expanduser()
+        if not (root / "nba.toml").is_file():
+            raise UsageError(
+                f"{root} is not a workspace (it has no nba.toml)",
+                hint=f"Create one with `nba-toolkit init {root}` (add --sample for the sample data).",
+            )
+        return cls(root.resolve())
+
+    @cached_property
+    def config(self) -> Config:
+        return load_config(self.config_path)
+
+    @cached_property
+    def ledger(self) -> Ledger:
+        ledger = Ledger.open(self.root / "ledger.sqlite")
+        ledger.mark_interrupted()
+        return ledger
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / "nba.toml"
+
+    @property
+    def snapshots_dir(self) -> Path:
+        return self.root / "data" / "snapshots"
+
+    @property
+    def history_path(self) -> Path:
+        return self.root / "data" / "history.parquet"
+
+    @property
+    def outcomes_path(self) -> Path:
+        return self.root / "data" / "outcomes.csv"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.root / "models"
+
+    @property
+    def exports_dir(self) -> Path:
+        return self.root / "exports"
+
+    def run_dir(self, run_id: str) -> Path:
+        return self.root / "runs" / run_id
+
+    def plugin_folders(self) -> list[Path]:
+        folders = [self.root / "plugins"]
+        for folder in self.config.plugins.folders:
+            path = Path(folder).expanduser()
+            folders.append(path if path.is_absolute() else self.root / path)
+        return folders
+
+    def close(self) -> None:
+        if "ledger" in self.__dict__:
+            self.ledger.close()
+            del self.__dict__["ledger"]
+
+
+def init_workspace(root: Path, *, sample: bool = False) -> Workspace:
+    """Create the folders, a documented nba.toml and the ledger; with ``sample``, copy the sample data in."""
+    root = Path(root).expanduser()
+    if (root / "nba.toml").exists():
+        raise UsageError(f"{root} is already a workspace; its nba.toml was left as it is")
+    for folder in FOLDERS:
+        (root / folder).mkdir(parents=True, exist_ok=True)
+    (root / "nba.toml").write_text(CONFIG_TEMPLATE.format(salt=secrets.token_hex(8)), encoding="utf-8")
+    workspace = Workspace.open(root)
+    workspace.ledger  # creates the schema now, so an empty workspace is complete
+    if sample:
+        _copy_sample(workspace)
+    return workspace
+
+
+def _copy_sample(workspace: Workspace) -> None:
+    import polars as pl
+
+    from nba_toolkit.paths import sample_data_dir
+
+    source = sample_data_dir()
+    for name in SAMPLE_FILES:
+        shutil.copy2(source / name, workspace.root / "data" / name)
+    for snapshot in sorted((source / "snapshots").iterdir()):
+        shutil.copy2(snapshot, workspace.snapshots_dir / snapshot.name)
+    mailed = (
+        pl.read_csv(source / "past_mailings.csv", schema_overrides={"RELATION_NO": pl.String})
+        .filter(pl.col("MAILED") == 1)
+        .select("RELATION_NO", "SNAPSHOT_DATE", "WEEK", "GROUP")
+    )
+    workspace.ledger.import_contacts(
+        ((cid, day, week, day, group) for cid, day, week, group in mailed.iter_rows()),
+        source="sample past_mailings.csv",
+    )
