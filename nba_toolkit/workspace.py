@@ -177,7 +177,7 @@ def init_workspace(root: Path, *, sample: bool = False) -> Workspace:
         (root / folder).mkdir(parents=True, exist_ok=True)
     (root / "nba.toml").write_text(CONFIG_TEMPLATE.format(salt=secrets.token_hex(8)), encoding="utf-8")
     workspace = Workspace.open(root)
-    workspace.ledger  # creates the schema now, so an empty workspace is complete
+    _ = workspace.ledger  # creates the schema now, so an empty workspace is complete
     if sample:
         _copy_sample(workspace)
     return workspace

@@ -6,7 +6,7 @@ mail is lost; the operator and the app can read the folder.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from nba_toolkit.core.files import atomic_write_bytes
 from nba_toolkit.core.notify import alert_text
@@ -17,7 +17,7 @@ class OutboxNotifier:
     name = "outbox"
 
     def notify(self, alert, workspace_root):
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         path = workspace_root / "outbox" / f"{stamp}-{alert.run_id}-{alert.status}.txt"
         atomic_write_bytes(path, alert_text(alert).encode("utf-8"), mode=0o600)
 

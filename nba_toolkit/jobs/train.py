@@ -10,7 +10,7 @@ ledger with its SHA-256; only a model so registered is ever loaded.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import polars as pl
@@ -81,7 +81,7 @@ def train(workspace: Workspace, registry: Registry, *, until: str | None = None,
         capacity=config.selection.capacity,
         seed=seed,
     )
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     model_id = f"{engine.name}-{stamp}"
     path = workspace.models_dir / f"{model_id}.joblib"
     window = {

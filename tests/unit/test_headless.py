@@ -32,6 +32,9 @@ def test_core_imports_neither_textual_nor_rich() -> None:
 
 def test_package_import_is_cheap() -> None:
     """`import nba_toolkit` must not load scikit-learn or polars: the CLI starts on it."""
-    code = "import sys, nba_toolkit, nba_toolkit.cli; print(sorted({m.split('.')[0] for m in sys.modules} & {'sklearn', 'polars', 'textual', 'rich'}))"
+    code = (
+        "import sys, nba_toolkit, nba_toolkit.cli\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'sklearn', 'polars', 'textual', 'rich'}))"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"

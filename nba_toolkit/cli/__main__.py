@@ -1,0 +1,3 @@
+from nba_toolkit.cli.app import main
+
+raise SystemExit(main())

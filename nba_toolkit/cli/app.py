@@ -1,0 +1,189 @@
+"""The command line: argument parsing and rich output only; every job is a core call.
+
+Exit codes (also in ``--help`` and the README):
+  0 success, 2 usage, 3 blocked by a check, 4 bad input, 5 plugin error,
+  1 anything else (a bug: please report it).
+
+With ``--json`` a command prints exactly one JSON document on stdout, also
+on failure (``{"error": ..., "exit_code": ...}``); messages go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nba_toolkit import __version__
+from nba_toolkit.errors import EXIT_BAD_INPUT, EXIT_BLOCKED, EXIT_OK, EXIT_PLUGIN, EXIT_USAGE, NbaError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from nba_toolkit.plugin.manager import Registry
+    from nba_toolkit.workspace import Workspace
+
+#: modules that add commands; each has ``add_commands(commands: Commands)``
+COMMAND_MODULES = ("nba_toolkit.cli.weekly", "nba_toolkit.cli.plugins", "nba_toolkit.cli.config")
+
+EXIT_CODES = f"""\
+exit codes:
+  {EXIT_OK}  success
+  {EXIT_USAGE}  usage: the command or its arguments cannot be carried out as given
+  {EXIT_BLOCKED}  blocked: a check stopped the run; nothing was exported (see the outbox)
+  {EXIT_BAD_INPUT}  bad input: a file (snapshot, configuration, model) is unusable; the message names it
+  {EXIT_PLUGIN}  plugin error: a plugin could not be loaded or failed
+  1  unexpected error (a bug; set NBA_TOOLKIT_DEBUG=1 for the traceback and report it)
+"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return EXIT_OK
+    out = Output(json_mode=getattr(args, "json", False))
+    try:
+        return args.handler(args, out)
+    except NbaError as exc:
+        out.error(exc)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        out.fail("interrupted; the run (if any) is recorded as failed and nothing was exported", 130)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence against a traceback
+        if os.environ.get("NBA_TOOLKIT_DEBUG"):
+            raise
+        out.fail(f"unexpected error: {type(exc).__name__}: {exc}. This is a bug; set NBA_TOOLKIT_DEBUG=1 "
+                 "to see where it happened and report it.", 1)
+        return 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    import importlib
+
+    parser = argparse.ArgumentParser(
+        prog="nba-toolkit",
+        description="The weekly Next Best Action selection: load, check, score, select, review, export.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"nba-toolkit {__version__}")
+    commands = Commands(parser.add_subparsers(title="commands", metavar="COMMAND"))
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).add_commands(commands)
+    return parser
+
+
+class Commands:
+    """Adds subcommands with the shared options (``--workspace``, ``--json``) and the exit codes in help."""
+
+    def __init__(self, subparsers: argparse._SubParsersAction) -> None:
+        self._subparsers = subparsers
+
+    def add(self, name: str, handler: Callable[..., int], help_text: str, *, workspace: bool = True,
+            json_flag: bool = True) -> argparse.ArgumentParser:
+        sub = self._subparsers.add_parser(name, help=help_text, description=help_text, epilog=EXIT_CODES,
+                                          formatter_class=argparse.RawDescriptionHelpFormatter)
+        sub.set_defaults(handler=handler)
+        if workspace:
+            sub.add_argument("--workspace", type=Path, metavar="DIR",
+                             help="the workspace folder (default: $NBA_TOOLKIT_HOME, else your user data folder)")
+        if json_flag:
+            sub.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+        return sub
+
+    def group(self, name: str, help_text: str) -> Commands:
+        """A command with subcommands of its own, such as ``config show``."""
+        parser = self._subparsers.add_parser(name, help=help_text, description=help_text)
+        return Commands(parser.add_subparsers(title="commands", metavar="COMMAND"))
+
+
+def escape(text: str) -> str:
+    """Messages may contain [brackets] (config sections, paths); rich must print them as they are."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
+def workspace_dir(args: argparse.Namespace) -> Path:
+    from nba_toolkit.paths import default_workspace
+
+    return args.workspace or default_workspace()
+
+
+def open_workspace(args: argparse.Namespace, out: Output) -> tuple[Workspace, Registry]:
+    from nba_toolkit.plugin.manager import load_plugins
+    from nba_toolkit.workspace import Workspace
+
+    workspace = Workspace.open(workspace_dir(args))
+    registry = load_plugins(workspace.plugin_folders(), disabled=workspace.config.plugins.disabled)
+    warn_plugin_errors(out, registry)
+    return workspace, registry
+
+
+def warn_plugin_errors(out: Output, registry: Registry) -> None:
+    for record in registry.errors():
+        out.warn(f"plugin '{record.name}' ({record.source}) is not loaded: {record.error}")
+
+
+def user() -> str:
+    from nba_toolkit.workspace import operator_name
+
+    return operator_name()
+
+
+def number(value: int | None) -> str:
+    return "" if value is None else f"{value:,}"
+
+
+def status_text(status: str) -> str:
+    return {
+        "exported": "[green]exported[/]",
+        "awaiting_approval": "[yellow]awaiting approval[/]",
+        "blocked": "[bold red]blocked[/]",
+        "failed": "[red]failed[/]",
+        "running": "running",
+    }.get(status, status)
+
+
+class Output:
+    """Rich for people; in JSON mode, one document on stdout and messages on stderr."""
+
+    def __init__(self, json_mode: bool) -> None:
+        from rich.console import Console
+
+        self.json_mode = json_mode
+        self.console: Console = Console(stderr=json_mode, highlight=False)
+        self.err = Console(stderr=True, highlight=False)
+
+    def say(self, text: str) -> None:
+        self.console.print(text)
+
+    def warn(self, text: str) -> None:
+        self.err.print(f"[yellow]warning:[/] {text}")
+
+    def status(self, text: str) -> Any:
+        return self.err.status(text)
+
+    def document(self, data: dict[str, Any]) -> None:
+        sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+    def error(self, exc: NbaError) -> None:
+        self.fail(exc.message, exc.exit_code, hint=exc.hint)
+
+    def fail(self, message: str, code: int, hint: str | None = None) -> None:
+        if self.json_mode:
+            self.document({"error": message, "hint": hint, "exit_code": code})
+        label = {EXIT_BLOCKED: "blocked", EXIT_BAD_INPUT: "bad input", EXIT_PLUGIN: "plugin error",
+                 EXIT_USAGE: "error"}.get(code, "error")
+        self.err.print(f"[bold red]{label}:[/] {escape(message)}", highlight=False)
+        if hint:
+            self.err.print(hint, markup=False, highlight=False)
+
+

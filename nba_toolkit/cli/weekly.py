@@ -1,0 +1,249 @@
+"""The weekly job's commands: demo, init, train, run, export, runs."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nba_toolkit.cli.app import (
+    Commands,
+    Output,
+    escape,
+    number,
+    open_workspace,
+    status_text,
+    user,
+    warn_plugin_errors,
+    workspace_dir,
+)
+from nba_toolkit.errors import EXIT_BLOCKED, EXIT_OK
+
+if TYPE_CHECKING:
+    from nba_toolkit.workspace import Workspace
+
+
+def add_commands(commands: Commands) -> None:
+    demo = commands.add("demo", _demo, "Run the weekly job end to end on the embedded sample data.", json_flag=False)
+    demo.add_argument("--headless", action="store_true", help="print the summary instead of opening a screen")
+    demo.add_argument("--reset", action="store_true", help="start again from a fresh sample workspace")
+
+    init = commands.add("init", _init, "Create a workspace folder.", workspace=False, json_flag=False)
+    init.add_argument("directory", type=Path, metavar="DIR")
+    init.add_argument("--sample", action="store_true", help="copy the sample data in, to try things out")
+
+    train = commands.add("train", _train, "Train the configured engine on the workspace's history.")
+    train.add_argument("--until", metavar="WEEK", help="use history up to this week only (YYYY-Www)")
+
+    run = commands.add("run", _run, "Run this week's selection (stops at review unless --approve).")
+    source = run.add_mutually_exclusive_group()
+    source.add_argument("--snapshot", type=Path, metavar="FILE", help="the snapshot file (CSV or Parquet)")
+    source.add_argument("--week", metavar="YYYY-Www", help="run the workspace's snapshot of this week")
+    run.add_argument("--approve", action="store_true", help="approve and export in the same step")
+
+    export = commands.add("export", _export, "Approve a reviewed run and write the mail program's file.")
+    export.add_argument("run_id", metavar="RUN_ID")
+
+    commands.add("runs", _runs, "List the runs in the ledger, newest first.")
+
+
+def _init(args: argparse.Namespace, out: Output) -> int:
+    from nba_toolkit.workspace import init_workspace
+
+    workspace = init_workspace(args.directory, sample=args.sample)
+    out.say(f"Created the workspace {workspace.root}" + (" with the sample data." if args.sample else "."))
+    if args.sample:
+        out.say(f"Next: nba-toolkit train --workspace {workspace.root}")
+    else:
+        out.say("Next: map your extract's columns in nba.toml, put history and outcomes in data/, then train.")
+    return EXIT_OK
+
+
+def _train(args: argparse.Namespace, out: Output) -> int:
+    from nba_toolkit.jobs.train import train
+
+    workspace, registry = open_workspace(args, out)
+    with out.status("Training the engine on the history..."):
+        result = train(workspace, registry, until=args.until)
+    if out.json_mode:
+        out.document(result.to_dict())
+        return EXIT_OK
+    _print_training(out, result)
+    return EXIT_OK
+
+
+def _run(args: argparse.Namespace, out: Output) -> int:
+    from nba_toolkit.errors import CheckBlocked
+    from nba_toolkit.jobs.export import export_run
+    from nba_toolkit.jobs.run import run_week
+
+    workspace, registry = open_workspace(args, out)
+    try:
+        with out.status("Running the week...") as status:
+            outcome = run_week(workspace, registry, snapshot=args.snapshot, week=args.week,
+                               on_progress=lambda done, total, stage: status.update(f"Run: {stage} ({done}/{total})"))
+    except CheckBlocked as blocked:
+        run = workspace.ledger.run(blocked.run_id) if blocked.run_id else None
+        if out.json_mode:
+            out.document({"run_id": blocked.run_id, "status": "blocked", "error": blocked.message,
+                          "exit_code": EXIT_BLOCKED,
+                          "checks": [c.__dict__ for c in workspace.ledger.check_results(blocked.run_id)]})
+            return EXIT_BLOCKED
+        out.say(f"[bold red]Blocked[/]: run {blocked.run_id} for {run.week if run else '?'} stopped. Nothing was exported.")
+        for check in workspace.ledger.check_results(blocked.run_id):
+            if check.status != "pass":
+                out.say(f"  [red]✗ {check.check_name}[/] ({check.plugin}): {escape(check.message)}")
+                if check.action:
+                    out.say(f"    What to do: {escape(check.action)}")
+        out.say(f"An alert was written to {workspace.root / 'outbox'}.")
+        return EXIT_BLOCKED
+    if args.approve:
+        outcome.export = export_run(workspace, registry, outcome.run_id)
+        outcome.status = "exported"
+    if out.json_mode:
+        out.document(outcome.to_dict())
+        return EXIT_OK
+    _print_run(out, workspace, outcome)
+    return EXIT_OK
+
+
+def _export(args: argparse.Namespace, out: Output) -> int:
+    from nba_toolkit.jobs.export import export_run
+
+    workspace, registry = open_workspace(args, out)
+    result = export_run(workspace, registry, args.run_id)
+    if out.json_mode:
+        out.document(result.to_dict())
+    else:
+        _print_export(out, result)
+    return EXIT_OK
+
+
+def _runs(args: argparse.Namespace, out: Output) -> int:
+    from nba_toolkit.workspace import Workspace
+
+    workspace = Workspace.open(workspace_dir(args))
+    runs = workspace.ledger.runs()
+    if out.json_mode:
+        out.document({"runs": [r.to_dict() for r in runs]})
+        return EXIT_OK
+    if not runs:
+        out.say("No runs yet. Start one with `nba-toolkit run`.")
+        return EXIT_OK
+    from rich.table import Table
+
+    table = Table(title=f"Runs in {workspace.root}")
+    for column in ("run", "week", "status", "started (UTC)", "by", "mailed", "held out", "export"):
+        table.add_column(column)
+    for r in runs:
+        mailed = r.counts.get("selected_mailed", 0) + r.counts.get("random_control", 0) if r.counts else None
+        table.add_row(r.run_id, r.week, status_text(r.status), r.started_at.replace("+00:00", ""), r.operator,
+                      number(mailed), number(r.counts.get("holdout") if r.counts else None), r.export_path or "")
+    out.console.print(table)
+    return EXIT_OK
+
+
+def _demo(args: argparse.Namespace, out: Output) -> int:
+    import shutil
+
+    from nba_toolkit.jobs.export import export_run
+    from nba_toolkit.jobs.run import RunOutcome, find_snapshot, run_week
+    from nba_toolkit.jobs.train import train
+    from nba_toolkit.paths import demo_workspace
+    from nba_toolkit.plugin.manager import load_plugins
+    from nba_toolkit.workspace import Workspace, init_workspace
+
+    root = args.workspace or demo_workspace()
+    if args.reset and (root / "nba.toml").is_file():
+        shutil.rmtree(root)
+    if (root / "nba.toml").is_file():
+        workspace = Workspace.open(root)
+        out.say(f"Using the sample workspace {workspace.root}")
+    else:
+        with out.status("Creating the sample workspace..."):
+            workspace = init_workspace(root, sample=True)
+        out.say(f"Created the sample workspace {workspace.root}")
+    registry = load_plugins(workspace.plugin_folders(), disabled=workspace.config.plugins.disabled)
+    warn_plugin_errors(out, registry)
+    if workspace.ledger.active_model(workspace.config.engine.name) is None:
+        with out.status("Training the default engine on 77 weeks of history..."):
+            trained = train(workspace, registry)
+        _print_training(out, trained)
+    _, week = find_snapshot(workspace, snapshot=None, week=None)
+    earlier = workspace.ledger.exported_run_for_week(week) if week else None
+    if earlier:
+        out.say(f"{week} was already run and exported in this workspace; here is that run again "
+                "(`nba-toolkit demo --reset` starts over).")
+        _print_run(out, workspace, RunOutcome.from_ledger(workspace, earlier))
+        return EXIT_OK
+    with out.status("Running this week's selection...") as status:
+        outcome = run_week(workspace, registry,
+                           on_progress=lambda done, total, stage: status.update(f"Run: {stage} ({done}/{total})"))
+    outcome.export = export_run(workspace, registry, outcome.run_id, approved_by=f"{user()} (demo)")
+    outcome.status = "exported"
+    _print_run(out, workspace, outcome)
+    return EXIT_OK
+
+
+def _print_training(out: Output, result: Any) -> None:
+    m = result.metrics["out_of_time"]
+    lift = f"{m['lift_at_capacity']:.1f}x" if m["lift_at_capacity"] else "n/a"
+    out.say(f"Trained model [bold]{result.model_id}[/] on {result.train_weeks[0]} to {result.train_weeks[1]}, "
+            f"validated on {result.validation_weeks[0]} to {result.validation_weeks[1]} (out of time).")
+    out.say(f"  {result.rows:,} customer-weeks, of which {result.positives:,} were followed by an investment "
+            "account within the label window.")
+    out.say(f"  Out-of-time AUC {m['auc']:.3f} (in time {result.metrics['in_time_auc']:.3f}); "
+            f"the top of each week converts {lift} as often as average; "
+            f"mean score {m['mean_score']:.2%} against {m['base_rate']:.2%} observed.")
+
+
+def _print_run(out: Output, workspace: Workspace, outcome: Any) -> None:
+    from rich.table import Table
+
+    from nba_toolkit.core.selection import REASON_TEXT
+
+    counts = outcome.counts
+    selection = workspace.config.selection
+    excluded = {k: v for k, v in counts.items() if k.startswith("excluded_")}
+    out.say("")
+    out.say(f"[bold]Week {outcome.week}[/] · run {outcome.run_id} · {status_text(outcome.status)}")
+    out.say(f"Snapshot: {escape(outcome.snapshot_path)}")
+    if outcome.dropped_columns:
+        out.say(f"Sensitive columns dropped at load: {', '.join(outcome.dropped_columns)}")
+    failed = [c for c in outcome.checks if c.status != "pass"]
+    out.say(f"Checks: {len(outcome.checks) - len(failed)} of {len(outcome.checks)} passed")
+    for check in failed:
+        out.say(f"  [yellow]! {check.check}[/]: {escape(check.message)}")
+
+    table = Table(box=None, show_header=False, padding=(0, 1), pad_edge=False)
+    table.add_column("who")
+    table.add_column("customers", justify="right")
+
+    def row(label: str, n: int, *, indent: int = 0, bold: bool = False) -> None:
+        text = " " * indent + label
+        table.add_row(f"[bold]{text}[/]" if bold else text, f"{n:,}")
+
+    row("In the snapshot", outcome.rows_in, bold=True)
+    row("Excluded", sum(excluded.values()), indent=2)
+    for reason, n in excluded.items():
+        row(REASON_TEXT.get(reason, reason), n, indent=4)
+    row("Scored (eligible)", outcome.rows_in - sum(excluded.values()), indent=2)
+    row(f"below the threshold of {selection.threshold:.1%}", counts["below_threshold"], indent=4)
+    row(f"over the capacity of {selection.capacity:,}", counts["over_capacity"], indent=4)
+    row("selected", counts["selected_mailed"] + counts["holdout"], indent=4)
+    row("mailed", counts["selected_mailed"], indent=6)
+    row("held out (not mailed, to measure the effect)", counts["holdout"], indent=6)
+    row("mailed at random (random control)", counts["random_control"], indent=4)
+    row("Mailed in total", counts["selected_mailed"] + counts["random_control"], bold=True)
+    out.console.print(table)
+    if outcome.export:
+        _print_export(out, outcome.export)
+    elif outcome.status == "awaiting_approval":
+        out.say(f"Next: review, then `nba-toolkit export {outcome.run_id}` approves it and writes the mail file.")
+
+
+def _print_export(out: Output, result: Any) -> None:
+    groups = ", ".join(f"{n:,} {g}" for g, n in result.groups.items())
+    out.say(f"[green]Exported[/] {result.rows:,} rows ({groups}), approved by {escape(result.approved_by)}:")
+    out.say(f"  {escape(str(result.path))}")
+    out.say(f"  SHA-256 {result.sha256}")
