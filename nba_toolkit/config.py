@@ -217,9 +217,7 @@ def _mapping(raw: Any, name: str, source: Path | str) -> dict[str, str]:
 def _no_unknown(raw: dict[str, Any], allowed: set[str], name: str, source: Path | str) -> None:
     for key in raw:
         if key not in allowed:
-            raise BadInput(
-                f"unknown key '{key}' in [{name}]; known keys: {', '.join(sorted(allowed))}", file=source
-            )
+            raise BadInput(f"unknown key '{key}' in [{name}]; known keys: {', '.join(sorted(allowed))}", file=source)
 
 
 def _validate(config: Config, source: Path | str) -> None:

@@ -35,6 +35,4 @@ def sample_data_dir() -> Path:
     for candidate in (package / "_sample_data", package.parent / "sample_data"):
         if (candidate / "history.parquet").is_file():
             return candidate
-    raise FileNotFoundError(
-        "the sample data is not installed with this copy of nba-toolkit; reinstall the package"
-    )
+    raise FileNotFoundError("the sample data is not installed with this copy of nba-toolkit; reinstall the package")

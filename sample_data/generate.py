@@ -75,14 +75,67 @@ RANDOM_CONTROL_PER_WEEK = 75
 BASELINE_SAMPLE_SHARE = 0.02
 COOLDOWN_WEEKS = 4
 
-FEMALE_FIRST = ("Zoë", "Anaïs", "Chloé", "Mariëlle", "Hélène", "Emma", "Sophie", "Fenna",
-                "Fatima", "Ineke", "Noor", "Saskia", "Anouk", "Maaike", "Inès")
-MALE_FIRST = ("René", "Noël", "Jörg", "Joël", "Björn", "Daan", "Sjoerd", "Lars", "Mohammed",
-              "Ruud", "Pieter", "Thijs", "Sem", "Hüseyin", "Gaël")
-LAST_NAMES = ("Müller", "Janssen", "de Vries", "van den Berg", "Bakker", "Visser", "Smit",
-              "Meijer", "de Boer", "Mulder", "Bos", "Vos", "Peters", "Hendriks", "van Dijk",
-              "Schröder", "Öztürk", "Çelik", "Brouwer", "Dekker", "Jansen", "van der Meer",
-              "Lefèvre", "Mäkelä", "Koç")
+FEMALE_FIRST = (
+    "Zoë",
+    "Anaïs",
+    "Chloé",
+    "Mariëlle",
+    "Hélène",
+    "Emma",
+    "Sophie",
+    "Fenna",
+    "Fatima",
+    "Ineke",
+    "Noor",
+    "Saskia",
+    "Anouk",
+    "Maaike",
+    "Inès",
+)
+MALE_FIRST = (
+    "René",
+    "Noël",
+    "Jörg",
+    "Joël",
+    "Björn",
+    "Daan",
+    "Sjoerd",
+    "Lars",
+    "Mohammed",
+    "Ruud",
+    "Pieter",
+    "Thijs",
+    "Sem",
+    "Hüseyin",
+    "Gaël",
+)
+LAST_NAMES = (
+    "Müller",
+    "Janssen",
+    "de Vries",
+    "van den Berg",
+    "Bakker",
+    "Visser",
+    "Smit",
+    "Meijer",
+    "de Boer",
+    "Mulder",
+    "Bos",
+    "Vos",
+    "Peters",
+    "Hendriks",
+    "van Dijk",
+    "Schröder",
+    "Öztürk",
+    "Çelik",
+    "Brouwer",
+    "Dekker",
+    "Jansen",
+    "van der Meer",
+    "Lefèvre",
+    "Mäkelä",
+    "Koç",
+)
 POSTCODE_LETTERS = np.array(list("ABCDEGHJKLMNPRTVWXZ"))  # Dutch postcodes skip F I O Q U Y; S avoids SA/SD/SS
 
 
@@ -233,9 +286,14 @@ def customer_logit(c: Customers, scaling: Scaling) -> np.ndarray:
     """The hazard logit without intercept and market: the observed features plus the unobserved effect."""
     z_current = (np.log1p(np.maximum(c.current, 0)) - scaling.current_mean) / scaling.current_sd
     age = np.take([AGE_EFFECT[band] for band in AGE_BANDS], c.age_band)
-    return (COEF_SAVINGS * scaling.z_savings(c) + COEF_CURRENT * z_current
-            + COEF_ENGAGEMENT * (c.engagement() - 0.5) + COEF_PRODUCTS * (c.num_products - 2)
-            + age + c.unobserved)
+    return (
+        COEF_SAVINGS * scaling.z_savings(c)
+        + COEF_CURRENT * z_current
+        + COEF_ENGAGEMENT * (c.engagement() - 0.5)
+        + COEF_PRODUCTS * (c.num_products - 2)
+        + age
+        + c.unobserved
+    )
 
 
 def _solve_shift(logit: np.ndarray, target: float) -> float:
@@ -261,6 +319,7 @@ def _solve_intercept(customer_part: np.ndarray, market_logit: np.ndarray, target
     outcomes. Weighting each week by who has not opened yet matters: the likeliest openers
     leave the non-investors first, so an unweighted calibration lands about 10% low.
     """
+
     def mean_hazard(b0: float) -> float:
         hazard = _sigmoid(b0 + customer_part[None, :] + market_logit[:, None])
         still_open = np.cumprod(np.vstack([np.ones_like(customer_part), 1 - hazard[:-1]]), axis=0)
@@ -291,10 +350,11 @@ def start(customers: int, weeks: int, streams: list[np.random.Generator]) -> Sta
     scaling = Scaling.of(c)
     z_savings = scaling.z_savings(c)
     initial_investor = streams[0].random(customers) < _sigmoid(
-        COEF_SAVINGS * z_savings + _solve_shift(COEF_SAVINGS * z_savings, INITIAL_INVESTOR_SHARE))
+        COEF_SAVINGS * z_savings + _solve_shift(COEF_SAVINGS * z_savings, INITIAL_INVESTOR_SHARE)
+    )
     non_investors = customer_logit(c, scaling)[~initial_investor]
-    sample = non_investors[::max(1, non_investors.size // 5_000)]
-    b0 = _solve_intercept(sample, market.logit()[:max(weeks - 1, 1)], TARGET_MEAN_HAZARD)
+    sample = non_investors[:: max(1, non_investors.size // 5_000)]
+    b0 = _solve_intercept(sample, market.logit()[: max(weeks - 1, 1)], TARGET_MEAN_HAZARD)
     return Start(c, market, scaling, initial_investor, b0)
 
 
@@ -346,8 +406,10 @@ def simulate(customers: int, weeks: int, streams: list[np.random.Generator]) -> 
     """
     s = start(customers, weeks, streams)
     c, market = s.customers, s.market
-    weekly = {name: np.empty((weeks, customers), dtype=dtype) for name, dtype in
-              (("savings", np.float64), ("current", np.float64), ("app_user", np.int64), ("logins", np.int64))}
+    weekly = {
+        name: np.empty((weeks, customers), dtype=dtype)
+        for name, dtype in (("savings", np.float64), ("current", np.float64), ("app_user", np.int64), ("logins", np.int64))
+    }
     logit = np.empty((weeks, customers))
     for t, week_logit in weekly_logits(s, streams[0]):
         logit[t] = week_logit
@@ -376,14 +438,18 @@ def simulate(customers: int, weeks: int, streams: list[np.random.Generator]) -> 
                 threshold = float(np.quantile(neutral_hazard * noise, THRESHOLD_QUANTILE))
             noisy = hazard[t, eligible] * noise
             ranked = np.argsort(-noisy, kind="stable")
-            selected = eligible[ranked[:min(CAPACITY, int((noisy > threshold).sum()))]]
+            selected = eligible[ranked[: min(CAPACITY, int((noisy > threshold).sum()))]]
             rest = np.setdiff1d(eligible, selected)
             random_control = np.sort(mail_rng.choice(rest, min(RANDOM_CONTROL_PER_WEEK, rest.size), replace=False))
             rest = np.setdiff1d(rest, random_control)
             baseline = rest[mail_rng.random(rest.size) < BASELINE_SAMPLE_SHARE]
             held = unit[selected] < HOLDOUT_SHARE
-            for group, members in (("model", selected[~held]), ("holdout", selected[held]),
-                                   ("random_control", random_control), ("eligible_not_selected", baseline)):
+            for group, members in (
+                ("model", selected[~held]),
+                ("holdout", selected[held]),
+                ("random_control", random_control),
+                ("eligible_not_selected", baseline),
+            ):
                 log.append((t, members, GROUPS.index(group)))
                 # Everyone logged sits out the next weeks, holdout included, so each logged row's
                 # 4-week window is free of other mailings and the groups stay comparable.
@@ -398,7 +464,12 @@ def simulate(customers: int, weeks: int, streams: list[np.random.Generator]) -> 
         invested[opens] = np.maximum(100, np.round(amount / 10) * 10).astype(np.int64)
         investor[opens] = True
     return History(
-        s, weekly, hazard, opened_week, opened_date, invested,
+        s,
+        weekly,
+        hazard,
+        opened_week,
+        opened_date,
+        invested,
         log_week=np.concatenate([np.full(members.size, t) for t, members, _ in log]),
         log_customer=np.concatenate([members for _, members, _ in log]),
         log_group=np.concatenate([np.full(members.size, group) for _, members, group in log]),
@@ -410,21 +481,23 @@ def _snapshot_frame(s: Start, week: int, weekly: dict[str, np.ndarray], investor
     """One week's snapshot in the bank's column names, one row per customer."""
     c, market = s.customers, s.market
     n = c.relation_no.size
-    return pl.DataFrame({
-        "RELATION_NO": c.relation_no,
-        "SNAPSHOT_DATE": pl.Series(np.full(n, np.datetime64(market.dates[week]))).cast(pl.Date),
-        "SAVINGS_BAL": weekly["savings"],
-        "CURRENT_BAL": weekly["current"],
-        "NUM_ACCOUNTS": c.num_accounts,
-        "APP_USER": weekly["app_user"],
-        "IB_LOGINS_M": weekly["logins"],
-        "NUM_PRODUCTS": c.num_products,
-        "AGE_BAND": np.array(AGE_BANDS)[c.age_band],
-        "HAS_INVEST_ACC": investor.astype(np.int64),
-        "MKT_CONSENT": c.consent,
-        "FUND_CHG_1W": np.full(n, market.chg_1w[week]),
-        "FUND_CHG_4W": np.full(n, market.chg_4w[week]),
-    })
+    return pl.DataFrame(
+        {
+            "RELATION_NO": c.relation_no,
+            "SNAPSHOT_DATE": pl.Series(np.full(n, np.datetime64(market.dates[week]))).cast(pl.Date),
+            "SAVINGS_BAL": weekly["savings"],
+            "CURRENT_BAL": weekly["current"],
+            "NUM_ACCOUNTS": c.num_accounts,
+            "APP_USER": weekly["app_user"],
+            "IB_LOGINS_M": weekly["logins"],
+            "NUM_PRODUCTS": c.num_products,
+            "AGE_BAND": np.array(AGE_BANDS)[c.age_band],
+            "HAS_INVEST_ACC": investor.astype(np.int64),
+            "MKT_CONSENT": c.consent,
+            "FUND_CHG_1W": np.full(n, market.chg_1w[week]),
+            "FUND_CHG_4W": np.full(n, market.chg_4w[week]),
+        }
+    )
 
 
 def _history_frame(h: History) -> pl.DataFrame:
@@ -443,29 +516,34 @@ def _history_frame(h: History) -> pl.DataFrame:
     def tile(values) -> np.ndarray:
         return np.tile(np.asarray(values)[:weeks], c.relation_no.size)
 
-    return pl.DataFrame({
-        "RELATION_NO": repeat(c.relation_no),
-        "SNAPSHOT_DATE": pl.Series(tile(np.array(market.dates, dtype="datetime64[D]"))).cast(pl.Date),
-        "SAVINGS_BAL": per_customer(h.weekly["savings"]),
-        "CURRENT_BAL": per_customer(h.weekly["current"]),
-        "NUM_ACCOUNTS": repeat(c.num_accounts),
-        "APP_USER": per_customer(h.weekly["app_user"]),
-        "IB_LOGINS_M": per_customer(h.weekly["logins"]),
-        "NUM_PRODUCTS": repeat(c.num_products),
-        "AGE_BAND": repeat(np.array(AGE_BANDS)[c.age_band]),
-        "HAS_INVEST_ACC": per_customer(has_invest).astype(np.int64),
-        "MKT_CONSENT": repeat(c.consent),
-        "FUND_CHG_1W": tile(market.chg_1w),
-        "FUND_CHG_4W": tile(market.chg_4w),
-    })
+    return pl.DataFrame(
+        {
+            "RELATION_NO": repeat(c.relation_no),
+            "SNAPSHOT_DATE": pl.Series(tile(np.array(market.dates, dtype="datetime64[D]"))).cast(pl.Date),
+            "SAVINGS_BAL": per_customer(h.weekly["savings"]),
+            "CURRENT_BAL": per_customer(h.weekly["current"]),
+            "NUM_ACCOUNTS": repeat(c.num_accounts),
+            "APP_USER": per_customer(h.weekly["app_user"]),
+            "IB_LOGINS_M": per_customer(h.weekly["logins"]),
+            "NUM_PRODUCTS": repeat(c.num_products),
+            "AGE_BAND": repeat(np.array(AGE_BANDS)[c.age_band]),
+            "HAS_INVEST_ACC": per_customer(has_invest).astype(np.int64),
+            "MKT_CONSENT": repeat(c.consent),
+            "FUND_CHG_1W": tile(market.chg_1w),
+            "FUND_CHG_4W": tile(market.chg_4w),
+        }
+    )
 
 
 def _with_sensitive(frame: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
     """Add what a raw warehouse extract carries and the toolkit must drop on load: name, gender, postcode."""
     n = frame.height
     female = rng.random(n) < 0.5
-    first = np.where(female, np.array(FEMALE_FIRST)[rng.integers(0, len(FEMALE_FIRST), n)],
-                     np.array(MALE_FIRST)[rng.integers(0, len(MALE_FIRST), n)])
+    first = np.where(
+        female,
+        np.array(FEMALE_FIRST)[rng.integers(0, len(FEMALE_FIRST), n)],
+        np.array(MALE_FIRST)[rng.integers(0, len(MALE_FIRST), n)],
+    )
     last = np.array(LAST_NAMES)[rng.integers(0, len(LAST_NAMES), n)]
     digits = rng.integers(1000, 10_000, n).astype(str)
     letters = POSTCODE_LETTERS[rng.integers(0, POSTCODE_LETTERS.size, (n, 2))]
@@ -500,20 +578,26 @@ def _write_scenarios(snapshot: pl.DataFrame, out: Path, label: str) -> None:
         f"late_load_{label}.parquet": (
             snapshot.with_columns(pl.lit(previous_monday).alias("SNAPSHOT_DATE")),
             f"the {label} file, but every SNAPSHOT_DATE is the previous week's Monday ({previous_monday}): "
-            "the warehouse loaded late; the run must not go ahead."),
+            "the warehouse loaded late; the run must not go ahead.",
+        ),
         f"market_crash_{label}.parquet": (
             snapshot.with_columns(pl.lit(-12.5).alias("FUND_CHG_1W"), pl.lit(-31.0).alias("FUND_CHG_4W")),
-            "FUND_CHG_1W -12.5 and FUND_CHG_4W -31.0: the market left its normal band; a human must take the wheel."),
+            "FUND_CHG_1W -12.5 and FUND_CHG_4W -31.0: the market left its normal band; a human must take the wheel.",
+        ),
         f"unit_change_{label}.parquet": (
             snapshot.with_columns((pl.col("SAVINGS_BAL", "CURRENT_BAL") * 100).round().cast(pl.Int64)),
-            "SAVINGS_BAL and CURRENT_BAL in cents instead of euros: a unit change the unit and drift checks "
-            "must block."),
+            "SAVINGS_BAL and CURRENT_BAL in cents instead of euros: a unit change the unit and drift checks must block.",
+        ),
     }
     folder = out / "scenarios"
     folder.mkdir(parents=True, exist_ok=True)
-    lines = ["# Scenario snapshots", "",
-             f"Copies of `snapshots/{label}.csv` as Parquet (kept small; the sensitive columns are left out), "
-             "each with one fault for the input checks. Written by `generate.py`.", ""]
+    lines = [
+        "# Scenario snapshots",
+        "",
+        f"Copies of `snapshots/{label}.csv` as Parquet (kept small; the sensitive columns are left out), "
+        "each with one fault for the input checks. Written by `generate.py`.",
+        "",
+    ]
     for name, (frame, why) in scenarios.items():
         _write_parquet(frame.drop("GENDER", "POSTCODE", "FULL_NAME"), folder / name)
         lines.append(f"- `{name}`: {why}")
@@ -538,32 +622,45 @@ def _truth(s: Start, seed: int, weeks: int, snapshot_only: bool) -> dict:
         "first_snapshot_date": market.dates[0].isoformat(),
         "last_snapshot_date": market.dates[-1].isoformat(),
         "hazard": {
-            "formula": ("logit(h) = b0 + 0.9*z(log1p(SAVINGS_BAL)) + 0.3*z(log1p(max(CURRENT_BAL,0))) "
-                        "+ 1.3*(engagement-0.5) + 0.2*(NUM_PRODUCTS-2) + age_effect[AGE_BAND] "
-                        "+ 0.06*FUND_CHG_4W + 0.04*FUND_CHG_1W + 0.6*may_week + unobserved"),
+            "formula": (
+                "logit(h) = b0 + 0.9*z(log1p(SAVINGS_BAL)) + 0.3*z(log1p(max(CURRENT_BAL,0))) "
+                "+ 1.3*(engagement-0.5) + 0.2*(NUM_PRODUCTS-2) + age_effect[AGE_BAND] "
+                "+ 0.06*FUND_CHG_4W + 0.04*FUND_CHG_1W + 0.6*may_week + unobserved"
+            ),
             "engagement": "(APP_USER + min(NUM_ACCOUNTS/4, 1) + min(IB_LOGINS_M/30, 1)) / 3",
             "b0": _r(s.b0),
-            "coefficients": {"z_log1p_savings": COEF_SAVINGS, "z_log1p_current_positive": COEF_CURRENT,
-                             "engagement_minus_half": COEF_ENGAGEMENT, "num_products_minus_2": COEF_PRODUCTS,
-                             "fund_chg_4w": COEF_FUND_4W, "fund_chg_1w": COEF_FUND_1W},
+            "coefficients": {
+                "z_log1p_savings": COEF_SAVINGS,
+                "z_log1p_current_positive": COEF_CURRENT,
+                "engagement_minus_half": COEF_ENGAGEMENT,
+                "num_products_minus_2": COEF_PRODUCTS,
+                "fund_chg_4w": COEF_FUND_4W,
+                "fund_chg_1w": COEF_FUND_1W,
+            },
             "age_effect": AGE_EFFECT,
-            "z_scaling": {"log1p_savings": {"mean": _r(s.scaling.savings_mean), "sd": _r(s.scaling.savings_sd)},
-                          "log1p_current_positive": {"mean": _r(s.scaling.current_mean),
-                                                     "sd": _r(s.scaling.current_sd)}},
+            "z_scaling": {
+                "log1p_savings": {"mean": _r(s.scaling.savings_mean), "sd": _r(s.scaling.savings_sd)},
+                "log1p_current_positive": {"mean": _r(s.scaling.current_mean), "sd": _r(s.scaling.current_sd)},
+            },
             "may_effect": MAY_EFFECT,
             "may_weeks": [w for w, m in zip(labels, market.may) if m],
             "unobserved_effect_sd": UNOBSERVED_SD,
             "target_mean_weekly_hazard": TARGET_MEAN_HAZARD,
             "initial_investor_share": _r(s.initial_investor.mean(), 4),
         },
-        "mailing_effect": {"hazard_multiplier": MAIL_MULTIPLIER, "duration_weeks": MAIL_WEEKS,
-                           "applies": "from the mailing's snapshot week through the 3 weeks after it"},
+        "mailing_effect": {
+            "hazard_multiplier": MAIL_MULTIPLIER,
+            "duration_weeks": MAIL_WEEKS,
+            "applies": "from the mailing's snapshot week through the 3 weeks after it",
+        },
         "market": {
-            "weekly_drift_pct": FUND_DRIFT * 100, "weekly_sd_pct": FUND_SD * 100,
-            "crash_weeks": list(CRASH_WEEKS), "crash_weeks_in_calendar": crash,
-            "crash_depth": CRASH_DEPTH, "recovery_weeks": RECOVERY_WEEKS,
-            "crash_fall_pct": (_r(market.chg_4w[labels.index(crash[-1])], 2)
-                               if len(crash) == len(CRASH_WEEKS) else None),
+            "weekly_drift_pct": FUND_DRIFT * 100,
+            "weekly_sd_pct": FUND_SD * 100,
+            "crash_weeks": list(CRASH_WEEKS),
+            "crash_weeks_in_calendar": crash,
+            "crash_depth": CRASH_DEPTH,
+            "recovery_weeks": RECOVERY_WEEKS,
+            "crash_fall_pct": (_r(market.chg_4w[labels.index(crash[-1])], 2) if len(crash) == len(CRASH_WEEKS) else None),
         },
     }
 
@@ -606,39 +703,49 @@ def _write_full(out: Path, seed: int, customers: int, weeks: int, streams: list[
     _write_scenarios(snapshot, out, labels[last])
 
     opened = np.flatnonzero(h.opened_week >= 0)
-    outcomes = pl.DataFrame({
-        "RELATION_NO": c.relation_no[opened],
-        "OPENED_DATE": pl.Series(h.opened_date[opened]).cast(pl.Date),
-        "INVESTED_AMOUNT": h.invested[opened],
-    }).sort("OPENED_DATE", "RELATION_NO")
+    outcomes = pl.DataFrame(
+        {
+            "RELATION_NO": c.relation_no[opened],
+            "OPENED_DATE": pl.Series(h.opened_date[opened]).cast(pl.Date),
+            "INVESTED_AMOUNT": h.invested[opened],
+        }
+    ).sort("OPENED_DATE", "RELATION_NO")
     _write_utf8_csv(outcomes, out / "outcomes.csv")
 
     opened_week = h.opened_week[h.log_customer]
     converted = (opened_week >= h.log_week) & (opened_week < h.log_week + MAIL_WEEKS)
     invested = np.where(converted, h.invested[h.log_customer], 0)
     mailed = np.isin(h.log_group, [GROUPS.index("model"), GROUPS.index("random_control")])
-    mailings = pl.DataFrame({
-        "RELATION_NO": c.relation_no[h.log_customer],
-        "WEEK": np.array(labels)[h.log_week],
-        "SNAPSHOT_DATE": pl.Series(np.array(market.dates, dtype="datetime64[D]")[h.log_week]).cast(pl.Date),
-        "GROUP": np.array(GROUPS)[h.log_group],
-        "MAILED": mailed.astype(np.int64),
-        "CONVERTED_4W": converted.astype(np.int64),
-        "INVESTED_4W": invested,
-    }).sort("SNAPSHOT_DATE", "RELATION_NO")
+    mailings = pl.DataFrame(
+        {
+            "RELATION_NO": c.relation_no[h.log_customer],
+            "WEEK": np.array(labels)[h.log_week],
+            "SNAPSHOT_DATE": pl.Series(np.array(market.dates, dtype="datetime64[D]")[h.log_week]).cast(pl.Date),
+            "GROUP": np.array(GROUPS)[h.log_group],
+            "MAILED": mailed.astype(np.int64),
+            "CONVERTED_4W": converted.astype(np.int64),
+            "INVESTED_4W": invested,
+        }
+    ).sort("SNAPSHOT_DATE", "RELATION_NO")
     _write_utf8_csv(mailings, out / "past_mailings.csv")
 
-    _write_utf8_csv(pl.DataFrame({
-        "WEEK": labels,
-        "DATE": pl.Series(market.dates, dtype=pl.Date),
-        "INDEX_LEVEL": market.level,
-        "CHG_1W_PCT": market.chg_1w,
-        "CHG_4W_PCT": market.chg_4w,
-    }), out / "fund_index.csv")
+    _write_utf8_csv(
+        pl.DataFrame(
+            {
+                "WEEK": labels,
+                "DATE": pl.Series(market.dates, dtype=pl.Date),
+                "INDEX_LEVEL": market.level,
+                "CHG_1W_PCT": market.chg_1w,
+                "CHG_4W_PCT": market.chg_4w,
+            }
+        ),
+        out / "fund_index.csv",
+    )
 
     truth = _truth(s, seed, weeks, snapshot_only=False)
-    truth["sizes"].update({"history_rows": customers * last, "outcomes": int(opened.size),
-                           "past_mailing_rows": int(h.log_week.size)})
+    truth["sizes"].update(
+        {"history_rows": customers * last, "outcomes": int(opened.size), "past_mailing_rows": int(h.log_week.size)}
+    )
     # The realised base hazard among non-investors, over the weeks whose outcomes are known.
     at_risk = np.arange(last)[:, None] < h.investor_from[None, :]
     truth["hazard"]["achieved_mean_weekly_hazard"] = _r(h.hazard[:last][at_risk].mean())
@@ -656,13 +763,17 @@ def _past_mailings_truth(h: History, converted: np.ndarray, invested: np.ndarray
         "last_week": labels[mail_weeks[-1]],
         "rules": {
             "eligible": "HAS_INVEST_ACC = 0, MKT_CONSENT = 1, not logged in any group in the previous 4 weeks",
-            "selection": (f"noisy hazard = true hazard * lognormal(0, {RANK_NOISE_SD}); above a fixed threshold "
-                          f"(the {THRESHOLD_QUANTILE:.0%} quantile of the first mailing week's eligible under a "
-                          f"normal market); top {CAPACITY} by noisy hazard"),
+            "selection": (
+                f"noisy hazard = true hazard * lognormal(0, {RANK_NOISE_SD}); above a fixed threshold "
+                f"(the {THRESHOLD_QUANTILE:.0%} quantile of the first mailing week's eligible under a "
+                f"normal market); top {CAPACITY} by noisy hazard"
+            ),
             "threshold": _r(h.threshold, 8),
             "capacity": CAPACITY,
-            "holdout": (f"selected with splitmix64(RELATION_NO xor sha256('{HOLDOUT_SALT}')[:8] little-endian) "
-                        f">> 11, times 2**-53, below {HOLDOUT_SHARE}: not mailed"),
+            "holdout": (
+                f"selected with splitmix64(RELATION_NO xor sha256('{HOLDOUT_SALT}')[:8] little-endian) "
+                f">> 11, times 2**-53, below {HOLDOUT_SHARE}: not mailed"
+            ),
             "random_control_per_week": RANDOM_CONTROL_PER_WEEK,
             "eligible_not_selected_sample_share": BASELINE_SAMPLE_SHARE,
             "cooldown_weeks": COOLDOWN_WEEKS,
@@ -672,13 +783,13 @@ def _past_mailings_truth(h: History, converted: np.ndarray, invested: np.ndarray
         "conversions_in_history": int((h.opened_week >= 0).sum()),
         **groups,
         "model_vs_holdout": {
-            "observed_uplift": _r(groups["model"]["observed_conversion_rate"]
-                                  - groups["holdout"]["observed_conversion_rate"]),
+            "observed_uplift": _r(groups["model"]["observed_conversion_rate"] - groups["holdout"]["observed_conversion_rate"]),
             "true_uplift": groups["model"]["true_uplift"],
         },
         "random_control_vs_eligible_not_selected": {
-            "observed_uplift": _r(groups["random_control"]["observed_conversion_rate"]
-                                  - groups["eligible_not_selected"]["observed_conversion_rate"]),
+            "observed_uplift": _r(
+                groups["random_control"]["observed_conversion_rate"] - groups["eligible_not_selected"]["observed_conversion_rate"]
+            ),
             "true_uplift": groups["random_control"]["true_uplift"],
         },
     }
@@ -703,14 +814,20 @@ def _write_snapshot_only(out: Path, seed: int, customers: int, weeks: int, strea
     return _truth(s, seed, weeks, snapshot_only=True)
 
 
-def generate(out: Path, customers: int = DEFAULT_CUSTOMERS, weeks: int = DEFAULT_WEEKS,
-             seed: int = DEFAULT_SEED, snapshot_only: bool = False) -> dict:
+def generate(
+    out: Path,
+    customers: int = DEFAULT_CUSTOMERS,
+    weeks: int = DEFAULT_WEEKS,
+    seed: int = DEFAULT_SEED,
+    snapshot_only: bool = False,
+) -> dict:
     """Write the sample set to ``out`` and return the ground truth (also written as ground_truth.json)."""
     # A full run needs a mailing week with a complete 4-week window, and enough customers for every group.
     minimum_customers, minimum_weeks = (1, 1) if snapshot_only else (1000, FIRST_MAILING_WEEK + MAIL_WEEKS + 1)
     if customers < minimum_customers or weeks < minimum_weeks:
-        raise ValueError(f"need at least {minimum_customers:,} customers and {minimum_weeks} weeks, "
-                         f"got {customers:,} and {weeks}")
+        raise ValueError(
+            f"need at least {minimum_customers:,} customers and {minimum_weeks} weeks, got {customers:,} and {weeks}"
+        )
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     # Independent streams, so e.g. the customers' attributes do not depend on how outcomes were drawn.
@@ -727,13 +844,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--customers", type=int, default=DEFAULT_CUSTOMERS)
     parser.add_argument("--weeks", type=int, default=DEFAULT_WEEKS)
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    parser.add_argument("--snapshot-only", action="store_true",
-                        help="write only the last week's snapshot as Parquet (for benchmarks) and ground_truth.json")
+    parser.add_argument(
+        "--snapshot-only",
+        action="store_true",
+        help="write only the last week's snapshot as Parquet (for benchmarks) and ground_truth.json",
+    )
     args = parser.parse_args(argv)
     began = time.perf_counter()
     truth = generate(args.out, args.customers, args.weeks, args.seed, args.snapshot_only)
-    print(f"wrote {truth['sizes']['customers']:,} customers, {truth['first_week']}..{truth['last_week']} "
-          f"to {args.out} in {time.perf_counter() - began:.1f} s")
+    print(
+        f"wrote {truth['sizes']['customers']:,} customers, {truth['first_week']}..{truth['last_week']} "
+        f"to {args.out} in {time.perf_counter() - began:.1f} s"
+    )
 
 
 if __name__ == "__main__":

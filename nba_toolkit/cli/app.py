@@ -59,8 +59,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - the last line of defence against a traceback
         if os.environ.get("NBA_TOOLKIT_DEBUG"):
             raise
-        out.fail(f"unexpected error: {type(exc).__name__}: {exc}. This is a bug; set NBA_TOOLKIT_DEBUG=1 "
-                 "to see where it happened and report it.", 1)
+        out.fail(
+            f"unexpected error: {type(exc).__name__}: {exc}. This is a bug; set NBA_TOOLKIT_DEBUG=1 "
+            "to see where it happened and report it.",
+            1,
+        )
         return 1
 
 
@@ -86,14 +89,20 @@ class Commands:
     def __init__(self, subparsers: argparse._SubParsersAction) -> None:
         self._subparsers = subparsers
 
-    def add(self, name: str, handler: Callable[..., int], help_text: str, *, workspace: bool = True,
-            json_flag: bool = True) -> argparse.ArgumentParser:
-        sub = self._subparsers.add_parser(name, help=help_text, description=help_text, epilog=EXIT_CODES,
-                                          formatter_class=argparse.RawDescriptionHelpFormatter)
+    def add(
+        self, name: str, handler: Callable[..., int], help_text: str, *, workspace: bool = True, json_flag: bool = True
+    ) -> argparse.ArgumentParser:
+        sub = self._subparsers.add_parser(
+            name, help=help_text, description=help_text, epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter
+        )
         sub.set_defaults(handler=handler)
         if workspace:
-            sub.add_argument("--workspace", type=Path, metavar="DIR",
-                             help="the workspace folder (default: $NBA_TOOLKIT_HOME, else your user data folder)")
+            sub.add_argument(
+                "--workspace",
+                type=Path,
+                metavar="DIR",
+                help="the workspace folder (default: $NBA_TOOLKIT_HOME, else your user data folder)",
+            )
         if json_flag:
             sub.add_argument("--json", action="store_true", help="print one JSON document on stdout")
         return sub
@@ -180,10 +189,9 @@ class Output:
     def fail(self, message: str, code: int, hint: str | None = None) -> None:
         if self.json_mode:
             self.document({"error": message, "hint": hint, "exit_code": code})
-        label = {EXIT_BLOCKED: "blocked", EXIT_BAD_INPUT: "bad input", EXIT_PLUGIN: "plugin error",
-                 EXIT_USAGE: "error"}.get(code, "error")
+        label = {EXIT_BLOCKED: "blocked", EXIT_BAD_INPUT: "bad input", EXIT_PLUGIN: "plugin error", EXIT_USAGE: "error"}.get(
+            code, "error"
+        )
         self.err.print(f"[bold red]{label}:[/] {escape(message)}", highlight=False)
         if hint:
             self.err.print(hint, markup=False, highlight=False)
-
-

@@ -33,7 +33,14 @@ def _plugins(args: argparse.Namespace, out: Output) -> int:
     for r in registry.records:
         status = {"ok": "[green]ok[/]", "error": "[bold red]error[/]", "disabled": "[yellow]disabled[/]"}[r.status]
         provides = ", ".join(f"{kind}: {', '.join(names)}" for kind, names in r.provides.items() if names)
-        table.add_row(r.name, provides, f"{r.origin}\n{r.source}" if r.origin != "builtin" else r.origin,
-                      r.version, "\n".join(r.hooks), status, r.error or "")
+        table.add_row(
+            r.name,
+            provides,
+            f"{r.origin}\n{r.source}" if r.origin != "builtin" else r.origin,
+            r.version,
+            "\n".join(r.hooks),
+            status,
+            r.error or "",
+        )
     out.console.print(table)
     return EXIT_OK

@@ -80,14 +80,25 @@ def _run(args: argparse.Namespace, out: Output) -> int:
     workspace, registry = open_workspace(args, out)
     try:
         with out.status("Running the week...") as status:
-            outcome = run_week(workspace, registry, snapshot=args.snapshot, week=args.week,
-                               on_progress=lambda done, total, stage: status.update(f"Run: {stage} ({done}/{total})"))
+            outcome = run_week(
+                workspace,
+                registry,
+                snapshot=args.snapshot,
+                week=args.week,
+                on_progress=lambda done, total, stage: status.update(f"Run: {stage} ({done}/{total})"),
+            )
     except CheckBlocked as blocked:
         run = workspace.ledger.run(blocked.run_id) if blocked.run_id else None
         if out.json_mode:
-            out.document({"run_id": blocked.run_id, "status": "blocked", "error": blocked.message,
-                          "exit_code": EXIT_BLOCKED,
-                          "checks": [c.__dict__ for c in workspace.ledger.check_results(blocked.run_id)]})
+            out.document(
+                {
+                    "run_id": blocked.run_id,
+                    "status": "blocked",
+                    "error": blocked.message,
+                    "exit_code": EXIT_BLOCKED,
+                    "checks": [c.__dict__ for c in workspace.ledger.check_results(blocked.run_id)],
+                }
+            )
             return EXIT_BLOCKED
         out.say(f"[bold red]Blocked[/]: run {blocked.run_id} for {run.week if run else '?'} stopped. Nothing was exported.")
         for check in workspace.ledger.check_results(blocked.run_id):
@@ -137,8 +148,16 @@ def _runs(args: argparse.Namespace, out: Output) -> int:
         table.add_column(column)
     for r in runs:
         mailed = r.counts.get("selected_mailed", 0) + r.counts.get("random_control", 0) if r.counts else None
-        table.add_row(r.run_id, r.week, status_text(r.status), r.started_at.replace("+00:00", ""), r.operator,
-                      number(mailed), number(r.counts.get("holdout") if r.counts else None), r.export_path or "")
+        table.add_row(
+            r.run_id,
+            r.week,
+            status_text(r.status),
+            r.started_at.replace("+00:00", ""),
+            r.operator,
+            number(mailed),
+            number(r.counts.get("holdout") if r.counts else None),
+            r.export_path or "",
+        )
     out.console.print(table)
     return EXIT_OK
 
@@ -172,13 +191,16 @@ def _demo(args: argparse.Namespace, out: Output) -> int:
     _, week = find_snapshot(workspace, snapshot=None, week=None)
     earlier = workspace.ledger.exported_run_for_week(week) if week else None
     if earlier:
-        out.say(f"{week} was already run and exported in this workspace; here is that run again "
-                "(`nba-toolkit demo --reset` starts over).")
+        out.say(
+            f"{week} was already run and exported in this workspace; here is that run again "
+            "(`nba-toolkit demo --reset` starts over)."
+        )
         _print_run(out, workspace, RunOutcome.from_ledger(workspace, earlier))
         return EXIT_OK
     with out.status("Running this week's selection...") as status:
-        outcome = run_week(workspace, registry,
-                           on_progress=lambda done, total, stage: status.update(f"Run: {stage} ({done}/{total})"))
+        outcome = run_week(
+            workspace, registry, on_progress=lambda done, total, stage: status.update(f"Run: {stage} ({done}/{total})")
+        )
     outcome.export = export_run(workspace, registry, outcome.run_id, approved_by=f"{user()} (demo)")
     outcome.status = "exported"
     _print_run(out, workspace, outcome)
@@ -188,13 +210,19 @@ def _demo(args: argparse.Namespace, out: Output) -> int:
 def _print_training(out: Output, result: Any) -> None:
     m = result.metrics["out_of_time"]
     lift = f"{m['lift_at_capacity']:.1f}x" if m["lift_at_capacity"] else "n/a"
-    out.say(f"Trained model [bold]{result.model_id}[/] on {result.train_weeks[0]} to {result.train_weeks[1]}, "
-            f"validated on {result.validation_weeks[0]} to {result.validation_weeks[1]} (out of time).")
-    out.say(f"  {result.rows:,} customer-weeks, of which {result.positives:,} were followed by an investment "
-            "account within the label window.")
-    out.say(f"  Out-of-time AUC {m['auc']:.3f} (in time {result.metrics['in_time_auc']:.3f}); "
-            f"the top of each week converts {lift} as often as average; "
-            f"mean score {m['mean_score']:.2%} against {m['base_rate']:.2%} observed.")
+    out.say(
+        f"Trained model [bold]{result.model_id}[/] on {result.train_weeks[0]} to {result.train_weeks[1]}, "
+        f"validated on {result.validation_weeks[0]} to {result.validation_weeks[1]} (out of time)."
+    )
+    out.say(
+        f"  {result.rows:,} customer-weeks, of which {result.positives:,} were followed by an investment "
+        "account within the label window."
+    )
+    out.say(
+        f"  Out-of-time AUC {m['auc']:.3f} (in time {result.metrics['in_time_auc']:.3f}); "
+        f"the top of each week converts {lift} as often as average; "
+        f"mean score {m['mean_score']:.2%} against {m['base_rate']:.2%} observed."
+    )
 
 
 def _print_run(out: Output, workspace: Workspace, outcome: Any) -> None:

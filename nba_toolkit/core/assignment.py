@@ -26,10 +26,7 @@ def uniform(ids: pl.Series, salt: str, stream: str) -> np.ndarray:
     else:
         prefix = key.to_bytes(8, "little")
         mixed = np.fromiter(
-            (
-                int.from_bytes(hashlib.blake2b(prefix + str(v).encode(), digest_size=8).digest(), "little")
-                for v in ids.to_list()
-            ),
+            (int.from_bytes(hashlib.blake2b(prefix + str(v).encode(), digest_size=8).digest(), "little") for v in ids.to_list()),
             dtype=np.uint64,
             count=len(ids),
         )

@@ -110,9 +110,7 @@ def run_checks(
                     action=f"Ask a developer to fix or disable the plugin '{plugin}'.",
                 )
             ]
-        results.extend(
-            r if r.plugin else CheckResult(**{**r.__dict__, "plugin": plugin}) for r in found
-        )
+        results.extend(r if r.plugin else CheckResult(**{**r.__dict__, "plugin": plugin}) for r in found)
     return results
 
 

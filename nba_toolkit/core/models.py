@@ -69,8 +69,7 @@ def load_model(path: Path, *, models_dir: Path, expected_sha256: str) -> Any:
     path = path.resolve()
     if models_dir.resolve() not in path.parents:
         raise BadInput(
-            "refusing to load a model from outside the workspace's models/ folder: a model file can "
-            "run code when loaded",
+            "refusing to load a model from outside the workspace's models/ folder: a model file can run code when loaded",
             file=path,
         )
     if not path.is_file():

@@ -147,9 +147,7 @@ def select(customers: pl.DataFrame, policy: Policy) -> pl.DataFrame:
     pool = eligible & ~selected.fill_null(False)
     pool_size = frame.select(pool.sum()).item()
     k = min(policy.random_control_size, pool_size)
-    cutoff = (
-        frame.filter(pool).select(pl.col("_u_random").sort().gather(k - 1)).item() if k > 0 else None
-    )
+    cutoff = frame.filter(pool).select(pl.col("_u_random").sort().gather(k - 1)).item() if k > 0 else None
     in_random = pool & (pl.col("_u_random") <= cutoff) if cutoff is not None else pl.lit(False)
     reason = (
         pl.when(~eligible)

@@ -115,9 +115,7 @@ def load_snapshot(
         elif suffix in _CSV_SUFFIXES:
             frame, plan, dialect = _load_csv(path, data, mapping, denylist, wanted)
         else:
-            raise BadInput(
-                f"unsupported file type '{path.suffix}'", file=path, hint="Use a .csv, .txt or .parquet file."
-            )
+            raise BadInput(f"unsupported file type '{path.suffix}'", file=path, hint="Use a .csv, .txt or .parquet file.")
     except pl.exceptions.PolarsError as exc:
         # Defensive: every expected failure is reported above with its column and
         # row; anything else still reaches the operator as bad input, not a trace.
@@ -320,8 +318,7 @@ def _load_parquet(
         raise _no_rows(path)
     frame.columns = list(plan.names)
     converted = [
-        _native_column(path, frame[name], file_name, wanted.get(name))
-        for name, file_name in zip(plan.names, plan.file_names)
+        _native_column(path, frame[name], file_name, wanted.get(name)) for name, file_name in zip(plan.names, plan.file_names)
     ]
     return pl.DataFrame(converted), plan, {"format": "parquet"}
 
@@ -342,17 +339,13 @@ def _load_csv(
     _refuse_ragged(path, counts, len(header))
     plan = _plan_columns(path, header, mapping, denylist, wanted)
     try:
-        frame = pl.read_csv(
-            body, separator=delimiter, has_header=True, infer_schema=False, columns=list(plan.positions)
-        )
+        frame = pl.read_csv(body, separator=delimiter, has_header=True, infer_schema=False, columns=list(plan.positions))
     except pl.exceptions.PolarsError:
         raise BadInput("could not be read as CSV", file=path, hint="Check quoting and line endings.") from None
     if frame.height != len(counts) - 1:
         raise BadInput("could not be read as CSV: its rows are garbled (check the quotes)", file=path)
     frame.columns = list(plan.names)
-    frame, decimal = _convert_text(
-        path, frame, dict(zip(plan.names, plan.file_names)), wanted, comma_decimals=delimiter != ","
-    )
+    frame, decimal = _convert_text(path, frame, dict(zip(plan.names, plan.file_names)), wanted, comma_decimals=delimiter != ",")
     dialect = {"format": "csv", "delimiter": delimiter, "decimal": decimal, "encoding": encoding}
     return frame, plan, dialect
 
@@ -533,9 +526,7 @@ def _infer_types(cleaned: pl.DataFrame, names: list[str], decimal: str) -> dict[
     for kind, fits in steps:
         if not left:
             break
-        verdict = cleaned.select(
-            (pl.col(n).is_null() | fits(pl.col(n))).all().alias(n) for n in left
-        ).row(0, named=True)
+        verdict = cleaned.select((pl.col(n).is_null() | fits(pl.col(n))).all().alias(n) for n in left).row(0, named=True)
         types.update({n: kind for n in left if verdict[n]})
         left = [n for n in left if not verdict[n]]
     return {n: types.get(n, "str") for n in names}
@@ -637,9 +628,7 @@ def _native_column(path: Path, values: pl.Series, file_name: str, kind: ColumnTy
         return values
     if values.dtype in (pl.String, pl.Categorical, pl.Enum):
         text = values.cast(pl.String).rename(values.name)
-        frame, _ = _convert_text(
-            path, text.to_frame(), {values.name: file_name}, {values.name: kind}, comma_decimals=False
-        )
+        frame, _ = _convert_text(path, text.to_frame(), {values.name: file_name}, {values.name: kind}, comma_decimals=False)
         return frame[values.name]
     converted = _native_cast(values, kind)
     if converted is None:
@@ -652,9 +641,7 @@ def _native_column(path: Path, values: pl.Series, file_name: str, kind: ColumnTy
     bad = (values.is_not_null() & converted.is_null()).arg_true()
     if bad.len():
         index = int(bad[0])
-        raise BadInput(
-            f"value {_show(values[index])} is not {_EXPECTED[kind]}", file=path, column=file_name, row=index + 1
-        )
+        raise BadInput(f"value {_show(values[index])} is not {_EXPECTED[kind]}", file=path, column=file_name, row=index + 1)
     if kind == "id":
         _refuse_empty(path, values, file_name)
     return converted

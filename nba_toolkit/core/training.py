@@ -36,9 +36,7 @@ class TrainResult:
     reference: dict[str, Any]
 
 
-def label_history(
-    history: pl.DataFrame, outcomes: pl.DataFrame, *, window_weeks: int, known_until: date
-) -> pl.DataFrame:
+def label_history(history: pl.DataFrame, outcomes: pl.DataFrame, *, window_weeks: int, known_until: date) -> pl.DataFrame:
     """Non-investor rows of complete weeks, with ``label`` 1 if they opened within the window."""
     first_opening = outcomes.group_by("customer_id").agg(pl.col("opened_date").min())
     window = timedelta(weeks=window_weeks)
@@ -47,10 +45,7 @@ def label_history(
         .filter(pl.col("snapshot_date") + window - timedelta(days=1) <= known_until)
         .join(first_opening, on="customer_id", how="left")
         .with_columns(
-            (
-                (pl.col("opened_date") >= pl.col("snapshot_date"))
-                & (pl.col("opened_date") < pl.col("snapshot_date") + window)
-            )
+            ((pl.col("opened_date") >= pl.col("snapshot_date")) & (pl.col("opened_date") < pl.col("snapshot_date") + window))
             .fill_null(False)
             .cast(pl.Int8)
             .alias("label")
@@ -59,9 +54,7 @@ def label_history(
     )
 
 
-def train_engine(
-    engine: Any, labelled: pl.DataFrame, *, validation_weeks: int, capacity: int, seed: int = 0
-) -> TrainResult:
+def train_engine(engine: Any, labelled: pl.DataFrame, *, validation_weeks: int, capacity: int, seed: int = 0) -> TrainResult:
     weeks = labelled["snapshot_date"].unique().sort()
     if weeks.len() < validation_weeks + MIN_TRAINING_WEEKS:
         raise BadInput(
@@ -105,9 +98,8 @@ def evaluate_scores(label: np.ndarray, score: np.ndarray, week: pl.Series, capac
     """AUC, lift at capacity (per week, averaged) and calibration by score decile."""
     frame = pl.DataFrame({"label": label, "score": score, "week": week})
     base_rate = float(label.mean())
-    top = (
-        frame.with_columns(pl.col("score").rank("ordinal", descending=True).over("week").alias("rank"))
-        .filter(pl.col("rank") <= capacity)
+    top = frame.with_columns(pl.col("score").rank("ordinal", descending=True).over("week").alias("rank")).filter(
+        pl.col("rank") <= capacity
     )
     top_rate = float(top["label"].mean()) if top.height else 0.0
     deciles = (
@@ -128,8 +120,7 @@ def evaluate_scores(label: np.ndarray, score: np.ndarray, week: pl.Series, capac
         "mean_score": float(score.mean()),
         "brier": float(np.mean((score - label) ** 2)),
         "calibration": [
-            {k: (round(v, 6) if isinstance(v, float) else v) for k, v in row.items()}
-            for row in deciles.iter_rows(named=True)
+            {k: (round(v, 6) if isinstance(v, float) else v) for k, v in row.items()} for row in deciles.iter_rows(named=True)
         ],
         "rows": int(label.shape[0]),
         "weeks": int(week.n_unique()),

@@ -51,8 +51,9 @@ class SchemaCheck:
             else "The snapshot does not have the columns the run needs: " + "; ".join(problems) + ".",
             measured=len(problems),
             threshold=0,
-            action=None if not problems else "Ask the data warehouse team for a complete extract, "
-            "or correct the column mapping in nba.toml.",
+            action=None
+            if not problems
+            else "Ask the data warehouse team for a complete extract, or correct the column mapping in nba.toml.",
         )
 
 
@@ -107,7 +108,9 @@ class FreshnessCheck:
             f"{newest}. The warehouse may have loaded late, so this week must not run on this data.",
             measured=f"{stale} rows outside the week (newest {newest})",
             threshold=f"{context.week_start} to {context.week_end}",
-            action=None if passed else "Do not run. Ask the data warehouse team whether this week's load "
+            action=None
+            if passed
+            else "Do not run. Ask the data warehouse team whether this week's load "
             "finished, then run again on the fresh snapshot.",
             affected_count=stale,
             affected_sample=tuple(context.snapshot.filter(outside)["customer_id"].head(SAMPLE).to_list()),
@@ -135,7 +138,9 @@ class VolumeBandCheck:
             "A week this far off usually means something is badly wrong.",
             measured=mailed,
             threshold=f"{band.min} to {band.max}",
-            action=None if passed else "Look at the counts per reason and the score distribution before "
+            action=None
+            if passed
+            else "Look at the counts per reason and the score distribution before "
             "anything goes out; change [checks.volume_band] only if the band itself is wrong.",
         )
 
@@ -160,8 +165,7 @@ class ReconciliationCheck:
             stage=self.stage,
             severity=self.severity,
             passed=bad == 0,
-            message=f"All {rows_in} customers in the snapshot have exactly one reason; only eligible "
-            "customers are mailed."
+            message=f"All {rows_in} customers in the snapshot have exactly one reason; only eligible customers are mailed."
             if bad == 0
             else f"The selection does not add up: {rows_in} customers in, {rows_out} out, {unexplained} "
             f"without a reason, {mailed_ineligible.height} mailed although excluded.",

@@ -101,7 +101,7 @@ class LogisticEngine:
         standardised = scaler.transform(_matrix(features)) if features.height else np.empty((0, len(_COLUMNS)))
         parts = standardised * regression.coef_[0]
         by_feature = {name: parts[:, i] for i, name in enumerate(NUMERIC)}
-        by_feature["age_band"] = parts[:, len(NUMERIC):].sum(axis=1)
+        by_feature["age_band"] = parts[:, len(NUMERIC) :].sum(axis=1)
         return pl.DataFrame({name: by_feature[name] for name in self.feature_labels})
 
     def model_card(self) -> dict[str, Any]:
@@ -122,12 +122,10 @@ class LogisticEngine:
                 "Fund index changes are the same for everyone in a week: with little history the model "
                 "can memorise weeks (for example May, when holiday pay arrives) instead of learning "
                 "customers. Validate out of time over a long history before trusting a new model.",
-                "Probabilities are only as calibrated as the validation shows; treat 80% as 'quite "
-                "high', not as a promise.",
+                "Probabilities are only as calibrated as the validation shows; treat 80% as 'quite high', not as a promise.",
             ],
             "do_not_use_when": [
-                "the fund index moves outside the band seen in training (a market crash): people "
-                "must take the wheel",
+                "the fund index moves outside the band seen in training (a market crash): people must take the wheel",
                 "the product or the mailing changes substantially",
                 "the snapshot is late or incomplete",
             ],
@@ -140,11 +138,7 @@ _COLUMNS = (*NUMERIC, *(f"age_{band}" for band in AGE_BANDS))
 def _matrix(features: pl.DataFrame) -> np.ndarray:
     """Fixed column order with one indicator per age band, so every week's matrix lines up."""
     indicators = [(pl.col("age_band") == band).cast(pl.Float64).alias(f"age_{band}") for band in AGE_BANDS]
-    return (
-        features.select(*[pl.col(c).cast(pl.Float64).fill_null(0.0) for c in NUMERIC], *indicators)
-        .fill_null(0.0)
-        .to_numpy()
-    )
+    return features.select(*[pl.col(c).cast(pl.Float64).fill_null(0.0) for c in NUMERIC], *indicators).fill_null(0.0).to_numpy()
 
 
 @hookimpl

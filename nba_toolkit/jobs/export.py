@@ -47,16 +47,12 @@ class ExportOutcome:
         }
 
 
-def export_run(
-    workspace: Workspace, registry: Registry, run_id: str, *, approved_by: str | None = None
-) -> ExportOutcome:
+def export_run(workspace: Workspace, registry: Registry, run_id: str, *, approved_by: str | None = None) -> ExportOutcome:
     ledger = workspace.ledger
     config = workspace.config
     run = ledger.run(run_id)
     if run.status == "exported":
-        raise UsageError(
-            f"run {run_id} was already exported on {run.exported_at} to {run.export_path}; a run is exported once"
-        )
+        raise UsageError(f"run {run_id} was already exported on {run.exported_at} to {run.export_path}; a run is exported once")
     if run.status != "awaiting_approval":
         raise UsageError(f"run {run_id} is {run.status} and cannot be exported", hint=run.error)
     earlier = ledger.exported_run_for_week(run.week)

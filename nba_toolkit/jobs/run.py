@@ -71,10 +71,20 @@ class RunOutcome:
 
         record = workspace.ledger.run(run_id)
         checks = [
-            CheckResult(check=c.check_name, stage=c.stage, severity=c.severity, passed=c.status == "pass",
-                        crashed=c.status == "error", message=c.message, measured=c.measured,
-                        threshold=c.threshold, action=c.action, affected_count=c.affected_count,
-                        affected_sample=tuple(c.affected_sample), plugin=c.plugin)
+            CheckResult(
+                check=c.check_name,
+                stage=c.stage,
+                severity=c.severity,
+                passed=c.status == "pass",
+                crashed=c.status == "error",
+                message=c.message,
+                measured=c.measured,
+                threshold=c.threshold,
+                action=c.action,
+                affected_count=c.affected_count,
+                affected_sample=tuple(c.affected_sample),
+                plugin=c.plugin,
+            )
             for c in workspace.ledger.check_results(run_id)
         ]
         export = None
@@ -84,13 +94,23 @@ class RunOutcome:
                 path=workspace.root / (record.export_path or ""),
                 sha256=record.export_sha256 or "",
                 rows=record.export_rows or 0,
-                groups={"model": record.counts.get("selected_mailed", 0),
-                        "random_control": record.counts.get("random_control", 0)},
+                groups={
+                    "model": record.counts.get("selected_mailed", 0),
+                    "random_control": record.counts.get("random_control", 0),
+                },
                 approved_by=record.approved_by or "",
             )
-        return cls(run_id=run_id, week=record.week, status=record.status, counts=record.counts, checks=checks,
-                   rows_in=record.rows_in or 0, dropped_columns=tuple(record.dropped_columns),
-                   snapshot_path=record.snapshot_path or "", export=export)
+        return cls(
+            run_id=run_id,
+            week=record.week,
+            status=record.status,
+            counts=record.counts,
+            checks=checks,
+            rows_in=record.rows_in or 0,
+            dropped_columns=tuple(record.dropped_columns),
+            snapshot_path=record.snapshot_path or "",
+            export=export,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -102,8 +122,14 @@ class RunOutcome:
             "dropped_columns": list(self.dropped_columns),
             "snapshot": self.snapshot_path,
             "checks": [
-                {"check": c.check, "stage": c.stage, "severity": c.severity, "status": c.status,
-                 "message": c.message, "plugin": c.plugin}
+                {
+                    "check": c.check,
+                    "stage": c.stage,
+                    "severity": c.severity,
+                    "status": c.status,
+                    "message": c.message,
+                    "plugin": c.plugin,
+                }
                 for c in self.checks
             ],
             "export": self.export.to_dict() if self.export else None,
@@ -130,9 +156,7 @@ def find_snapshot(workspace: Workspace, *, snapshot: Path | None, week: str | No
         raise BadInput(f"there is no snapshot for {week}", file=folder, hint=f"Expected {week}.csv or {week}.parquet.")
     weekly = sorted(p for p in folder.glob("*") if p.suffix in (".csv", ".parquet") and is_week_label(p.stem))
     if not weekly:
-        raise BadInput(
-            "there is no snapshot to run on", file=folder, hint="Put this week's extract there as YYYY-Www.csv."
-        )
+        raise BadInput("there is no snapshot to run on", file=folder, hint="Put this week's extract there as YYYY-Www.csv.")
     newest = weekly[-1]
     return newest, newest.stem.upper()
 
@@ -198,7 +222,11 @@ def run_week(
         )
         start, end = week_bounds(week)
         context = CheckContext(
-            week=week, week_start=start, week_end=end, snapshot=loaded.frame, config=config,
+            week=week,
+            week_start=start,
+            week_end=end,
+            snapshot=loaded.frame,
+            config=config,
             required_columns=required,
         )
         all_checks = [(r.obj, r.plugin) for r in registry.checks.values()]
@@ -224,9 +252,7 @@ def run_week(
             schema={"customer_id": pl.String, "week_start": pl.String},
             orient="row",
         )
-        customers = loaded.frame.select("customer_id").with_columns(
-            exclusions(loaded.frame, contacted).alias("exclusion")
-        )
+        customers = loaded.frame.select("customer_id").with_columns(exclusions(loaded.frame, contacted).alias("exclusion"))
         scores = _score_eligible(engine, model, loaded, customers)
 
         progress.stage("select")
@@ -301,8 +327,9 @@ def _stop_if_blocked(checks: list[CheckResult], stage: str) -> None:
         )
 
 
-def _alert(workspace: Workspace, registry: Registry, outcome: RunOutcome, status: str, reason: str,
-           checks: list[CheckResult]) -> None:
+def _alert(
+    workspace: Workspace, registry: Registry, outcome: RunOutcome, status: str, reason: str, checks: list[CheckResult]
+) -> None:
     """Tell every notifier; a notifier that fails must not hide the original problem."""
     lines = [f"The weekly run {outcome.run_id} for {outcome.week} was {status}: {reason}", ""]
     for c in checks:

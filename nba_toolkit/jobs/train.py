@@ -60,9 +60,7 @@ def train(workspace: Workspace, registry: Registry, *, until: str | None = None,
     engine = registry.engine(config.engine.name).obj
     schema = {**CORE_COLUMNS, **engine.required_columns}
     history = load_snapshot(workspace.history_path, mapping=config.columns, denylist=config.denylist, schema=schema)
-    outcomes = load_snapshot(
-        workspace.outcomes_path, mapping=config.columns, denylist=config.denylist, schema=OUTCOME_COLUMNS
-    )
+    outcomes = load_snapshot(workspace.outcomes_path, mapping=config.columns, denylist=config.denylist, schema=OUTCOME_COLUMNS)
     frame = history.frame
     known_until: date = outcomes.frame["opened_date"].max() or frame["snapshot_date"].max()
     if until:
@@ -71,9 +69,7 @@ def train(workspace: Workspace, registry: Registry, *, until: str | None = None,
         known_until = min(known_until, last_monday + timedelta(days=6))
         if frame.height == 0:
             raise BadInput(f"the history has no weeks up to {until}", file=workspace.history_path)
-    labelled = label_history(
-        frame, outcomes.frame, window_weeks=config.engine.label_window_weeks, known_until=known_until
-    )
+    labelled = label_history(frame, outcomes.frame, window_weeks=config.engine.label_window_weeks, known_until=known_until)
     result = train_engine(
         engine,
         labelled,

@@ -314,15 +314,11 @@ class Ledger:
         return [_run_record(r) for r in self._db.execute(sql)]
 
     def exported_run_for_week(self, week: str) -> str | None:
-        row = self._db.execute(
-            "SELECT run_id FROM runs WHERE week = ? AND status = 'exported'", (week,)
-        ).fetchone()
+        row = self._db.execute("SELECT run_id FROM runs WHERE week = ? AND status = 'exported'", (week,)).fetchone()
         return row[0] if row else None
 
     def check_results(self, run_id: str) -> list[StoredCheckResult]:
-        rows = self._db.execute(
-            "SELECT * FROM check_results WHERE run_id = ? ORDER BY id", (run_id,)
-        ).fetchall()
+        rows = self._db.execute("SELECT * FROM check_results WHERE run_id = ? ORDER BY id", (run_id,)).fetchall()
         return [
             StoredCheckResult(
                 check_name=r["check_name"],
@@ -373,10 +369,7 @@ class Ledger:
             db.executemany(
                 "INSERT INTO contacts (customer_id, contact_date, week, week_start, grp, run_id, source)"
                 " VALUES (?, ?, ?, ?, ?, ?, 'export')",
-                [
-                    (cid, contact_date.isoformat(), week, week_start.isoformat(), grp, run_id)
-                    for cid, grp in contacts
-                ],
+                [(cid, contact_date.isoformat(), week, week_start.isoformat(), grp, run_id) for cid, grp in contacts],
             )
 
     # -- contact history --------------------------------------------------

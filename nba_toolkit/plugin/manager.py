@@ -99,8 +99,7 @@ class Registry:
     records: list[PluginRecord] = field(default_factory=list)
 
     def of_kind(self, kind: str) -> dict[str, Registered]:
-        return {"engine": self.engines, "check": self.checks, "exporter": self.exporters,
-                "notifier": self.notifiers}[kind]
+        return {"engine": self.engines, "check": self.checks, "exporter": self.exporters, "notifier": self.notifiers}[kind]
 
     def engine(self, name: str) -> Registered:
         return self._get("engine", name)
@@ -244,9 +243,7 @@ class _Loader:
             owner = self.registry.of_kind(kind).get(obj.name)
             if owner is not None or any(o.name == obj.name for o in staged):
                 first = owner.plugin if owner else plugin
-                raise PluginError(
-                    f"the {kind} name '{obj.name}' is registered by both '{first}' and '{plugin}'"
-                )
+                raise PluginError(f"the {kind} name '{obj.name}' is registered by both '{first}' and '{plugin}'")
             staged.append(obj)
 
         return register

@@ -37,7 +37,7 @@ def _set_cell(lines: list[str], row: int, name: str, value: str) -> list[str]:
     index = lines[0].split(";").index(name)
     cells = lines[row].split(";")
     cells[index] = value
-    return [*lines[:row], ";".join(cells), *lines[row + 1:]]
+    return [*lines[:row], ";".join(cells), *lines[row + 1 :]]
 
 
 def _run(ws: Workspace, snapshot: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict]:
@@ -56,8 +56,9 @@ CASES: dict[str, tuple[Callable[[list[str]], list[str]], int, list[str]]] = {
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_bad_snapshot_is_refused_with_its_code(case: str, sample_workspace: Workspace,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_snapshot_is_refused_with_its_code(
+    case: str, sample_workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
     ws = sample_workspace
     break_it, expected_code, words = CASES[case]
     bad = _write(ws.root / f"bad_{case.replace(' ', '_')}_2026-W47.csv", break_it(_lines(ws)))
@@ -71,8 +72,7 @@ def test_bad_snapshot_is_refused_with_its_code(case: str, sample_workspace: Work
 
 
 @pytest.mark.parametrize("variant", ["utf-8 with comma delimiter", "utf-8 with BOM", "parquet", "float after row 100"])
-def test_other_dialects_load_and_run(variant: str, sample_workspace: Workspace,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_other_dialects_load_and_run(variant: str, sample_workspace: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
     ws = sample_workspace
     lines = [line for line in _lines(ws) if line]
     header = lines[0].split(";")
@@ -85,7 +85,10 @@ def test_other_dialects_load_and_run(variant: str, sample_workspace: Workspace,
         path.write_bytes(b"\xef\xbb\xbf" + "\r\n".join(lines).encode("utf-8"))
     elif variant == "parquet":
         frame = pl.read_csv(
-            "\n".join(lines).encode(), separator=";", decimal_comma=True, infer_schema_length=None,
+            "\n".join(lines).encode(),
+            separator=";",
+            decimal_comma=True,
+            infer_schema_length=None,
         )
         path = ws.root / "snap_2026-W47.parquet"
         frame.write_parquet(path)

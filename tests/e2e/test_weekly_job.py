@@ -55,8 +55,9 @@ def test_run_approve_export_and_ledger(sample_workspace: Workspace, capsys: pyte
     assert len(rows) == run["counts"]["selected_mailed"] + run["counts"]["random_control"] == export["rows"]
 
     # nobody in cooldown, without consent, or already investing
-    snapshot = load_snapshot(ws.snapshots_dir / SNAPSHOT, mapping=config.columns, denylist=config.denylist,
-                             schema=CORE_COLUMNS).frame
+    snapshot = load_snapshot(
+        ws.snapshots_dir / SNAPSHOT, mapping=config.columns, denylist=config.denylist, schema=CORE_COLUMNS
+    ).frame
     mailed = snapshot.filter(pl.col("customer_id").cast(pl.String).is_in([r["relation_number"] for r in rows]))
     assert mailed.height == len(rows)
     assert mailed["marketing_consent"].all()
@@ -134,8 +135,7 @@ def test_crashing_check_plugin_blocks_and_is_named(sample_workspace: Workspace, 
     assert not list(sample_workspace.exports_dir.iterdir())
 
 
-def test_failing_exporter_leaves_no_file_and_no_contacts(sample_workspace: Workspace,
-                                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_failing_exporter_leaves_no_file_and_no_contacts(sample_workspace: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
     ws = sample_workspace
     (ws.root / "plugins" / "halfway.py").write_text(
         "from nba_toolkit.plugin import hookimpl\n"
@@ -170,8 +170,16 @@ def test_demo_runs_the_whole_job_headless(tmp_path: Path, capsys: pytest.Capture
     root = tmp_path / "demo"
     assert main(["demo", "--headless", "--workspace", str(root)]) == 0
     shown = capsys.readouterr().out
-    for words in ("Trained model", "already has an investment account", "no marketing consent",
-                  "contacted within the cooldown", "held out", "random control", "Exported", "SHA-256"):
+    for words in (
+        "Trained model",
+        "already has an investment account",
+        "no marketing consent",
+        "contacted within the cooldown",
+        "held out",
+        "random control",
+        "Exported",
+        "SHA-256",
+    ):
         assert words in shown
     assert len(list((root / "exports").iterdir())) == 1
     # a second demo reuses the workspace and its model, and does not mail the week twice

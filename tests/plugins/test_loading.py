@@ -14,7 +14,7 @@ from nba_toolkit.plugin.manager import load_plugins
 
 BUILTINS = {"nba_toolkit.logistic_engine", "nba_toolkit.checks", "nba_toolkit.mail_csv", "nba_toolkit.outbox"}
 
-GOOD_CHECK = '''
+GOOD_CHECK = """
 from nba_toolkit.core.checks import CheckResult
 from nba_toolkit.plugin import hookimpl
 
@@ -35,7 +35,7 @@ class ComplaintCheck:
 @hookimpl
 def nba_register_checks(register):
     register(ComplaintCheck())
-'''
+"""
 
 
 def _write(folder: Path, name: str, text: str) -> None:

@@ -73,11 +73,22 @@ def test_too_small_for_the_mailings_is_refused(generator, tmp_path, customers, w
 # ------------------------------------------------------------------ the shipped set
 
 
-@pytest.mark.parametrize("name", [
-    "history.parquet", f"snapshots/{SNAPSHOT_WEEK}.csv", "outcomes.csv", "past_mailings.csv", "fund_index.csv",
-    "ground_truth.json", "README.md", "scenarios/README.md", f"scenarios/late_load_{SNAPSHOT_WEEK}.parquet",
-    f"scenarios/market_crash_{SNAPSHOT_WEEK}.parquet", f"scenarios/unit_change_{SNAPSHOT_WEEK}.parquet",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "history.parquet",
+        f"snapshots/{SNAPSHOT_WEEK}.csv",
+        "outcomes.csv",
+        "past_mailings.csv",
+        "fund_index.csv",
+        "ground_truth.json",
+        "README.md",
+        "scenarios/README.md",
+        f"scenarios/late_load_{SNAPSHOT_WEEK}.parquet",
+        f"scenarios/market_crash_{SNAPSHOT_WEEK}.parquet",
+        f"scenarios/unit_change_{SNAPSHOT_WEEK}.parquet",
+    ],
+)
 def test_shipped_file_exists(name):
     assert (SAMPLE_DATA / name).is_file(), f"missing sample_data/{name}; regenerate: see sample_data/README.md"
 
@@ -97,8 +108,13 @@ def test_shipped_snapshot_is_a_cp1252_extract_with_sensitive_columns():
 
 
 def test_shipped_history_is_consecutive_mondays_ending_the_week_before_the_snapshot():
-    snapshot = pl.read_csv(SAMPLE_DATA / "snapshots" / f"{SNAPSHOT_WEEK}.csv", separator=";",
-                           decimal_comma=True, encoding="cp1252", try_parse_dates=True)
+    snapshot = pl.read_csv(
+        SAMPLE_DATA / "snapshots" / f"{SNAPSHOT_WEEK}.csv",
+        separator=";",
+        decimal_comma=True,
+        encoding="cp1252",
+        try_parse_dates=True,
+    )
     history = pl.read_parquet(SAMPLE_DATA / "history.parquet")
     weeks = history["SNAPSHOT_DATE"].unique().sort().to_list()
 
@@ -118,5 +134,6 @@ def test_shipped_ground_truth_states_a_positive_true_uplift_for_the_model_group(
     assert truth["last_week"] == SNAPSHOT_WEEK
     assert model["true_uplift"] > 0
     assert model["true_uplift"] == pytest.approx(
-        model["true_conversion_if_mailed"] - model["true_conversion_if_not_mailed"], abs=1e-5)
+        model["true_conversion_if_mailed"] - model["true_conversion_if_not_mailed"], abs=1e-5
+    )
     assert truth["past_mailings"]["random_control"]["true_uplift"] > 0

@@ -108,26 +108,31 @@ def test_same_inputs_and_salt_give_the_same_selection(week: tuple[pl.DataFrame, 
 
 def test_holdout_membership_persists_across_weeks_and_changes_with_the_salt() -> None:
     ids = np.arange(10_000_000, 10_020_000)
-    week = pl.DataFrame({"customer_id": ids, "score": np.full(ids.size, 0.5), "exclusion": [None] * ids.size},
-                        schema_overrides={"exclusion": pl.String})
-    policy = Policy(capacity=20_000, threshold=0.1, cooldown_weeks=4, holdout_share=0.1,
-                    random_control_share=0.0, salt="campaign-a")
+    week = pl.DataFrame(
+        {"customer_id": ids, "score": np.full(ids.size, 0.5), "exclusion": [None] * ids.size},
+        schema_overrides={"exclusion": pl.String},
+    )
+    policy = Policy(
+        capacity=20_000, threshold=0.1, cooldown_weeks=4, holdout_share=0.1, random_control_share=0.0, salt="campaign-a"
+    )
     held = set(select(week, policy).filter(pl.col("reason") == HOLDOUT)["customer_id"])
     # next week only half the customers are selected; whoever was held out and is selected again stays held out
     half = week.with_columns(pl.when(pl.col("customer_id") % 2 == 0).then(0.5).otherwise(0.01).alias("score"))
     held_again = set(select(half, policy).filter(pl.col("reason") == HOLDOUT)["customer_id"])
     assert held_again == {c for c in held if c % 2 == 0}
-    other_salt = set(select(week, Policy(**{**policy.__dict__, "salt": "campaign-b"}))
-                     .filter(pl.col("reason") == HOLDOUT)["customer_id"])
+    other_salt = set(
+        select(week, Policy(**{**policy.__dict__, "salt": "campaign-b"})).filter(pl.col("reason") == HOLDOUT)["customer_id"]
+    )
     assert len(held & other_salt) < 0.2 * len(held)
     assert abs(len(held) - 2000) < 4 * math.sqrt(20_000 * 0.09)
 
 
 def test_text_relation_numbers_are_selected_like_numbers() -> None:
-    week = pl.DataFrame({"customer_id": [f"R{i:07d}" for i in range(500)], "score": np.linspace(0, 1, 500),
-                         "exclusion": [None] * 500}, schema_overrides={"exclusion": pl.String})
-    policy = Policy(capacity=100, threshold=0.5, cooldown_weeks=4, holdout_share=0.1,
-                    random_control_share=0.1, salt="s")
+    week = pl.DataFrame(
+        {"customer_id": [f"R{i:07d}" for i in range(500)], "score": np.linspace(0, 1, 500), "exclusion": [None] * 500},
+        schema_overrides={"exclusion": pl.String},
+    )
+    policy = Policy(capacity=100, threshold=0.5, cooldown_weeks=4, holdout_share=0.1, random_control_share=0.1, salt="s")
     counts = reason_counts(select(week, policy))
     assert counts[SELECTED] + counts[HOLDOUT] == 100
     assert counts[RANDOM_CONTROL] == 10
@@ -145,8 +150,9 @@ def test_text_relation_numbers_are_selected_like_numbers() -> None:
     ],
 )
 def test_exclusion_reasons_first_reason_wins(investor, consent, contacted, expected) -> None:
-    snapshot = pl.DataFrame({"customer_id": [42], "is_investor": [investor], "marketing_consent": [consent]},
-                            schema={"customer_id": pl.Int64, "is_investor": pl.Boolean,
-                                    "marketing_consent": pl.Boolean})
+    snapshot = pl.DataFrame(
+        {"customer_id": [42], "is_investor": [investor], "marketing_consent": [consent]},
+        schema={"customer_id": pl.Int64, "is_investor": pl.Boolean, "marketing_consent": pl.Boolean},
+    )
     contacted_frame = pl.DataFrame({"customer_id": ["42"] if contacted else []}, schema={"customer_id": pl.String})
     assert exclusions(snapshot, contacted_frame).to_list() == [expected]

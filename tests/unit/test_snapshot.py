@@ -412,9 +412,9 @@ def test_ambiguous_header(tmp_path):
 # ------------------------------------------------------------------- property
 
 _finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
-_text = st.text(
-    alphabet=st.sampled_from(list("abcXYZ019 ;,.\"'-éü\n")), min_size=1, max_size=12
-).filter(lambda s: s.strip() != "")
+_text = st.text(alphabet=st.sampled_from(list("abcXYZ019 ;,.\"'-éü\n")), min_size=1, max_size=12).filter(
+    lambda s: s.strip() != ""
+)
 _rows = st.lists(
     st.tuples(st.one_of(st.none(), st.integers(-(2**62), 2**62)), st.one_of(st.none(), _finite), _text),
     min_size=1,
