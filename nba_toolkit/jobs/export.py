@@ -2,7 +2,8 @@
 
 Guards, in order: the run is awaiting approval (not blocked, failed or
 already exported); no other run of the same week was exported; the stored
-selection is byte-for-byte the one the run recorded. The file is written to a
+selection is byte-for-byte the one the run recorded. Customers the operator
+excluded during review (overrides in the ledger) are left out of the file. The file is written to a
 temporary name with mode 0600 and renamed into place; only then, in one
 ledger transaction, is the run marked exported and the contact history
 extended. If that transaction fails, the file is removed again: a file in
@@ -69,9 +70,10 @@ def export_run(workspace: Workspace, registry: Registry, run_id: str, *, approve
             hint="Run the week again.",
         )
     today = date.today()
+    operator_excluded = [o["customer_id"] for o in ledger.overrides(run_id) if o["action"] == "exclude"]
     rows = (
         pl.read_parquet(selection_path)
-        .filter(pl.col("mailed"))
+        .filter(pl.col("mailed") & ~pl.col("customer_id").cast(pl.String).is_in(operator_excluded))
         .select(
             pl.col("customer_id"),
             pl.lit(config.campaign.code).alias("campaign_code"),

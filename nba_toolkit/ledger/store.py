@@ -98,6 +98,37 @@ CREATE TABLE models (
     metrics         TEXT NOT NULL,
     active          INTEGER NOT NULL DEFAULT 0
 );
+
+CREATE TABLE acknowledgements (
+    id              INTEGER PRIMARY KEY,
+    run_id          TEXT NOT NULL REFERENCES runs(run_id),
+    check_name      TEXT NOT NULL,
+    acknowledged_by TEXT NOT NULL,
+    acknowledged_at TEXT NOT NULL,
+    note            TEXT,
+    UNIQUE (run_id, check_name)
+);
+
+CREATE TABLE overrides (
+    id          INTEGER PRIMARY KEY,
+    run_id      TEXT NOT NULL REFERENCES runs(run_id),
+    customer_id TEXT NOT NULL,
+    action      TEXT NOT NULL CHECK (action IN ('exclude', 'flag')),
+    reason      TEXT NOT NULL,
+    made_by     TEXT NOT NULL,
+    made_at     TEXT NOT NULL,
+    UNIQUE (run_id, customer_id, action)
+);
+
+CREATE TABLE config_changes (
+    id         INTEGER PRIMARY KEY,
+    changed_at TEXT NOT NULL,
+    changed_by TEXT NOT NULL,
+    key        TEXT NOT NULL,
+    old_value  TEXT,
+    new_value  TEXT,
+    reason     TEXT
+);
 """
 
 _MIGRATIONS = {1: _SCHEMA_V1}
@@ -371,6 +402,70 @@ class Ledger:
                 " VALUES (?, ?, ?, ?, ?, ?, 'export')",
                 [(cid, contact_date.isoformat(), week, week_start.isoformat(), grp, run_id) for cid, grp in contacts],
             )
+
+    # -- review: acknowledgements and overrides ---------------------------
+
+    def acknowledge(self, run_id: str, check_name: str, *, by: str, note: str | None = None) -> None:
+        """Record that a person read a warning and accepts it for this run (once per check)."""
+        self.run(run_id)
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO acknowledgements (run_id, check_name, acknowledged_by, acknowledged_at, note)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (run_id, check_name, by, now(), note),
+            )
+
+    def acknowledgements(self, run_id: str) -> dict[str, tuple[str, str]]:
+        """Check name -> (who, when) for the warnings acknowledged on a run."""
+        return {
+            r[0]: (r[1], r[2])
+            for r in self._db.execute(
+                "SELECT check_name, acknowledged_by, acknowledged_at FROM acknowledgements WHERE run_id = ?", (run_id,)
+            )
+        }
+
+    def add_override(self, run_id: str, customer_id: str, *, action: str, reason: str, by: str) -> None:
+        """An operator's exclusion or flag of one customer in a run awaiting approval (R-S5)."""
+        if action not in ("exclude", "flag"):
+            raise UsageError(f"an override is 'exclude' or 'flag', not '{action}'")
+        if not reason.strip():
+            raise UsageError("an override needs a reason, so the next person understands it")
+        run = self.run(run_id)
+        if run.status != "awaiting_approval":
+            raise UsageError(f"run {run_id} is {run.status}; only a run awaiting approval can be changed")
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO overrides (run_id, customer_id, action, reason, made_by, made_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (run_id, str(customer_id), action, reason.strip(), by, now()),
+            )
+
+    def overrides(self, run_id: str) -> list[dict[str, str]]:
+        return [
+            dict(r)
+            for r in self._db.execute(
+                "SELECT customer_id, action, reason, made_by, made_at FROM overrides WHERE run_id = ? ORDER BY id",
+                (run_id,),
+            )
+        ]
+
+    # -- configuration history -------------------------------------------
+
+    def record_config_change(self, key: str, old_value: Any, new_value: Any, *, by: str, reason: str | None = None) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO config_changes (changed_at, changed_by, key, old_value, new_value, reason)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (now(), by, key, json.dumps(old_value), json.dumps(new_value), reason),
+            )
+
+    def config_changes(self) -> list[dict[str, Any]]:
+        """Every recorded change, newest first; values as they were set (JSON-decoded)."""
+        rows = self._db.execute(
+            "SELECT changed_at, changed_by, key, old_value, new_value, reason FROM config_changes"
+            " ORDER BY changed_at DESC, id DESC"
+        )
+        return [{**dict(r), "old_value": json.loads(r["old_value"]), "new_value": json.loads(r["new_value"])} for r in rows]
 
     # -- contact history --------------------------------------------------
 

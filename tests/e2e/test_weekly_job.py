@@ -201,3 +201,22 @@ def test_exit_codes_are_documented_in_help(capsys: pytest.CaptureFixture[str]) -
     text = capsys.readouterr().out
     for code in ("0  success", "2  usage", "3  blocked", "4  bad input", "5  plugin error"):
         assert code in text
+
+
+def test_operator_exclusion_is_recorded_and_left_out_of_the_file(
+    sample_workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ws = sample_workspace
+    code, run = cli(capsys, "run", "--workspace", str(ws.root))
+    selection = pl.read_parquet(ws.run_dir(run["run_id"]) / "selection.parquet")
+    chosen = str(selection.filter(pl.col("reason") == "selected_mailed")["customer_id"][0])
+    ws.ledger.add_override(run["run_id"], chosen, action="exclude", reason="complaint last week", by="analyst")
+    code, export = cli(capsys, "export", run["run_id"], "--workspace", str(ws.root))
+    assert code == 0
+    mailed = Path(export["path"]).read_text().splitlines()
+    assert export["rows"] == run["counts"]["selected_mailed"] + run["counts"]["random_control"] - 1
+    assert not any(line.startswith(chosen + ";") for line in mailed)
+    assert ws.ledger.overrides(run["run_id"])[0]["reason"] == "complaint last week"
+    with sqlite3.connect(ws.root / "ledger.sqlite") as db:
+        contacted = {r[0] for r in db.execute("SELECT customer_id FROM contacts WHERE run_id = ?", (run["run_id"],))}
+    assert len(contacted) == export["rows"] and chosen not in contacted
