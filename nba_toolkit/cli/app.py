@@ -28,7 +28,12 @@ if TYPE_CHECKING:
     from nba_toolkit.workspace import Workspace
 
 #: modules that add commands; each has ``add_commands(commands: Commands)``
-COMMAND_MODULES = ("nba_toolkit.cli.weekly", "nba_toolkit.cli.plugins", "nba_toolkit.cli.config")
+COMMAND_MODULES = (
+    "nba_toolkit.cli.weekly",
+    "nba_toolkit.cli.plugins",
+    "nba_toolkit.cli.config",
+    "nba_toolkit.cli.governance",
+)
 
 EXIT_CODES = f"""\
 exit codes:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from nba_toolkit.errors import NbaError, UsageError
+from nba_toolkit.ledger import audit
 
 SCHEMA_VERSION = 1
 
@@ -131,7 +132,7 @@ CREATE TABLE config_changes (
 );
 """
 
-_MIGRATIONS = {1: _SCHEMA_V1}
+_MIGRATIONS = {1: _SCHEMA_V1 + audit.SCHEMA}
 
 
 def now() -> str:
@@ -280,11 +281,16 @@ class Ledger:
                 " config, plugins, salt) VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?)",
                 (run_id, week, now(), operator, toolkit_version, json.dumps(config), json.dumps(plugins), salt),
             )
+            self._audit_run(db, run_id)
         return run_id
 
     def update_run(self, run_id: str, **fields: Any) -> None:
         with self.transaction() as db:
             self._update(db, run_id, fields)
+            self._audit_run(db, run_id)
+
+    def _audit_run(self, db: sqlite3.Connection, run_id: str) -> None:
+        audit.append(db, "run", run_id, audit.run_content(db, run_id), now())
 
     def _update(self, db: sqlite3.Connection, run_id: str, fields: dict[str, Any]) -> None:
         columns = []
@@ -320,6 +326,7 @@ class Ledger:
                     for c in checks
                 ],
             )
+            self._audit_run(db, run_id)
 
     def mark_interrupted(self) -> list[str]:
         """Runs left 'running' by a process that died are failed, never silently resumed."""
@@ -330,6 +337,8 @@ class Ledger:
                 " error = 'interrupted: the process stopped before the run finished' WHERE status = 'running'",
                 (now(),),
             )
+            for run_id in stale:
+                self._audit_run(db, run_id)
         return stale
 
     def run(self, run_id: str) -> RunRecord:
@@ -402,6 +411,7 @@ class Ledger:
                 " VALUES (?, ?, ?, ?, ?, ?, 'export')",
                 [(cid, contact_date.isoformat(), week, week_start.isoformat(), grp, run_id) for cid, grp in contacts],
             )
+            self._audit_run(db, run_id)
 
     # -- review: acknowledgements and overrides ---------------------------
 
@@ -414,6 +424,7 @@ class Ledger:
                 " VALUES (?, ?, ?, ?, ?)",
                 (run_id, check_name, by, now(), note),
             )
+            self._audit_run(db, run_id)
 
     def acknowledgements(self, run_id: str) -> dict[str, tuple[str, str]]:
         """Check name -> (who, when) for the warnings acknowledged on a run."""
@@ -439,6 +450,7 @@ class Ledger:
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (run_id, str(customer_id), action, reason.strip(), by, now()),
             )
+            self._audit_run(db, run_id)
 
     def overrides(self, run_id: str) -> list[dict[str, str]]:
         return [
@@ -453,11 +465,13 @@ class Ledger:
 
     def record_config_change(self, key: str, old_value: Any, new_value: Any, *, by: str, reason: str | None = None) -> None:
         with self.transaction() as db:
-            db.execute(
+            cursor = db.execute(
                 "INSERT INTO config_changes (changed_at, changed_by, key, old_value, new_value, reason)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (now(), by, key, json.dumps(old_value), json.dumps(new_value), reason),
             )
+            change = str(cursor.lastrowid)
+            audit.append(db, "config_change", change, audit.config_change_content(db, change), now())
 
     def config_changes(self) -> list[dict[str, Any]]:
         """Every recorded change, newest first; values as they were set (JSON-decoded)."""
@@ -467,17 +481,26 @@ class Ledger:
         )
         return [{**dict(r), "old_value": json.loads(r["old_value"]), "new_value": json.loads(r["new_value"])} for r in rows]
 
+    # -- tamper evidence --------------------------------------------------
+
+    def verify(self) -> audit.AuditReport:
+        """Recompute the audit chain and compare every audited row with it (``audit verify``)."""
+        return audit.verify(self._db)
+
     # -- contact history --------------------------------------------------
 
     def import_contacts(self, rows: Iterable[tuple[str, str, str, str, str]], *, source: str) -> int:
         """Add past contacts (customer id, contact date, week, week start, group) made outside the toolkit."""
         rows = list(rows)
+        if not rows:
+            return 0
         with self.transaction() as db:
             db.executemany(
                 "INSERT INTO contacts (customer_id, contact_date, week, week_start, grp, run_id, source)"
                 " VALUES (?, ?, ?, ?, ?, NULL, ?)",
                 [(*r, source) for r in rows],
             )
+            audit.append(db, "contact_import", source, audit.contact_import_content(db, source), now())
         return len(rows)
 
     def contacted_since(self, week_start: date) -> list[tuple[str, str]]:
@@ -511,6 +534,8 @@ class Ledger:
                     json.dumps(record.metrics),
                 ),
             )
+            for (model_id,) in db.execute("SELECT model_id FROM models ORDER BY trained_at, rowid").fetchall():
+                audit.append(db, "model", model_id, audit.model_content(db, model_id), now())
 
     def active_model(self, engine: str) -> ModelRecord | None:
         row = self._db.execute(
