@@ -23,6 +23,7 @@ from functools import cached_property
 from pathlib import Path
 
 from nba_toolkit.config import Config, load_config
+from nba_toolkit.core.governance import DEFAULT_PURPOSES, new_register, write_register
 from nba_toolkit.errors import UsageError
 from nba_toolkit.ledger.store import Ledger
 
@@ -178,6 +179,15 @@ def init_workspace(root: Path, *, sample: bool = False) -> Workspace:
     (root / "nba.toml").write_text(CONFIG_TEMPLATE.format(salt=secrets.token_hex(8)), encoding="utf-8")
     workspace = Workspace.open(root)
     _ = workspace.ledger  # creates the schema now, so an empty workspace is complete
+    # A real workspace starts with every data use listed and none approved: compliance signs off first.
+    write_register(
+        root,
+        new_register(
+            list(DEFAULT_PURPOSES),
+            approved_by="sample data: synthetic, approved for demonstration only" if sample else "",
+            source="nba-toolkit sample data (synthetic)" if sample else "",
+        ),
+    )
     if sample:
         _copy_sample(workspace)
     return workspace

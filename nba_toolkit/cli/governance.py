@@ -1,8 +1,10 @@
-"""Governance commands: ``audit verify``."""
+"""Governance commands: ``audit verify``, ``govern list|approve``, ``evidence``, ``model card``."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
 from nba_toolkit.cli.app import Commands, Output, escape, workspace_dir
 from nba_toolkit.errors import EXIT_OK, BadInput
@@ -11,6 +13,21 @@ from nba_toolkit.errors import EXIT_OK, BadInput
 def add_commands(commands: Commands) -> None:
     audit = commands.group("audit", "Check that the ledger was not changed outside the toolkit.")
     audit.add("verify", _verify, "Recompute the ledger's hash chain and compare every record with it.")
+
+    govern = commands.group("govern", "The data-use register: which data may be used, why, approved by whom.")
+    govern.add("list", _govern_list, "List every data use with its purpose and approval.")
+    approve = govern.add("approve", _govern_approve, "Approve the use of one piece of data (recorded in the ledger).")
+    approve.add_argument("feature", metavar="FEATURE", help="the canonical column name, e.g. savings_balance")
+    approve.add_argument("--by", required=True, metavar="NAME", help="who approves (compliance officer)")
+    approve.add_argument("--source", metavar="TEXT", help="where the data comes from")
+    approve.add_argument("--purpose", metavar="TEXT", help="what it is used for")
+
+    evidence = commands.add("evidence", _evidence, "Write a run's evidence pack for a reviewer without the toolkit.")
+    evidence.add_argument("run_id", metavar="RUN_ID")
+    evidence.add_argument("--out", type=Path, required=True, metavar="DIR", help="a new or empty folder")
+
+    model = commands.group("model", "The trained model.")
+    model.add("card", _model_card, "Print the active model's card: purpose, data, performance, when not to use it.")
 
 
 def _verify(args: argparse.Namespace, out: Output) -> int:
@@ -35,3 +52,69 @@ def _verify(args: argparse.Namespace, out: Output) -> int:
     for problem in report.problems:
         out.say(f"[red]✗[/] {escape(problem)}")
     raise error
+
+
+def _govern_list(args: argparse.Namespace, out: Output) -> int:
+    from nba_toolkit.core.governance import as_dict, read_register
+    from nba_toolkit.workspace import Workspace
+
+    workspace = Workspace.open(workspace_dir(args))
+    register = read_register(workspace.root)
+    if out.json_mode:
+        out.document({"features": [as_dict(entry) for entry in register.values()]})
+        return EXIT_OK
+    from rich.table import Table
+
+    table = Table(title=f"Data-use register of {workspace.root}")
+    for column in ("feature", "purpose", "source", "approved by", "on"):
+        table.add_column(column, overflow="fold")
+    for entry in register.values():
+        approved = escape(entry.approved_by) if entry.approved else "[bold red]not approved[/]"
+        table.add_row(entry.feature, escape(entry.purpose), escape(entry.source), approved, entry.approved_on)
+    out.console.print(table)
+    return EXIT_OK
+
+
+def _govern_approve(args: argparse.Namespace, out: Output) -> int:
+    from nba_toolkit.core.governance import approve, as_dict
+    from nba_toolkit.workspace import Workspace, operator_name
+
+    workspace = Workspace.open(workspace_dir(args))
+    before, after = approve(workspace.root, args.feature, by=args.by, source=args.source, purpose=args.purpose)
+    workspace.ledger.record_config_change(
+        f"data_use.{args.feature}", as_dict(before), as_dict(after), by=operator_name(), reason=f"approved by {args.by}"
+    )
+    if out.json_mode:
+        out.document({"feature": args.feature, "before": as_dict(before), "after": as_dict(after)})
+    else:
+        out.say(f"Approved the use of [bold]{args.feature}[/] for: {escape(after.purpose)} "
+                f"(by {escape(after.approved_by)}, {after.approved_on}); recorded in the ledger.")
+    return EXIT_OK
+
+
+def _model_card(args: argparse.Namespace, out: Output) -> int:
+    from nba_toolkit.jobs.governance import model_card
+    from nba_toolkit.workspace import Workspace
+
+    workspace = Workspace.open(workspace_dir(args))
+    model_id, markdown = model_card(workspace)
+    if out.json_mode:
+        out.document({"model_id": model_id, "markdown": markdown})
+    else:
+        sys.stdout.write(markdown)
+    return EXIT_OK
+
+
+def _evidence(args: argparse.Namespace, out: Output) -> int:
+    from nba_toolkit.jobs.evidence import write_evidence
+    from nba_toolkit.workspace import Workspace
+
+    workspace = Workspace.open(workspace_dir(args))
+    pack = write_evidence(workspace, args.run_id, args.out)
+    if out.json_mode:
+        out.document(pack.to_dict())
+    else:
+        out.say(f"Wrote the evidence for run {pack.run_id} to {escape(str(pack.folder))}:")
+        for name, sha in pack.files.items():
+            out.say(f"  {name:<24} {sha}")
+    return EXIT_OK

@@ -1,0 +1,147 @@
+"""The data-use register (R-G4): which data the engine may use, for what, approved by whom.
+
+Compliance signs off each piece of customer data before an engine may score
+with it. The register is ``governance.toml`` in the workspace, readable and
+diffable by people who never open the toolkit::
+
+    [features.savings_balance]
+    source = "Data warehouse, savings accounts"
+    purpose = "Customers with savings can consider investing"
+    approved_by = "J. Jansen (compliance)"
+    approved_on = "2026-11-24"
+
+A feature without ``approved_by`` and ``approved_on`` is not approved. The
+toolkit rewrites this file only through ``approve`` (atomically), and every
+approval is also recorded in the ledger's audited configuration history.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import asdict, dataclass
+from datetime import date
+from pathlib import Path
+
+from nba_toolkit.core.files import atomic_write_bytes
+from nba_toolkit.errors import BadInput
+
+FILE_NAME = "governance.toml"
+
+HEADER = """\
+# Data-use register: each piece of customer data an engine may use, why, and who approved it.
+# A feature without approved_by and approved_on is not approved, and no run will score with it.
+# Approve with: nba-toolkit govern approve FEATURE --by "NAME" [--source TEXT] [--purpose TEXT]
+"""
+
+#: what the default engine and the selection read, with a plain purpose, for a new register
+DEFAULT_PURPOSES = {
+    "customer_id": "Identify the customer in the mail file and the contact history (relation number only)",
+    "snapshot_date": "Check that the snapshot belongs to the week being run",
+    "is_investor": "Exclude customers who already invest",
+    "marketing_consent": "Mail only customers who consented to marketing",
+    "savings_balance": "Customers with savings can consider investing",
+    "current_balance": "Day-to-day financial room",
+    "n_accounts": "Part of engagement: how much the customer banks with us",
+    "app_installed": "Part of engagement: uses the mobile app",
+    "logins_per_month": "Part of engagement: how often the customer logs in to internet banking",
+    "n_products": "Breadth of the relationship",
+    "age_band": "Life stage (in bands, never the birth date)",
+    "fund_change_1w": "Market climate: the bank's own fund index, change over 1 week",
+    "fund_change_4w": "Market climate: the bank's own fund index, change over 4 weeks",
+}
+
+
+@dataclass(frozen=True)
+class FeatureUse:
+    feature: str
+    source: str = ""
+    purpose: str = ""
+    approved_by: str = ""
+    approved_on: str = ""
+
+    @property
+    def approved(self) -> bool:
+        return bool(self.approved_by.strip() and self.approved_on.strip())
+
+
+def read_register(root: Path) -> dict[str, FeatureUse]:
+    """The register, or an empty one when the workspace has none yet."""
+    path = root / FILE_NAME
+    if not path.is_file():
+        return {}
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise BadInput(f"not valid TOML ({exc})", file=path) from None
+    unknown = set(raw) - {"features"}
+    if unknown:
+        raise BadInput(f"unknown section(s) {', '.join(sorted(unknown))}; only [features.NAME]", file=path)
+    register = {}
+    for name, entry in raw.get("features", {}).items():
+        if not isinstance(entry, dict):
+            raise BadInput(f"[features.{name}] must be a table", file=path)
+        extra = set(entry) - {"source", "purpose", "approved_by", "approved_on"}
+        if extra:
+            raise BadInput(f"unknown key(s) {', '.join(sorted(extra))} in [features.{name}]", file=path)
+        register[name] = FeatureUse(feature=name, **{k: str(v) for k, v in entry.items()})
+    return register
+
+
+def write_register(root: Path, register: dict[str, FeatureUse]) -> None:
+    lines = [HEADER]
+    for name in sorted(register):
+        entry = register[name]
+        lines.append(f"[features.{name}]")
+        for key in ("source", "purpose", "approved_by", "approved_on"):
+            lines.append(f"{key} = {json.dumps(getattr(entry, key), ensure_ascii=False)}")
+        lines.append("")
+    atomic_write_bytes(root / FILE_NAME, "\n".join(lines).encode("utf-8"))
+
+
+def new_register(features: list[str], *, approved_by: str = "", source: str = "") -> dict[str, FeatureUse]:
+    """A register listing ``features``; approved only when ``approved_by`` is given (the sample)."""
+    today = date.today().isoformat() if approved_by else ""
+    return {
+        name: FeatureUse(
+            feature=name,
+            source=source,
+            purpose=DEFAULT_PURPOSES.get(name, ""),
+            approved_by=approved_by,
+            approved_on=today,
+        )
+        for name in features
+    }
+
+
+def approve(
+    root: Path, feature: str, *, by: str, source: str | None = None, purpose: str | None = None
+) -> tuple[FeatureUse | None, FeatureUse]:
+    """Record an approval in the register; returns the entry before and after."""
+    if not by.strip():
+        raise BadInput("an approval needs the approver's name (--by)")
+    register = read_register(root)
+    before = register.get(feature)
+    base = before or FeatureUse(feature=feature, purpose=DEFAULT_PURPOSES.get(feature, ""))
+    after = FeatureUse(
+        feature=feature,
+        source=source if source is not None else base.source,
+        purpose=purpose if purpose is not None else base.purpose,
+        approved_by=by.strip(),
+        approved_on=date.today().isoformat(),
+    )
+    if not after.purpose.strip():
+        raise BadInput(f"'{feature}' needs a purpose before it can be approved (--purpose)")
+    register[feature] = after
+    write_register(root, register)
+    return before, after
+
+
+def unapproved(root: Path, features: list[str]) -> list[str]:
+    """The features in ``features`` that the register does not approve, in the given order."""
+    register = read_register(root)
+    return [name for name in features if not (name in register and register[name].approved)]
+
+
+def as_dict(entry: FeatureUse | None) -> dict[str, str] | None:
+    return None if entry is None else asdict(entry)
