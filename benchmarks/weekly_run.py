@@ -67,7 +67,7 @@ def main() -> None:
                 registry,
                 snapshot=snapshot,
                 week="2026-W47",
-                on_progress=lambda done, total, stage: marks.append((stage, time.perf_counter())),
+                on_progress=lambda done, total, stage, marks=marks: marks.append((stage, time.perf_counter())),
             )
             end = time.perf_counter()
             totals.append(end - start)
@@ -81,8 +81,7 @@ def main() -> None:
         baseline = [_baseline(workspace, registry, snapshot) for _ in range(args.repeat)]
 
     print()
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"polars {pl.__version__}")
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, polars {pl.__version__}")
     print(f"{'stage':<16}{'median s':>10}")
     for stage, values in stage_times.items():
         print(f"{stage:<16}{statistics.median(values):>10.2f}")

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from nba_toolkit.core.check_settings import BUILTIN_SETTINGS, CheckSettings, VolumeBandSettings, settings_class
 from nba_toolkit.errors import BadInput
 
 DEFAULT_DENYLIST = (
@@ -77,6 +78,8 @@ class SelectionConfig:
 
 @dataclass(frozen=True)
 class EngineConfig:
+    #: False switches the weekly run off (the operator's stop button); training still works
+    enabled: bool = True
     name: str = "logistic"
     label_window_weeks: int = 4
     validation_weeks: int = 12
@@ -90,15 +93,47 @@ class ExportConfig:
     headers: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_EXPORT_HEADERS))
 
 
-@dataclass(frozen=True)
-class VolumeBandConfig:
-    min: int = 0
-    max: int = 2500
+def _builtin_check_settings() -> dict[str, CheckSettings]:
+    return {name: cls() for name, cls in BUILTIN_SETTINGS.items()}
 
 
 @dataclass(frozen=True)
 class ChecksConfig:
-    volume_band: VolumeBandConfig = field(default_factory=VolumeBandConfig)
+    """The ``[checks.<name>]`` tables by check name (see ``core/check_settings.py``).
+
+    Every built-in check is present with its defaults, so the ledger records
+    the thresholds a run used; ``configured`` names the tables nba.toml itself
+    has, so a table for a check that is not loaded can be reported.
+    """
+
+    by_name: dict[str, CheckSettings] = field(default_factory=_builtin_check_settings)
+    configured: tuple[str, ...] = ()
+
+    def settings(self, name: str) -> CheckSettings:
+        return self.by_name.get(name) or settings_class(name)()
+
+    @property
+    def volume_band(self) -> VolumeBandSettings:
+        return self.by_name["volume_band"]
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    """Alerts by mail; ``host`` empty means the outbox only. The password is never in nba.toml."""
+
+    host: str = ""
+    port: int = 587
+    sender: str = ""  # 'from' in nba.toml
+    to: tuple[str, ...] = ()
+    starttls: bool = True
+    username: str = ""
+    password_env: str = ""  # the name of the environment variable that holds the password
+    timeout: int = 30
+
+
+@dataclass(frozen=True)
+class NotifyConfig:
+    smtp: SmtpConfig = field(default_factory=SmtpConfig)
 
 
 @dataclass(frozen=True)
@@ -116,6 +151,7 @@ class Config:
     denylist: tuple[str, ...] = DEFAULT_DENYLIST
     export: ExportConfig = field(default_factory=ExportConfig)
     checks: ChecksConfig = field(default_factory=ChecksConfig)
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
     plugins: PluginsConfig = field(default_factory=PluginsConfig)
 
     def to_dict(self) -> dict[str, Any]:
@@ -123,6 +159,8 @@ class Config:
         data = asdict(self)
         data["privacy"] = {"denylist": list(data.pop("denylist"))}
         data["plugins"] = {k: list(v) for k, v in data["plugins"].items()}
+        data["checks"] = data["checks"]["by_name"]
+        data["notify"]["smtp"]["from"] = data["notify"]["smtp"].pop("sender")
         return data
 
 
@@ -147,7 +185,7 @@ def load_config(path: Path) -> Config:
 
 
 def parse_config(raw: dict[str, Any], *, source: Path | str = "nba.toml") -> Config:
-    known = {"campaign", "selection", "engine", "columns", "privacy", "export", "checks", "plugins"}
+    known = {"campaign", "selection", "engine", "columns", "privacy", "export", "checks", "notify", "plugins"}
     for key in raw:
         if key not in known:
             raise BadInput(f"unknown section [{key}]; known sections: {', '.join(sorted(known))}", file=source)
@@ -164,11 +202,12 @@ def parse_config(raw: dict[str, Any], *, source: Path | str = "nba.toml") -> Con
     if not isinstance(denylist, list) or not all(isinstance(x, str) for x in denylist):
         raise BadInput("[privacy] denylist must be a list of column names", file=source)
     values["denylist"] = tuple(denylist)
-    checks = raw.get("checks", {})
-    _no_unknown(checks, {"volume_band"}, "checks", source)
-    values["checks"] = ChecksConfig(
-        volume_band=_table(VolumeBandConfig, checks.get("volume_band", {}), "checks.volume_band", source)
-    )
+    values["checks"] = _checks(raw.get("checks", {}), source)
+    notify = raw.get("notify", {})
+    if not isinstance(notify, dict):
+        raise BadInput("[notify] must be a table", file=source)
+    _no_unknown(notify, {"smtp"}, "notify", source)
+    values["notify"] = NotifyConfig(smtp=_smtp(notify.get("smtp", {}), source))
     config = Config(**values)
     _validate(config, source)
     return config
@@ -185,7 +224,7 @@ def _table(cls: type, raw: Any, name: str, source: Path | str) -> Any:
         default = getattr(defaults, key)
         if isinstance(default, dict):
             merged = dict(default)
-            merged.update(_mapping(value, f"{name}.{key}", source))
+            merged.update(_mapping(value, f"{name}.{key}", source, allowed[key].metadata.get("values", str)))
             kwargs[key] = merged
         elif isinstance(default, tuple):
             if not isinstance(value, list):
@@ -208,10 +247,51 @@ def _table(cls: type, raw: Any, name: str, source: Path | str) -> Any:
     return cls(**kwargs)
 
 
-def _mapping(raw: Any, name: str, source: Path | str) -> dict[str, str]:
+def _mapping(raw: Any, name: str, source: Path | str, values: type = str) -> dict[str, Any]:
+    if values is float:
+        if not isinstance(raw, dict) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in raw.values()):
+            raise BadInput(f"[{name}] must map column names to numbers", file=source)
+        return {k: float(v) for k, v in raw.items()}
     if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
         raise BadInput(f"[{name}] must map names to names (text)", file=source)
     return dict(raw)
+
+
+def _checks(raw: Any, source: Path | str) -> ChecksConfig:
+    """One table per check; a check that is not built in takes only severity, enabled and reason."""
+    if not isinstance(raw, dict) or not all(isinstance(v, dict) for v in raw.values()):
+        raise BadInput("[checks] holds one table per check, such as [checks.volume_band]", file=source)
+    by_name = _builtin_check_settings()
+    common = {f.name for f in fields(CheckSettings)}
+    for name, table in raw.items():
+        extra = sorted(set(table) - common)
+        if name not in BUILTIN_SETTINGS and extra:
+            raise BadInput(
+                f"unknown key '{extra[0]}' in [checks.{name}]: '{name}' is not a built-in check, so its table "
+                f"takes only {', '.join(sorted(common))}; the built-in checks are {', '.join(BUILTIN_SETTINGS)}",
+                file=source,
+            )
+        by_name[name] = _table(settings_class(name), table, f"checks.{name}", source)
+    return ChecksConfig(by_name=by_name, configured=tuple(raw))
+
+
+_SMTP_KEYS = {"host", "port", "from", "to", "starttls", "username", "password_env", "timeout"}
+
+
+def _smtp(raw: Any, source: Path | str) -> SmtpConfig:
+    if not isinstance(raw, dict):
+        raise BadInput("[notify.smtp] must be a table", file=source)
+    if "password" in raw:
+        raise BadInput(
+            "[notify.smtp] must not hold the password; name the environment variable that holds it instead, "
+            'for example password_env = "NBA_SMTP_PASSWORD"',
+            file=source,
+        )
+    _no_unknown(raw, _SMTP_KEYS, "notify.smtp", source)
+    renamed = {("sender" if key == "from" else key): value for key, value in raw.items()}
+    if isinstance(renamed.get("to"), str):
+        renamed["to"] = [renamed["to"]]
+    return _table(SmtpConfig, renamed, "notify.smtp", source)
 
 
 def _no_unknown(raw: dict[str, Any], allowed: set[str], name: str, source: Path | str) -> None:
@@ -242,9 +322,16 @@ def _validate(config: Config, source: Path | str) -> None:
         "x".encode(config.export.encoding)
     except LookupError:
         problems.append(f"[export] encoding '{config.export.encoding}' is not known")
-    band = config.checks.volume_band
-    if band.min < 0 or band.max < band.min:
-        problems.append("[checks.volume_band] needs 0 <= min <= max")
+    for name, settings in config.checks.by_name.items():
+        problems += settings.problems(name)
+    smtp = config.notify.smtp
+    if smtp.host:
+        if not 0 < smtp.port < 65536:
+            problems.append("[notify.smtp] port must lie between 1 and 65535")
+        if not smtp.sender or not smtp.to or not all(isinstance(a, str) and "@" in a for a in (smtp.sender, *smtp.to)):
+            problems.append("[notify.smtp] needs a 'from' address and at least one 'to' address")
+        if smtp.username and not smtp.password_env:
+            problems.append("[notify.smtp] has a username but no password_env naming the variable that holds the password")
     if not config.campaign.code.strip():
         problems.append("[campaign] code must not be empty")
     missing_headers = set(DEFAULT_EXPORT_HEADERS) - set(config.export.headers)

@@ -48,6 +48,7 @@ holdout_share = 0.10            # share of the selected that is not mailed (cont
 random_control_share = 0.05     # random non-selected mailed, as a share of capacity
 
 [engine]
+enabled = true                  # false switches the weekly run off until switched on again
 name = "logistic"               # the engine plugin that scores
 label_window_weeks = 4          # a conversion counts if within this many weeks
 validation_weeks = 12           # the most recent weeks held out to validate training
@@ -84,9 +85,23 @@ campaign_code = "campaign_code"
 group = "group"
 export_date = "export_date"
 
+# Every check has a [checks.<name>] table (all checks, keys and defaults: docs/checks.md):
+#   severity = "warn"             # block, warn or info instead of the check's own
+#   enabled = false               # only with reason = "why"; every run records it as skipped
+# for example [checks.feature_drift] warn_psi = 0.1, block_psi = 0.25
 [checks.volume_band]
 min = 0                         # fewest customers a week may mail
 max = 2500                      # most customers a week may mail (capacity plus random control)
+
+# Alerts always go to outbox/; also by mail when [notify.smtp] has a host:
+# [notify.smtp]
+# host = "smtp.bank.example"
+# port = 587
+# starttls = true
+# from = "nba-toolkit@bank.example"
+# to = ["analyst@bank.example"]
+# username = "nba"
+# password_env = "NBA_SMTP_PASSWORD"   # the password comes only from this environment variable
 
 [plugins]
 disabled = []                   # plugin names to switch off

@@ -588,6 +588,14 @@ def _write_scenarios(snapshot: pl.DataFrame, out: Path, label: str) -> None:
             snapshot.with_columns((pl.col("SAVINGS_BAL", "CURRENT_BAL") * 100).round().cast(pl.Int64)),
             "SAVINGS_BAL and CURRENT_BAL in cents instead of euros: a unit change the unit and drift checks must block.",
         ),
+        f"duplicate_ids_{label}.parquet": (
+            pl.concat([snapshot, snapshot.head(25)]),
+            "the first 25 customers appear twice (a warehouse join gone wrong): the duplicate_ids check blocks and lists them.",
+        ),
+        f"empty_extract_{label}.parquet": (
+            snapshot.head(0),
+            "the columns, but not a single customer row: refused at load as bad input (exit 4), nothing is run.",
+        ),
     }
     folder = out / "scenarios"
     folder.mkdir(parents=True, exist_ok=True)

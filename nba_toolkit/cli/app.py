@@ -30,9 +30,13 @@ if TYPE_CHECKING:
 #: modules that add commands; each has ``add_commands(commands: Commands)``
 COMMAND_MODULES = (
     "nba_toolkit.cli.weekly",
+    "nba_toolkit.cli.checks",
     "nba_toolkit.cli.plugins",
+    "nba_toolkit.cli.analysis",
     "nba_toolkit.cli.config",
     "nba_toolkit.cli.governance",
+    "nba_toolkit.cli.evaluate",
+    "nba_toolkit.cli.ui",
 )
 
 EXIT_CODES = f"""\
@@ -50,8 +54,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
-        parser.print_help()
-        return EXIT_OK
+        from nba_toolkit.cli.ui import interactive, open_ui
+
+        if not interactive():
+            parser.print_help()
+            return EXIT_OK
+        args.handler, args.workspace = open_ui, None  # no command at a terminal: the UI on the default workspace
     out = Output(json_mode=getattr(args, "json", False))
     try:
         return args.handler(args, out)
@@ -97,8 +105,13 @@ class Commands:
     def add(
         self, name: str, handler: Callable[..., int], help_text: str, *, workspace: bool = True, json_flag: bool = True
     ) -> argparse.ArgumentParser:
+        # argparse %-formats help strings (not descriptions): "95% interval" must not break --help
         sub = self._subparsers.add_parser(
-            name, help=help_text, description=help_text, epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter
+            name,
+            help=help_text.replace("%", "%%"),
+            description=help_text,
+            epilog=EXIT_CODES,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         sub.set_defaults(handler=handler)
         if workspace:
@@ -114,7 +127,7 @@ class Commands:
 
     def group(self, name: str, help_text: str) -> Commands:
         """A command with subcommands of its own, such as ``config show``."""
-        parser = self._subparsers.add_parser(name, help=help_text, description=help_text)
+        parser = self._subparsers.add_parser(name, help=help_text.replace("%", "%%"), description=help_text)
         return Commands(parser.add_subparsers(title="commands", metavar="COMMAND"))
 
 

@@ -87,8 +87,10 @@ def _govern_approve(args: argparse.Namespace, out: Output) -> int:
     if out.json_mode:
         out.document({"feature": args.feature, "before": as_dict(before), "after": as_dict(after)})
     else:
-        out.say(f"Approved the use of [bold]{args.feature}[/] for: {escape(after.purpose)} "
-                f"(by {escape(after.approved_by)}, {after.approved_on}); recorded in the ledger.")
+        out.say(
+            f"Approved the use of [bold]{args.feature}[/] for: {escape(after.purpose)} "
+            f"(by {escape(after.approved_by)}, {after.approved_on}); recorded in the ledger."
+        )
     return EXIT_OK
 
 

@@ -24,8 +24,12 @@ if TYPE_CHECKING:
 
 
 def add_commands(commands: Commands) -> None:
-    demo = commands.add("demo", _demo, "Run the weekly job end to end on the embedded sample data.", json_flag=False)
-    demo.add_argument("--headless", action="store_true", help="print the summary instead of opening a screen")
+    demo = commands.add(
+        "demo", _demo, "Prepare the sample workspace and open the UI on it (headless without a terminal).", json_flag=False
+    )
+    demo.add_argument(
+        "--headless", action="store_true", help="run, approve and export the sample week and print the summary, with no screen"
+    )
     demo.add_argument("--reset", action="store_true", help="start again from a fresh sample workspace")
 
     init = commands.add("init", _init, "Create a workspace folder.", workspace=False, json_flag=False)
@@ -39,7 +43,17 @@ def add_commands(commands: Commands) -> None:
     source = run.add_mutually_exclusive_group()
     source.add_argument("--snapshot", type=Path, metavar="FILE", help="the snapshot file (CSV or Parquet)")
     source.add_argument("--week", metavar="YYYY-Www", help="run the workspace's snapshot of this week")
+    source.add_argument(
+        "--scheduled",
+        action="store_true",
+        help="for a scheduled job: run this calendar week's snapshot; if it has not arrived, block and alert",
+    )
     run.add_argument("--approve", action="store_true", help="approve and export in the same step")
+    run.add_argument(
+        "--acknowledge-warnings",
+        action="store_true",
+        help="with --approve: acknowledge every warning of the run in your name (recorded), instead of refusing",
+    )
 
     export = commands.add("export", _export, "Approve a reviewed run and write the mail program's file.")
     export.add_argument("run_id", metavar="RUN_ID")
@@ -67,26 +81,27 @@ def _train(args: argparse.Namespace, out: Output) -> int:
         result = train(workspace, registry, until=args.until)
     if out.json_mode:
         out.document(result.to_dict())
-        return EXIT_OK
+        return EXIT_OK if result.promoted else EXIT_BLOCKED
     _print_training(out, result)
-    return EXIT_OK
+    return EXIT_OK if result.promoted else EXIT_BLOCKED
 
 
 def _run(args: argparse.Namespace, out: Output) -> int:
-    from nba_toolkit.errors import CheckBlocked
+    from nba_toolkit.core.acknowledgements import acknowledge_all
+    from nba_toolkit.errors import CheckBlocked, UsageError
     from nba_toolkit.jobs.export import export_run
-    from nba_toolkit.jobs.run import run_week
+    from nba_toolkit.jobs.run import run_scheduled, run_week
 
+    if args.acknowledge_warnings and not args.approve:
+        raise UsageError("--acknowledge-warnings only goes with --approve; use `nba-toolkit acknowledge` otherwise")
     workspace, registry = open_workspace(args, out)
     try:
         with out.status("Running the week...") as status:
-            outcome = run_week(
-                workspace,
-                registry,
-                snapshot=args.snapshot,
-                week=args.week,
-                on_progress=lambda done, total, stage: status.update(f"Run: {stage} ({done}/{total})"),
-            )
+            progress = lambda done, total, stage: status.update(f"Run: {stage} ({done}/{total})")  # noqa: E731
+            if args.scheduled:
+                outcome = run_scheduled(workspace, registry, on_progress=progress)
+            else:
+                outcome = run_week(workspace, registry, snapshot=args.snapshot, week=args.week, on_progress=progress)
     except CheckBlocked as blocked:
         run = workspace.ledger.run(blocked.run_id) if blocked.run_id else None
         if out.json_mode:
@@ -100,7 +115,10 @@ def _run(args: argparse.Namespace, out: Output) -> int:
                 }
             )
             return EXIT_BLOCKED
-        out.say(f"[bold red]Blocked[/]: run {blocked.run_id} for {run.week if run else '?'} stopped. Nothing was exported.")
+        if run is None:
+            out.say(f"[bold red]Blocked[/]: {escape(blocked.message)}. Nothing was run or exported.")
+        else:
+            out.say(f"[bold red]Blocked[/]: run {blocked.run_id} for {run.week} stopped. Nothing was exported.")
         for check in workspace.ledger.check_results(blocked.run_id):
             if check.status != "pass":
                 out.say(f"  [red]✗ {check.check_name}[/] ({check.plugin}): {escape(check.message)}")
@@ -109,6 +127,8 @@ def _run(args: argparse.Namespace, out: Output) -> int:
         out.say(f"An alert was written to {workspace.root / 'outbox'}.")
         return EXIT_BLOCKED
     if args.approve:
+        if args.acknowledge_warnings:
+            acknowledge_all(workspace.ledger, outcome.run_id, by=user(), note="run --approve --acknowledge-warnings")
         outcome.export = export_run(workspace, registry, outcome.run_id)
         outcome.status = "exported"
     if out.json_mode:
@@ -188,6 +208,11 @@ def _demo(args: argparse.Namespace, out: Output) -> int:
         with out.status("Training the default engine on 77 weeks of history..."):
             trained = train(workspace, registry)
         _print_training(out, trained)
+    from nba_toolkit.cli.ui import interactive, run_ui
+
+    if not args.headless and interactive():
+        workspace.close()
+        return run_ui(workspace.root)  # the operator runs, reviews and exports the week on the screens
     _, week = find_snapshot(workspace, snapshot=None, week=None)
     earlier = workspace.ledger.exported_run_for_week(week) if week else None
     if earlier:
@@ -223,6 +248,17 @@ def _print_training(out: Output, result: Any) -> None:
         f"the top of each week converts {lift} as often as average; "
         f"mean score {m['mean_score']:.2%} against {m['base_rate']:.2%} observed."
     )
+    failed = [c for c in result.checks if c.status != "pass"]
+    out.say(f"  Model checks: {len(result.checks) - len(failed)} of {len(result.checks)} passed")
+    for check in failed:
+        out.say(f"  [yellow]! {check.check}[/] ({check.severity}): {escape(check.message)}")
+        if check.action:
+            out.say(f"    What to do: {escape(check.action)}")
+    if not result.promoted:
+        out.say(
+            f"[bold red]The model was not made active[/]: {', '.join(c.check for c in failed if c.blocks)} blocked it. "
+            "The previous model (if any) stays in use."
+        )
 
 
 def _print_run(out: Output, workspace: Workspace, outcome: Any) -> None:
@@ -267,6 +303,12 @@ def _print_run(out: Output, workspace: Workspace, outcome: Any) -> None:
     if outcome.export:
         _print_export(out, outcome.export)
     elif outcome.status == "awaiting_approval":
+        warned = [c.check for c in outcome.checks if c.needs_acknowledgement]
+        if warned:
+            out.say(
+                f"Warnings to acknowledge before export: {', '.join(warned)} "
+                f"(`nba-toolkit acknowledge {outcome.run_id} CHECK --note TEXT`)."
+            )
         out.say(f"Next: review, then `nba-toolkit export {outcome.run_id}` approves it and writes the mail file.")
 
 

@@ -3,13 +3,20 @@
 A check looks at the run at one stage (input, model, output) and says, in
 plain words, what it measured against what threshold and what to do. A
 blocking failure, or a check that crashes, stops the run: a check that could
-not look is treated as a check that saw something wrong.
+not look is treated as a check that saw something wrong. A failed warning
+lets the run go on to review, but the run cannot be exported until a person
+has acknowledged it (``core/acknowledgements.py``).
+
+The operator tunes checks in ``nba.toml`` (``[checks.<name>]``): a severity
+replaces the check's own for every result it returns, and a check switched
+off (only with a reason) still leaves a visible ``skipped`` result, so the
+ledger shows for every run what was not looked at and why.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -17,6 +24,9 @@ if TYPE_CHECKING:
     import polars as pl
 
     from nba_toolkit.config import Config
+    from nba_toolkit.core.check_settings import CheckSettings
+    from nba_toolkit.core.history import PastRun
+    from nba_toolkit.core.training import TrainingEvidence
 
 STAGES = ("input", "model", "output")
 SEVERITIES = ("block", "warn", "info")
@@ -38,16 +48,46 @@ class CheckResult:
     affected_sample: tuple[Any, ...] = ()
     plugin: str | None = None
     crashed: bool = False
+    #: switched off in nba.toml; ``message`` carries the recorded reason
+    skipped: bool = False
 
     @property
     def status(self) -> str:
+        """pass, fail, error (the check crashed) or skipped (switched off with a reason)."""
         if self.crashed:
             return "error"
+        if self.skipped:
+            return "skipped"
         return "pass" if self.passed else "fail"
 
     @property
     def blocks(self) -> bool:
-        return self.crashed or (not self.passed and self.severity == "block")
+        return self.crashed or (not self.passed and not self.skipped and self.severity == "block")
+
+    @property
+    def needs_acknowledgement(self) -> bool:
+        """A failed warning: the run may be reviewed, but not exported until someone accepts it."""
+        return self.status == "fail" and self.severity == "warn"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON output and model sidecars."""
+        return {
+            "check": self.check,
+            "plugin": self.plugin,
+            "stage": self.stage,
+            "severity": self.severity,
+            "status": self.status,
+            "message": self.message,
+            "measured": _plain(self.measured),
+            "threshold": _plain(self.threshold),
+            "action": self.action,
+            "affected_count": self.affected_count,
+            "affected_sample": [str(x) for x in self.affected_sample],
+        }
+
+
+def _plain(value: Any) -> Any:
+    return value if value is None or isinstance(value, (str, int, float, bool)) else str(value)
 
 
 @dataclass(frozen=True)
@@ -63,6 +103,34 @@ class CheckContext:
     required_columns: Mapping[str, str] = field(default_factory=dict)
     #: filled in for the output stage: one row per snapshot row, with its reason
     selection: pl.DataFrame | None = None
+    #: earlier accepted runs (awaiting approval or exported), newest first
+    history: tuple[PastRun, ...] = ()
+    #: the active model's metadata sidecar, with its training ``reference``; None before any training
+    model: Mapping[str, Any] | None = None
+    #: the engine that scores this run, for checks that look at its features
+    engine: Any = None
+    #: output stage: customers in the cooldown according to the contact history (``customer_id`` as text)
+    contacted: pl.DataFrame | None = None
+    #: model stage: what training produced, for the leakage checks
+    training: TrainingEvidence | None = None
+    _cache: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def settings(self, check: str) -> CheckSettings:
+        """The check's ``[checks.<name>]`` table, defaults filled in."""
+        return self.config.checks.settings(check)
+
+    def features(self) -> pl.DataFrame:
+        """The engine's features of the customers a model is trained on (non-investors), computed once."""
+        if "features" not in self._cache:
+            import polars as pl
+
+            population = (
+                self.snapshot.filter(~pl.col("is_investor").fill_null(False))
+                if "is_investor" in self.snapshot.columns
+                else self.snapshot
+            )
+            self._cache["features"] = self.engine.features(population.lazy()).collect()
+        return self._cache["features"]
 
 
 @runtime_checkable
@@ -84,10 +152,30 @@ def run_checks(
     *,
     on_check: Callable[[str], None] | None = None,
 ) -> list[CheckResult]:
-    """Run every check of ``stage``; a crash becomes a blocking result naming its plugin."""
+    """Run every check of ``stage``; a crash becomes a blocking result naming its plugin.
+
+    The input stage also reports ``[checks.<name>]`` tables that match no
+    loaded check, as a warning: a plugin check that failed to load must not
+    pass unnoticed just because it is absent.
+    """
     results: list[CheckResult] = []
     for check, plugin in checks:
         if check.stage != stage:
+            continue
+        settings = context.settings(check.name)
+        if not settings.enabled:
+            results.append(
+                CheckResult(
+                    check=check.name,
+                    stage=stage,
+                    severity=settings.severity or check.severity,
+                    passed=True,
+                    skipped=True,
+                    message=f"Switched off in nba.toml ([checks.{check.name}]): {settings.reason}",
+                    action=f"Switch it on again (remove enabled = false from [checks.{check.name}]) once the reason is gone.",
+                    plugin=plugin,
+                )
+            )
             continue
         if on_check:
             on_check(check.name)
@@ -110,8 +198,29 @@ def run_checks(
                     action=f"Ask a developer to fix or disable the plugin '{plugin}'.",
                 )
             ]
-        results.extend(r if r.plugin else CheckResult(**{**r.__dict__, "plugin": plugin}) for r in found)
+        if settings.severity:
+            found = [r if r.crashed else replace(r, severity=settings.severity) for r in found]
+        results.extend(r if r.plugin else replace(r, plugin=plugin) for r in found)
+    if stage == "input":
+        results += _tables_without_check(checks, context.config)
     return results
+
+
+def _tables_without_check(checks: Sequence[tuple[Check, str]], config: Config) -> list[CheckResult]:
+    loaded = {check.name for check, _ in checks}
+    return [
+        CheckResult(
+            check=name,
+            stage="input",
+            severity="warn",
+            passed=False,
+            message=f"nba.toml configures the check '{name}' ([checks.{name}]), but no check of that name is "
+            "loaded, so it did not run: the name has a typo, or the plugin that provides it is not loaded.",
+            action="Look at `nba-toolkit plugins` for a plugin error, or correct the name in nba.toml.",
+        )
+        for name in config.checks.configured
+        if name not in loaded
+    ]
 
 
 def blocking(results: Iterable[CheckResult]) -> list[CheckResult]:

@@ -87,8 +87,7 @@ def render(sidecar: dict[str, Any], register: dict[str, FeatureUse], *, owner: s
             f"({oot['conversion_rate_at_capacity']:.2%} against {oot['base_rate']:.2%})."
             if lift
             else "- Lift at capacity could not be measured (no conversions in the validation weeks).",
-            f"- Mean score {oot['mean_score']:.2%} against {oot['base_rate']:.2%} observed; Brier score "
-            f"{oot['brier']:.4f}.",
+            f"- Mean score {oot['mean_score']:.2%} against {oot['base_rate']:.2%} observed; Brier score {oot['brier']:.4f}.",
             "",
             "Calibration by score decile (validation weeks):",
             "",

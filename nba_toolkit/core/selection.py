@@ -53,6 +53,11 @@ REASONS = (
 #: the reasons whose customers receive the mail, and the group name the mail file carries
 MAILED_GROUPS = {SELECTED: "model", RANDOM_CONTROL: "random_control"}
 
+#: the reasons that start a cooldown: everyone mailed, and the holdout, whom the model chose but
+#: did not mail. Without the holdout here, held-out customers would be chosen again every week
+#: while the mailed rest, and the holdout would swell far past its share.
+COOLDOWN_REASONS = (SELECTED, RANDOM_CONTROL, HOLDOUT)
+
 REASON_TEXT = {
     SELECTED: "selected and mailed",
     HOLDOUT: "selected, held out (not mailed, to measure the effect)",

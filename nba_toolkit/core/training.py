@@ -9,6 +9,12 @@ on the most recent ones, as it will be used. Measuring on a random split of
 the same weeks would reward a model that memorises weeks, which is exactly
 how the bank's first model overfit. The saved model is then refitted on all
 labelled weeks; the metrics reported are the out-of-time ones.
+
+The split itself is handed on as ``TrainingEvidence``, so the model checks
+(period keys, single features that predict too well, results too good to be
+true) can look at exactly what the model learned from and was measured on.
+The reference saved with the model holds, per feature, the bins and shares
+the drift checks compare each week's snapshot with.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from nba_toolkit.core.drift import bin_shares, decile_edges
 from nba_toolkit.errors import BadInput
 
 MIN_TRAINING_WEEKS = 8
@@ -34,6 +41,22 @@ class TrainResult:
     rows: int
     positives: int
     reference: dict[str, Any]
+    evidence: TrainingEvidence
+
+
+@dataclass(frozen=True)
+class TrainingEvidence:
+    """The out-of-time split as the model saw it: features, labels and weeks of both parts."""
+
+    engine: Any
+    train_features: pl.DataFrame
+    train_label: np.ndarray
+    train_weeks: pl.Series
+    test_features: pl.DataFrame
+    test_label: np.ndarray
+    test_weeks: pl.Series
+    metrics: dict[str, Any]
+    seed: int
 
 
 def label_history(history: pl.DataFrame, outcomes: pl.DataFrame, *, window_weeks: int, known_until: date) -> pl.DataFrame:
@@ -79,7 +102,7 @@ def train_engine(engine: Any, labelled: pl.DataFrame, *, validation_weeks: int, 
     out_of_time = engine.score(model, test_features)
     metrics = {
         "out_of_time": evaluate_scores(test["label"].to_numpy(), out_of_time, test["snapshot_date"], capacity),
-        "in_time_auc": _auc(train["label"].to_numpy(), in_time),
+        "in_time_auc": auc(train["label"].to_numpy(), in_time),
     }
     all_features = engine.features(labelled.lazy()).collect()
     final = engine.fit(all_features, labelled["label"].to_numpy(), seed=seed)
@@ -90,7 +113,18 @@ def train_engine(engine: Any, labelled: pl.DataFrame, *, validation_weeks: int, 
         validation_weeks=(cutoff, weeks[-1]),
         rows=labelled.height,
         positives=int(labelled["label"].sum()),
-        reference=reference_profile(all_features, engine),
+        reference=reference_profile(all_features, engine, labelled["snapshot_date"]),
+        evidence=TrainingEvidence(
+            engine=engine,
+            train_features=train_features,
+            train_label=train["label"].to_numpy(),
+            train_weeks=train["snapshot_date"],
+            test_features=test_features,
+            test_label=test["label"].to_numpy(),
+            test_weeks=test["snapshot_date"],
+            metrics=metrics,
+            seed=seed,
+        ),
     )
 
 
@@ -113,7 +147,7 @@ def evaluate_scores(label: np.ndarray, score: np.ndarray, week: pl.Series, capac
         .sort("decile")
     )
     return {
-        "auc": _auc(label, score),
+        "auc": auc(label, score),
         "base_rate": base_rate,
         "lift_at_capacity": top_rate / base_rate if base_rate else None,
         "conversion_rate_at_capacity": top_rate,
@@ -127,24 +161,37 @@ def evaluate_scores(label: np.ndarray, score: np.ndarray, week: pl.Series, capac
     }
 
 
-def reference_profile(features: pl.DataFrame, engine: Any) -> dict[str, Any]:
-    """Each numeric feature's deciles and range in training, for drift and regime checks later."""
+def reference_profile(features: pl.DataFrame, engine: Any, weeks: pl.Series) -> dict[str, Any]:
+    """Each feature as training saw it, for the drift and market regime checks on later weeks.
+
+    Numeric features get their deciles, range, drift bins (``edges``) with
+    training's own share per bin (``shares``), and whether they were the same
+    for everyone within each week (the market features): such a feature has
+    no distribution within a week to drift, so only its range is checked.
+    """
+    names = list(engine.feature_labels)
+    per_week = features.select(names).with_columns(weeks.alias("__week__")).group_by("__week__").agg(pl.all().n_unique()).max()
     profile = {}
-    for name in engine.feature_labels:
+    for name in names:
         column = features[name]
         if column.dtype.is_numeric():
             values = column.drop_nulls()
+            finite = values.cast(pl.Float64).to_numpy()
+            edges = decile_edges(finite)
             profile[name] = {
                 "quantiles": [float(values.quantile(q / 10)) for q in range(11)],
                 "min": float(values.min()),
                 "max": float(values.max()),
+                "edges": edges,
+                "shares": [float(x) for x in bin_shares(finite, edges)],
+                "same_within_week": bool(per_week[name].item() == 1),
             }
         else:
             profile[name] = {"shares": {str(k): float(v) for k, v in column.value_counts(normalize=True).iter_rows()}}
     return profile
 
 
-def _auc(label: np.ndarray, score: np.ndarray) -> float:
+def auc(label: np.ndarray, score: np.ndarray) -> float:
     from sklearn.metrics import roc_auc_score
 
     return float(roc_auc_score(label, score))

@@ -1,8 +1,10 @@
-"""The built-in checks every run goes through.
+"""The built-in checks every run goes through: schema, ids, freshness, volume band, reconciliation.
 
 Input checks guard the snapshot before anything is scored; output checks
 guard the selection before anything can be exported. Each says what it
 measured, against what, and what the operator should do, in plain words.
+The checks that compare with earlier runs or with training live in
+``input_checks.py``, ``output_checks.py`` and ``model_checks.py``.
 """
 
 from __future__ import annotations
@@ -11,9 +13,8 @@ import polars as pl
 
 from nba_toolkit.core.checks import CheckContext, CheckResult
 from nba_toolkit.core.selection import MAILED_GROUPS
+from nba_toolkit.default_plugins._results import SAMPLE
 from nba_toolkit.plugin import hookimpl
-
-SAMPLE = 20
 
 _DTYPES = {
     "int": lambda d: d.is_integer(),
@@ -124,7 +125,7 @@ class VolumeBandCheck:
     description = "The number of customers mailed lies within the configured band."
 
     def run(self, context: CheckContext) -> CheckResult:
-        band = context.config.checks.volume_band
+        band = context.settings(self.name)
         mailed = int(context.selection["mailed"].sum())
         passed = band.min <= mailed <= band.max
         return CheckResult(

@@ -1,15 +1,12 @@
-"""The built-in notifier: every alert as a text file in the workspace's ``outbox/``.
+"""The built-in notifier: every alert as an ``.eml`` file in the workspace's ``outbox/``.
 
 Always on, so an alert exists even when no mail server is configured or the
-mail is lost; the operator and the app can read the folder.
+mail is lost; the operator, any mail client and the app can read the folder.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from nba_toolkit.core.files import atomic_write_bytes
-from nba_toolkit.core.notify import alert_text
+from nba_toolkit.core.notify import write_outbox
 from nba_toolkit.plugin import hookimpl
 
 
@@ -17,9 +14,7 @@ class OutboxNotifier:
     name = "outbox"
 
     def notify(self, alert, workspace_root):
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        path = workspace_root / "outbox" / f"{stamp}-{alert.run_id}-{alert.status}.txt"
-        atomic_write_bytes(path, alert_text(alert).encode("utf-8"), mode=0o600)
+        write_outbox(alert, workspace_root)
 
 
 @hookimpl

@@ -113,8 +113,7 @@ def _readme(run: Any, chain_ok: bool) -> str:
             "",
             f"Status: {run.status}. Started {run.started_at} by {run.operator}; "
             + (f"approved by {run.approved_by} at {run.approved_at}." if run.approved_by else "not approved."),
-            f"Customers in the snapshot: {run.rows_in or 0:,}; mailed: {mailed:,}; held out: "
-            f"{run.counts.get('holdout', 0):,}.",
+            f"Customers in the snapshot: {run.rows_in or 0:,}; mailed: {mailed:,}; held out: {run.counts.get('holdout', 0):,}.",
             f"Audit chain when this pack was written: {'intact' if chain_ok else 'BROKEN (see audit.json)'}.",
             "",
             "| file | what it holds |",

@@ -1,12 +1,14 @@
 """Approve a run and write the mail program's file (R-X2).
 
 Guards, in order: the run is awaiting approval (not blocked, failed or
-already exported); no other run of the same week was exported; the stored
+already exported); no other run of the same week was exported; every
+warning of the run was acknowledged by a person; the stored
 selection is byte-for-byte the one the run recorded. Customers the operator
 excluded during review (overrides in the ledger) are left out of the file. The file is written to a
 temporary name with mode 0600 and renamed into place; only then, in one
 ledger transaction, is the run marked exported and the contact history
-extended. If that transaction fails, the file is removed again: a file in
+extended (with the mailed customers and the holdout, so the cooldown covers
+both). If that transaction fails, the file is removed again: a file in
 exports/ always has a ledger record, and the reverse.
 """
 
@@ -19,9 +21,10 @@ from typing import Any
 
 import polars as pl
 
+from nba_toolkit.core.acknowledgements import refuse_unacknowledged
 from nba_toolkit.core.export import MAIL_COLUMNS
 from nba_toolkit.core.files import atomic_writer, sha256_of
-from nba_toolkit.core.selection import MAILED_GROUPS
+from nba_toolkit.core.selection import HOLDOUT, MAILED_GROUPS
 from nba_toolkit.core.weeks import parse_week
 from nba_toolkit.errors import NbaError, PluginError, UsageError
 from nba_toolkit.plugin.manager import Registry
@@ -62,6 +65,7 @@ def export_run(workspace: Workspace, registry: Registry, run_id: str, *, approve
     blocking = [c for c in ledger.check_results(run_id) if c.status == "error" or (c.status == "fail" and c.severity == "block")]
     if blocking:
         raise UsageError(f"run {run_id} has blocking check results and cannot be exported")
+    refuse_unacknowledged(ledger, run_id)
 
     selection_path = workspace.root / (run.selection_path or "")
     if not selection_path.is_file() or sha256_of(selection_path) != run.selection_sha256:
@@ -71,9 +75,9 @@ def export_run(workspace: Workspace, registry: Registry, run_id: str, *, approve
         )
     today = date.today()
     operator_excluded = [o["customer_id"] for o in ledger.overrides(run_id) if o["action"] == "exclude"]
+    selection = pl.read_parquet(selection_path)
     rows = (
-        pl.read_parquet(selection_path)
-        .filter(pl.col("mailed") & ~pl.col("customer_id").cast(pl.String).is_in(operator_excluded))
+        selection.filter(pl.col("mailed") & ~pl.col("customer_id").cast(pl.String).is_in(operator_excluded))
         .select(
             pl.col("customer_id"),
             pl.lit(config.campaign.code).alias("campaign_code"),
@@ -107,7 +111,10 @@ def export_run(workspace: Workspace, registry: Registry, run_id: str, *, approve
             export_path=str(path.relative_to(workspace.root)),
             export_sha256=sha,
             export_rows=rows.height,
-            contacts=((str(cid), grp) for cid, grp in rows.select("customer_id", "group").iter_rows()),
+            contacts=[
+                *((str(cid), grp) for cid, grp in rows.select("customer_id", "group").iter_rows()),
+                *((str(cid), HOLDOUT) for cid in selection.filter(pl.col("reason") == HOLDOUT)["customer_id"]),
+            ],
             contact_date=today,
             week_start=parse_week(run.week),
         )

@@ -13,6 +13,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,12 @@ import polars as pl
 from nba_toolkit import __version__
 from nba_toolkit.core.checks import CheckContext, CheckResult, blocking, run_checks
 from nba_toolkit.core.files import atomic_writer, sha256_of
-from nba_toolkit.core.models import load_model
-from nba_toolkit.core.notify import Alert
+from nba_toolkit.core.governance import unapproved
+from nba_toolkit.core.history import past_runs
+from nba_toolkit.core.models import load_model, read_sidecar
+from nba_toolkit.core.notify import Alert, deliver
+from nba_toolkit.core.profile import snapshot_profile, write_profile
+from nba_toolkit.core.rules import RuleContext, apply_rules, rule_columns
 from nba_toolkit.core.selection import Policy, cooldown_start, exclusions, reason_counts, select
 from nba_toolkit.core.snapshot import Snapshot, load_snapshot
 from nba_toolkit.core.weeks import is_week_label, week_bounds, week_of
@@ -75,8 +80,9 @@ class RunOutcome:
                 check=c.check_name,
                 stage=c.stage,
                 severity=c.severity,
-                passed=c.status == "pass",
+                passed=c.status in ("pass", "skipped"),
                 crashed=c.status == "error",
+                skipped=c.status == "skipped",
                 message=c.message,
                 measured=c.measured,
                 threshold=c.threshold,
@@ -161,6 +167,35 @@ def find_snapshot(workspace: Workspace, *, snapshot: Path | None, week: str | No
     return newest, newest.stem.upper()
 
 
+def run_scheduled(
+    workspace: Workspace, registry: Registry, *, today: date | None = None, on_progress: Progress | None = None
+) -> RunOutcome:
+    """The unattended weekly run: this calendar week's snapshot, or an alert that it has not arrived.
+
+    A scheduled job must never fall back to an older file: the warehouse
+    loading late is exactly when the engine must not run, and the
+    responsible person must hear about it.
+    """
+    week = week_of(today or date.today())
+    try:
+        path, _ = find_snapshot(workspace, snapshot=None, week=week)
+    except BadInput:
+        message = f"this week's snapshot ({week}) has not arrived in {workspace.snapshots_dir}"
+        alert = Alert(
+            run_id=f"{week}.missing",
+            week=week,
+            status="blocked",
+            subject=f"nba-toolkit: no snapshot for {week}; the weekly run did not start",
+            body=f"Watch out, strange things are going on: {message}. The data warehouse may have loaded late. "
+            "Nothing was scored or exported.\n\nWhat to do: ask the data warehouse team whether this week's load "
+            f"finished; when the file {week}.csv (or .parquet) is there, run the week again.\n\n"
+            "First line: the operator; second line: the developers.",
+        )
+        deliver(alert, [(name, entry.obj) for name, entry in registry.notifiers.items()], workspace.root)
+        raise CheckBlocked(message, hint="An alert was written to the outbox. Nothing was run.") from None
+    return run_week(workspace, registry, snapshot=path, week=week, on_progress=on_progress)
+
+
 def _normalise_week(label: str) -> str:
     from nba_toolkit.core.weeks import parse_week
 
@@ -178,12 +213,18 @@ def run_week(
 ) -> RunOutcome:
     """Run one week up to review. Raises ``CheckBlocked`` when a check stops it."""
     config = workspace.config
+    if not config.engine.enabled:
+        raise UsageError(
+            "the weekly run is switched off ([engine] enabled = false in nba.toml); nothing was run",
+            hint="Switch it on again on the home screen or set enabled = true in nba.toml.",
+        )
     engine_entry = registry.engine(config.engine.name)
     engine = engine_entry.obj
     path, week = find_snapshot(workspace, snapshot=snapshot, week=week)
     progress = _Progress(on_progress, cancel)
     ledger = workspace.ledger
-    required = {**CORE_COLUMNS, **engine.required_columns}
+    rules = [(r.obj, r.plugin) for r in registry.rules.values()]
+    required = {**CORE_COLUMNS, **rule_columns(rules), **engine.required_columns}
 
     def load() -> Snapshot:
         return load_snapshot(path, mapping=config.columns, denylist=config.denylist, schema=required)
@@ -221,6 +262,9 @@ def run_week(
             engine_version=engine.version,
         )
         start, end = week_bounds(week)
+        # The model's sidecar (plain JSON, nothing unpickled) carries the training
+        # reference the drift and market regime checks compare this week with.
+        model_record = ledger.active_model(engine.name)
         context = CheckContext(
             week=week,
             week_start=start,
@@ -228,15 +272,18 @@ def run_week(
             snapshot=loaded.frame,
             config=config,
             required_columns=required,
+            history=past_runs(ledger, workspace.root, exclude=run_id),
+            model=read_sidecar(workspace.root / model_record.path) if model_record else None,
+            engine=engine,
         )
         all_checks = [(r.obj, r.plugin) for r in registry.checks.values()]
 
         progress.stage("input checks")
+        checks.append(_data_use(workspace, required))
         checks += run_checks(all_checks, "input", context)
         _stop_if_blocked(checks, "input")
 
         progress.stage("score")
-        model_record = ledger.active_model(engine.name)
         if model_record is None:
             raise UsageError(
                 f"there is no trained model for the engine '{engine.name}'",
@@ -252,20 +299,28 @@ def run_week(
             schema={"customer_id": pl.String, "week_start": pl.String},
             orient="row",
         )
-        customers = loaded.frame.select("customer_id").with_columns(exclusions(loaded.frame, contacted).alias("exclusion"))
+        # Business rules (plugins) come after the built-in eligibility; the first reason wins.
+        excluded = apply_rules(
+            rules,
+            loaded.frame,
+            exclusions(loaded.frame, contacted),
+            RuleContext(week=week, week_start=start, week_end=end, config=config, workspace_root=workspace.root),
+        )
+        customers = loaded.frame.select("customer_id").with_columns(excluded.alias("exclusion"))
         scores = _score_eligible(engine, model, loaded, customers)
 
         progress.stage("select")
         selection = select(customers.with_columns(score=scores), policy)
 
         progress.stage("output checks")
-        checks += run_checks(all_checks, "output", _with_selection(context, selection))
+        checks += run_checks(all_checks, "output", _with_selection(context, selection, contacted))
         _stop_if_blocked(checks, "output")
 
         progress.stage("save")
         selection_path = workspace.run_dir(run_id) / "selection.parquet"
         with atomic_writer(selection_path) as handle:
             selection.write_parquet(handle)
+        write_profile(workspace.run_dir(run_id), snapshot_profile(loaded.frame, required))
         outcome.counts = reason_counts(selection)
         outcome.checks = checks
         ledger.finish_run(
@@ -311,10 +366,32 @@ def _score_eligible(engine: Any, model: Any, loaded: Snapshot, customers: pl.Dat
     return pl.Series("score", scores).fill_nan(None)
 
 
-def _with_selection(context: CheckContext, selection: pl.DataFrame) -> CheckContext:
+def _data_use(workspace: Workspace, required: dict[str, str]) -> CheckResult:
+    """The data-use register's verdict (R-G4): no scoring with data compliance has not approved."""
+    missing = unapproved(workspace.root, list(required))
+    return CheckResult(
+        check="data_use",
+        stage="input",
+        severity="block",
+        passed=not missing,
+        message="Every piece of data this run uses is approved in the data-use register."
+        if not missing
+        else f"This run would use data that is not approved in the data-use register: {', '.join(missing)}.",
+        measured=len(missing),
+        threshold=0,
+        action=None
+        if not missing
+        else "Ask compliance to review the use and record it with `nba-toolkit govern approve FEATURE --by NAME`.",
+        affected_count=len(missing),
+        affected_sample=tuple(missing),
+        plugin="nba_toolkit",
+    )
+
+
+def _with_selection(context: CheckContext, selection: pl.DataFrame, contacted: pl.DataFrame) -> CheckContext:
     from dataclasses import replace
 
-    return replace(context, selection=selection)
+    return replace(context, selection=selection, contacted=contacted)
 
 
 def _stop_if_blocked(checks: list[CheckResult], stage: str) -> None:
@@ -338,18 +415,15 @@ def _alert(
             if c.action:
                 lines.append(f"  What to do: {c.action}")
     lines += ["", "Nothing was exported. First line: the operator; second line: the developers."]
+    stopped_by = ", ".join(c.check for c in blocking(checks))
     alert = Alert(
         run_id=outcome.run_id,
         week=outcome.week,
         status=status,
-        subject=f"nba-toolkit: run {outcome.run_id} {status}",
+        subject=f"nba-toolkit: run {outcome.run_id} {status}" + (f" by {stopped_by}" if stopped_by else ""),
         body="\n".join(lines),
     )
-    for entry in registry.notifiers.values():
-        try:
-            entry.obj.notify(alert, workspace.root)
-        except Exception:  # noqa: BLE001, S112 - the run's own status in the ledger still tells
-            continue
+    deliver(alert, [(name, entry.obj) for name, entry in registry.notifiers.items()], workspace.root)
 
 
 class _Progress:

@@ -5,21 +5,28 @@ Reads ``data/history.parquet`` (stacked weekly snapshots) and
 the same loader as a weekly snapshot, so mapping and denylist apply alike.
 The model is saved under ``models/`` with a sidecar and registered in the
 ledger with its SHA-256; only a model so registered is ever loaded.
+
+Before that, the model checks (period keys, single features that predict
+too well, results too good to be true) look at the training. Their results
+go into the sidecar and the outcome; a blocking one keeps the model from
+being registered, so the previous model stays the active one.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from nba_toolkit import __version__
+from nba_toolkit.core.checks import CheckContext, CheckResult, blocking, run_checks
 from nba_toolkit.core.models import save_model
 from nba_toolkit.core.snapshot import load_snapshot
 from nba_toolkit.core.training import label_history, train_engine
-from nba_toolkit.core.weeks import parse_week, week_of
+from nba_toolkit.core.weeks import parse_week, week_bounds, week_of
 from nba_toolkit.errors import BadInput
 from nba_toolkit.jobs.run import CORE_COLUMNS
 from nba_toolkit.ledger.store import ModelRecord, now
@@ -40,6 +47,9 @@ class TrainOutcome:
     rows: int
     positives: int
     metrics: dict[str, Any]
+    checks: list[CheckResult] = field(default_factory=list)
+    #: False when a model check blocked: the model was saved for inspection, but not registered
+    promoted: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -52,6 +62,8 @@ class TrainOutcome:
             "rows": self.rows,
             "positives": self.positives,
             "metrics": self.metrics,
+            "promoted": self.promoted,
+            "checks": [c.to_dict() for c in self.checks],
         }
 
 
@@ -84,6 +96,22 @@ def train(workspace: Workspace, registry: Registry, *, until: str | None = None,
         "train": [week_of(d) for d in result.train_weeks],
         "validation": [week_of(d) for d in result.validation_weeks],
     }
+    start, end = week_bounds(window["validation"][1])
+    checks = run_checks(
+        [(r.obj, r.plugin) for r in registry.checks.values()],
+        "model",
+        CheckContext(
+            week=window["validation"][1],
+            week_start=start,
+            week_end=end,
+            snapshot=labelled,
+            config=config,
+            required_columns=schema,
+            engine=engine,
+            training=result.evidence,
+        ),
+    )
+    promoted = not blocking(checks)
     sha = save_model(
         result.model,
         path,
@@ -107,22 +135,12 @@ def train(workspace: Workspace, registry: Registry, *, until: str | None = None,
             "features": dict(engine.feature_labels),
             "reference": result.reference,
             "model_card": engine.model_card(),
+            "checks": [c.to_dict() for c in checks],
+            "promoted": promoted,
         },
     )
-    workspace.ledger.register_model(
-        ModelRecord(
-            model_id=model_id,
-            engine=engine.name,
-            engine_version=engine.version,
-            path=str(path.relative_to(workspace.root)),
-            sha256=sha,
-            trained_at=now(),
-            trained_by=operator_name(),
-            training_window=f"{window['train'][0]} to {window['validation'][1]}",
-            metrics=result.metrics,
-            active=True,
-        )
-    )
+    if promoted:
+        _register(workspace, engine, model_id, path, sha, window, result.metrics)
     return TrainOutcome(
         model_id=model_id,
         engine=engine.name,
@@ -133,4 +151,25 @@ def train(workspace: Workspace, registry: Registry, *, until: str | None = None,
         rows=result.rows,
         positives=result.positives,
         metrics=result.metrics,
+        checks=checks,
+        promoted=promoted,
+    )
+
+
+def _register(
+    workspace: Workspace, engine: Any, model_id: str, path: Path, sha: str, window: dict[str, list[str]], metrics: dict[str, Any]
+) -> None:
+    workspace.ledger.register_model(
+        ModelRecord(
+            model_id=model_id,
+            engine=engine.name,
+            engine_version=engine.version,
+            path=str(path.relative_to(workspace.root)),
+            sha256=sha,
+            trained_at=now(),
+            trained_by=operator_name(),
+            training_window=f"{window['train'][0]} to {window['validation'][1]}",
+            metrics=metrics,
+            active=True,
+        )
     )

@@ -65,8 +65,7 @@ def append(db: sqlite3.Connection, kind: str, subject: str, content: Any, record
     prev = row[0] if row else GENESIS
     link = chain_hash(prev, digest)
     db.execute(
-        "INSERT INTO audit (recorded_at, kind, subject, content, content_sha256, prev_hash, hash)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO audit (recorded_at, kind, subject, content, content_sha256, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
         (recorded_at, kind, subject, text, digest, prev, link),
     )
     return link
@@ -87,13 +86,11 @@ def run_content(db: sqlite3.Connection, run_id: str) -> dict[str, Any] | None:
         (run_id,),
     ).fetchall()
     acknowledgements = db.execute(
-        "SELECT check_name, acknowledged_by, acknowledged_at, note FROM acknowledgements"
-        " WHERE run_id = ? ORDER BY check_name",
+        "SELECT check_name, acknowledged_by, acknowledged_at, note FROM acknowledgements WHERE run_id = ? ORDER BY check_name",
         (run_id,),
     ).fetchall()
     contacts = db.execute(
-        "SELECT customer_id, contact_date, week, week_start, grp FROM contacts WHERE run_id = ?"
-        " ORDER BY customer_id, grp",
+        "SELECT customer_id, contact_date, week, week_start, grp FROM contacts WHERE run_id = ? ORDER BY customer_id, grp",
         (run_id,),
     ).fetchall()
     return {
@@ -167,8 +164,7 @@ def verify(db: sqlite3.Connection) -> AuditReport:
         report.records += 1
         if sha256_text(content) != content_sha or prev_hash != prev or chain_hash(prev, content_sha) != link:
             report.problems.append(
-                f"audit record {seq} ({kind} {subject}) was changed or a record before it was removed; "
-                "the chain breaks here"
+                f"audit record {seq} ({kind} {subject}) was changed or a record before it was removed; the chain breaks here"
             )
             break
         latest[(kind, subject)] = content

@@ -130,6 +130,17 @@ CREATE TABLE config_changes (
     new_value  TEXT,
     reason     TEXT
 );
+
+CREATE TABLE outcomes (
+    customer_id     TEXT NOT NULL,
+    opened_date     TEXT NOT NULL,
+    invested_amount REAL NOT NULL,
+    source          TEXT NOT NULL,
+    source_sha256   TEXT NOT NULL,
+    imported_at     TEXT NOT NULL,
+    imported_by     TEXT NOT NULL,
+    PRIMARY KEY (customer_id, opened_date)
+);
 """
 
 _MIGRATIONS = {1: _SCHEMA_V1 + audit.SCHEMA}
@@ -547,6 +558,64 @@ class Ledger:
     def model(self, model_id: str) -> ModelRecord | None:
         row = self._db.execute("SELECT * FROM models WHERE model_id = ?", (model_id,)).fetchone()
         return _model_record(row) if row else None
+
+    # -- evaluation: outcomes, and contacts for a backtest ---------------
+
+    def import_outcomes(
+        self, rows: Iterable[tuple[str, str, float]], *, source: str, source_sha256: str, by: str
+    ) -> dict[str, int]:
+        """Add or correct outcomes (customer id, opening date, amount); the same rows again change nothing.
+
+        One outcome per customer and opening date: a row already stored with
+        the same amount is left as it is; with another amount it is corrected
+        and counted as updated. Returns the counts added, updated, unchanged.
+        """
+        stamp = now()
+        with self.transaction() as db:
+            db.execute(
+                "CREATE TEMP TABLE incoming (customer_id TEXT NOT NULL, opened_date TEXT NOT NULL,"
+                " invested_amount REAL NOT NULL, PRIMARY KEY (customer_id, opened_date))"
+            )
+            try:
+                db.executemany("INSERT INTO incoming VALUES (?, ?, ?)", rows)
+                added, updated, unchanged = db.execute(
+                    "SELECT SUM(o.customer_id IS NULL), SUM(o.invested_amount != i.invested_amount),"
+                    " SUM(o.invested_amount = i.invested_amount)"
+                    " FROM incoming i LEFT JOIN outcomes o USING (customer_id, opened_date)"
+                ).fetchone()
+                db.execute(
+                    "INSERT INTO outcomes (customer_id, opened_date, invested_amount, source, source_sha256,"
+                    " imported_at, imported_by) SELECT customer_id, opened_date, invested_amount, ?, ?, ?, ?"
+                    " FROM incoming WHERE true ON CONFLICT (customer_id, opened_date) DO UPDATE SET"
+                    " invested_amount = excluded.invested_amount, source = excluded.source,"
+                    " source_sha256 = excluded.source_sha256, imported_at = excluded.imported_at,"
+                    " imported_by = excluded.imported_by WHERE invested_amount != excluded.invested_amount",
+                    (source, source_sha256, stamp, by),
+                )
+            finally:
+                db.execute("DROP TABLE incoming")
+        return {"added": added or 0, "updated": updated or 0, "unchanged": unchanged or 0}
+
+    def contacts_between(self, first_week_start: date, before: date) -> list[tuple[str, str]]:
+        """Every contact (customer id, week start) from the week of ``first_week_start`` up to, not including, ``before``.
+
+        A backtest starts its simulated contact history from these: the real
+        cooldown state at its first week, without the contacts made later.
+        """
+        return [
+            (r[0], r[1])
+            for r in self._db.execute(
+                "SELECT customer_id, week_start FROM contacts WHERE week_start >= ? AND week_start < ?",
+                (first_week_start.isoformat(), before.isoformat()),
+            )
+        ]
+
+    def outcomes(self) -> list[tuple[str, str, float]]:
+        """Every stored outcome: customer id, opening date (ISO), invested amount."""
+        return [
+            (r[0], r[1], r[2])
+            for r in self._db.execute("SELECT customer_id, opened_date, invested_amount FROM outcomes ORDER BY opened_date")
+        ]
 
 
 def _run_record(row: sqlite3.Row) -> RunRecord:

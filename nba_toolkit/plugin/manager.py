@@ -9,7 +9,16 @@ registration that raises or a name another plugin already took is recorded
 on that plugin, and the rest load as usual. ``strict=True`` raises instead.
 
 pluggy's own ``load_setuptools_entrypoints`` stops at the first import error,
-which is why entry points are walked here by hand.
+which is why entry points are walked here by hand, and why each plugin's
+hooks are called through a hook caller that leaves the other plugins out.
+
+A plugin module declares ``NBA_API_VERSION``; one written for another major
+version of the plugin API is refused with a message naming both versions.
+A plugin without the declaration is loaded as written for the current
+version, with a note in its record: in-house files should not break over a
+missing line, and the note tells a developer to add it. Setting
+``NBA_TOOLKIT_TRACE_PLUGINS=1`` (or ``trace=True``) writes every hook call,
+its plugin, its outcome and its duration to stderr.
 """
 
 from __future__ import annotations
@@ -17,7 +26,9 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import inspect
+import os
 import sys
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
@@ -29,17 +40,23 @@ import pluggy
 
 from nba_toolkit.core.checks import SEVERITIES, STAGES
 from nba_toolkit.core.engine import ENGINE_ATTRIBUTES, ENGINE_METHODS
+from nba_toolkit.core.rules import CODE_PATTERN
 from nba_toolkit.errors import PluginError
-from nba_toolkit.plugin import PROJECT, hookspecs
+from nba_toolkit.plugin import API_VERSION, PROJECT, hookspecs
 
 ENTRY_POINT_GROUP = "nba_toolkit"
 LOCAL_PACKAGE = "nba_toolkit_local"
+TRACE_ENV = "NBA_TOOLKIT_TRACE_PLUGINS"
 
 BUILTIN_MODULES = (
     "nba_toolkit.default_plugins.logistic_engine",
     "nba_toolkit.default_plugins.checks",
+    "nba_toolkit.default_plugins.input_checks",
+    "nba_toolkit.default_plugins.output_checks",
+    "nba_toolkit.default_plugins.model_checks",
     "nba_toolkit.default_plugins.mail_csv",
     "nba_toolkit.default_plugins.outbox",
+    "nba_toolkit.default_plugins.smtp",
 )
 
 #: kind -> registration hook
@@ -48,6 +65,8 @@ HOOKS = {
     "check": "nba_register_checks",
     "exporter": "nba_register_exporters",
     "notifier": "nba_register_notifiers",
+    "rule": "nba_register_rules",
+    "analysis_exporter": "nba_register_analysis_exporters",
 }
 
 
@@ -63,6 +82,14 @@ class PluginRecord:
     provides: dict[str, list[str]] = field(default_factory=dict)
     status: str = "ok"  # ok | error | disabled
     error: str | None = None
+    #: the installed distribution an entry point comes from
+    distribution: str | None = None
+    #: the file a local plugin was loaded from
+    path: str | None = None
+    #: the plugin API version the plugin declares (None: it declares none)
+    api_version: int | None = None
+    #: something a developer should know that is not an error
+    note: str | None = None
 
     @property
     def kinds(self) -> list[str]:
@@ -79,6 +106,10 @@ class PluginRecord:
             "provides": self.provides,
             "status": self.status,
             "error": self.error,
+            "distribution": self.distribution,
+            "path": self.path,
+            "api_version": self.api_version,
+            "note": self.note,
         }
 
 
@@ -96,16 +127,36 @@ class Registry:
     checks: dict[str, Registered] = field(default_factory=dict)
     exporters: dict[str, Registered] = field(default_factory=dict)
     notifiers: dict[str, Registered] = field(default_factory=dict)
+    rules: dict[str, Registered] = field(default_factory=dict)
+    analysis_exporters: dict[str, Registered] = field(default_factory=dict)
     records: list[PluginRecord] = field(default_factory=list)
 
     def of_kind(self, kind: str) -> dict[str, Registered]:
-        return {"engine": self.engines, "check": self.checks, "exporter": self.exporters, "notifier": self.notifiers}[kind]
+        return {
+            "engine": self.engines,
+            "check": self.checks,
+            "exporter": self.exporters,
+            "notifier": self.notifiers,
+            "rule": self.rules,
+            "analysis_exporter": self.analysis_exporters,
+        }[kind]
 
     def engine(self, name: str) -> Registered:
         return self._get("engine", name)
 
     def exporter(self, name: str) -> Registered:
+        """A mail-file exporter; an analysis exporter's name is refused, because its file carries features."""
+        if name in self.analysis_exporters:
+            raise PluginError(
+                f"'{name}' is an analysis exporter: its file carries scores and customer values and must never "
+                "go to the mail program, so it cannot write the mail file",
+                hint=f"Set [export] exporter to a mail exporter ({', '.join(sorted(self.exporters)) or 'none installed'}); "
+                f"write the analysis file with `nba-toolkit analysis RUN_ID --exporter {name}`.",
+            )
         return self._get("exporter", name)
+
+    def analysis_exporter(self, name: str) -> Registered:
+        return self._get("analysis_exporter", name)
 
     def _get(self, kind: str, name: str) -> Registered:
         found = self.of_kind(kind).get(name)
@@ -116,7 +167,7 @@ class Registry:
                 if broken
                 else f"Available: {', '.join(sorted(self.of_kind(kind))) or 'none'}."
             )
-            raise PluginError(f"no {kind} named '{name}' is installed", hint=hint)
+            raise PluginError(f"no {kind.replace('_', ' ')} named '{name}' is installed", hint=hint)
         return found
 
     def versions(self) -> dict[str, str]:
@@ -133,9 +184,15 @@ def load_plugins(
     disabled: Iterable[str] = (),
     strict: bool = False,
     entry_points_enabled: bool = True,
+    trace: bool | None = None,
 ) -> Registry:
-    """Load every plugin source; ``disabled`` names plugins to skip (recorded as disabled)."""
-    loader = _Loader(set(disabled), strict)
+    """Load every plugin source; ``disabled`` names plugins to skip (recorded as disabled).
+
+    ``trace`` None follows the ``NBA_TOOLKIT_TRACE_PLUGINS`` environment variable.
+    """
+    if trace is None:
+        trace = os.environ.get(TRACE_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+    loader = _Loader(set(disabled), strict, trace)
     for module_name in BUILTIN_MODULES:
         name = "nba_toolkit." + module_name.rsplit(".", 1)[1]
         loader.load(name, module_name, module_name, "builtin", lambda m=module_name: importlib.import_module(m))
@@ -143,13 +200,14 @@ def load_plugins(
         for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
             dist = getattr(ep, "dist", None)
             version = dist.version if dist is not None else "unknown"
-            source = f"{dist.name if dist is not None else '?'} {version} ({ep.value})"
-            loader.load(ep.name, ep.value, source, "entry point", ep.load, version=version)
+            distribution = dist.name if dist is not None else None
+            source = f"{distribution or '?'} {version} ({ep.value})"
+            loader.load(ep.name, ep.value, source, "entry point", ep.load, version=version, distribution=distribution)
     for folder in folders:
         for path in sorted(Path(folder).glob("*.py")):
             if path.name.startswith("_"):
                 continue
-            loader.load(path.stem, path.stem, str(path), "local file", lambda p=path: _import_file(p))
+            loader.load(path.stem, path.stem, str(path), "local file", lambda p=path: _import_file(p), path=path)
     return loader.registry
 
 
@@ -174,12 +232,15 @@ def _import_file(path: Path) -> ModuleType:
 
 
 class _Loader:
-    def __init__(self, disabled: set[str], strict: bool) -> None:
+    def __init__(self, disabled: set[str], strict: bool, trace: bool) -> None:
         self.pm = pluggy.PluginManager(PROJECT)
         self.pm.add_hookspecs(hookspecs)
         self.registry = Registry()
         self.disabled = disabled
         self.strict = strict
+        if trace:
+            tracer = _Tracer()
+            self.pm.add_hookcall_monitoring(tracer.before, tracer.after)
 
     def load(
         self,
@@ -189,8 +250,17 @@ class _Loader:
         origin: str,
         importer: Callable[[], Any],
         version: str | None = None,
+        distribution: str | None = None,
+        path: Path | None = None,
     ) -> None:
-        record = PluginRecord(name=name, origin=origin, source=source, version=version or "")
+        record = PluginRecord(
+            name=name,
+            origin=origin,
+            source=source,
+            version=version or "",
+            distribution=distribution,
+            path=str(path) if path else None,
+        )
         self.registry.records.append(record)
         if name in self.disabled or module_name in self.disabled:
             record.status = "disabled"
@@ -206,13 +276,10 @@ class _Loader:
             return
         if not record.version:
             record.version = str(getattr(plugin, "__version__", None) or _package_version(plugin) or "unversioned")
-        unknown = [
-            attr
-            for attr in dir(plugin)
-            if attr.startswith("nba_") and not hasattr(self.pm.hook, attr) and callable(getattr(plugin, attr))
-        ]
-        if unknown:
-            self._fail(record, f"unknown hook {', '.join(unknown)}; known hooks: {', '.join(HOOKS.values())}")
+        # Built-ins ship with the toolkit, so they are always written for its API version.
+        problem = (_api_problem(plugin, record) if origin != "builtin" else None) or _hook_problem(plugin, self.pm)
+        if problem:
+            self._fail(record, problem)
             return
         try:
             self.pm.register(plugin, name=name)
@@ -221,12 +288,12 @@ class _Loader:
             return
         record.hooks = sorted(impl for impl in HOOKS.values() if _implements(self.pm, impl, name))
         staged: dict[str, list[Any]] = {kind: [] for kind in HOOKS}
+        others = [p for p in self.pm.get_plugins() if p is not plugin]
         try:
             for kind, hook in HOOKS.items():
-                for impl in getattr(self.pm.hook, hook).get_hookimpls():
-                    if impl.plugin_name == name:
-                        register = self._registrar(kind, staged[kind], name)
-                        impl.function(**{arg: register for arg in impl.argnames})
+                if hook in record.hooks:
+                    caller = self.pm.subset_hook_caller(hook, remove_plugins=others)
+                    caller(register=self._registrar(kind, staged, name))
         except BaseException as exc:  # noqa: BLE001
             self.pm.unregister(name=name)
             self._fail(record, f"{type(exc).__name__}: {exc}")
@@ -237,14 +304,20 @@ class _Loader:
                 table[obj.name] = Registered(obj, name)
             record.provides[kind] = [obj.name for obj in objects]
 
-    def _registrar(self, kind: str, staged: list[Any], plugin: str) -> Callable[[Any], None]:
+    def _registrar(self, kind: str, staged: dict[str, list[Any]], plugin: str) -> Callable[[Any], None]:
+        # Mail and analysis exporters share one namespace, so "exporter = NAME" can only mean one thing.
+        shared = ("exporter", "analysis_exporter") if kind in ("exporter", "analysis_exporter") else (kind,)
+
         def register(obj: Any) -> None:
             _validate(kind, obj)
-            owner = self.registry.of_kind(kind).get(obj.name)
-            if owner is not None or any(o.name == obj.name for o in staged):
-                first = owner.plugin if owner else plugin
-                raise PluginError(f"the {kind} name '{obj.name}' is registered by both '{first}' and '{plugin}'")
-            staged.append(obj)
+            for other in shared:
+                owner = self.registry.of_kind(other).get(obj.name)
+                if owner is not None or any(o.name == obj.name for o in staged[other]):
+                    first = owner.plugin if owner else plugin
+                    raise PluginError(
+                        f"the {kind.replace('_', ' ')} name '{obj.name}' is registered by both '{first}' and '{plugin}'"
+                    )
+            staged[kind].append(obj)
 
         return register
 
@@ -253,6 +326,63 @@ class _Loader:
         record.error = error
         if self.strict:
             raise PluginError(f"plugin '{record.name}' ({record.source}): {error}")
+
+
+def _api_problem(plugin: Any, record: PluginRecord) -> str | None:
+    """Refuse a plugin written for another major plugin API version; note a missing declaration."""
+    declared = getattr(plugin, "NBA_API_VERSION", None)
+    if declared is None:
+        record.note = f"declares no NBA_API_VERSION; loaded as written for plugin API version {API_VERSION}"
+        return None
+    if isinstance(declared, bool) or not isinstance(declared, int):
+        return f"NBA_API_VERSION must be a whole number such as {API_VERSION}, not {declared!r}"
+    record.api_version = declared
+    if declared != API_VERSION:
+        return (
+            f"written for plugin API version {declared}, but this toolkit expects version {API_VERSION}; "
+            f"install a release of the plugin made for API version {API_VERSION}, or a toolkit that provides {declared}"
+        )
+    return None
+
+
+def _hook_problem(plugin: Any, pm: pluggy.PluginManager) -> str | None:
+    """Hook names the toolkit does not know, and hooks a developer forgot to mark, are errors, not silence."""
+    marker = f"{PROJECT}_impl"
+    unknown, unmarked = [], []
+    for attr in dir(plugin):
+        value = getattr(plugin, attr, None)
+        if not attr.startswith("nba_") or not callable(value):
+            continue
+        if not hasattr(pm.hook, attr):
+            unknown.append(attr)
+        elif not hasattr(value, marker):
+            unmarked.append(attr)
+    if unknown:
+        return f"unknown hook {', '.join(unknown)}; known hooks: {', '.join(HOOKS.values())}"
+    if unmarked:
+        return (
+            f"{', '.join(unmarked)} is not marked with @hookimpl (from nba_toolkit.plugin import hookimpl), so it is never called"
+        )
+    return None
+
+
+class _Tracer:
+    """Writes each hook call, its plugin, outcome and duration to stderr, through pluggy's call monitoring."""
+
+    def __init__(self) -> None:
+        self.started: list[float] = []  # a stack: hook calls may nest
+
+    def before(self, hook_name: str, hook_impls: Sequence[Any], kwargs: dict[str, Any]) -> None:
+        plugins = ", ".join(impl.plugin_name for impl in hook_impls)
+        sys.stderr.write(f"nba-toolkit trace: calling {hook_name}({', '.join(kwargs)}) of plugin {plugins}\n")
+        self.started.append(time.perf_counter())
+
+    def after(self, outcome: Any, hook_name: str, hook_impls: Sequence[Any], kwargs: dict[str, Any]) -> None:
+        elapsed = (time.perf_counter() - self.started.pop()) * 1000
+        plugins = ", ".join(impl.plugin_name for impl in hook_impls)
+        exc = outcome.exception
+        result = "returned" if exc is None else f"raised {type(exc).__name__}: {exc}"
+        sys.stderr.write(f"nba-toolkit trace: {hook_name} of plugin {plugins} {result} after {elapsed:.1f} ms\n")
 
 
 def _implements(pm: pluggy.PluginManager, hook: str, plugin: str) -> bool:
@@ -281,9 +411,17 @@ def _validate(kind: str, obj: Any) -> None:
             raise PluginError(f"check '{name}' has stage '{obj.stage}'; use one of {', '.join(STAGES)}")
         if not missing and obj.severity not in SEVERITIES:
             raise PluginError(f"check '{name}' has severity '{obj.severity}'; use one of {', '.join(SEVERITIES)}")
-    elif kind == "exporter":
+    elif kind in ("exporter", "analysis_exporter"):
         missing = [a for a in ("extension",) if not hasattr(obj, a)]
         missing += [] if callable(getattr(obj, "write", None)) else ["write"]
+    elif kind == "rule":
+        missing = [a for a in ("description",) if not hasattr(obj, a)]
+        missing += [] if callable(getattr(obj, "apply", None)) else ["apply"]
+        if not CODE_PATTERN.match(name):
+            raise PluginError(
+                f"rule '{name}' needs a name of lower-case letters, digits and _ (it becomes the reason code "
+                f"'excluded_rule_{name}')"
+            )
     else:
         missing = [] if callable(getattr(obj, "notify", None)) else ["notify"]
     if missing:

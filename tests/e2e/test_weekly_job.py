@@ -77,8 +77,8 @@ def test_run_approve_export_and_ledger(sample_workspace: Workspace, capsys: pyte
     assert record["approved_by"] == "test-operator"
     assert record["plugins"]["nba_toolkit.logistic_engine"]
 
-    # contact history grew by exactly the mailed customers, after the export
-    assert len(_contacts(ws)) == len(contacts_before) + len(rows)
+    # contact history grew by exactly the mailed customers and the holdout (both start a cooldown)
+    assert len(_contacts(ws)) == len(contacts_before) + len(rows) + run["counts"]["holdout"]
 
     # a run is exported once
     code, again = cli(capsys, "export", run["run_id"], "--workspace", str(ws.root))
@@ -219,4 +219,27 @@ def test_operator_exclusion_is_recorded_and_left_out_of_the_file(
     assert ws.ledger.overrides(run["run_id"])[0]["reason"] == "complaint last week"
     with sqlite3.connect(ws.root / "ledger.sqlite") as db:
         contacted = {r[0] for r in db.execute("SELECT customer_id FROM contacts WHERE run_id = ?", (run["run_id"],))}
-    assert len(contacted) == export["rows"] and chosen not in contacted
+    assert len(contacted) == export["rows"] + run["counts"]["holdout"] and chosen not in contacted
+
+
+def test_every_command_has_working_help(capsys: pytest.CaptureFixture[str]) -> None:
+    """Help texts are %-formatted by argparse; one stray "95%" once broke `--help` for every command."""
+    import argparse
+
+    from nba_toolkit.cli.app import build_parser
+
+    def commands(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+        found = [prefix]
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    found += commands(sub, (*prefix, name))
+        return found
+
+    every = commands(build_parser())
+    assert len(every) > 20
+    for command in every:
+        with pytest.raises(SystemExit) as exited:
+            main([*command, "--help"])
+        assert exited.value.code == 0, command
+    assert "exit codes" in capsys.readouterr().out

@@ -47,13 +47,21 @@ def test_untouched_ledger_verifies(sample_workspace: Workspace, capsys: pytest.C
         ("UPDATE runs SET approved_by = 'someone else' WHERE run_id = ?", ["run {first}", "approved_by"]),
         ("UPDATE check_results SET status = 'pass', message = 'fine' WHERE run_id = ?", ["run {first}", "checks"]),
         ("DELETE FROM runs WHERE run_id = ?", ["run {first} was deleted"]),
-        ("DELETE FROM contacts WHERE customer_id = (SELECT MIN(customer_id) FROM contacts WHERE run_id = ?)",
-         ["run {first}", "contacts"]),
-        ("INSERT INTO runs (run_id, week, status, started_at, operator, toolkit_version, config, plugins, salt)"
-         " SELECT 'fake.1', week, status, started_at, operator, toolkit_version, config, plugins, salt"
-         " FROM runs WHERE run_id = ?", ["run fake.1 has no audit record"]),
-        ("UPDATE audit SET content = replace(content, 'exported', 'blocked')"
-         " WHERE seq = (SELECT MAX(seq) FROM audit WHERE subject = ?)", ["chain breaks"]),
+        (
+            "DELETE FROM contacts WHERE customer_id = (SELECT MIN(customer_id) FROM contacts WHERE run_id = ?)",
+            ["run {first}", "contacts"],
+        ),
+        (
+            "INSERT INTO runs (run_id, week, status, started_at, operator, toolkit_version, config, plugins, salt)"
+            " SELECT 'fake.1', week, status, started_at, operator, toolkit_version, config, plugins, salt"
+            " FROM runs WHERE run_id = ?",
+            ["run fake.1 has no audit record"],
+        ),
+        (
+            "UPDATE audit SET content = replace(content, 'exported', 'blocked')"
+            " WHERE seq = (SELECT MAX(seq) FROM audit WHERE subject = ?)",
+            ["chain breaks"],
+        ),
     ],
 )
 def test_a_change_outside_the_toolkit_is_named(

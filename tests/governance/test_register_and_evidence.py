@@ -30,8 +30,16 @@ def test_a_new_workspace_lists_every_data_use_unapproved(tmp_path: Path) -> None
 def test_approval_is_written_and_recorded_in_the_ledger(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     ws = init_workspace(tmp_path / "ws")
     code, result = _json(
-        capsys, "govern", "approve", "savings_balance", "--by", "C. Compliance", "--source", "DWH savings mart",
-        "--workspace", str(ws.root),
+        capsys,
+        "govern",
+        "approve",
+        "savings_balance",
+        "--by",
+        "C. Compliance",
+        "--source",
+        "DWH savings mart",
+        "--workspace",
+        str(ws.root),
     )
     assert code == 0
     assert result["after"]["approved_by"] == "C. Compliance" and result["before"]["approved_by"] == ""
@@ -48,8 +56,16 @@ def test_model_card_is_filled_with_measured_facts(sample_workspace: Workspace, c
     code, card = _json(capsys, "model", "card", "--workspace", str(sample_workspace.root))
     assert code == 0
     text = card["markdown"]
-    for heading in ("## Purpose", "## Features", "## Data used", "## Data deliberately left out", "## Training",
-                    "## Out-of-time performance", "## Known weaknesses", "## When not to use it"):
+    for heading in (
+        "## Purpose",
+        "## Features",
+        "## Data used",
+        "## Data deliberately left out",
+        "## Training",
+        "## Out-of-time performance",
+        "## Known weaknesses",
+        "## When not to use it",
+    ):
         assert heading in text
     assert "AUC 0." in text and "Calibration by score decile" in text
     assert "gender" in text and "postcode" in text
@@ -79,3 +95,29 @@ def test_evidence_pack_describes_an_exported_run(
     # a second pack into the same folder is refused rather than mixed
     code, again = _json(capsys, "evidence", run["run_id"], "--out", str(out), "--workspace", str(ws.root))
     assert code == 2 and "not empty" in again["error"]
+
+
+def test_unapproved_data_blocks_the_run_until_approved(sample_workspace: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
+    ws = sample_workspace
+    register = (ws.root / "governance.toml").read_text(encoding="utf-8")
+    start = register.index("[features.logins_per_month]")
+    end = register.index("[features.", start + 1)
+    block = register[start:end]
+    withdrawn = "\n".join(
+        line.split("=")[0] + '= ""' if line.startswith(("approved_by", "approved_on")) else line for line in block.splitlines()
+    )
+    (ws.root / "governance.toml").write_text(register.replace(block, withdrawn + "\n"), encoding="utf-8")
+
+    code, blocked = _json(capsys, "run", "--workspace", str(ws.root))
+    assert code == 3
+    [result] = [c for c in blocked["checks"] if c["check_name"] == "data_use"]
+    assert result["status"] == "fail" and "logins_per_month" in result["message"]
+    assert ws.ledger.run(blocked["run_id"]).status == "blocked"
+    assert ws.ledger.run(blocked["run_id"]).selection_path is None, "nothing was scored"
+
+    code, _ = _json(capsys, "govern", "approve", "logins_per_month", "--by", "C. Compliance", "--workspace", str(ws.root))
+    assert code == 0
+    code, run = _json(capsys, "run", "--workspace", str(ws.root))
+    assert code == 0 and run["status"] == "awaiting_approval"
+    assert any(c["check"] == "data_use" and c["status"] == "pass" for c in run["checks"])
+    assert any(change["key"] == "data_use.logins_per_month" for change in ws.ledger.config_changes())

@@ -9,10 +9,20 @@ from pathlib import Path
 import pytest
 
 from nba_toolkit.cli import main
+from nba_toolkit.core.check_settings import BUILTIN_SETTINGS
 from nba_toolkit.errors import PluginError
 from nba_toolkit.plugin.manager import load_plugins
 
-BUILTINS = {"nba_toolkit.logistic_engine", "nba_toolkit.checks", "nba_toolkit.mail_csv", "nba_toolkit.outbox"}
+BUILTINS = {
+    "nba_toolkit.logistic_engine",
+    "nba_toolkit.checks",
+    "nba_toolkit.input_checks",
+    "nba_toolkit.output_checks",
+    "nba_toolkit.model_checks",
+    "nba_toolkit.mail_csv",
+    "nba_toolkit.outbox",
+    "nba_toolkit.smtp",
+}
 
 GOOD_CHECK = """
 from nba_toolkit.core.checks import CheckResult
@@ -48,8 +58,9 @@ def test_builtins_are_ordinary_plugins() -> None:
     assert {r.name for r in registry.records} == BUILTINS
     assert all(r.status == "ok" and r.origin == "builtin" for r in registry.records)
     assert set(registry.engines) == {"logistic"}
-    assert set(registry.checks) == {"schema", "duplicate_ids", "freshness", "volume_band", "reconciliation"}
-    assert set(registry.exporters) == {"mail_csv"} and set(registry.notifiers) == {"outbox"}
+    # every built-in check has its [checks.<name>] settings, and every settings table a built-in check
+    assert set(registry.checks) == set(BUILTIN_SETTINGS)
+    assert set(registry.exporters) == {"mail_csv"} and set(registry.notifiers) == {"outbox", "smtp"}
 
 
 def test_local_plugin_file_is_loaded_with_origin_and_version(tmp_path: Path) -> None:

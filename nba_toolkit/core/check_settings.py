@@ -1,0 +1,200 @@
+"""What the operator can tell each check in ``nba.toml``: the ``[checks.<name>]`` tables.
+
+Every check, built in or from a plugin, takes the same three keys: a
+``severity`` that replaces the check's own (block, warn or info), and
+``enabled = false``, which is only accepted together with a ``reason``: a
+check switched off without a recorded reason is how problems go unnoticed
+for a month. Built-in checks add their thresholds; their defaults live here,
+so ``config show`` and the ledger record the thresholds a run really used.
+
+Plain dataclasses without imports from the rest of the toolkit, so the
+configuration can be read without loading polars or the plugins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+SEVERITIES = ("block", "warn", "info")
+
+#: lowest plausible value per canonical column, checked by ``value_ranges``
+DEFAULT_MINIMUMS = {
+    "savings_balance": 0.0,
+    "logins_per_month": 0.0,
+    "n_accounts": 1.0,
+    "n_products": 1.0,
+    "fund_change_1w": -100.0,
+    "fund_change_4w": -100.0,
+}
+
+
+@dataclass(frozen=True)
+class CheckSettings:
+    """The keys every ``[checks.<name>]`` table accepts."""
+
+    severity: str = ""  # empty: the check's own default
+    enabled: bool = True
+    reason: str = ""
+
+    def problems(self, name: str) -> list[str]:
+        found = []
+        if self.severity and self.severity not in SEVERITIES:
+            found.append(f"[checks.{name}] severity must be one of {', '.join(SEVERITIES)}, not '{self.severity}'")
+        if not self.enabled and not self.reason.strip():
+            found.append(
+                f'[checks.{name}] enabled = false needs a reason = "..." that says why the check is off; '
+                "it is recorded with every run"
+            )
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.metadata.get("positive") and not value > 0:
+                found.append(f"[checks.{name}] {f.name} must be more than 0")
+            if f.metadata.get("above_one") and not value > 1:
+                found.append(f"[checks.{name}] {f.name} must be more than 1 (a factor)")
+            if f.metadata.get("share") and not 0 < value <= 1:
+                found.append(f"[checks.{name}] {f.name} must lie between 0 and 1")
+        return found
+
+
+def _positive(default: float) -> float:
+    return field(default=default, metadata={"positive": True})
+
+
+@dataclass(frozen=True)
+class VolumeBandSettings(CheckSettings):
+    min: int = 0
+    max: int = 2500
+
+    def problems(self, name: str) -> list[str]:
+        found = super().problems(name)
+        if self.min < 0 or self.max < self.min:
+            found.append(f"[checks.{name}] needs 0 <= min <= max")
+        return found
+
+
+@dataclass(frozen=True)
+class RowCountSettings(CheckSettings):
+    #: largest change in rows against the previous snapshot, as a share (0.2 = 20%)
+    max_change: float = field(default=0.2, metadata={"share": True})
+
+
+@dataclass(frozen=True)
+class NullRateSettings(CheckSettings):
+    #: largest share of empty cells allowed in a column the run needs
+    max_rate: float = field(default=0.05, metadata={"share": True})
+
+
+@dataclass(frozen=True)
+class ValueRangesSettings(CheckSettings):
+    min: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_MINIMUMS), metadata={"values": float})
+    max: dict[str, float] = field(default_factory=dict, metadata={"values": float})
+
+    def problems(self, name: str) -> list[str]:
+        found = super().problems(name)
+        for column in set(self.min) & set(self.max):
+            if self.max[column] < self.min[column]:
+                found.append(f"[checks.{name}] the minimum of '{column}' lies above its maximum")
+        return found
+
+
+@dataclass(frozen=True)
+class UnitJumpSettings(CheckSettings):
+    #: a median and a 99th percentile that both move by this factor or more look like a unit change
+    factor: float = field(default=5.0, metadata={"above_one": True})
+
+
+@dataclass(frozen=True)
+class PsiSettings(CheckSettings):
+    """Two thresholds on the population stability index: warn from one, block from the other."""
+
+    warn_psi: float = _positive(0.1)
+    block_psi: float = _positive(0.25)
+
+    def problems(self, name: str) -> list[str]:
+        found = super().problems(name)
+        if self.block_psi < self.warn_psi:
+            found.append(f"[checks.{name}] block_psi must be at least warn_psi")
+        return found
+
+
+@dataclass(frozen=True)
+class MarketRegimeSettings(CheckSettings):
+    #: the engine features that describe the market (the same for everyone in a week)
+    features: tuple[str, ...] = ("fund_change_1w", "fund_change_4w")
+    #: how far (in the features' own unit, percentage points) a value may lie outside the training band
+    margin: float = 0.0
+
+    def problems(self, name: str) -> list[str]:
+        found = super().problems(name)
+        if not all(isinstance(f, str) for f in self.features):
+            found.append(f"[checks.{name}] features must be a list of feature names")
+        if self.margin < 0:
+            found.append(f"[checks.{name}] margin must be 0 or more")
+        return found
+
+
+@dataclass(frozen=True)
+class RecentVolumeSettings(CheckSettings):
+    #: more than this many times the recent median blocks; less than its inverse warns
+    factor: float = field(default=3.0, metadata={"above_one": True})
+    #: how many of the latest exported runs make up "recent"
+    runs: int = field(default=8, metadata={"positive": True})
+    #: fewer exported runs than this: nothing to compare with yet
+    min_runs: int = field(default=3, metadata={"positive": True})
+
+    def problems(self, name: str) -> list[str]:
+        found = super().problems(name)
+        if self.runs < self.min_runs:
+            found.append(f"[checks.{name}] runs must be at least min_runs, or the comparison never starts")
+        return found
+
+
+@dataclass(frozen=True)
+class PeriodKeySettings(CheckSettings):
+    #: share of training weeks in which the week-constant features must differ to count as a period key
+    distinct_share: float = field(default=0.9, metadata={"share": True})
+
+
+@dataclass(frozen=True)
+class AucLimitSettings(CheckSettings):
+    max_auc: float = field(default=0.9, metadata={"share": True})
+
+
+@dataclass(frozen=True)
+class OutOfTimeAucSettings(CheckSettings):
+    max_auc: float = field(default=0.95, metadata={"share": True})
+
+
+@dataclass(frozen=True)
+class AucGapSettings(CheckSettings):
+    max_gap: float = field(default=0.1, metadata={"share": True})
+
+
+#: built-in check name -> its settings table; any other name gets ``CheckSettings``
+BUILTIN_SETTINGS: dict[str, type[CheckSettings]] = {
+    "schema": CheckSettings,
+    "duplicate_ids": CheckSettings,
+    "freshness": CheckSettings,
+    "row_count": RowCountSettings,
+    "null_rate": NullRateSettings,
+    "value_ranges": ValueRangesSettings,
+    "unit_jump": UnitJumpSettings,
+    "feature_drift": PsiSettings,
+    "market_regime": MarketRegimeSettings,
+    "volume_band": VolumeBandSettings,
+    "recent_volume": RecentVolumeSettings,
+    "score_drift": PsiSettings,
+    "reconciliation": CheckSettings,
+    "mailed_cooldown": CheckSettings,
+    "mailed_consent": CheckSettings,
+    "mailed_investor": CheckSettings,
+    "mailed_duplicates": CheckSettings,
+    "period_key": PeriodKeySettings,
+    "single_feature_auc": AucLimitSettings,
+    "out_of_time_auc": OutOfTimeAucSettings,
+    "auc_gap": AucGapSettings,
+}
+
+
+def settings_class(name: str) -> type[CheckSettings]:
+    return BUILTIN_SETTINGS.get(name, CheckSettings)

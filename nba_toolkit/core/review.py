@@ -1,0 +1,729 @@
+"""What the operator looks at before anything leaves: the week's status, one run's selection, one customer (R-X1).
+
+Everything here reads what a run recorded; nothing is recomputed behind the
+operator's back. A customer's explanation is the one exception, and it is
+made from exactly the run's inputs: the snapshot file is reloaded only if its
+SHA-256 still matches the ledger's record, and the model only through
+:func:`~nba_toolkit.core.models.load_model` with the hash the run used. If
+either changed, the review says so instead of explaining with something else.
+
+The selection of a run can hold a million rows, so the customer table is
+served a page at a time from Polars; a screen never holds more than a page.
+Screens call these functions from worker threads: nothing here keeps a ledger
+connection, each call is handed the workspace of its own thread.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from nba_toolkit.config import Config, parse_config
+from nba_toolkit.core.acknowledgements import pending_warnings
+from nba_toolkit.core.files import sha256_of
+from nba_toolkit.core.selection import (
+    BELOW_THRESHOLD,
+    HOLDOUT,
+    MAILED_GROUPS,
+    OVER_CAPACITY,
+    RANDOM_CONTROL,
+    REASON_TEXT,
+    REASONS,
+    SELECTED,
+)
+from nba_toolkit.core.weeks import is_week_label, parse_week, week_of
+from nba_toolkit.errors import BadInput, NbaError, UsageError
+
+if TYPE_CHECKING:
+    from nba_toolkit.ledger.store import Ledger, RunRecord
+    from nba_toolkit.plugin.manager import Registry
+    from nba_toolkit.workspace import Workspace
+
+#: rows a screen shows at a time
+PAGE_SIZE = 100
+#: weeks of mailing history the home screen and the review compare against
+RECENT_WEEKS = 12
+HISTOGRAM_BINS = 20
+
+#: the views of the customer table, with what each shows
+VIEWS = {
+    "all": "everyone in the snapshot",
+    "mailed": "everyone who gets the mail",
+    "selected": "selected by the model (mailed or held out)",
+    "holdout": "held out",
+    "random_control": "mailed at random",
+    "over_capacity": "above the threshold, over capacity",
+    "below_threshold": "below the threshold",
+    "excluded": "excluded before scoring",
+    "overridden": "flagged or excluded by the operator",
+}
+
+
+# --------------------------------------------------------------------- home
+
+
+@dataclass(frozen=True)
+class ModelSummary:
+    model_id: str
+    engine: str
+    trained_at: str
+    trained_by: str
+    train_weeks: tuple[str, str]
+    validation_weeks: tuple[str, str]
+    auc: float | None
+    lift: float | None
+
+
+@dataclass(frozen=True)
+class WeekStatus:
+    week: str
+    status: str  # exported | awaiting_approval | blocked | failed | missing
+    run_id: str | None
+    text: str
+
+
+@dataclass(frozen=True)
+class OpenWarning:
+    run_id: str
+    check: str
+    message: str
+
+
+@dataclass(frozen=True)
+class WeeklyVolumes:
+    """Customers mailed per ISO week and group, oldest week first (zeros where nobody was mailed)."""
+
+    weeks: list[str]
+    groups: dict[str, list[int]]
+
+    def total(self, index: int) -> int:
+        return sum(values[index] for values in self.groups.values())
+
+
+@dataclass(frozen=True)
+class HomeStatus:
+    root: Path
+    operator: str
+    engine: str
+    engine_version: str | None
+    engine_enabled: bool
+    model: ModelSummary | None
+    this_week: WeekStatus
+    missed_weeks: list[str]
+    ready_snapshots: list[tuple[str, str]]  # (week, file name) with no run awaiting or exported
+    pending_runs: list[str]
+    volumes: WeeklyVolumes
+    open_warnings: list[OpenWarning]
+    plugin_errors: list[tuple[str, str, str]]  # (plugin, source, error)
+
+
+def home_status(workspace: Workspace, registry: Registry, *, today: date | None = None, operator: str = "") -> HomeStatus:
+    """The home screen in one value: is this week done, what is waiting, what went wrong."""
+    ledger = workspace.ledger
+    config = workspace.config
+    this_week = week_of(today or date.today())
+    runs = ledger.runs()
+    engine = registry.engines.get(config.engine.name)
+    window = weeks_before(this_week, RECENT_WEEKS - 1) + [this_week]
+    volumes = weekly_volumes(ledger.path, window)
+    mailed_weeks = {w for i, w in enumerate(volumes.weeks) if volumes.total(i)} | {r.week for r in runs if r.status == "exported"}
+    first = _first_active_week(ledger.path, runs)
+    missed = [w for w in window[:-1] if first is not None and w >= first and w not in mailed_weeks]
+    handled = {r.week for r in runs if r.status in ("exported", "awaiting_approval")}
+    missed = [w for w in missed if w not in handled]
+    snapshots = _snapshot_files(workspace)
+    ready = [(week, name) for week, name in sorted(snapshots.items(), reverse=True) if week not in handled][:3]
+    pending = [r.run_id for r in runs if r.status == "awaiting_approval"]
+    warnings = [w for run_id in pending for w in open_warnings(ledger, run_id)]
+    return HomeStatus(
+        root=workspace.root,
+        operator=operator,
+        engine=config.engine.name,
+        engine_version=engine.obj.version if engine else None,
+        engine_enabled=config.engine.enabled,
+        model=_model_summary(ledger, config.engine.name),
+        this_week=_week_status(this_week, [r for r in runs if r.week == this_week], snapshots),
+        missed_weeks=missed,
+        ready_snapshots=ready,
+        pending_runs=pending,
+        volumes=volumes,
+        open_warnings=warnings,
+        plugin_errors=[(r.name, r.source, r.error or "") for r in registry.errors()],
+    )
+
+
+def weeks_before(week: str, count: int) -> list[str]:
+    """The ``count`` ISO weeks before ``week``, oldest first."""
+    monday = parse_week(week)
+    return [week_of(monday - timedelta(weeks=n)) for n in range(count, 0, -1)]
+
+
+def weekly_volumes(ledger_path: Path, weeks: list[str]) -> WeeklyVolumes:
+    """Mailed customers per week and group, from the contact history (this toolkit's exports and imported mailings).
+
+    The ledger has no query for this yet, so it is read here with a plain
+    read-only statement; writes still only go through ``Ledger``.
+    """
+    rows = _query(
+        ledger_path,
+        f"SELECT week, grp, COUNT(*) FROM contacts WHERE week IN ({','.join('?' * len(weeks))}) GROUP BY week, grp",
+        weeks,
+    )
+    found: dict[str, dict[str, int]] = {}
+    for week, group, n in rows:
+        found.setdefault(group, {})[week] = int(n)
+    order = [g for g in MAILED_GROUPS.values() if g in found] + sorted(set(found) - set(MAILED_GROUPS.values()))
+    return WeeklyVolumes(weeks=list(weeks), groups={g: [found[g].get(w, 0) for w in weeks] for g in order})
+
+
+def open_warnings(ledger: Ledger, run_id: str) -> list[OpenWarning]:
+    """Warnings of a run that nobody has acknowledged yet; they hold the export back (R-C2)."""
+    return [OpenWarning(run_id, c.check_name, c.message) for c in pending_warnings(ledger, run_id)]
+
+
+def blocking_results(ledger: Ledger, run_id: str) -> list[str]:
+    return [
+        c.check_name
+        for c in ledger.check_results(run_id)
+        if c.status == "error" or (c.status == "fail" and c.severity == "block")
+    ]
+
+
+def _query(path: Path, sql: str, params: Iterable[Any]) -> list[tuple[Any, ...]]:
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+    try:
+        return db.execute(sql, tuple(params)).fetchall()
+    finally:
+        db.close()
+
+
+def _first_active_week(ledger_path: Path, runs: list[RunRecord]) -> str | None:
+    """The first week anyone was mailed or any run was made: no week before it counts as missed."""
+    found = _query(ledger_path, "SELECT MIN(week) FROM contacts", ())[0][0]
+    candidates = [w for w in (found, *(r.week for r in runs)) if w]
+    return min(candidates) if candidates else None
+
+
+def _snapshot_files(workspace: Workspace) -> dict[str, str]:
+    folder = workspace.snapshots_dir
+    if not folder.is_dir():
+        return {}
+    return {
+        p.stem.upper(): p.name
+        for p in sorted(folder.iterdir())
+        if p.suffix.lower() in (".csv", ".parquet") and is_week_label(p.stem)
+    }
+
+
+def _week_status(week: str, runs: list[RunRecord], snapshots: Mapping[str, str]) -> WeekStatus:
+    for status in ("exported", "awaiting_approval", "blocked", "failed"):
+        run = next((r for r in runs if r.status == status), None)
+        if run is None:
+            continue
+        text = {
+            "exported": f"exported by run {run.run_id}: {run.export_rows or 0:,} rows, approved by {run.approved_by}",
+            "awaiting_approval": f"run {run.run_id} awaits review and approval",
+            "blocked": f"run {run.run_id} was blocked: {run.error or 'a check stopped it'}",
+            "failed": f"run {run.run_id} failed: {run.error or 'see the run'}",
+        }[status]
+        return WeekStatus(week, status, run.run_id, text)
+    if week in snapshots:
+        return WeekStatus(week, "missing", None, f"not run yet; the snapshot {snapshots[week]} is ready")
+    return WeekStatus(week, "missing", None, "not run yet, and there is no snapshot for this week in data/snapshots")
+
+
+def _model_summary(ledger: Ledger, engine: str) -> ModelSummary | None:
+    record = ledger.active_model(engine)
+    if record is None:
+        return None
+    sidecar = model_sidecar(ledger.path.parent, record.path)
+    window = sidecar.get("training_window", {})
+    oot = record.metrics.get("out_of_time", {})
+    return ModelSummary(
+        model_id=record.model_id,
+        engine=record.engine,
+        trained_at=record.trained_at,
+        trained_by=record.trained_by,
+        train_weeks=tuple(window.get("train", ("?", "?"))),
+        validation_weeks=tuple(window.get("validation", ("?", "?"))),
+        auc=oot.get("auc"),
+        lift=oot.get("lift_at_capacity"),
+    )
+
+
+def model_sidecar(root: Path, model_path: str) -> dict[str, Any]:
+    """The model's metadata sidecar (metrics, training window, model card); empty if it cannot be read."""
+    from nba_toolkit.core.models import read_sidecar
+
+    try:
+        return read_sidecar(root / model_path)
+    except BadInput:
+        return {}
+
+
+# ------------------------------------------------------------------- review
+
+
+@dataclass(frozen=True)
+class Histogram:
+    edges: list[float]  # HISTOGRAM_BINS + 1 edges; the last bin also holds everything above it
+    counts: list[int]
+    threshold: float
+
+
+@dataclass(frozen=True)
+class ReviewSummary:
+    run_id: str
+    week: str
+    status: str
+    editable: bool
+    rows_in: int
+    counts: list[tuple[str, str, int]]  # (reason, plain text, customers)
+    mailed: dict[str, int]  # group -> customers in the mail file after the operator's exclusions
+    operator_excluded: int
+    flagged: int
+    expected_conversions: float
+    threshold: float
+    capacity: int
+    histogram: Histogram
+    recent: WeeklyVolumes  # the weeks before this run's week
+
+
+@dataclass(frozen=True)
+class Page:
+    offset: int
+    total: int
+    view: str
+    rows: list[dict[str, Any]]
+    feature_labels: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Why one customer was or was not selected, in the operator's words."""
+
+    customer_id: str
+    found: bool
+    reason: str | None = None
+    reason_text: str = ""
+    score: float | None = None
+    rank: int | None = None
+    group: str | None = None
+    mailed: bool = False
+    why: str = ""
+    overrides: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Explanation:
+    customer_id: str
+    values: list[tuple[str, str]]  # (plain feature name, the customer's value)
+    contributions: list[tuple[str, float]]  # (plain feature name, log-odds), largest effect first
+    recomputed_score: float | None
+    problem: str | None = None
+
+
+class RunReview:
+    """One run opened for review: its selection in memory, its snapshot and model loaded when first needed.
+
+    Holds data, never a ledger connection, so any worker thread can use it
+    with the workspace of its own thread.
+    """
+
+    def __init__(self, root: Path, run: RunRecord, config: Config, engine: Any, model_path: str | None) -> None:
+        self.root = root
+        self.run = run
+        self.config = config
+        self.engine = engine
+        self.model_path = model_path
+        self.selection = self._read_selection()
+        self.overrides: dict[str, list[dict[str, str]]] = {}
+        self._views: dict[str, pl.DataFrame] = {}
+        self._snapshot: pl.DataFrame | None = None
+        self._snapshot_problem: str | None = None
+        self._model: Any = None
+
+    @classmethod
+    def open(cls, workspace: Workspace, registry: Registry, run_id: str) -> RunReview:
+        run = workspace.ledger.run(run_id)
+        if not run.selection_path:
+            raise UsageError(f"run {run_id} is {run.status} and has no selection to review", hint=run.error)
+        config = parse_config(run.config, source=f"the configuration recorded with run {run_id}")
+        entry = registry.engines.get(run.engine or "")
+        model = workspace.ledger.model(run.model_id) if run.model_id else None
+        review = cls(workspace.root, run, config, entry.obj if entry else None, model.path if model else None)
+        review.refresh(workspace)
+        return review
+
+    def refresh(self, workspace: Workspace) -> None:
+        """Re-read what can change during review: the run's status and the operator's overrides."""
+        self.run = workspace.ledger.run(self.run.run_id)
+        overrides: dict[str, list[dict[str, str]]] = {}
+        for o in workspace.ledger.overrides(self.run.run_id):
+            overrides.setdefault(o["customer_id"], []).append(o)
+        self.overrides = overrides
+        self._views.pop("overridden", None)
+
+    @property
+    def editable(self) -> bool:
+        return self.run.status == "awaiting_approval"
+
+    def _read_selection(self) -> pl.DataFrame:
+        path = self.root / (self.run.selection_path or "")
+        if not path.is_file() or sha256_of(path) != self.run.selection_sha256:
+            raise NbaError(
+                f"the stored selection of run {self.run.run_id} is missing or was changed after the run ({path})",
+                hint="Run the week again; the ledger keeps what the run recorded.",
+            )
+        frame = pl.read_parquet(path)
+        return frame.with_columns(pl.col("customer_id").cast(pl.String).alias("_id"))
+
+    # -- summary ------------------------------------------------------
+
+    def summary(self, workspace: Workspace) -> ReviewSummary:
+        s = self.selection
+        counted = dict(s.group_by("reason").len().iter_rows())
+        counts = [(r, REASON_TEXT.get(r, r), int(counted.get(r, 0))) for r in (*REASONS, *sorted(set(counted) - set(REASONS)))]
+        excluded = self._operator_excluded()
+        mailed = s.filter(pl.col("mailed") & ~pl.col("_id").is_in(excluded))
+        per_group = dict(mailed.group_by("group").len().iter_rows())
+        return ReviewSummary(
+            run_id=self.run.run_id,
+            week=self.run.week,
+            status=self.run.status,
+            editable=self.editable,
+            rows_in=s.height,
+            counts=counts,
+            mailed={g: int(per_group.get(g, 0)) for g in MAILED_GROUPS.values()},
+            operator_excluded=s.filter(pl.col("mailed") & pl.col("_id").is_in(excluded)).height,
+            flagged=sum(1 for v in self.overrides.values() if any(o["action"] == "flag" for o in v)),
+            expected_conversions=float(mailed["score"].fill_null(0).sum()),
+            threshold=self.config.selection.threshold,
+            capacity=self.config.selection.capacity,
+            histogram=score_histogram(s["score"], self.config.selection.threshold),
+            recent=weekly_volumes(workspace.ledger.path, weeks_before(self.run.week, RECENT_WEEKS - 1)),
+        )
+
+    def _operator_excluded(self) -> list[str]:
+        return [cid for cid, items in self.overrides.items() if any(o["action"] == "exclude" for o in items)]
+
+    # -- the customer table --------------------------------------------
+
+    def page(self, offset: int = 0, *, view: str = "all", limit: int = PAGE_SIZE) -> Page:
+        """One page of the customer table, highest score first; feature values only for the rows shown."""
+        frame = self._view(view)
+        offset = max(0, min(offset, max(frame.height - 1, 0)))
+        rows = frame.slice(offset, limit)
+        values = self.feature_values(rows["_id"].to_list())
+        shown = []
+        for row in rows.iter_rows(named=True):
+            cid = row["_id"]
+            actions = {o["action"] for o in self.overrides.get(cid, [])}
+            shown.append(
+                {
+                    "customer_id": cid,
+                    "score": row["score"],
+                    "reason": row["reason"],
+                    "group": row["group"],
+                    "mailed": row["mailed"] and "exclude" not in actions,
+                    "rank": row["rank"],
+                    "override": "excluded" if "exclude" in actions else ("flagged" if "flag" in actions else ""),
+                    "features": values.get(cid, {}),
+                }
+            )
+        labels = dict(self.engine.feature_labels) if self.engine is not None else {}
+        return Page(offset=offset, total=frame.height, view=view, rows=shown, feature_labels=labels)
+
+    def _view(self, view: str) -> pl.DataFrame:
+        if view not in VIEWS:
+            raise UsageError(f"unknown view '{view}'; views: {', '.join(VIEWS)}")
+        if view not in self._views:
+            reason = pl.col("reason")
+            condition = {
+                "all": pl.lit(True),
+                "mailed": pl.col("mailed"),
+                "selected": reason.is_in([SELECTED, HOLDOUT]),
+                "holdout": reason == HOLDOUT,
+                "random_control": reason == RANDOM_CONTROL,
+                "over_capacity": reason == OVER_CAPACITY,
+                "below_threshold": reason == BELOW_THRESHOLD,
+                "excluded": reason.str.starts_with("excluded_"),
+                "overridden": pl.col("_id").is_in(list(self.overrides)),
+            }[view]
+            self._views[view] = self.selection.filter(condition).sort(["score", "_id"], descending=[True, False], nulls_last=True)
+        return self._views[view]
+
+    # -- one customer -----------------------------------------------------
+
+    def decision(self, customer_id: str) -> Decision:
+        cid = str(customer_id).strip()
+        found = self.selection.filter(pl.col("_id") == cid)
+        if found.height == 0:
+            return Decision(
+                customer_id=cid,
+                found=False,
+                why=f"Relation number {cid} is not in the snapshot of run {self.run.run_id}, so this run did not consider them.",
+            )
+        row = found.row(0, named=True)
+        overrides = self.overrides.get(cid, [])
+        excluded = any(o["action"] == "exclude" for o in overrides)
+        return Decision(
+            customer_id=cid,
+            found=True,
+            reason=row["reason"],
+            reason_text=REASON_TEXT.get(row["reason"], row["reason"]),
+            score=row["score"],
+            rank=row["rank"],
+            group=row["group"],
+            mailed=bool(row["mailed"]) and not excluded,
+            why=_why(row, self.config, overrides),
+            overrides=overrides,
+        )
+
+    def feature_values(self, ids: list[str]) -> dict[str, dict[str, str]]:
+        """The engine's features for these customers, in plain names; concrete snapshot values where they exist.
+
+        A feature named like a snapshot column (a balance, the fund change)
+        shows the customer's value from the snapshot, which the operator can
+        check against the bank's systems; a derived feature (engagement)
+        shows the value the engine computed.
+        """
+        snapshot = self._load_snapshot()
+        if snapshot is None or self.engine is None or not ids:
+            return {}
+        rows = snapshot.filter(pl.col("_id").is_in(ids))
+        features = self.engine.features(rows.drop("_id").lazy()).collect()
+        features = features.with_columns(pl.col("customer_id").cast(pl.String))
+        raw = {r["_id"]: r for r in rows.iter_rows(named=True)}
+        shown: dict[str, dict[str, str]] = {}
+        for row in features.iter_rows(named=True):
+            cid = row["customer_id"]
+            shown[cid] = {
+                label: _show(raw[cid][name] if name in snapshot.columns else row.get(name))
+                for name, label in self.engine.feature_labels.items()
+            }
+        return shown
+
+    def explain(self, customer_id: str) -> Explanation:
+        """The engine's explanation of one customer's score, from the run's own snapshot and model."""
+        cid = str(customer_id).strip()
+        decision = self.decision(cid)
+        if not decision.found:
+            return Explanation(cid, [], [], None, problem=decision.why)
+        if self.engine is None:
+            return Explanation(cid, [], [], None, problem=f"the engine '{self.run.engine}' of this run is not installed now")
+        snapshot = self._load_snapshot()
+        if snapshot is None:
+            return Explanation(cid, [], [], None, problem=self._snapshot_problem)
+        values = list(self.feature_values([cid]).get(cid, {}).items())
+        if decision.score is None:
+            return Explanation(cid, values, [], None, problem="not scored: excluded before scoring, so nothing to explain")
+        model = self._load_model()
+        features = self.engine.features(snapshot.filter(pl.col("_id") == cid).drop("_id").lazy()).collect()
+        parts = self.engine.explain(model, features)
+        recomputed = float(self.engine.score(model, features)[0])
+        labels = self.engine.feature_labels
+        contributions = sorted(
+            ((labels.get(name, name), float(parts[name][0])) for name in parts.columns), key=lambda item: -abs(item[1])
+        )
+        return Explanation(cid, values, contributions, recomputed)
+
+    def _load_snapshot(self) -> pl.DataFrame | None:
+        if self._snapshot is not None or self._snapshot_problem is not None:
+            return self._snapshot
+        from nba_toolkit.core.snapshot import load_snapshot
+
+        path = Path(self.run.snapshot_path or "")
+        if self.engine is None:
+            self._snapshot_problem = f"the engine '{self.run.engine}' of this run is not installed now"
+        elif not path.is_file():
+            self._snapshot_problem = f"the run's snapshot is no longer at {path}, so customer values cannot be shown"
+        else:
+            loaded = load_snapshot(
+                path, mapping=self.config.columns, denylist=self.config.denylist, schema=dict(self.engine.required_columns)
+            )
+            if loaded.sha256 != self.run.snapshot_sha256:
+                self._snapshot_problem = (
+                    f"the snapshot {path} changed after the run (its SHA-256 differs from the ledger's), "
+                    "so it no longer shows what the run saw"
+                )
+            else:
+                self._snapshot = loaded.frame.with_columns(pl.col("customer_id").cast(pl.String).alias("_id"))
+        return self._snapshot
+
+    def _load_model(self) -> Any:
+        if self._model is None:
+            from nba_toolkit.core.models import load_model
+
+            if not self.model_path or not self.run.model_sha256:
+                raise UsageError(f"run {self.run.run_id} recorded no model, so its scores cannot be explained")
+            self._model = load_model(
+                self.root / self.model_path, models_dir=self.root / "models", expected_sha256=self.run.model_sha256
+            )
+        return self._model
+
+
+def override(workspace: Workspace, review: RunReview, customer_id: str, *, action: str, reason: str, by: str) -> Decision:
+    """Exclude or flag a customer of the run under review, recorded in the ledger (R-S5)."""
+    decision = review.decision(customer_id)
+    if not decision.found:
+        raise UsageError(decision.why)
+    workspace.ledger.add_override(review.run.run_id, decision.customer_id, action=action, reason=reason, by=by)
+    review.refresh(workspace)
+    return review.decision(customer_id)
+
+
+def score_histogram(scores: pl.Series, threshold: float, bins: int = HISTOGRAM_BINS) -> Histogram:
+    """Scored customers per score band, from 0 to a little past the threshold or the 99th percentile, whichever is higher."""
+    scored = scores.drop_nulls()
+    if scored.len() == 0:
+        return Histogram([0.0, 1.0], [0], threshold)
+    top = max(float(scored.quantile(0.99) or 0.0), threshold * 2, 1e-6)
+    width = top / bins
+    index = (scored / width).floor().clip(0, bins - 1).cast(pl.Int64)
+    counted = dict(index.value_counts().iter_rows())
+    return Histogram([i * width for i in range(bins + 1)], [int(counted.get(i, 0)) for i in range(bins)], threshold)
+
+
+def _why(row: Mapping[str, Any], config: Config, overrides: list[dict[str, str]]) -> str:
+    s = config.selection
+    reason = row["reason"]
+    rank = row["rank"]
+    score, threshold = _percentages(row["score"], s.threshold)
+    if reason.startswith("excluded_"):
+        text = f"Not scored: {REASON_TEXT.get(reason, reason)}."
+    elif reason == BELOW_THRESHOLD:
+        text = f"Score {score} is below the threshold of {threshold}: not selected."
+    elif reason == OVER_CAPACITY:
+        text = (
+            f"Score {score} is above the threshold of {threshold}, but ranks {rank:,} among those above it "
+            f"and the capacity is {s.capacity:,}: not selected."
+        )
+    elif reason in (SELECTED, HOLDOUT):
+        text = (
+            f"Score {score} is above the threshold of {threshold} and ranks {rank:,} "
+            f"within the capacity of {s.capacity:,}: selected."
+        )
+        if reason == HOLDOUT:
+            text += (
+                f" Held out: {row['p_holdout']:.0%} of the selected are not mailed, chosen by a fixed hash of the "
+                "relation number and the campaign salt, so the effect of the mail can be measured."
+            )
+        else:
+            text += " Mailed."
+    elif reason == RANDOM_CONTROL:
+        place = f"below the threshold of {threshold}" if rank is None else f"ranked {rank:,}, over the capacity of {s.capacity:,}"
+        text = (
+            f"Score {score}, {place}: not selected, but drawn at random for the random control "
+            f"(chance {row['p_random_control']:.2%}) and mailed, so the model's choice can be measured."
+        )
+    else:
+        text = REASON_TEXT.get(reason, reason)
+    for o in overrides:
+        verb = "Excluded from the mail file" if o["action"] == "exclude" else "Flagged as suspicious"
+        text += f" {verb} by {o['made_by']} on {o['made_at'][:10]}: {o['reason']}."
+    return text
+
+
+def _percentages(score: float | None, threshold: float) -> tuple[str, str]:
+    """Score and threshold as percentages, with enough decimals that a score just below never reads as equal."""
+    if score is None:
+        return "—", f"{threshold:.2%}"
+    for decimals in (2, 3, 4):
+        shown = f"{score:.{decimals}%}", f"{threshold:.{decimals}%}"
+        if shown[0] != shown[1] or score == threshold:
+            return shown
+    return shown
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+# ------------------------------------------------------------------- export
+
+
+@dataclass(frozen=True)
+class ExportPreview:
+    """Exactly what approving a run would write, or why it cannot be approved now."""
+
+    run_id: str
+    week: str
+    status: str
+    rows: int
+    groups: dict[str, int]
+    operator_excluded: int
+    path: Path
+    campaign_code: str
+    delimiter: str
+    encoding: str
+    refusals: list[str]
+
+    @property
+    def ready(self) -> bool:
+        return not self.refusals
+
+
+def export_preview(workspace: Workspace, registry: Registry, run_id: str) -> ExportPreview:
+    """The confirmation's content, computed the way ``export_run`` writes (same rows, same file name)."""
+    ledger = workspace.ledger
+    config = workspace.config
+    run = ledger.run(run_id)
+    refusals = []
+    if run.status == "exported":
+        refusals.append(f"run {run_id} was already exported on {run.exported_at} to {run.export_path}")
+    elif run.status != "awaiting_approval":
+        refusals.append(f"run {run_id} is {run.status.replace('_', ' ')}" + (f": {run.error}" if run.error else ""))
+    earlier = ledger.exported_run_for_week(run.week)
+    if earlier and earlier != run_id:
+        refusals.append(f"{run.week} was already exported by run {earlier}; a week is mailed once")
+    stops = blocking_results(ledger, run_id)
+    if stops:
+        refusals.append(f"blocking check results: {', '.join(stops)}")
+    unread = open_warnings(ledger, run_id)
+    if unread:
+        refusals.append(f"warnings not acknowledged yet: {', '.join(w.check for w in unread)} (acknowledge them on Checks)")
+    excluded = [o["customer_id"] for o in ledger.overrides(run_id) if o["action"] == "exclude"]
+    groups = {g: 0 for g in MAILED_GROUPS.values()}
+    rows = operator_excluded = 0
+    selection_path = workspace.root / (run.selection_path or "")
+    if run.selection_path and selection_path.is_file():
+        mailed = pl.read_parquet(selection_path, columns=["customer_id", "mailed", "group"]).filter(pl.col("mailed"))
+        out = pl.col("customer_id").cast(pl.String).is_in(excluded)
+        kept = mailed.filter(~out)
+        operator_excluded = mailed.height - kept.height
+        rows = kept.height
+        groups.update({g: int(n) for g, n in kept.group_by("group").len().iter_rows()})
+    elif not refusals:
+        refusals.append(f"the stored selection of run {run_id} is missing")
+    exporter = registry.exporters.get(config.export.exporter)
+    extension = exporter.obj.extension if exporter else "csv"
+    if exporter is None:
+        refusals.append(f"the exporter '{config.export.exporter}' is not installed")
+    return ExportPreview(
+        run_id=run_id,
+        week=run.week,
+        status=run.status,
+        rows=rows,
+        groups=groups,
+        operator_excluded=operator_excluded,
+        path=workspace.exports_dir / f"{config.campaign.code}_{run.week}_{run_id}.{extension}",
+        campaign_code=config.campaign.code,
+        delimiter=config.export.delimiter,
+        encoding=config.export.encoding,
+        refusals=refusals,
+    )

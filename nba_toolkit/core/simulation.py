@@ -1,0 +1,68 @@
+"""One week's selection computed the way the weekly run computes it, without recording anything.
+
+The backtest, the what-if and the residual group all ask "what would the
+run have selected?". They must get the run's answer, not a lookalike, so
+this module calls the run's own pieces in the run's order: the built-in
+eligibility (:func:`~nba_toolkit.core.selection.exclusions`), then the
+business rules, then the engine's features and scores for the eligible
+only, then :func:`~nba_toolkit.core.selection.select` with the same policy
+and salt. Same snapshot, contact history, model and configuration: same
+selection, row for row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from nba_toolkit.core.rules import RuleContext, apply_rules
+from nba_toolkit.core.selection import Policy, exclusions, select
+from nba_toolkit.errors import PluginError
+
+#: the contact history ``exclusions`` expects: customers in the cooldown
+CONTACT_SCHEMA = {"customer_id": pl.String, "week_start": pl.String}
+
+
+def simulate_week(
+    snapshot: pl.DataFrame,
+    contacted: pl.DataFrame,
+    *,
+    engine: Any,
+    model: Any,
+    policy: Policy,
+    rules: Sequence[tuple[Any, str]] = (),
+    rule_context: RuleContext | None = None,
+) -> pl.DataFrame:
+    """The selection for ``snapshot`` (canonical columns), given who is in the cooldown."""
+    exclusion = exclusions(snapshot, contacted)
+    if rules and rule_context is not None:
+        exclusion = apply_rules(rules, snapshot, exclusion, rule_context)
+    customers = snapshot.select("customer_id").with_columns(exclusion.alias("exclusion"))
+    scores = score_eligible(engine, model, snapshot, customers["exclusion"].is_null())
+    return select(customers.with_columns(score=scores), policy)
+
+
+def score_eligible(engine: Any, model: Any, snapshot: pl.DataFrame, eligible: pl.Series) -> pl.Series:
+    """Scores for the eligible rows (null elsewhere); an engine that returns anything but probabilities is refused."""
+    features = engine.features(snapshot.filter(eligible).lazy()).collect()
+    raw = engine_scores(engine, model, features)
+    scores = np.full(snapshot.height, np.nan)
+    scores[eligible.to_numpy()] = raw
+    return pl.Series("score", scores).fill_nan(None)
+
+
+def engine_scores(engine: Any, model: Any, features: pl.DataFrame) -> np.ndarray:
+    """The engine's probabilities for ``features``, checked: one per row, finite, within 0 to 1."""
+    try:
+        raw = np.asarray(engine.score(model, features), dtype=np.float64)
+    except Exception as exc:  # noqa: BLE001 - any engine failure is the engine's, named as such
+        raise PluginError(f"the engine '{engine.name}' failed while scoring: {type(exc).__name__}: {exc}") from exc
+    if raw.shape != (features.height,) or not np.all(np.isfinite(raw)) or raw.min(initial=0) < 0 or raw.max(initial=0) > 1:
+        raise PluginError(
+            f"the engine '{engine.name}' returned {raw.shape[0] if raw.ndim else 0} scores for "
+            f"{features.height} customers, or scores outside 0 to 1"
+        )
+    return raw

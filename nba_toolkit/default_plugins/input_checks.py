@@ -1,0 +1,307 @@
+"""Built-in input checks that compare the snapshot with earlier weeks and with training (R-C3).
+
+They run before anything is scored. Row count and unit jumps compare with
+the last accepted run; feature drift and the market regime compare with the
+reference the active model saved at training. Null rates and value ranges
+need no comparison at all. Thresholds come from ``[checks.<name>]`` in
+nba.toml (see docs/checks.md).
+"""
+
+from __future__ import annotations
+
+import math
+
+import polars as pl
+
+from nba_toolkit.core.checks import CheckContext, CheckResult
+from nba_toolkit.core.drift import bin_shares, category_psi, psi
+from nba_toolkit.core.profile import snapshot_profile
+from nba_toolkit.default_plugins._results import affected, figure, not_measured, result
+from nba_toolkit.plugin import hookimpl
+
+
+class RowCountCheck:
+    name = "row_count"
+    stage = "input"
+    severity = "block"
+    description = "The snapshot has about as many customers as the last accepted run's."
+
+    def run(self, context: CheckContext) -> CheckResult:
+        rows = context.snapshot.height
+        previous = next((r for r in context.history if r.rows_in), None)
+        if previous is None:
+            return not_measured(self, f"no earlier run to compare the {rows:,} customers with.")
+        allowed = context.settings(self.name).max_change
+        change = rows / previous.rows_in - 1
+        low, high = math.ceil(previous.rows_in * (1 - allowed)), math.floor(previous.rows_in * (1 + allowed))
+        passed = abs(change) <= allowed
+        return result(
+            self,
+            passed,
+            f"{rows:,} customers, {change:+.1%} against the {previous.rows_in:,} of run {previous.run_id}."
+            if passed
+            else f"The snapshot has {rows:,} customers against {previous.rows_in:,} in run {previous.run_id} "
+            f"({previous.week}): {change:+.0%}, more than the {allowed:.0%} allowed. An extract this different "
+            "is usually incomplete (fewer) or loaded twice (more).",
+            measured=rows,
+            threshold=f"{low:,} to {high:,} (±{allowed:.0%} of run {previous.run_id})",
+            action="Ask the data warehouse team whether this week's extract is complete. If the customer base "
+            "really changed this much, raise [checks.row_count] max_change.",
+        )
+
+
+class NullRateCheck:
+    name = "null_rate"
+    stage = "input"
+    severity = "block"
+    description = "No column the run needs is empty in more than a small share of rows."
+
+    def run(self, context: CheckContext) -> CheckResult:
+        frame = context.snapshot
+        allowed = context.settings(self.name).max_rate
+        columns = [c for c in context.required_columns if c in frame.columns]
+        if frame.height == 0 or not columns:
+            return not_measured(self, "the snapshot has no rows or no needed columns.")
+        rates = frame.select(pl.col(c).null_count() / pl.len() for c in columns).row(0, named=True)
+        bad = {c: rate for c, rate in rates.items() if rate > allowed}
+        worst = max(rates.values())
+        mask = pl.any_horizontal(pl.col(c).is_null() for c in bad) if bad else pl.lit(False)
+        return result(
+            self,
+            not bad,
+            f"Every needed column is filled in at least {1 - allowed:.0%} of rows (the emptiest: {worst:.1%} empty)."
+            if not bad
+            else "Too many empty values: "
+            + ", ".join(f"'{c}' is empty in {rate:.1%} of rows" for c, rate in bad.items())
+            + f" (at most {allowed:.0%} allowed). Empty values would be filled in with a stand-in and scored as if real.",
+            measured=", ".join(f"{c} {rate:.1%}" for c, rate in bad.items()) if bad else f"{worst:.1%}",
+            threshold=f"at most {allowed:.0%} empty per column",
+            action="Ask the data warehouse team why these columns are empty, and run again on a complete extract.",
+            **affected(frame, mask),
+        )
+
+
+class ValueRangesCheck:
+    name = "value_ranges"
+    stage = "input"
+    severity = "block"
+    description = "Values lie within their possible range (for example no negative savings balance)."
+
+    def run(self, context: CheckContext) -> CheckResult:
+        frame = context.snapshot
+        settings = context.settings(self.name)
+        columns = [c for c in dict.fromkeys([*settings.min, *settings.max]) if c in frame.columns]
+        if not columns:
+            return not_measured(self, "none of the columns with a declared range is in the snapshot.")
+        rules = []
+        problems = []
+        masks = []
+        for column in columns:
+            low, high = settings.min.get(column), settings.max.get(column)
+            value = pl.col(column).cast(pl.Float64)
+            rules.append(f"{column} {_range_text(low, high)}")
+            outside = pl.lit(False)
+            if low is not None:
+                outside = outside | (value < low)
+            if high is not None:
+                outside = outside | (value > high)
+            found = frame.select(
+                outside.sum().alias("n"), value.filter(outside).min().alias("lo"), value.filter(outside).max().alias("hi")
+            ).row(0, named=True)
+            if found["n"]:
+                problems.append(
+                    f"'{column}' is outside {_range_text(low, high)} in {found['n']:,} rows "
+                    f"(values from {figure(found['lo'])} to {figure(found['hi'])})"
+                )
+                masks.append(outside.fill_null(False))
+        mask = pl.any_horizontal(masks) if masks else pl.lit(False)
+        hits = affected(frame, mask)
+        return result(
+            self,
+            not problems,
+            "Every value lies within its declared range."
+            if not problems
+            else "Impossible values in the snapshot: " + "; ".join(problems) + ".",
+            measured=hits["affected_count"],
+            threshold="; ".join(rules),
+            action="Ask the data warehouse team about these rows (the sample lists relation numbers). If such values "
+            "are real, widen the range in [checks.value_ranges].",
+            **hits,
+        )
+
+
+def _range_text(low: float | None, high: float | None) -> str:
+    if low is not None and high is not None:
+        return f"{figure(low)} to {figure(high)}"
+    return f">= {figure(low)}" if low is not None else f"<= {figure(high)}"
+
+
+class UnitJumpCheck:
+    name = "unit_jump"
+    stage = "input"
+    severity = "block"
+    description = "No column's median and 99th percentile jump by a factor (about 10, 100, 1000) against the last run."
+
+    def run(self, context: CheckContext) -> CheckResult:
+        previous = next((r for r in context.history if r.profile() is not None), None)
+        if previous is None:
+            return not_measured(self, "no earlier run left a profile of its snapshot to compare with.")
+        factor = context.settings(self.name).factor
+        before = previous.profile() or {}
+        now = snapshot_profile(context.snapshot, context.required_columns)
+        jumps = []
+        for column, stats in now.items():
+            old = before.get(column)
+            if old is None or stats["distinct"] <= 1 or old["distinct"] <= 1:
+                continue  # the same for everyone (the market): the market regime check judges those
+            ratios = [stats[s] / old[s] for s in ("median", "p99") if _comparable(stats[s], old[s])]
+            if ratios and (all(r >= factor for r in ratios) or all(r <= 1 / factor for r in ratios)):
+                jumps.append((column, ratios[0], old, stats))
+        return result(
+            self,
+            not jumps,
+            f"No column changed its scale against run {previous.run_id} ({previous.week})."
+            if not jumps
+            else "A column changed its scale, as a unit change does (euros to cents, seconds to milliseconds): "
+            + "; ".join(
+                f"'{c}' is about {_power_of_ten(r)} times {'larger' if r > 1 else 'smaller'} than in run "
+                f"{previous.run_id} (median {figure(old['median'])} then, {figure(new['median'])} now)"
+                for c, r, old, new in jumps
+            )
+            + ".",
+            measured=", ".join(f"{c} x{r:.3g}" for c, r, _, _ in jumps) if jumps else None,
+            threshold=f"a factor of {factor:g} or more against run {previous.run_id}",
+            action="Ask the data warehouse team whether the unit or the meaning of these columns changed; run again "
+            "once the extract is back in the usual units.",
+        )
+
+
+def _comparable(now: float | None, before: float | None) -> bool:
+    return bool(now) and bool(before) and (now > 0) == (before > 0)
+
+
+def _power_of_ten(ratio: float) -> str:
+    power = round(abs(math.log10(ratio)))
+    return f"{10**power:,}" if power else f"{max(ratio, 1 / ratio):.1f}"
+
+
+class FeatureDriftCheck:
+    name = "feature_drift"
+    stage = "input"
+    severity = "block"
+    description = "Each feature's distribution is close to training's (PSI; warn from 0.1, block from 0.25)."
+
+    def run(self, context: CheckContext) -> CheckResult:
+        reference = (context.model or {}).get("reference")
+        if not reference or context.engine is None:
+            return not_measured(self, "there is no trained model to compare with yet.")
+        settings = context.settings(self.name)
+        features = context.features()
+        if features.height == 0:
+            return not_measured(self, "the snapshot has no customers without an investment account.")
+        found: dict[str, float] = {}
+        unmeasured = []
+        for name, ref in reference.items():
+            if name not in features.columns or ref.get("same_within_week"):
+                continue
+            column = features[name]
+            if "shares" in ref and isinstance(ref["shares"], dict):
+                current = column.cast(pl.String).value_counts(normalize=True, name="share")
+                found[name] = category_psi(ref["shares"], dict(current.iter_rows()))
+            elif "edges" in ref:
+                values = column.cast(pl.Float64).to_numpy()
+                found[name] = psi(ref["shares"], bin_shares(values, ref["edges"]))
+            else:
+                unmeasured.append(name)
+        block = {n: v for n, v in found.items() if v >= settings.block_psi}
+        warn = {n: v for n, v in found.items() if settings.warn_psi <= v < settings.block_psi}
+        severity = "block" if block else "warn" if warn or unmeasured else self.severity
+        passed = not block and not warn and not unmeasured
+        moved = {**block, **warn}
+        listing = ", ".join(f"{n} {v:.2f}" for n, v in sorted(found.items(), key=lambda kv: -kv[1]))
+        if passed:
+            message = f"This week's customers look like the ones the model learned from (PSI per feature: {listing})."
+        elif moved:
+            message = (
+                "This week's customers look different from the ones the model learned from: "
+                + ", ".join(f"'{n}' PSI {v:.2f}" for n, v in sorted(moved.items(), key=lambda kv: -kv[1]))
+                + f" (a change from {settings.warn_psi:g} is worth a look, from {settings.block_psi:g} it is a "
+                "different population). "
+                + ("Scores on data like this mean little." if block else "Look before anything is exported.")
+            )
+        else:
+            message = ""
+        if unmeasured:
+            message += (
+                f" Drift could not be measured for {', '.join(unmeasured)}: the model was trained before drift bins "
+                "were saved with it; retrain to measure it."
+            )
+        return result(
+            self,
+            passed,
+            message.strip(),
+            severity=severity,
+            measured=listing,
+            threshold=f"warn from {settings.warn_psi:g}, block from {settings.block_psi:g}",
+            action="Find out what changed in these columns (unit, definition, who is in the extract) before anything "
+            "is scored. If the customer base really changed, retrain the model with `nba-toolkit train`.",
+        )
+
+
+class MarketRegimeCheck:
+    name = "market_regime"
+    stage = "input"
+    severity = "block"
+    description = "The market features (fund index changes) lie within the band seen in training."
+
+    def run(self, context: CheckContext) -> CheckResult:
+        reference = (context.model or {}).get("reference")
+        if not reference or context.engine is None:
+            return not_measured(self, "there is no trained model to compare with yet.")
+        settings = context.settings(self.name)
+        features = context.features()
+        names = [f for f in settings.features if f in reference and f in features.columns and "min" in reference[f]]
+        if not names or features.height == 0:
+            return not_measured(self, f"the engine uses none of the market features {', '.join(settings.features)}.")
+        outside = []
+        now = []
+        bands = []
+        mask = pl.lit(False)
+        for name in names:
+            low, high = reference[name]["min"] - settings.margin, reference[name]["max"] + settings.margin
+            column = features[name].cast(pl.Float64)
+            lo, hi = column.min(), column.max()
+            shown = figure(lo) if lo == hi else f"{figure(lo)} to {figure(hi)}"
+            now.append(f"{name} {shown}")
+            bands.append(f"{name} {figure(low)} to {figure(high)}")
+            if lo < low or hi > high:
+                outside.append(f"'{name}' is {shown} this week; training saw {figure(low)} to {figure(high)}")
+                mask = mask | (pl.col(name) < low) | (pl.col(name) > high)
+        return result(
+            self,
+            not outside,
+            "The market lies within the band the model was trained on: " + ", ".join(now) + "."
+            if not outside
+            else "The market has left the band the model was trained on: "
+            + "; ".join(outside)
+            + ". The model has never seen a market like this, so its scores mean little: people must take the wheel.",
+            measured=", ".join(now),
+            threshold="; ".join(bands),
+            action="Do not mail on the model's advice this week. Decide with the marketing manager whether to mail at "
+            "all, and whom; the model can take over again once the market is back within its band, or after it "
+            "was retrained on history that includes weeks like this.",
+            **affected(features, mask),
+        )
+
+
+@hookimpl
+def nba_register_checks(register):
+    for check in (
+        RowCountCheck(),
+        NullRateCheck(),
+        ValueRangesCheck(),
+        UnitJumpCheck(),
+        FeatureDriftCheck(),
+        MarketRegimeCheck(),
+    ):
+        register(check)

@@ -1,0 +1,1 @@
+"""One screen per section; see :mod:`nba_toolkit.tui.navigation`."""

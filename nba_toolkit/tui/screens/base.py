@@ -1,0 +1,63 @@
+"""What every section screen shares: the navigation bar, the footer, and how job results come back.
+
+Jobs run in thread workers. When one ends, Textual posts its state change
+back to the screen; this base class hands a result to :meth:`job_done` and
+turns an error into a readable notice, in one place for every screen.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import Footer
+from textual.worker import Worker, WorkerState
+
+from nba_toolkit.tui.widgets.navbar import NavBar
+
+if TYPE_CHECKING:
+    from nba_toolkit.tui.app import NbaApp
+    from nba_toolkit.tui.session import Session
+
+
+class SectionScreen(Screen):
+    #: the mode this screen belongs to (see navigation.SECTIONS)
+    SECTION = ""
+
+    @property
+    def nba(self) -> NbaApp:
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def session(self) -> Session:
+        return self.nba.session
+
+    def compose(self) -> ComposeResult:
+        yield NavBar(self.SECTION)
+        yield from self.compose_body()
+        yield Footer()
+
+    def compose_body(self) -> ComposeResult:
+        raise NotImplementedError
+
+    def on_screen_resume(self) -> None:
+        """Coming back to a screen shows the ledger as it is now, not as it was."""
+        self.reload()
+
+    def reload(self) -> None:
+        """Start the job that fetches what this screen shows."""
+
+    def job_done(self, name: str, result: Any) -> None:
+        """A job of this screen finished; show its result."""
+
+    def job_failed(self, name: str, error: BaseException) -> None:
+        """A job of this screen failed (already reported as a notice)."""
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if event.state == WorkerState.SUCCESS:
+            self.job_done(worker.name, worker.result)
+        elif event.state == WorkerState.ERROR and worker.error is not None:
+            self.nba.report(worker.error)
+            self.job_failed(worker.name, worker.error)

@@ -1,0 +1,145 @@
+"""Approve and export: says exactly what will be written, refuses while anything holds the run back, then shows the file."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from nba_toolkit.tui.screens.base import SectionScreen
+from nba_toolkit.tui.screens.dialogs import ConfirmDialog
+from nba_toolkit.tui.screens.home import shorten_home
+
+if TYPE_CHECKING:
+    from nba_toolkit.core.review import ExportPreview
+    from nba_toolkit.jobs.export import ExportOutcome
+
+
+class ExportScreen(SectionScreen):
+    SECTION = "export"
+    BINDINGS = [
+        Binding("a", "approve", "Approve and export"),
+        Binding("r", "reload", "Refresh"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.preview: ExportPreview | None = None
+
+    def compose_body(self) -> ComposeResult:
+        with VerticalScroll(id="export-body"):
+            yield Static("Loading…", id="export-preview")
+            yield Static("", id="export-result")
+
+    def action_reload(self) -> None:
+        self.reload()
+
+    def reload(self) -> None:
+        self.load()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="preview", name="preview")
+    def load(self) -> ExportPreview | None:
+        from nba_toolkit.core.review import export_preview
+
+        with self.session.workspace() as workspace:
+            run_id = self.session.run_to_show(workspace)
+            if run_id is None:
+                return None
+            return export_preview(workspace, self.session.registry(workspace), run_id)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="export", name="export")
+    def export(self, run_id: str) -> tuple[ExportOutcome, ExportPreview]:
+        from nba_toolkit.core.review import export_preview
+        from nba_toolkit.jobs.export import export_run
+
+        with self.session.workspace() as workspace:
+            registry = self.session.registry(workspace)
+            preview = export_preview(workspace, registry, run_id)
+            if preview.refusals:
+                from nba_toolkit.errors import UsageError
+
+                raise UsageError("the run cannot be exported now: " + "; ".join(preview.refusals))
+            outcome = export_run(workspace, registry, run_id)
+            return outcome, export_preview(workspace, registry, run_id)
+
+    def job_done(self, name: str, result: Any) -> None:
+        if name == "preview":
+            self.show_preview(result)
+        elif name == "export":
+            outcome, preview = result
+            self.show_preview(preview)
+            text = Text()
+            text.append(f"Exported {outcome.rows:,} rows", style="bold green")
+            groups = ", ".join(f"{n:,} {g.replace('_', ' ')}" for g, n in outcome.groups.items())
+            text.append(f" ({groups}), approved by {outcome.approved_by}.\n")
+            text.append("File:    ", style="bold")
+            text.append(f"{shorten_home(outcome.path)}\n")
+            text.append("SHA-256: ", style="bold")
+            text.append(f"{outcome.sha256}\n")
+            text.append("Hand this file to the mail program. The ledger records it with its hash.", style="dim")
+            self.query_one("#export-result", Static).update(text)
+            self.notify(f"Exported {outcome.rows:,} rows to {outcome.path.name}.")
+
+    def show_preview(self, preview: ExportPreview | None) -> None:
+        self.preview = preview
+        if preview is None:
+            self.query_one("#export-preview", Static).update("No run yet. Start one on 2 Run.")
+            return
+        self.query_one("#export-preview", Static).update(preview_text(preview))
+
+    def action_approve(self) -> None:
+        preview = self.preview
+        if preview is None:
+            return
+        if preview.refusals:
+            self.notify("Not approved: " + "; ".join(preview.refusals), title="Cannot export", severity="error", timeout=10)
+            return
+        from nba_toolkit.workspace import operator_name
+
+        groups = ", ".join(f"{n:,} {g.replace('_', ' ')}" for g, n in preview.groups.items())
+        text = (
+            f"Write {preview.rows:,} rows ({groups}) for {preview.week}, run {preview.run_id}, to\n"
+            f"{shorten_home(preview.path)}\n\n"
+            f"Columns: relation number, campaign code {preview.campaign_code}, group, export date; "
+            f"delimiter '{preview.delimiter}', encoding {preview.encoding}; file readable by you only.\n"
+            + (f"Customers you excluded, left out: {preview.operator_excluded:,}.\n" if preview.operator_excluded else "")
+            + f"\nApproved by {operator_name()}. A run is exported once: this cannot be undone."
+        )
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.export(preview.run_id)
+
+        self.app.push_screen(ConfirmDialog("Approve and export", text, yes="Approve and export"), answered)
+
+
+def preview_text(preview: ExportPreview) -> Text:
+    text = Text()
+    text.append(f"Run {preview.run_id} · {preview.week} · {preview.status.replace('_', ' ')}\n\n", style="bold")
+    if preview.status == "exported":
+        text.append("This run was exported. ", style="green")
+    text.append("Approving writes:\n" if preview.status != "exported" else "It wrote:\n", style="bold")
+    text.append(f"  {preview.rows:,} rows", style="bold")
+    text.append(" — " + ", ".join(f"{n:,} {g.replace('_', ' ')}" for g, n in preview.groups.items()) + "\n")
+    if preview.operator_excluded:
+        n = preview.operator_excluded
+        text.append(f"  {n:,} customer{'s' if n != 1 else ''} excluded during review left out\n", style="yellow")
+    text.append(f"  to {shorten_home(preview.path)}\n")
+    text.append(
+        f"  columns relation number, campaign code ({preview.campaign_code}), group, export date; "
+        f"delimiter '{preview.delimiter}', {preview.encoding}\n\n"
+    )
+    if preview.status == "exported":
+        text.append("A run is exported once; 7 Runs shows its record.", style="dim")
+    elif preview.refusals:
+        text.append("Cannot be approved now:\n", style="bold red")
+        for refusal in preview.refusals:
+            text.append(f"  ✗ {refusal}\n", style="red")
+    else:
+        text.append("Nothing holds this run back. Press a to approve and export.", style="bold green")
+    return text

@@ -1,0 +1,110 @@
+"""Model: the active model's card and its training metrics, as recorded in the model's sidecar."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from nba_toolkit.tui.screens.base import SectionScreen
+
+
+class ModelScreen(SectionScreen):
+    SECTION = "model"
+
+    def compose_body(self) -> ComposeResult:
+        with VerticalScroll(id="model-body"):
+            yield Static("Loading the model card…", id="model-card")
+            yield Static("", id="model-calibration")
+
+    def reload(self) -> None:
+        self.load()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="model", name="model")
+    def load(self) -> dict[str, Any] | None:
+        from nba_toolkit.core.review import model_sidecar
+
+        with self.session.workspace() as workspace:
+            record = workspace.ledger.active_model(workspace.config.engine.name)
+            if record is None:
+                return None
+            return {**model_sidecar(workspace.root, record.path), "model_id": record.model_id, "path": record.path}
+
+    def job_done(self, name: str, result: Any) -> None:
+        if name != "model":
+            return
+        card = self.query_one("#model-card", Static)
+        if result is None:
+            card.update(Text("No model is trained for the configured engine. Train one with `nba-toolkit train`.", style="red"))
+            return
+        card.update(card_text(result))
+        self.query_one("#model-calibration", Static).update(calibration_table(result))
+
+
+def card_text(sidecar: dict[str, Any]) -> Text:
+    text = Text()
+    text.append(f"Model {sidecar['model_id']}", style="bold")
+    text.append(f"  · engine {sidecar.get('engine', '?')} {sidecar.get('engine_version', '')}\n", style="dim")
+    window = sidecar.get("training_window", {})
+    text.append(
+        f"Trained {str(sidecar.get('trained_at', '?'))[:16].replace('T', ' ')} by {sidecar.get('trained_by', '?')} on "
+        f"{' to '.join(window.get('train', []))}; validated out of time on {' to '.join(window.get('validation', []))}.\n"
+    )
+    if "rows" in sidecar:
+        text.append(
+            f"{sidecar['rows']:,} customer-weeks, {sidecar.get('positives', 0):,} followed by an investment account "
+            f"within {sidecar.get('label_window_weeks', '?')} weeks.\n"
+        )
+    metrics = sidecar.get("metrics", {})
+    oot = metrics.get("out_of_time", {})
+    if oot:
+        text.append("\nHow well it ranks (out of time, on weeks it never saw)\n", style="bold underline")
+        if oot.get("auc") is not None:
+            text.append(f"  AUC {oot['auc']:.3f}   (in time {metrics.get('in_time_auc', float('nan')):.3f}; 0.5 is chance)\n")
+        if oot.get("lift_at_capacity"):
+            text.append(f"  The top of each week converts {oot['lift_at_capacity']:.1f}x as often as average\n")
+        if oot.get("mean_score") is not None and oot.get("base_rate") is not None:
+            text.append(f"  Mean score {oot['mean_score']:.2%} against {oot['base_rate']:.2%} observed\n")
+    card = sidecar.get("model_card", {})
+    for key, title in (("purpose", "Purpose"), ("population", "Population"), ("method", "Method")):
+        if card.get(key):
+            text.append(f"\n{title}\n", style="bold underline")
+            text.append(f"  {card[key]}\n")
+    features = sidecar.get("features") or card.get("features") or {}
+    if features:
+        text.append("\nFeatures\n", style="bold underline")
+        for label in features.values():
+            text.append(f"  • {label}\n")
+    for key, title in (
+        ("excluded_data", "Data left out on purpose"),
+        ("weaknesses", "Weaknesses"),
+        ("do_not_use_when", "Do not use when"),
+    ):
+        if card.get(key):
+            text.append(f"\n{title}\n", style="bold underline")
+            for item in card[key]:
+                text.append(f"  • {item}\n")
+    text.append(f"\nFile {sidecar.get('path', '?')}, SHA-256 {sidecar.get('sha256', '?')}\n", style="dim")
+    return text
+
+
+def calibration_table(sidecar: dict[str, Any]) -> Table | Text:
+    rows = sidecar.get("metrics", {}).get("out_of_time", {}).get("calibration", [])
+    if not rows:
+        return Text("")
+    table = Table(title="Calibration: does a score of x% convert x% of the time?", title_justify="left", box=None)
+    for column in ("score decile", "customers", "mean score", "converted"):
+        table.add_column(column, justify="right")
+    for row in rows:
+        table.add_row(
+            str(row.get("decile", "")),
+            f"{row.get('customers', 0):,}",
+            f"{row.get('mean_score', 0):.2%}",
+            f"{row.get('conversion_rate', 0):.2%}",
+        )
+    return table

@@ -1,0 +1,364 @@
+"""Review: the run's counts and scores, and any customer with their values and why they were (not) selected.
+
+The customer table shows one page of about a hundred rows at a time, read
+from the run's selection in Polars, so a million scored customers scroll as
+fast as twenty thousand. The detail panel explains the highlighted (or
+looked-up) customer from the run's own snapshot and model.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rich.table import Table
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.timer import Timer
+from textual.widgets import DataTable, Input, Label, Select, Static, TabbedContent, TabPane
+
+from nba_toolkit.tui.screens.base import SectionScreen
+from nba_toolkit.tui.screens.dialogs import ReasonDialog
+from nba_toolkit.tui.screens.home import volume_chart
+from nba_toolkit.tui.widgets.barchart import Bar, BarChart, Chart
+
+if TYPE_CHECKING:
+    from nba_toolkit.core.review import Decision, Explanation, Histogram, Page, ReviewSummary, RunReview
+
+#: reasons in a word or two, for the table
+SHORT_REASON = {
+    "selected_mailed": "mailed",
+    "holdout": "held out",
+    "random_control": "random ctl",
+    "below_threshold": "below thr.",
+    "over_capacity": "over cap.",
+    "excluded_investor": "investor",
+    "excluded_no_consent": "no consent",
+    "excluded_cooldown": "cooldown",
+}
+REASON_STYLE = {"selected_mailed": "green", "holdout": "cyan", "random_control": "orange1"}
+VIEW_CHOICES = (
+    ("Everyone", "all"),
+    ("Mailed", "mailed"),
+    ("Selected", "selected"),
+    ("Held out", "holdout"),
+    ("Random control", "random_control"),
+    ("Over capacity", "over_capacity"),
+    ("Below threshold", "below_threshold"),
+    ("Excluded", "excluded"),
+    ("Flagged/excluded by you", "overridden"),
+)
+
+
+class ReviewScreen(SectionScreen):
+    SECTION = "review"
+    BINDINGS = [
+        Binding("s", "tab('summary')", "Summary"),
+        Binding("t", "tab('customers')", "Table"),
+        Binding("slash", "lookup", "Find"),
+        Binding("n", "page(1)", "Pages", key_display="n/b"),
+        Binding("b", "page(-1)", "Previous page", show=False),
+        Binding("x", "override('exclude')", "Exclude"),
+        Binding("f", "override('flag')", "Flag"),
+    ]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (140, "-wide")]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.review: RunReview | None = None
+        self.page_data: Page | None = None
+        self.page_offset = 0
+        self.view = "all"
+        self.customer: str | None = None
+        self._detail_timer: Timer | None = None
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("Loading the run…", id="review-title")
+        with TabbedContent(initial="summary", id="review-tabs"):
+            with TabPane("Summary (s)", id="summary"):
+                with VerticalScroll(id="summary-body"):
+                    yield Static("", id="summary-counts")
+                    yield Static("Scores of the eligible customers", classes="section-title")
+                    yield BarChart(id="score-histogram")
+                    yield Static("This week against recent weeks", classes="section-title")
+                    yield BarChart(id="review-volumes")
+            with TabPane("Customers (t)", id="customers"):
+                with Horizontal(id="customer-bar"):
+                    yield Input(placeholder="Relation number, then Enter", id="lookup")
+                    yield Select(VIEW_CHOICES, value="all", allow_blank=False, id="view")
+                    yield Label("", id="page-info")
+                with Horizontal(id="customer-main"):
+                    yield DataTable(id="customers-table", cursor_type="row", zebra_stripes=True)
+                    with VerticalScroll(id="customer-detail"):
+                        yield Static("Highlight a customer, or type a relation number above.", id="detail-text")
+
+    def reload(self) -> None:
+        self.open_run()
+
+    # -- jobs ----------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="open", name="open")
+    def open_run(self) -> tuple[RunReview, ReviewSummary, Page] | None:
+        from nba_toolkit.core.review import RunReview
+
+        with self.session.workspace() as workspace:
+            run_id = self.session.run_to_show(workspace)
+            if run_id is None:
+                return None
+            review = self.review
+            if review is None or review.run.run_id != run_id:
+                review = RunReview.open(workspace, self.session.registry(workspace), run_id)
+                self.page_offset = 0
+            else:
+                review.refresh(workspace)
+            return review, review.summary(workspace), review.page(self.page_offset, view=self.view)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="page", name="page")
+    def load_page(self, review: RunReview, offset: int, view: str) -> Page:
+        return review.page(offset, view=view)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="detail", name="detail")
+    def load_detail(self, review: RunReview, customer_id: str) -> tuple[Decision, Explanation]:
+        return review.decision(customer_id), review.explain(customer_id)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="override", name="override")
+    def save_override(self, review: RunReview, customer_id: str, action: str, reason: str) -> tuple[Decision, ReviewSummary]:
+        from nba_toolkit.core.review import override
+        from nba_toolkit.workspace import operator_name
+
+        with self.session.workspace() as workspace:
+            decision = override(workspace, review, customer_id, action=action, reason=reason, by=operator_name())
+            return decision, review.summary(workspace)
+
+    def job_done(self, name: str, result: Any) -> None:
+        if name == "open":
+            if result is None:
+                self.query_one("#review-title", Static).update("No run yet. Start one on 2 Run.")
+                return
+            self.review, summary, page = result
+            self.show_summary(summary)
+            self.show_page(page)
+        elif name == "page":
+            self.show_page(result)
+        elif name == "detail":
+            self.show_detail(*result)
+        elif name == "override":
+            decision, summary = result
+            verb = "excluded from the mail file" if any(o["action"] == "exclude" for o in decision.overrides) else "flagged"
+            self.notify(f"Relation number {decision.customer_id} is {verb}; recorded in the ledger.")
+            self.show_summary(summary)
+            if self.review is not None:
+                self.load_page(self.review, self.page_offset, self.view)
+                self.load_detail(self.review, decision.customer_id)
+
+    # -- summary ---------------------------------------------------------------
+
+    def show_summary(self, summary: ReviewSummary) -> None:
+        title = Text()
+        title.append(f"Run {summary.run_id} · {summary.week} · {summary.status.replace('_', ' ')}", style="bold")
+        if not summary.editable:
+            title.append("  (read only: only a run awaiting approval can change)", style="dim")
+        self.query_one("#review-title", Static).update(title)
+        self.query_one("#summary-counts", Static).update(counts_table(summary))
+        self.query_one("#score-histogram", BarChart).chart = histogram_chart(summary.histogram)
+        volumes = summary.recent
+        this_week = {g: [n] for g, n in summary.mailed.items()}
+        groups = {g: volumes.groups.get(g, [0] * len(volumes.weeks)) + this_week.get(g, [0]) for g in summary.mailed}
+        from nba_toolkit.core.review import WeeklyVolumes
+
+        combined = WeeklyVolumes(weeks=[*volumes.weeks, summary.week], groups=groups)
+        self.query_one("#review-volumes", BarChart).chart = volume_chart(combined, highlight=summary.week)
+
+    # -- the customer table ----------------------------------------------------
+
+    def show_page(self, page: Page) -> None:
+        self.page_data = page
+        self.page_offset = page.offset
+        table = self.query_one("#customers-table", DataTable)
+        table.clear(columns=True)
+        table.add_column("Relation no", key="id")
+        table.add_column("Score", key="score")
+        table.add_column("Reason", key="reason")
+        table.add_column("Mark", key="mark")
+        labels = list(page.feature_labels.values())
+        for label in labels:
+            table.add_column(label, key=label)
+        for row in page.rows:
+            score = "—" if row["score"] is None else f"{row['score']:.2%}"
+            mark = Text(row["override"], style="bold red" if row["override"] == "excluded" else "yellow")
+            table.add_row(
+                row["customer_id"],
+                Text(score, justify="right"),
+                Text(SHORT_REASON.get(row["reason"], row["reason"]), style=REASON_STYLE.get(row["reason"], "")),
+                mark,
+                *(Text(row["features"].get(label, ""), justify="right") for label in labels),
+                key=row["customer_id"],
+            )
+        ids = [row["customer_id"] for row in page.rows]
+        if self.customer in ids:
+            table.move_cursor(row=ids.index(self.customer), animate=False)
+        if page.total:
+            last = page.offset + len(page.rows)
+            info = f"{page.offset + 1:,}–{last:,} of {page.total:,}  (n/b pages)"
+        else:
+            info = "nobody in this view"
+        self.query_one("#page-info", Label).update(info)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id != "customers-table" or event.row_key is None or event.row_key.value is None:
+            return
+        if not event.data_table.has_focus:
+            return  # the table was refilled, not moved by the operator: keep the customer shown
+        self.customer = event.row_key.value
+        if self._detail_timer is not None:
+            self._detail_timer.stop()
+        self._detail_timer = self.set_timer(0.15, self._explain_current)
+
+    def _explain_current(self) -> None:
+        if self.review is not None and self.customer:
+            self.load_detail(self.review, self.customer)
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if event.select.id == "view" and isinstance(event.value, str) and event.value != self.view:
+            self.view = event.value
+            if self.review is not None:
+                self.load_page(self.review, 0, self.view)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "lookup" and event.value.strip() and self.review is not None:
+            self.customer = event.value.strip()
+            self.load_detail(self.review, self.customer)
+            self.set_focus(None)  # x and f act on this customer now, not typed into the box
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one("#review-tabs", TabbedContent).active = tab
+        self.query_one("#customers-table" if tab == "customers" else "#summary-body").focus()
+        if tab == "customers" and self.customer is None and self.page_data and self.page_data.rows and self.review:
+            self.customer = self.page_data.rows[0]["customer_id"]
+            self.load_detail(self.review, self.customer)
+
+    def action_lookup(self) -> None:
+        self.action_tab("customers")
+        self.query_one("#lookup", Input).focus()
+
+    def action_page(self, step: int) -> None:
+        if self.review is None or self.page_data is None:
+            return
+        from nba_toolkit.core.review import PAGE_SIZE
+
+        offset = self.page_offset + step * PAGE_SIZE
+        if offset < 0 or offset >= self.page_data.total:
+            self.notify("No more pages that way.")
+            return
+        self.load_page(self.review, offset, self.view)
+
+    # -- one customer ------------------------------------------------------------
+
+    def show_detail(self, decision: Decision, explanation: Explanation) -> None:
+        self.query_one("#detail-text", Static).update(detail_text(decision, explanation))
+        detail = self.query_one("#customer-detail", VerticalScroll)
+        if self.focused is None:
+            self.call_after_refresh(lambda: detail.focus() if detail.allow_focus() else None)
+
+    def action_override(self, action: str) -> None:
+        review = self.review
+        if review is None:
+            return
+        if not review.editable:
+            self.notify(
+                f"Run {review.run.run_id} is {review.run.status.replace('_', ' ')}: it can no longer change.", severity="warning"
+            )
+            return
+        customer = self.customer
+        if not customer:
+            self.notify("Highlight or look up a customer first.", severity="warning")
+            return
+        what = "Exclude from the mail file" if action == "exclude" else "Flag as suspicious"
+        text = f"{what}: relation number {customer} in run {review.run.run_id}. " + (
+            "They are left out of the exported file; the reason is recorded in the ledger."
+            if action == "exclude"
+            else "The flag and its reason are recorded in the ledger; the customer stays in the selection."
+        )
+
+        def answered(reason: str | None) -> None:
+            if reason:
+                self.save_override(review, customer, action, reason)
+
+        self.app.push_screen(ReasonDialog(what, text, placeholder="Reason (required), then Enter"), answered)
+
+
+def counts_table(summary: ReviewSummary) -> Table:
+    table = Table(box=None, padding=(0, 1), show_header=True, header_style="bold", expand=False)
+    table.add_column("Customers by reason")
+    table.add_column("", justify="right")
+    for reason, text, n in summary.counts:
+        table.add_row(Text(text, style=REASON_STYLE.get(reason, "")), f"{n:,}")
+    table.add_row(Text("In the snapshot", style="bold"), Text(f"{summary.rows_in:,}", style="bold"))
+    mailed = sum(summary.mailed.values())
+    groups = ", ".join(f"{n:,} {g.replace('_', ' ')}" for g, n in summary.mailed.items())
+    table.add_row(Text("In the mail file", style="bold"), Text(f"{mailed:,}", style="bold"))
+    table.add_row(Text(f"  {groups}", style="dim"), "")
+    if summary.operator_excluded or summary.flagged:
+        table.add_row(
+            Text(f"  excluded by the operator: {summary.operator_excluded:,}, flagged: {summary.flagged:,}", style="yellow"), ""
+        )
+    table.add_row(Text("Expected conversions among the mailed (sum of their scores)"), f"{summary.expected_conversions:,.1f}")
+    table.add_row(
+        Text(f"Threshold {summary.threshold:.2%} · capacity {summary.capacity:,}", style="dim"),
+        "",
+    )
+    return table
+
+
+def histogram_chart(histogram: Histogram) -> Chart:
+    """Scored customers per score band; bands at or above the threshold in the selection's colour."""
+    bars = []
+    n = len(histogram.counts)
+    step = max(1, n // 5)
+    for i, count in enumerate(histogram.counts):
+        low = histogram.edges[i]
+        above = low >= histogram.threshold or histogram.edges[i + 1] > histogram.threshold >= low
+        label = f"{low:.1%}" if i % step == 0 else ""
+        bars.append(Bar(label=label, parts=((float(count), "green" if above else "grey50"),)))
+    return Chart(
+        bars=tuple(bars),
+        legend=(("below the threshold", "grey50"), (f"at or above {histogram.threshold:.2%}", "green")),
+        caption=f"last band: {histogram.edges[-2]:.1%} and up",
+    )
+
+
+def detail_text(decision: Decision, explanation: Explanation) -> Text:
+    text = Text()
+    text.append(f"Relation number {decision.customer_id}\n", style="bold")
+    if not decision.found:
+        text.append(decision.why, style="yellow")
+        return text
+    text.append(decision.reason_text, style="bold " + REASON_STYLE.get(decision.reason or "", ""))
+    text.append(f"  ({'mailed' if decision.mailed else 'not mailed'}{', group ' + decision.group if decision.group else ''})\n")
+    text.append(decision.why + "\n\n")
+    if explanation.values:
+        text.append("The customer's values\n", style="bold underline")
+        width = max(len(label) for label, _ in explanation.values)
+        for label, value in explanation.values:
+            text.append(f"{label.ljust(width)}  {value}\n")
+        text.append("\n")
+    if explanation.contributions:
+        text.append("What moves the score (log-odds against the average customer)\n", style="bold underline")
+        width = max(len(label) for label, _ in explanation.contributions)
+        biggest = max(abs(v) for _, v in explanation.contributions) or 1.0
+        for label, value in explanation.contributions:
+            blocks = "█" * max(1, round(8 * abs(value) / biggest)) if value else ""
+            text.append(f"{label.ljust(width)}  {value:+.2f} ")
+            text.append(blocks + "\n", style="green" if value > 0 else "red")
+        if explanation.recomputed_score is not None and decision.score is not None:
+            same = abs(explanation.recomputed_score - decision.score) < 1e-9
+            text.append(
+                f"\nRecomputed from the run's snapshot and model: {explanation.recomputed_score:.2%} "
+                + ("(the same as the run)" if same else f"(the run recorded {decision.score:.2%}: they differ!)"),
+                style="dim" if same else "bold red",
+            )
+    if explanation.problem:
+        text.append(explanation.problem, style="yellow")
+    return text

@@ -1,0 +1,219 @@
+"""Run: pick a snapshot and run the week, stage by stage, with the time each stage took; cancel at any time.
+
+The run itself is :func:`nba_toolkit.jobs.run.run_week` in a thread worker.
+Cancelling sets the event it checks between stages: the run stops before
+the next stage, is recorded as failed, and nothing is written.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import Label, ProgressBar, Select, Static
+
+from nba_toolkit.tui.screens.base import SectionScreen
+
+#: the stages run_week reports, with the words the operator reads
+STAGES = (
+    ("load", "Load the snapshot"),
+    ("input checks", "Check the input"),
+    ("score", "Score"),
+    ("select", "Select"),
+    ("output checks", "Check the output"),
+    ("save", "Save for review"),
+)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_id: str | None
+    week: str
+    status: str  # awaiting_approval | blocked | cancelled
+    counts: dict[str, int]
+    rows_in: int
+    message: str
+    failed_checks: list[tuple[str, str, str]]  # (check, message, what to do)
+
+
+class StageReached(Message):
+    """Posted from the run's thread when a stage starts (or the run is done)."""
+
+    def __init__(self, index: int, stage: str, at: float) -> None:
+        super().__init__()
+        self.index = index
+        self.stage = stage
+        self.at = at
+
+
+class RunScreen(SectionScreen):
+    SECTION = "run"
+    BINDINGS = [
+        Binding("s", "start", "Start run"),
+        Binding("escape", "cancel_run", "Cancel run"),
+        Binding("r", "reload", "Refresh list"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cancel_event: threading.Event | None = None
+        self.running = False
+        self.stage_started: dict[int, float] = {}
+
+    def compose_body(self) -> ComposeResult:
+        with VerticalScroll(id="run-body"):
+            yield Static("Snapshot to run (newest first):", classes="section-title")
+            yield Select([], prompt="Looking for snapshots…", id="snapshot", allow_blank=True)
+            with Vertical(id="stages"):
+                for index, (_, label) in enumerate(STAGES):
+                    with Horizontal(classes="stage"):
+                        yield Label(label, classes="stage-name")
+                        yield ProgressBar(total=1, show_eta=False, show_percentage=False, id=f"bar-{index}")
+                        yield Label("", classes="stage-time", id=f"time-{index}")
+            yield Static("Press s to start the run on the chosen snapshot.", id="run-result")
+
+    def action_reload(self) -> None:
+        self.reload()
+
+    def on_unmount(self) -> None:
+        """Quitting during a run cancels it: it stops before its next stage and is recorded as failed."""
+        if self.cancel_event is not None:
+            self.cancel_event.set()
+
+    def reload(self) -> None:
+        if not self.running:
+            self.find_snapshots()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="snapshots", name="snapshots")
+    def find_snapshots(self) -> list[tuple[str, str]]:
+        from nba_toolkit.core.weeks import is_week_label
+
+        with self.session.workspace() as workspace:
+            folder = workspace.snapshots_dir
+            files = [p for p in folder.iterdir() if p.suffix.lower() in (".csv", ".parquet")] if folder.is_dir() else []
+        weekly = sorted((p for p in files if is_week_label(p.stem)), key=lambda p: p.stem.upper(), reverse=True)
+        others = sorted(p for p in files if not is_week_label(p.stem))
+        return [(p.name, str(p)) for p in (*weekly, *others)]
+
+    def job_done(self, name: str, result: Any) -> None:
+        if name == "snapshots":
+            select = self.query_one("#snapshot", Select)
+            chosen = select.value
+            select.set_options(result)
+            if result:
+                values = [value for _, value in result]
+                select.value = chosen if chosen in values else values[0]
+            else:
+                self.show(Text("There is no snapshot in data/snapshots. Put this week's extract there as YYYY-Www.csv."))
+        elif name == "run":
+            self.finished(result)
+
+    def job_failed(self, name: str, error: BaseException) -> None:
+        if name == "run":
+            self.running = False
+            self.cancel_event = None
+            self.show(Text("The run did not finish; nothing was exported. See the notice for why.", style="red"))
+
+    def action_start(self) -> None:
+        if self.running:
+            self.notify("A run is in progress; wait for it or cancel it (Escape).", severity="warning")
+            return
+        value = self.query_one("#snapshot", Select).value
+        if not isinstance(value, str):
+            self.notify("Choose a snapshot first.", severity="warning")
+            return
+        for index in range(len(STAGES)):
+            self.query_one(f"#bar-{index}", ProgressBar).update(total=1, progress=0)
+            self.query_one(f"#time-{index}", Label).update("")
+        self.stage_started = {}
+        self.running = True
+        self.cancel_event = threading.Event()
+        self.show(Text(f"Running on {Path(value).name}… (Escape cancels before the next stage)"))
+        self.run_week(Path(value), self.cancel_event)
+
+    def action_cancel_run(self) -> None:
+        if self.running and self.cancel_event is not None:
+            self.cancel_event.set()
+            self.show(Text("Cancelling: the run stops before its next stage and nothing is written…", style="yellow"))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="run", name="run")
+    def run_week(self, snapshot: Path, cancel: threading.Event) -> RunResult:
+        from nba_toolkit.errors import CheckBlocked
+        from nba_toolkit.jobs.run import Cancelled, run_week
+
+        def progress(done: int, total: int, stage: str) -> None:
+            self.post_message(StageReached(done, stage, time.monotonic()))
+
+        with self.session.workspace() as workspace:
+            registry = self.session.registry(workspace)
+            try:
+                outcome = run_week(workspace, registry, snapshot=snapshot, on_progress=progress, cancel=cancel)
+            except CheckBlocked as blocked:
+                run = workspace.ledger.run(blocked.run_id) if blocked.run_id else None
+                failed = [
+                    (c.check_name, c.message, c.action or "")
+                    for c in (workspace.ledger.check_results(blocked.run_id) if blocked.run_id else [])
+                    if c.status != "pass"
+                ]
+                return RunResult(blocked.run_id, run.week if run else "?", "blocked", {}, 0, blocked.message, failed)
+            except Cancelled as cancelled:
+                return RunResult(None, "", "cancelled", {}, 0, cancelled.message, [])
+            return RunResult(outcome.run_id, outcome.week, outcome.status, outcome.counts, outcome.rows_in, "", [])
+
+    def on_stage_reached(self, message: StageReached) -> None:
+        self.stage_started[message.index] = message.at
+        previous = message.index - 1
+        if previous in self.stage_started:
+            self.query_one(f"#bar-{previous}", ProgressBar).update(total=1, progress=1)
+            took = message.at - self.stage_started[previous]
+            self.query_one(f"#time-{previous}", Label).update(f"{took:.1f} s")
+        if message.index < len(STAGES):
+            self.query_one(f"#bar-{message.index}", ProgressBar).update(total=None)
+
+    def finished(self, result: RunResult) -> None:
+        self.running = False
+        self.cancel_event = None
+        for index in range(len(STAGES)):
+            bar = self.query_one(f"#bar-{index}", ProgressBar)
+            if bar.total is None:
+                bar.update(total=1, progress=0)
+        if result.run_id:
+            self.session.run_id = result.run_id
+        if result.status == "cancelled":
+            self.show(Text(f"Cancelled. {result.message}. The run is recorded as failed.", style="yellow"))
+            return
+        if result.status == "blocked":
+            text = Text()
+            text.append(f"Blocked: run {result.run_id} for {result.week} stopped. ", style="bold red")
+            text.append(f"{result.message}. Nothing was exported; an alert is in outbox/.\n")
+            for check, message, action in result.failed_checks:
+                text.append(f"✗ {check}: ", style="red")
+                text.append(f"{message}\n")
+                if action:
+                    text.append(f"  What to do: {action}\n", style="italic")
+            text.append("3 Checks shows every result.", style="dim")
+            self.show(text)
+            return
+        c = result.counts
+        mailed = c.get("selected_mailed", 0) + c.get("random_control", 0)
+        text = Text()
+        text.append(f"Run {result.run_id} for {result.week} is ready for review. ", style="bold green")
+        text.append(
+            f"{result.rows_in:,} customers in the snapshot; {c.get('selected_mailed', 0) + c.get('holdout', 0):,} selected, "
+            f"{c.get('holdout', 0):,} of them held out; {c.get('random_control', 0):,} mailed at random; "
+            f"{mailed:,} to be mailed.\n"
+        )
+        text.append("Next: 3 Checks, 4 Review, 5 Export.", style="dim")
+        self.show(text)
+
+    def show(self, text: Text) -> None:
+        self.query_one("#run-result", Static).update(text)

@@ -1,0 +1,130 @@
+"""Every built-in input check on a passing and a failing snapshot."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import polars as pl
+import pytest
+from check_frames import WEEK_START, context, past_run, snapshot, training_model
+
+from nba_toolkit.default_plugins.checks import DuplicateIdsCheck, FreshnessCheck, SchemaCheck
+from nba_toolkit.default_plugins.input_checks import (
+    FeatureDriftCheck,
+    MarketRegimeCheck,
+    NullRateCheck,
+    RowCountCheck,
+    UnitJumpCheck,
+    ValueRangesCheck,
+)
+
+
+@pytest.fixture(scope="module")
+def model() -> dict:
+    return training_model()
+
+
+def test_schema() -> None:
+    frame = snapshot()
+    assert SchemaCheck().run(context(frame)).passed
+    broken = SchemaCheck().run(context(frame.drop("savings_balance").with_columns(pl.col("n_accounts").cast(pl.String))))
+    assert broken.blocks
+    assert "'savings_balance' is missing" in broken.message and "'n_accounts' is String" in broken.message
+
+
+def test_duplicate_ids() -> None:
+    frame = snapshot()
+    assert DuplicateIdsCheck().run(context(frame)).passed
+    doubled = pl.concat([frame, frame.head(3)])
+    found = DuplicateIdsCheck().run(context(doubled))
+    assert found.blocks and found.affected_count == 3
+    assert set(found.affected_sample) == set(frame["customer_id"].head(3).to_list())
+
+
+def test_freshness() -> None:
+    assert FreshnessCheck().run(context(snapshot())).passed
+    late = FreshnessCheck().run(context(snapshot(week_start=WEEK_START - timedelta(weeks=1))))
+    assert late.blocks and "loaded late" in late.message and late.affected_count == 2000
+
+
+def test_row_count(tmp_path: Path) -> None:
+    frame = snapshot()
+    first = RowCountCheck().run(context(frame))
+    assert first.passed and first.severity == "info" and "no earlier run" in first.message
+    similar = RowCountCheck().run(context(frame, history=(past_run(tmp_path, rows_in=2100),)))
+    assert similar.passed and similar.measured == 2000
+    half = RowCountCheck().run(context(frame.head(1000), history=(past_run(tmp_path, rows_in=2000),)))
+    assert half.blocks and "-50%" in half.message and "2026-W46.1" in half.message and half.action
+    # the band is the operator's: 50% fewer passes when 60% is allowed
+    tolerant = context(
+        frame.head(1000), history=(past_run(tmp_path, rows_in=2000),), toml={"checks": {"row_count": {"max_change": 0.6}}}
+    )
+    assert RowCountCheck().run(tolerant).passed
+
+
+def test_null_rate() -> None:
+    frame = snapshot()
+    assert NullRateCheck().run(context(frame)).passed
+    holes = frame.with_columns(
+        pl.when(pl.int_range(pl.len()) % 10 == 0).then(None).otherwise(pl.col("logins_per_month")).alias("logins_per_month")
+    )
+    found = NullRateCheck().run(context(holes))
+    assert found.blocks and "'logins_per_month' is empty in 10.0% of rows" in found.message
+    assert found.affected_count == 200 and len(found.affected_sample) == 20
+    assert NullRateCheck().run(context(holes, toml={"checks": {"null_rate": {"max_rate": 0.2}}})).passed
+
+
+def test_value_ranges() -> None:
+    frame = snapshot()
+    assert ValueRangesCheck().run(context(frame)).passed
+    negative = frame.with_columns(
+        pl.when(pl.col("customer_id") == 10_000_005).then(-50.0).otherwise(pl.col("savings_balance")).alias("savings_balance")
+    )
+    found = ValueRangesCheck().run(context(negative))
+    assert found.blocks and "'savings_balance' is outside >= 0 in 1 rows" in found.message
+    assert found.affected_sample == (10_000_005,)
+    # a range declared in nba.toml: at most 40 logins a month
+    capped = ValueRangesCheck().run(context(frame, toml={"checks": {"value_ranges": {"max": {"logins_per_month": 40}}}}))
+    assert capped.blocks and "logins_per_month" in capped.message
+
+
+def test_unit_jump(tmp_path: Path) -> None:
+    frame = snapshot()
+    previous = past_run(tmp_path, frame=snapshot(seed=1))
+    assert UnitJumpCheck().run(context(frame)).severity == "info"
+    same = UnitJumpCheck().run(context(frame, history=(previous,)))
+    assert same.passed, same.message
+    cents = frame.with_columns(pl.col("savings_balance") * 100)
+    found = UnitJumpCheck().run(context(cents, history=(previous,)))
+    assert found.blocks and "'savings_balance' is about 100 times larger" in found.message
+    assert "current_balance" not in found.message
+    # the market columns jump tenfold in a normal week; they are left to the market regime check
+    market = UnitJumpCheck().run(context(snapshot(fund=(1.6, 26.9)), history=(previous,)))
+    assert market.passed
+
+
+def test_feature_drift(model: dict) -> None:
+    assert FeatureDriftCheck().run(context(snapshot())).severity == "info"
+    calm = FeatureDriftCheck().run(context(snapshot(seed=7), model=model))
+    assert calm.passed, calm.message
+    cents = snapshot(seed=7).with_columns(pl.col("savings_balance") * 100, pl.col("current_balance") * 100)
+    found = FeatureDriftCheck().run(context(cents, model=model))
+    assert found.blocks and "'savings_balance' PSI" in found.message and "fund_change" not in found.message
+    # a moderate move warns, and needs acknowledging rather than stopping the run
+    richer = snapshot(seed=7).with_columns(pl.col("savings_balance") * 1.6)
+    moved = FeatureDriftCheck().run(context(richer, model=model))
+    assert not moved.passed and moved.severity == "warn" and moved.needs_acknowledgement, moved.message
+
+
+def test_market_regime(model: dict) -> None:
+    assert MarketRegimeCheck().run(context(snapshot())).severity == "info"
+    normal = MarketRegimeCheck().run(context(snapshot(fund=(1.0, -3.0)), model=model))
+    assert normal.passed, normal.message
+    crash = MarketRegimeCheck().run(context(snapshot(fund=(-12.5, -31.0)), model=model))
+    assert crash.blocks and "take the wheel" in crash.message
+    assert "'fund_change_1w' is -12.50" in crash.message and "'fund_change_4w' is -31" in crash.message
+    # a margin widens the band: -6 is 1 point outside training's -5
+    assert not MarketRegimeCheck().run(context(snapshot(fund=(-6.0, 0.0)), model=model)).passed
+    widened = context(snapshot(fund=(-6.0, 0.0)), model=model, toml={"checks": {"market_regime": {"margin": 1.5}}})
+    assert MarketRegimeCheck().run(widened).passed

@@ -1,0 +1,68 @@
+"""Helpers for driving the UI with Textual's Pilot (imported by the tests in this folder)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from rich.console import Console
+from textual.app import App
+from textual.pilot import Pilot
+from textual.widgets import Static
+
+#: a Monday in the sample's week, so the status screens read the same on any day
+SAMPLE_TODAY = (2026, 11, 16)
+
+WARNING_PLUGIN = '''
+"""A check that always warns, so a test can acknowledge a warning."""
+from nba_toolkit.core.checks import CheckResult
+from nba_toolkit.plugin import hookimpl
+
+
+class AlwaysWarns:
+    name = "test_warning"
+    stage = "output"
+    severity = "warn"
+    description = "Warns on every run."
+
+    def run(self, context):
+        return CheckResult(
+            check=self.name, stage=self.stage, severity=self.severity, passed=False,
+            message="A warning the operator must read before export.", measured=1, threshold=0,
+            action="Acknowledge it if the week looks right.",
+        )
+
+
+@hookimpl
+def nba_register_checks(register):
+    register(AlwaysWarns())
+'''
+
+
+async def settle(pilot: Pilot, rounds: int = 400) -> None:
+    """Wait until every worker has finished and the screens have handled what the workers posted."""
+    app = pilot.app
+    for _ in range(rounds):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        if not any(worker.is_running for worker in app.workers):
+            await pilot.pause()
+            if not any(worker.is_running for worker in app.workers):
+                return
+    raise AssertionError("the workers did not finish")
+
+
+def text_of(app: App, selector: str) -> str:
+    """What a Static shows, as plain text."""
+    widget = app.screen.query_one(selector, Static)
+    console = Console(file=io.StringIO(), width=200, color_system=None)
+    console.print(widget.content)
+    return console.file.getvalue()  # type: ignore[attr-defined]
+
+
+def add_warning_plugin(root: Path) -> None:
+    (root / "plugins" / "always_warns.py").write_text(WARNING_PLUGIN, encoding="utf-8")
+
+
+async def type_text(pilot: Pilot, text: str) -> None:
+    await pilot.press(*[{" ": "space", "/": "slash", ".": "full_stop", ",": "comma", ":": "colon"}.get(c, c) for c in text])
