@@ -171,6 +171,16 @@ class Workspace:
     def run_dir(self, run_id: str) -> Path:
         return self.root / "runs" / run_id
 
+    def record_path(self, path: Path) -> str:
+        """How the ledger names a file: relative to the workspace when inside it, so a moved workspace still works."""
+        resolved = Path(path).resolve()
+        return str(resolved.relative_to(self.root)) if resolved.is_relative_to(self.root) else str(resolved)
+
+    def recorded_path(self, text: str) -> Path:
+        """The file a ledger entry names (see :meth:`record_path`)."""
+        path = Path(text)
+        return path if path.is_absolute() else self.root / path
+
     def plugin_folders(self) -> list[Path]:
         folders = [self.root / "plugins"]
         for folder in self.config.plugins.folders:

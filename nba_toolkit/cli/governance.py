@@ -1,4 +1,4 @@
-"""Governance commands: ``audit verify``, ``govern list|approve``, ``evidence``, ``model card``."""
+"""Governance commands: ``audit verify``, ``govern list|approve``, ``evidence``, ``replay``, ``model card``."""
 
 from __future__ import annotations
 
@@ -25,6 +25,11 @@ def add_commands(commands: Commands) -> None:
     evidence = commands.add("evidence", _evidence, "Write a run's evidence pack for a reviewer without the toolkit.")
     evidence.add_argument("run_id", metavar="RUN_ID")
     evidence.add_argument("--out", type=Path, required=True, metavar="DIR", help="a new or empty folder")
+
+    replay = commands.add(
+        "replay", _replay, "Recompute a past run from its recorded inputs and show that it is identical, or what differs."
+    )
+    replay.add_argument("run_id", metavar="RUN_ID")
 
     model = commands.group("model", "The trained model.")
     model.add("card", _model_card, "Print the active model's card: purpose, data, performance, when not to use it.")
@@ -119,4 +124,44 @@ def _evidence(args: argparse.Namespace, out: Output) -> int:
         out.say(f"Wrote the evidence for run {pack.run_id} to {escape(str(pack.folder))}:")
         for name, sha in pack.files.items():
             out.say(f"  {name:<24} {sha}")
+    return EXIT_OK
+
+
+def _replay(args: argparse.Namespace, out: Output) -> int:
+    from nba_toolkit.jobs.replay import replay
+    from nba_toolkit.plugin.manager import load_plugins
+    from nba_toolkit.workspace import Workspace
+
+    workspace = Workspace.open(workspace_dir(args))
+    registry = load_plugins(workspace.plugin_folders(), disabled=workspace.config.plugins.disabled)
+    report = replay(workspace, registry, args.run_id)
+    error = (
+        None
+        if report.identical
+        else BadInput(
+            f"replaying run {args.run_id} does not give the recorded result",
+            hint="The report says which input changed or which customers differ.",
+        )
+    )
+    if out.json_mode:
+        extra = {} if error is None else {"error": error.message, "exit_code": error.exit_code}
+        out.document({**report.to_dict(), **extra})
+        return EXIT_OK if error is None else error.exit_code
+    for problem in report.inputs:
+        out.say(f"[red]✗[/] {escape(problem)}")
+    for note in report.versions:
+        out.say(f"[yellow]![/] {escape(note)}")
+    if report.selection_identical is not None:
+        if report.selection_identical:
+            out.say("[green]✓[/] The selection is identical, customer for customer.")
+        else:
+            out.say(f"[red]✗[/] {report.differing_customers:,} customers get another score or reason, for example:")
+            for row in report.differing_sample:
+                out.say(f"    {escape(str(row))}")
+    if report.export_identical is not None:
+        mark = "[green]✓[/] The mail file is identical" if report.export_identical else "[red]✗[/] The mail file differs"
+        out.say(f"{mark}: SHA-256 {report.export_sha256} (recorded {report.recorded_export_sha256}).")
+    if error is not None:
+        raise error
+    out.say(f"Run {args.run_id} replays identically.")
     return EXIT_OK

@@ -8,7 +8,7 @@ in an in-memory contact history that starts from the real one before the
 first week and never touches the ledger. Holdout and random-control
 membership come from the same hash of customer id and salt as the real
 runs, so they persist across the replayed weeks exactly as they would have.
-Each week is :func:`~nba_toolkit.core.simulation.simulate_week`, the run's
+Each week is :func:`~nba_toolkit.core.decision.decide_week`, the run's
 own selection code, so the replay of a recorded week reproduces it.
 
 Weeks are flagged where a person should look: mail volume outside the
@@ -26,6 +26,7 @@ from typing import Any
 
 import polars as pl
 
+from nba_toolkit.core.decision import CONTACT_SCHEMA, decide_week
 from nba_toolkit.core.rules import RuleContext
 from nba_toolkit.core.selection import (
     COOLDOWN_REASONS,
@@ -36,7 +37,6 @@ from nba_toolkit.core.selection import (
     Policy,
     cooldown_start,
 )
-from nba_toolkit.core.simulation import CONTACT_SCHEMA, simulate_week
 from nba_toolkit.core.weeks import parse_week
 from nba_toolkit.errors import NbaError
 
@@ -117,7 +117,7 @@ def run_backtest(
         since = cooldown_start(monday, policy.cooldown_weeks).isoformat()
         contacted = pl.concat(contacts).filter(pl.col("week_start") >= since)
         model, model_label = model_for(monday)
-        selection = simulate_week(
+        selection = decide_week(
             snapshot,
             contacted,
             engine=engine,

@@ -539,7 +539,7 @@ class RunReview:
             return self._snapshot
         from nba_toolkit.core.snapshot import load_snapshot
 
-        path = Path(self.run.snapshot_path or "")
+        path = self.root / (self.run.snapshot_path or "")  # recorded relative to the workspace, or absolute
         if self.engine is None:
             self._snapshot_problem = f"the engine '{self.run.engine}' of this run is not installed now"
         elif not path.is_file():

@@ -5,7 +5,7 @@ whether more mail would go out. Here a change applies to the snapshot's
 canonical columns (``fund_change_4w``, ``savings_balance``, ...) before the
 engine computes its features, so the question is asked in the operator's
 terms, and the selection is computed by the run's own code both times
-(:func:`~nba_toolkit.core.simulation.simulate_week`). Eligibility does not
+(:func:`~nba_toolkit.core.decision.decide_week`). Eligibility does not
 move: the changed columns are the engine's inputs, not investor, consent or
 cooldown.
 
@@ -35,9 +35,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from nba_toolkit.core.decision import decide_week, engine_scores
 from nba_toolkit.core.rules import RuleContext
 from nba_toolkit.core.selection import HOLDOUT, SELECTED, Policy
-from nba_toolkit.core.simulation import engine_scores, simulate_week
 from nba_toolkit.errors import UsageError
 
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
@@ -150,7 +150,7 @@ def what_if(
     """The week's selection before and after ``changes``, and the monotonicity report on the unchanged snapshot."""
 
     def run(frame: pl.DataFrame) -> pl.DataFrame:
-        return simulate_week(frame, contacted, engine=engine, model=model, policy=policy, rules=rules, rule_context=rule_context)
+        return decide_week(frame, contacted, engine=engine, model=model, policy=policy, rules=rules, rule_context=rule_context)
 
     before = run(snapshot)
     after = run(apply_changes(snapshot, changes))

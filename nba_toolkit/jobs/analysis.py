@@ -58,7 +58,7 @@ def export_analysis(workspace: Workspace, registry: Registry, run_id: str, *, ex
     selection_path = workspace.root / (run.selection_path or "")
     if not selection_path.is_file() or sha256_of(selection_path) != run.selection_sha256:
         raise UsageError(f"the stored selection of run {run_id} is missing or was changed after the run")
-    snapshot_path = Path(run.snapshot_path or "")
+    snapshot_path = workspace.recorded_path(run.snapshot_path or "")
     if not snapshot_path.is_file() or sha256_of(snapshot_path) != run.snapshot_sha256:
         raise UsageError(
             f"the snapshot run {run_id} used ({snapshot_path}) is missing or was changed since",

@@ -33,11 +33,11 @@ import polars as pl
 
 from nba_toolkit.config import Config, load_config, parse_config
 from nba_toolkit.core.backtest import Backtest, compare, market_band, run_backtest
+from nba_toolkit.core.decision import CONTACT_SCHEMA
 from nba_toolkit.core.evaluation import Evaluation, evaluate_runs
 from nba_toolkit.core.models import load_model
 from nba_toolkit.core.rules import RuleContext, rule_columns
 from nba_toolkit.core.selection import Policy, cooldown_start, reason_counts
-from nba_toolkit.core.simulation import CONTACT_SCHEMA
 from nba_toolkit.core.snapshot import load_snapshot
 from nba_toolkit.core.training import MIN_TRAINING_WEEKS, label_history
 from nba_toolkit.core.weeks import is_week_label, parse_week, week_bounds, week_of

@@ -76,17 +76,7 @@ def export_run(workspace: Workspace, registry: Registry, run_id: str, *, approve
     today = date.today()
     operator_excluded = [o["customer_id"] for o in ledger.overrides(run_id) if o["action"] == "exclude"]
     selection = pl.read_parquet(selection_path)
-    rows = (
-        selection.filter(pl.col("mailed") & ~pl.col("customer_id").cast(pl.String).is_in(operator_excluded))
-        .select(
-            pl.col("customer_id"),
-            pl.lit(config.campaign.code).alias("campaign_code"),
-            pl.col("group"),
-            pl.lit(today).alias("export_date"),
-        )
-        .sort("group", "customer_id")
-        .select(MAIL_COLUMNS)
-    )
+    rows = mail_rows(selection, operator_excluded, campaign_code=config.campaign.code, export_date=today)
     exporter_entry = registry.exporter(config.export.exporter)
     exporter = exporter_entry.obj
     approver = approved_by or operator_name()
@@ -129,4 +119,19 @@ def export_run(workspace: Workspace, registry: Registry, run_id: str, *, approve
         rows=rows.height,
         groups={g: groups.get(g, 0) for g in MAILED_GROUPS.values()},
         approved_by=approver,
+    )
+
+
+def mail_rows(selection: pl.DataFrame, operator_excluded: list[str], *, campaign_code: str, export_date: date) -> pl.DataFrame:
+    """The mail file's rows: the mailed, less the operator's exclusions, in a fixed order (replay relies on it)."""
+    return (
+        selection.filter(pl.col("mailed") & ~pl.col("customer_id").cast(pl.String).is_in(operator_excluded))
+        .select(
+            pl.col("customer_id"),
+            pl.lit(campaign_code).alias("campaign_code"),
+            pl.col("group"),
+            pl.lit(export_date).alias("export_date"),
+        )
+        .sort("group", "customer_id")
+        .select(MAIL_COLUMNS)
     )

@@ -6,8 +6,6 @@ explanations; both are checked against what the ledger recorded for that run.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import polars as pl
 
 from nba_toolkit.core.residual import ResidualGroup, residual_group
@@ -29,7 +27,7 @@ def residual_workspace(workspace: Workspace, registry: Registry, *, weeks: int =
     latest = runs[-1]
     config = workspace.config
     engine = registry.engine(latest.engine or config.engine.name).obj
-    path = Path(latest.snapshot_path or "")
+    path = workspace.recorded_path(latest.snapshot_path or "")
     if not path.is_file():
         raise BadInput(f"the snapshot of run {latest.run_id} is no longer there", file=path)
     schema = {**CORE_COLUMNS, **engine.required_columns}

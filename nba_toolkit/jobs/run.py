@@ -17,22 +17,22 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import polars as pl
 
 from nba_toolkit import __version__
 from nba_toolkit.core.checks import CheckContext, CheckResult, blocking, run_checks
+from nba_toolkit.core.decision import score_week
 from nba_toolkit.core.files import atomic_writer, sha256_of
 from nba_toolkit.core.governance import unapproved
 from nba_toolkit.core.history import past_runs
 from nba_toolkit.core.models import load_model, read_sidecar
 from nba_toolkit.core.notify import Alert, deliver
 from nba_toolkit.core.profile import snapshot_profile, write_profile
-from nba_toolkit.core.rules import RuleContext, apply_rules, rule_columns
-from nba_toolkit.core.selection import Policy, cooldown_start, exclusions, reason_counts, select
+from nba_toolkit.core.rules import RuleContext, rule_columns
+from nba_toolkit.core.selection import Policy, cooldown_start, reason_counts, select
 from nba_toolkit.core.snapshot import Snapshot, load_snapshot
 from nba_toolkit.core.weeks import is_week_label, week_bounds, week_of
-from nba_toolkit.errors import BadInput, CheckBlocked, NbaError, PluginError, UsageError
+from nba_toolkit.errors import BadInput, CheckBlocked, NbaError, UsageError
 from nba_toolkit.plugin.manager import Registry
 from nba_toolkit.workspace import Workspace, operator_name
 
@@ -254,7 +254,7 @@ def run_week(
         outcome.dropped_columns = loaded.dropped_columns
         ledger.update_run(
             run_id,
-            snapshot_path=str(path.resolve()),
+            snapshot_path=workspace.record_path(path),
             snapshot_sha256=loaded.sha256,
             rows_in=loaded.rows,
             dropped_columns=list(loaded.dropped_columns),
@@ -292,25 +292,26 @@ def run_week(
         model = load_model(
             workspace.root / model_record.path, models_dir=workspace.models_dir, expected_sha256=model_record.sha256
         )
-        ledger.update_run(run_id, model_id=model_record.model_id, model_sha256=model_record.sha256)
+        contacts_upto = ledger.contacts_high_water()
+        ledger.update_run(run_id, model_id=model_record.model_id, model_sha256=model_record.sha256, contacts_upto=contacts_upto)
         policy = Policy.from_config(config)
         contacted = pl.DataFrame(
-            ledger.contacted_since(cooldown_start(start, policy.cooldown_weeks)),
+            ledger.contacted_since(cooldown_start(start, policy.cooldown_weeks), upto=contacts_upto),
             schema={"customer_id": pl.String, "week_start": pl.String},
             orient="row",
         )
         # Business rules (plugins) come after the built-in eligibility; the first reason wins.
-        excluded = apply_rules(
-            rules,
+        scored = score_week(
             loaded.frame,
-            exclusions(loaded.frame, contacted),
-            RuleContext(week=week, week_start=start, week_end=end, config=config, workspace_root=workspace.root),
+            contacted,
+            engine=engine,
+            model=model,
+            rules=rules,
+            rule_context=RuleContext(week=week, week_start=start, week_end=end, config=config, workspace_root=workspace.root),
         )
-        customers = loaded.frame.select("customer_id").with_columns(excluded.alias("exclusion"))
-        scores = _score_eligible(engine, model, loaded, customers)
 
         progress.stage("select")
-        selection = select(customers.with_columns(score=scores), policy)
+        selection = select(scored, policy)
 
         progress.stage("output checks")
         checks += run_checks(all_checks, "output", _with_selection(context, selection, contacted))
@@ -346,24 +347,6 @@ def run_week(
         if not isinstance(exc, Cancelled):
             _alert(workspace, registry, outcome, "failed", message, checks)
         raise
-
-
-def _score_eligible(engine: Any, model: Any, loaded: Snapshot, customers: pl.DataFrame) -> pl.Series:
-    """Score only the eligible; an engine that returns anything but probabilities is refused."""
-    eligible = customers["exclusion"].is_null()
-    features = engine.features(loaded.frame.filter(eligible).lazy()).collect()
-    try:
-        raw = np.asarray(engine.score(model, features), dtype=np.float64)
-    except Exception as exc:  # noqa: BLE001 - any engine failure is the engine's, named as such
-        raise PluginError(f"the engine '{engine.name}' failed while scoring: {type(exc).__name__}: {exc}") from exc
-    if raw.shape != (features.height,) or not np.all(np.isfinite(raw)) or raw.min(initial=0) < 0 or raw.max(initial=0) > 1:
-        raise PluginError(
-            f"the engine '{engine.name}' returned {raw.shape[0] if raw.ndim else 0} scores for "
-            f"{features.height} customers, or scores outside 0 to 1; the run stops"
-        )
-    scores = np.full(customers.height, np.nan)
-    scores[eligible.to_numpy()] = raw
-    return pl.Series("score", scores).fill_nan(None)
 
 
 def _data_use(workspace: Workspace, required: dict[str, str]) -> CheckResult:

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import polars as pl
 
+from nba_toolkit.core.decision import CONTACT_SCHEMA
 from nba_toolkit.core.rules import RuleContext, rule_columns
 from nba_toolkit.core.selection import Policy, cooldown_start
-from nba_toolkit.core.simulation import CONTACT_SCHEMA
 from nba_toolkit.core.snapshot import load_snapshot
 from nba_toolkit.core.weeks import week_bounds, week_of
 from nba_toolkit.core.whatif import WhatIf, parse_change, what_if

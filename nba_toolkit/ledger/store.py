@@ -49,6 +49,7 @@ CREATE TABLE runs (
     counts           TEXT,
     selection_path   TEXT,
     selection_sha256 TEXT,
+    contacts_upto    INTEGER,
     error            TEXT,
     approved_by      TEXT,
     approved_at      TEXT,
@@ -174,6 +175,8 @@ class RunRecord:
     counts: dict[str, int]
     selection_path: str | None
     selection_sha256: str | None
+    #: the contact history's last row when the run read it: a replay sees exactly that history
+    contacts_upto: int | None
     error: str | None
     approved_by: str | None
     approved_at: str | None
@@ -514,15 +517,28 @@ class Ledger:
             audit.append(db, "contact_import", source, audit.contact_import_content(db, source), now())
         return len(rows)
 
-    def contacted_since(self, week_start: date) -> list[tuple[str, str]]:
-        """Each customer contacted in the week starting ``week_start`` or later, with their latest such week."""
+    def contacted_since(self, week_start: date, *, upto: int | None = None) -> list[tuple[str, str]]:
+        """Each customer contacted in the week starting ``week_start`` or later, with their latest such week.
+
+        ``upto`` limits the history to the rows that existed when a run read it
+        (see :meth:`contacts_high_water`), so a replay sees what the run saw.
+        """
         return [
             (r[0], r[1])
             for r in self._db.execute(
-                "SELECT customer_id, MAX(week_start) FROM contacts WHERE week_start >= ? GROUP BY customer_id",
-                (week_start.isoformat(),),
+                "SELECT customer_id, MAX(week_start) FROM contacts WHERE week_start >= ? AND rowid <= ? GROUP BY customer_id",
+                (week_start.isoformat(), upto if upto is not None else 2**62),
             )
         ]
+
+    def contacts_high_water(self) -> int:
+        """The newest contact row; contacts are only ever appended, so this marks a point in the history."""
+        return int(self._db.execute("SELECT COALESCE(MAX(rowid), 0) FROM contacts").fetchone()[0])
+
+    def contact_date(self, run_id: str) -> str | None:
+        """The date a run's export was recorded as the contact date (the mail file's export date)."""
+        row = self._db.execute("SELECT MIN(contact_date) FROM contacts WHERE run_id = ?", (run_id,)).fetchone()
+        return row[0] if row else None
 
     # -- models -----------------------------------------------------------
 

@@ -11,8 +11,8 @@ from conftest import RECENT_WEEKS
 
 from nba_toolkit.cli import main
 from nba_toolkit.core.backtest import BacktestCancelled, run_backtest
+from nba_toolkit.core.decision import CONTACT_SCHEMA
 from nba_toolkit.core.selection import Policy
-from nba_toolkit.core.simulation import CONTACT_SCHEMA
 from nba_toolkit.jobs.backtest import backtest_workspace
 from nba_toolkit.plugin.manager import load_plugins
 

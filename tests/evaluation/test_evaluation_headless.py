@@ -11,7 +11,7 @@ MODULES = [
     "nba_toolkit.core.outcomes",
     "nba_toolkit.core.evaluation",
     "nba_toolkit.core.mailing",
-    "nba_toolkit.core.simulation",
+    "nba_toolkit.core.decision",
     "nba_toolkit.core.backtest",
     "nba_toolkit.core.residual",
     "nba_toolkit.core.whatif",

@@ -91,7 +91,11 @@ def test_runs_with_a_closed_window_are_evaluated_and_pooled(recorded, capsys):
             interval = pooled[arm][key]
             assert interval["ci_low"] <= interval["estimate"] <= interval["ci_high"]
     # pooled with equal assignment probabilities in every run: between the smallest and largest run's uplift
-    per_run = [runs[w]["model_uplift"]["uplift"]["estimate"] for w in EVALUATED_WEEKS]
+    per_run = [
+        runs[w]["model_uplift"]["uplift"]["estimate"]
+        for w in EVALUATED_WEEKS
+        if runs[w]["model_uplift"]["uplift"]["estimate"] is not None
+    ]
     assert min(per_run) <= pooled["model_uplift"]["uplift"]["estimate"] <= max(per_run)
     held = pooled["holdout_share"]
     assert held["held_out"] == pooled["groups"]["holdout"]["n"]

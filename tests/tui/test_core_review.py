@@ -78,7 +78,7 @@ def test_explanation_is_made_from_the_runs_own_inputs(reviewed) -> None:
     savings = dict(explanation.values)["Savings balance"]
     assert "," in savings or "." in savings, "a balance is the customer's own value, not the log the model uses"
 
-    snapshot = Path(workspace.ledger.run(run_id).snapshot_path)
+    snapshot = workspace.recorded_path(workspace.ledger.run(run_id).snapshot_path)
     snapshot.write_bytes(snapshot.read_bytes() + b"\n")
     changed = RunReview.open(workspace, registry, run_id).explain(top["customer_id"])
     assert changed.problem and "changed after the run" in changed.problem and not changed.contributions

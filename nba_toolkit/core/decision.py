@@ -1,13 +1,13 @@
-"""One week's selection computed the way the weekly run computes it, without recording anything.
+"""Who is mailed this week: the one path from snapshot to selection, recording nothing.
 
-The backtest, the what-if and the residual group all ask "what would the
-run have selected?". They must get the run's answer, not a lookalike, so
-this module calls the run's own pieces in the run's order: the built-in
-eligibility (:func:`~nba_toolkit.core.selection.exclusions`), then the
-business rules, then the engine's features and scores for the eligible
-only, then :func:`~nba_toolkit.core.selection.select` with the same policy
-and salt. Same snapshot, contact history, model and configuration: same
-selection, row for row.
+The weekly run, its replay, the backtest, the what-if and the residual group
+all need "what does the engine select for this snapshot?". They must get the
+same answer, so they all come here: the built-in eligibility
+(:func:`~nba_toolkit.core.selection.exclusions`), then the business rules,
+then the engine's features and scores for the eligible only, then
+:func:`~nba_toolkit.core.selection.select` with the policy and salt. Same
+snapshot, contact history, model and configuration: same selection, row for
+row.
 """
 
 from __future__ import annotations
@@ -26,7 +26,24 @@ from nba_toolkit.errors import PluginError
 CONTACT_SCHEMA = {"customer_id": pl.String, "week_start": pl.String}
 
 
-def simulate_week(
+def score_week(
+    snapshot: pl.DataFrame,
+    contacted: pl.DataFrame,
+    *,
+    engine: Any,
+    model: Any,
+    rules: Sequence[tuple[Any, str]] = (),
+    rule_context: RuleContext | None = None,
+) -> pl.DataFrame:
+    """``customer_id``, ``exclusion`` (null when eligible) and ``score`` (null when excluded) per snapshot row."""
+    exclusion = exclusions(snapshot, contacted)
+    if rules and rule_context is not None:
+        exclusion = apply_rules(rules, snapshot, exclusion, rule_context)
+    customers = snapshot.select("customer_id").with_columns(exclusion.alias("exclusion"))
+    return customers.with_columns(score=score_eligible(engine, model, snapshot, customers["exclusion"].is_null()))
+
+
+def decide_week(
     snapshot: pl.DataFrame,
     contacted: pl.DataFrame,
     *,
@@ -37,12 +54,8 @@ def simulate_week(
     rule_context: RuleContext | None = None,
 ) -> pl.DataFrame:
     """The selection for ``snapshot`` (canonical columns), given who is in the cooldown."""
-    exclusion = exclusions(snapshot, contacted)
-    if rules and rule_context is not None:
-        exclusion = apply_rules(rules, snapshot, exclusion, rule_context)
-    customers = snapshot.select("customer_id").with_columns(exclusion.alias("exclusion"))
-    scores = score_eligible(engine, model, snapshot, customers["exclusion"].is_null())
-    return select(customers.with_columns(score=scores), policy)
+    scored = score_week(snapshot, contacted, engine=engine, model=model, rules=rules, rule_context=rule_context)
+    return select(scored, policy)
 
 
 def score_eligible(engine: Any, model: Any, snapshot: pl.DataFrame, eligible: pl.Series) -> pl.Series:
