@@ -137,6 +137,27 @@ class NotifyConfig:
 
 
 @dataclass(frozen=True)
+class GovernanceConfig:
+    """Who owns the engine, and the sign-off a model needs before it mails anyone."""
+
+    owner: str = ""
+    contacts: str = ""
+    #: a model must be approved (``nba-toolkit model approve``) before a weekly run uses it
+    require_model_approval: bool = True
+    #: how many acceptance runs (``run --dry-run``) the model needs before it can be approved
+    acceptance_runs: int = 1
+    #: the approver must not be the person who trained the model
+    four_eyes: bool = False
+
+
+@dataclass(frozen=True)
+class RetentionConfig:
+    """How long per-customer run data is kept; counts and hashes are kept for good."""
+
+    run_data_days: int = 730
+
+
+@dataclass(frozen=True)
 class PluginsConfig:
     disabled: tuple[str, ...] = ()
     folders: tuple[str, ...] = ()
@@ -152,6 +173,8 @@ class Config:
     export: ExportConfig = field(default_factory=ExportConfig)
     checks: ChecksConfig = field(default_factory=ChecksConfig)
     notify: NotifyConfig = field(default_factory=NotifyConfig)
+    governance: GovernanceConfig = field(default_factory=GovernanceConfig)
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
     plugins: PluginsConfig = field(default_factory=PluginsConfig)
 
     def to_dict(self) -> dict[str, Any]:
@@ -169,6 +192,8 @@ _TABLES = {
     "selection": SelectionConfig,
     "engine": EngineConfig,
     "export": ExportConfig,
+    "governance": GovernanceConfig,
+    "retention": RetentionConfig,
     "plugins": PluginsConfig,
 }
 
@@ -185,7 +210,19 @@ def load_config(path: Path) -> Config:
 
 
 def parse_config(raw: dict[str, Any], *, source: Path | str = "nba.toml") -> Config:
-    known = {"campaign", "selection", "engine", "columns", "privacy", "export", "checks", "notify", "plugins"}
+    known = {
+        "campaign",
+        "selection",
+        "engine",
+        "columns",
+        "privacy",
+        "export",
+        "checks",
+        "notify",
+        "governance",
+        "retention",
+        "plugins",
+    }
     for key in raw:
         if key not in known:
             raise BadInput(f"unknown section [{key}]; known sections: {', '.join(sorted(known))}", file=source)
@@ -309,6 +346,10 @@ def _validate(config: Config, source: Path | str) -> None:
         problems.append("[selection] threshold is a probability and must lie between 0 and 1")
     if s.cooldown_weeks < 0:
         problems.append("[selection] cooldown_weeks must be 0 or more")
+    if config.governance.acceptance_runs < 0:
+        problems.append("[governance] acceptance_runs must be 0 or more")
+    if config.retention.run_data_days < 1:
+        problems.append("[retention] run_data_days must be 1 or more")
     for share in ("holdout_share", "random_control_share"):
         if not 0.0 <= getattr(s, share) < 1.0:
             problems.append(f"[selection] {share} must lie between 0 and 1 (e.g. 0.10 for 10%)")

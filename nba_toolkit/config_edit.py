@@ -25,6 +25,7 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from nba_toolkit.config import Config, parse_config
+from nba_toolkit.config_history import remember
 from nba_toolkit.core.files import atomic_write_bytes
 from nba_toolkit.errors import BadInput, UsageError
 
@@ -249,6 +250,7 @@ def apply_changes(workspace: Workspace, changes: Mapping[str, Any], *, by: str, 
     except BaseException:
         atomic_write_bytes(path, raw, mode=path.stat().st_mode & 0o777)
         raise
+    remember(workspace)
     workspace.__dict__.pop("config", None)  # the cached configuration is stale now
     return done
 

@@ -228,7 +228,7 @@ def assert_engine_conforms(engine: Any, sample: pl.DataFrame, *, seed: int = 0, 
     import polars as pl
 
     from nba_toolkit.config import DEFAULT_DENYLIST
-    from nba_toolkit.core.engine import ENGINE_ATTRIBUTES, ENGINE_METHODS
+    from nba_toolkit.core.engine import ENGINE_ATTRIBUTES, ENGINE_METHODS, imputation_problems
     from nba_toolkit.core.snapshot import is_denied
 
     if isinstance(engine, type):
@@ -243,6 +243,12 @@ def assert_engine_conforms(engine: Any, sample: pl.DataFrame, *, seed: int = 0, 
     _require(isinstance(engine.required_columns, Mapping), f"{who}: 'required_columns' must map column -> type")
     for column, kind in engine.required_columns.items():
         _require(kind in COLUMN_TYPES, f"{who}: required column '{column}' has type {kind!r}; use one of {COLUMN_TYPES}")
+    _require(
+        isinstance(getattr(engine, "optional_columns", None) or {}, Mapping),
+        f"{who}: 'optional_columns' must map column -> stand-in",
+    )
+    problems = imputation_problems(engine)
+    _require(not problems, f"{who}: " + "; ".join(problems))
     _require(
         isinstance(engine.feature_labels, Mapping) and len(engine.feature_labels) > 0,
         f"{who}: 'feature_labels' must map each feature to plain words",

@@ -103,6 +103,16 @@ max = 2500                      # most customers a week may mail (capacity plus 
 # username = "nba"
 # password_env = "NBA_SMTP_PASSWORD"   # the password comes only from this environment variable
 
+[governance]
+owner = ""                      # who answers for the engine (shown on the model card)
+contacts = ""                   # who to call when it misbehaves
+require_model_approval = {approval}   # a model mails nobody before `nba-toolkit model approve`
+acceptance_runs = 1             # `run --dry-run` runs a model needs before it can be approved
+four_eyes = false               # true: the approver must not be whoever trained the model
+
+[retention]
+run_data_days = 730             # `nba-toolkit purge` removes per-customer run data older than this
+
 [plugins]
 disabled = []                   # plugin names to switch off
 folders = []                    # extra folders with local plugin files
@@ -201,7 +211,9 @@ def init_workspace(root: Path, *, sample: bool = False) -> Workspace:
         raise UsageError(f"{root} is already a workspace; its nba.toml was left as it is")
     for folder in FOLDERS:
         (root / folder).mkdir(parents=True, exist_ok=True)
-    (root / "nba.toml").write_text(CONFIG_TEMPLATE.format(salt=secrets.token_hex(8)), encoding="utf-8")
+    # The sample skips the model sign-off so the demo runs in one go; a real workspace requires it.
+    approval = "false" if sample else "true"
+    (root / "nba.toml").write_text(CONFIG_TEMPLATE.format(salt=secrets.token_hex(8), approval=approval), encoding="utf-8")
     workspace = Workspace.open(root)
     _ = workspace.ledger  # creates the schema now, so an empty workspace is complete
     # A real workspace starts with every data use listed and none approved: compliance signs off first.
@@ -215,6 +227,9 @@ def init_workspace(root: Path, *, sample: bool = False) -> Workspace:
     )
     if sample:
         _copy_sample(workspace)
+    from nba_toolkit.config_history import remember  # it reads workspaces, so it is imported here
+
+    remember(workspace)
     return workspace
 
 

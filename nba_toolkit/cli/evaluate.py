@@ -1,4 +1,4 @@
-"""Evaluation commands: outcomes import, evaluate, plan, residual, backtest, whatif."""
+"""Evaluation commands: outcomes import, evaluate, plan, residual, simulate, whatif."""
 
 from __future__ import annotations
 
@@ -50,10 +50,12 @@ def add_commands(commands: Commands) -> None:
     residual.add_argument("--weeks", type=int, default=12, metavar="N", help="how many of the latest exported runs (default 12)")
     residual.add_argument("--list", action="store_true", help="also list the customers (JSON: their ids)")
 
-    backtest = commands.add("backtest", _backtest, "Replay the engine and the selection week by week over the history.")
-    backtest.add_argument("--from", dest="from_week", metavar="WEEK", help="first week to replay (YYYY-Www)")
-    backtest.add_argument("--to", dest="to_week", metavar="WEEK", help="last week to replay (YYYY-Www)")
-    backtest.add_argument(
+    simulate = commands.add(
+        "simulate", _simulate, "Replay the engine and the selection week by week over the history (a backtest)."
+    )
+    simulate.add_argument("--from", dest="from_week", metavar="WEEK", help="first week to replay (YYYY-Www)")
+    simulate.add_argument("--to", dest="to_week", metavar="WEEK", help="last week to replay (YYYY-Www)")
+    simulate.add_argument(
         "--set",
         dest="settings",
         action="append",
@@ -61,20 +63,20 @@ def add_commands(commands: Commands) -> None:
         metavar="KEY=VALUE",
         help="change a setting, e.g. selection.threshold=0.02",
     )
-    other = backtest.add_mutually_exclusive_group()
+    other = simulate.add_mutually_exclusive_group()
     other.add_argument(
         "--config", dest="compare_config", type=Path, metavar="OTHER.toml", help="a second configuration, side by side"
     )
     other.add_argument(
         "--compare", action="append", default=[], metavar="KEY=VALUE", help="a second configuration: the first with this change"
     )
-    backtest.add_argument(
+    simulate.add_argument(
         "--retrain",
         choices=("none", "once", "weekly"),
         default="none",
         help="none: the registered model (default); once: fitted before the first week; weekly: refitted every week",
     )
-    backtest.add_argument("--model", dest="model_id", metavar="MODEL_ID", help="a registered model instead of the active one")
+    simulate.add_argument("--model", dest="model_id", metavar="MODEL_ID", help="a registered model instead of the active one")
 
     whatif = commands.add("whatif", _whatif, "Change a feature on a snapshot and see how the selection and scores move.")
     whatif.add_argument("--snapshot", type=Path, metavar="FILE", help="the snapshot (default: the newest in data/snapshots)")
@@ -361,7 +363,7 @@ def _residual(args: argparse.Namespace, out: Output) -> int:
     return EXIT_OK
 
 
-def _backtest(args: argparse.Namespace, out: Output) -> int:
+def _simulate(args: argparse.Namespace, out: Output) -> int:
     from nba_toolkit.jobs.backtest import backtest_workspace
 
     workspace, registry = open_workspace(args, out)
@@ -381,18 +383,18 @@ def _backtest(args: argparse.Namespace, out: Output) -> int:
     if out.json_mode:
         out.document(report.to_dict())
         return EXIT_OK
-    _print_backtest(out, report)
+    _print_simulation(out, report)
     return EXIT_OK
 
 
-def _print_backtest(out: Output, report: Any) -> None:
+def _print_simulation(out: Output, report: Any) -> None:
     from rich.table import Table
 
     from nba_toolkit.core.backtest import FLAG_TEXT, totals
 
     results = report.results
     out.say(
-        f"[bold]Backtest[/] {report.first_week} to {report.last_week}, model: "
+        f"[bold]Simulation[/] {report.first_week} to {report.last_week}, model: "
         f"{'registered' if report.retrain == 'none' else 'retrained ' + report.retrain} ({report.seconds:.1f} s)."
     )
     table = Table(title="Per week: customers mailed (model and random control) and held out")
@@ -437,7 +439,7 @@ def _print_backtest(out: Output, report: Any) -> None:
         else:
             verdict = (
                 f"{row['differing_customers']:,} customers differ: the replay's contact history before that week is its "
-                f"own, not the real one (replay --from {row['week']} to compare)"
+                f"own, not the real one (simulate --from {row['week']} to compare)"
             )
         out.say(
             f"Recorded run {row['run_id']}: {row['recorded_mailed']:,} mailed; replayed {row['replayed_mailed']:,}: {verdict}."

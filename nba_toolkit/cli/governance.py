@@ -31,8 +31,12 @@ def add_commands(commands: Commands) -> None:
     )
     replay.add_argument("run_id", metavar="RUN_ID")
 
+    commands.add("purge", _purge, "Remove per-customer run data older than [retention] run_data_days (audited).")
+
     model = commands.group("model", "The trained model.")
     model.add("card", _model_card, "Print the active model's card: purpose, data, performance, when not to use it.")
+    approve_model = model.add("approve", _model_approve, "Approve the active model for weekly runs (recorded).")
+    approve_model.add_argument("--by", metavar="NAME", help="who approves (default: you)")
 
 
 def _verify(args: argparse.Namespace, out: Output) -> int:
@@ -164,4 +168,38 @@ def _replay(args: argparse.Namespace, out: Output) -> int:
     if error is not None:
         raise error
     out.say(f"Run {args.run_id} replays identically.")
+    return EXIT_OK
+
+
+def _model_approve(args: argparse.Namespace, out: Output) -> int:
+    from nba_toolkit.jobs.governance import approve_model
+    from nba_toolkit.workspace import Workspace, operator_name
+
+    workspace = Workspace.open(workspace_dir(args))
+    record = approve_model(workspace, by=args.by or operator_name())
+    if out.json_mode:
+        out.document({"model_id": record.model_id, "approved_by": record.approved_by, "approved_at": record.approved_at})
+    else:
+        out.say(
+            f"Approved the model [bold]{record.model_id}[/] for weekly runs (by {escape(record.approved_by or '')}, "
+            f"{record.approved_at}); recorded in the ledger."
+        )
+    return EXIT_OK
+
+
+def _purge(args: argparse.Namespace, out: Output) -> int:
+    from nba_toolkit.jobs.retention import purge
+    from nba_toolkit.workspace import Workspace
+
+    workspace = Workspace.open(workspace_dir(args))
+    report = purge(workspace)
+    if out.json_mode:
+        out.document(report.to_dict())
+    elif report.runs or report.ledger_rows:
+        out.say(
+            f"Removed the per-customer data of {len(report.runs)} run(s) started before {report.cutoff} "
+            f"({report.ledger_rows:,} ledger rows); their counts and hashes stay."
+        )
+    else:
+        out.say(f"Nothing to remove: no run data older than {report.cutoff}.")
     return EXIT_OK

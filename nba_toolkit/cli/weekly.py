@@ -50,6 +50,11 @@ def add_commands(commands: Commands) -> None:
     )
     run.add_argument("--approve", action="store_true", help="approve and export in the same step")
     run.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="an acceptance run: every stage on real data, recorded, never exportable (to try a new model)",
+    )
+    run.add_argument(
         "--acknowledge-warnings",
         action="store_true",
         help="with --approve: acknowledge every warning of the run in your name (recorded), instead of refusing",
@@ -92,6 +97,8 @@ def _run(args: argparse.Namespace, out: Output) -> int:
     from nba_toolkit.jobs.export import export_run
     from nba_toolkit.jobs.run import run_scheduled, run_week
 
+    if args.dry_run and (args.approve or args.scheduled):
+        raise UsageError("a dry run is never exported or scheduled; leave out --approve and --scheduled")
     if args.acknowledge_warnings and not args.approve:
         raise UsageError("--acknowledge-warnings only goes with --approve; use `nba-toolkit acknowledge` otherwise")
     workspace, registry = open_workspace(args, out)
@@ -101,7 +108,14 @@ def _run(args: argparse.Namespace, out: Output) -> int:
             if args.scheduled:
                 outcome = run_scheduled(workspace, registry, on_progress=progress)
             else:
-                outcome = run_week(workspace, registry, snapshot=args.snapshot, week=args.week, on_progress=progress)
+                outcome = run_week(
+                    workspace,
+                    registry,
+                    snapshot=args.snapshot,
+                    week=args.week,
+                    on_progress=progress,
+                    dry_run=args.dry_run,
+                )
     except CheckBlocked as blocked:
         run = workspace.ledger.run(blocked.run_id) if blocked.run_id else None
         if out.json_mode:
@@ -274,6 +288,12 @@ def _print_run(out: Output, workspace: Workspace, outcome: Any) -> None:
     out.say(f"Snapshot: {escape(outcome.snapshot_path)}")
     if outcome.dropped_columns:
         out.say(f"Sensitive columns dropped at load: {', '.join(outcome.dropped_columns)}")
+    if outcome.degraded:
+        from nba_toolkit.core.degraded import describe
+
+        out.say("[bold yellow]Degraded run[/]: scored with stand-ins for missing optional inputs:")
+        for line in describe(outcome.degraded):
+            out.say(f"  [yellow]! {escape(line)}[/]")
     failed = [c for c in outcome.checks if c.status != "pass"]
     out.say(f"Checks: {len(outcome.checks) - len(failed)} of {len(outcome.checks)} passed")
     for check in failed:
@@ -302,6 +322,11 @@ def _print_run(out: Output, workspace: Workspace, outcome: Any) -> None:
     out.console.print(table)
     if outcome.export:
         _print_export(out, outcome.export)
+    elif outcome.kind == "acceptance":
+        out.say(
+            "This is an acceptance run: it is recorded but can never be exported. When it looks right, "
+            "`nba-toolkit model approve` signs the model off for weekly runs."
+        )
     elif outcome.status == "awaiting_approval":
         warned = [c.check for c in outcome.checks if c.needs_acknowledgement]
         if warned:

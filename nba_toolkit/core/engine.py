@@ -5,11 +5,17 @@ customers with a probability of converting (0 to 1), and explains each score
 as contributions in plain feature names. The engine object itself holds no
 fitted state: the fitted model is a separate value the toolkit saves, hashes
 and loads, so the workspace, not the plugin, decides which model is in use.
+
+Inputs are critical unless the engine lists them in ``optional_columns``
+with the stand-in to use when they are missing. The toolkit, not the engine,
+fills those stand-ins in, counts them and marks the run as degraded; an
+engine never fills in an input silently (see core/degraded.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
@@ -19,9 +25,46 @@ if TYPE_CHECKING:
 ENGINE_ATTRIBUTES = ("name", "version", "required_columns", "feature_labels")
 ENGINE_METHODS = ("features", "fit", "score", "explain", "model_card")
 
+#: the stand-in for a missing optional input: "median" (of this snapshot's values) or a constant
+Imputation = str | bool | int | float | date
+MEDIAN = "median"
+#: the Python types a constant stand-in may have, per column type (bool is not an int here)
+_CONSTANT_TYPES: dict[str, tuple[type, ...]] = {
+    "int": (int,),
+    "float": (int, float),
+    "bool": (bool,),
+    "str": (str,),
+    "date": (date,),
+}
+
+
+def optional_columns(engine: Any) -> dict[str, Imputation]:
+    """The engine's optional inputs and their stand-ins; none when it declares none (every input is critical)."""
+    return dict(getattr(engine, "optional_columns", None) or {})
+
+
+def imputation_problems(engine: Any) -> list[str]:
+    """Why the engine's ``optional_columns`` declaration is unusable, in plain words; empty when it is fine."""
+    problems = []
+    for column, value in optional_columns(engine).items():
+        kind = engine.required_columns.get(column)
+        if kind is None:
+            problems.append(f"optional column '{column}' is not in required_columns")
+        elif isinstance(value, str) and value == MEDIAN:
+            if kind not in ("int", "float"):
+                problems.append(f"optional column '{column}' ({kind}) cannot use the median; declare a constant")
+        elif (isinstance(value, bool) and kind != "bool") or not isinstance(value, _CONSTANT_TYPES.get(kind, ())):
+            problems.append(f"optional column '{column}' ({kind}) has the stand-in {value!r}, which is not a {kind} value")
+    return problems
+
 
 @runtime_checkable
 class Engine(Protocol):
+    """An engine may also declare ``optional_columns`` (see ``optional_columns()``): inputs among
+    ``required_columns`` that may be missing from the snapshot or empty in some rows, each with its
+    stand-in, a constant of the column's type or ``"median"`` (the median of this snapshot's values).
+    """
+
     name: str
     version: str
     #: canonical snapshot columns the engine reads, with their type ("int", "float", "bool", "date", "str")

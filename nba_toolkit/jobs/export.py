@@ -57,6 +57,8 @@ def export_run(workspace: Workspace, registry: Registry, run_id: str, *, approve
     run = ledger.run(run_id)
     if run.status == "exported":
         raise UsageError(f"run {run_id} was already exported on {run.exported_at} to {run.export_path}; a run is exported once")
+    if run.kind == "acceptance":
+        raise UsageError(f"run {run_id} is an acceptance (dry) run; it can never be exported")
     if run.status != "awaiting_approval":
         raise UsageError(f"run {run_id} is {run.status} and cannot be exported", hint=run.error)
     earlier = ledger.exported_run_for_week(run.week)

@@ -1,4 +1,4 @@
-"""Governance jobs over a workspace: the active model's card."""
+"""Governance jobs over a workspace: the active model's card and its approval for weekly runs."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from nba_toolkit.core.governance import read_register
 from nba_toolkit.core.model_card import render
 from nba_toolkit.core.models import read_sidecar
 from nba_toolkit.errors import UsageError
+from nba_toolkit.ledger.store import ModelRecord
 from nba_toolkit.workspace import Workspace
 
 
@@ -16,4 +17,28 @@ def model_card(workspace: Workspace) -> tuple[str, str]:
     if record is None:
         raise UsageError(f"there is no trained model for the engine '{engine}'", hint="Train one with `nba-toolkit train`.")
     sidecar = read_sidecar(workspace.root / record.path)
-    return record.model_id, render(sidecar, read_register(workspace.root))
+    governance = workspace.config.governance
+    return record.model_id, render(sidecar, read_register(workspace.root), owner=governance.owner, contacts=governance.contacts)
+
+
+def approve_model(workspace: Workspace, *, by: str) -> ModelRecord:
+    """Sign the active model off for weekly runs, after its acceptance runs; recorded and audited."""
+    engine = workspace.config.engine.name
+    governance = workspace.config.governance
+    ledger = workspace.ledger
+    record = ledger.active_model(engine)
+    if record is None:
+        raise UsageError(f"there is no trained model for the engine '{engine}'", hint="Train one with `nba-toolkit train`.")
+    if record.approved_by:
+        raise UsageError(f"the model {record.model_id} was already approved by {record.approved_by} on {record.approved_at}")
+    accepted = ledger.acceptance_runs(record.model_id)
+    if len(accepted) < governance.acceptance_runs:
+        raise UsageError(
+            f"the model {record.model_id} has {len(accepted)} acceptance run(s); the workspace asks for "
+            f"{governance.acceptance_runs} before approval",
+            hint="Run it on this week's real data with `nba-toolkit run --dry-run` and review the result first.",
+        )
+    if governance.four_eyes and by.strip().lower() == record.trained_by.strip().lower():
+        raise UsageError(f"four eyes: {record.trained_by} trained the model {record.model_id}, so another person must approve it")
+    ledger.approve_model(record.model_id, by=by)
+    return ledger.model(record.model_id)

@@ -22,6 +22,7 @@ import polars as pl
 
 from nba_toolkit.config import parse_config
 from nba_toolkit.core.decision import decide_week
+from nba_toolkit.core.degraded import impute, loading_schema
 from nba_toolkit.core.files import sha256_of
 from nba_toolkit.core.models import load_model
 from nba_toolkit.core.rules import RuleContext, rule_columns
@@ -104,7 +105,10 @@ def replay(workspace: Workspace, registry: Registry, run_id: str) -> ReplayRepor
     rules = [(r.obj, r.plugin) for r in registry.rules.values()]
     schema = {**CORE_COLUMNS, **rule_columns(rules), **engine.required_columns}
     try:
-        loaded = load_snapshot(snapshot_path, mapping=config.columns, denylist=config.denylist, schema=schema)
+        loaded = load_snapshot(
+            snapshot_path, mapping=config.columns, denylist=config.denylist, schema=loading_schema(schema, engine)
+        )
+        frame, _ = impute(loaded.frame, engine, path=snapshot_path)  # as the run filled optional inputs
         model = load_model(model_path, models_dir=workspace.models_dir, expected_sha256=run.model_sha256 or "")
     except NbaError as exc:
         report.inputs.append(exc.message)
@@ -117,7 +121,7 @@ def replay(workspace: Workspace, registry: Registry, run_id: str) -> ReplayRepor
         orient="row",
     )
     selection = decide_week(
-        loaded.frame,
+        frame,
         contacted,
         engine=engine,
         model=model,

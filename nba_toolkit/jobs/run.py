@@ -20,8 +20,10 @@ from typing import Any
 import polars as pl
 
 from nba_toolkit import __version__
+from nba_toolkit.config_history import notice_hand_edits
 from nba_toolkit.core.checks import CheckContext, CheckResult, blocking, run_checks
 from nba_toolkit.core.decision import score_week
+from nba_toolkit.core.degraded import critical_inputs, impute, loading_schema
 from nba_toolkit.core.files import atomic_writer, sha256_of
 from nba_toolkit.core.governance import unapproved
 from nba_toolkit.core.history import past_runs
@@ -68,6 +70,10 @@ class RunOutcome:
     dropped_columns: tuple[str, ...] = ()
     snapshot_path: str = ""
     export: Any = None
+    #: optional inputs filled in with the engine's stand-in (see core/degraded.py); empty when complete
+    degraded: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: 'weekly', or 'acceptance' for a dry run that can never be exported
+    kind: str = "weekly"
 
     @classmethod
     def from_ledger(cls, workspace: Workspace, run_id: str) -> RunOutcome:
@@ -116,6 +122,8 @@ class RunOutcome:
             dropped_columns=tuple(record.dropped_columns),
             snapshot_path=record.snapshot_path or "",
             export=export,
+            degraded=record.degraded,
+            kind=record.kind,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -127,6 +135,8 @@ class RunOutcome:
             "counts": self.counts,
             "dropped_columns": list(self.dropped_columns),
             "snapshot": self.snapshot_path,
+            "degraded": self.degraded,
+            "kind": self.kind,
             "checks": [
                 {
                     "check": c.check,
@@ -210,16 +220,25 @@ def run_week(
     week: str | None = None,
     on_progress: Progress | None = None,
     cancel: threading.Event | None = None,
+    dry_run: bool = False,
 ) -> RunOutcome:
-    """Run one week up to review. Raises ``CheckBlocked`` when a check stops it."""
+    """Run one week up to review. Raises ``CheckBlocked`` when a check stops it.
+
+    ``dry_run`` makes an acceptance run: every stage on real data, recorded as
+    such, never exportable. A model needs acceptance runs before it may be
+    approved, and approval before a weekly run uses it (``[governance]``).
+    """
     config = workspace.config
     if not config.engine.enabled:
         raise UsageError(
             "the weekly run is switched off ([engine] enabled = false in nba.toml); nothing was run",
             hint="Switch it on again on the home screen or set enabled = true in nba.toml.",
         )
+    notice_hand_edits(workspace, noticed_by=operator_name())
     engine_entry = registry.engine(config.engine.name)
     engine = engine_entry.obj
+    if not dry_run:
+        _require_approved_model(workspace, engine.name)
     path, week = find_snapshot(workspace, snapshot=snapshot, week=week)
     progress = _Progress(on_progress, cancel)
     ledger = workspace.ledger
@@ -227,7 +246,8 @@ def run_week(
     required = {**CORE_COLUMNS, **rule_columns(rules), **engine.required_columns}
 
     def load() -> Snapshot:
-        return load_snapshot(path, mapping=config.columns, denylist=config.denylist, schema=required)
+        # Optional engine inputs may be absent; impute() below adds and fills them.
+        return load_snapshot(path, mapping=config.columns, denylist=config.denylist, schema=loading_schema(required, engine))
 
     loaded = None
     if week is None:
@@ -243,13 +263,17 @@ def run_week(
         config=config.to_dict(),
         plugins=registry.versions(),
         salt=config.campaign.salt,
+        kind="acceptance" if dry_run else "weekly",
     )
-    outcome = RunOutcome(run_id=run_id, week=week, status="running", snapshot_path=str(path))
+    outcome = RunOutcome(
+        run_id=run_id, week=week, status="running", snapshot_path=str(path), kind="acceptance" if dry_run else "weekly"
+    )
     checks: list[CheckResult] = []
     try:
         if loaded is None:
             progress.stage("load")
             loaded = load()
+        frame, outcome.degraded = impute(loaded.frame, engine, path=path)
         outcome.rows_in = loaded.rows
         outcome.dropped_columns = loaded.dropped_columns
         ledger.update_run(
@@ -258,6 +282,7 @@ def run_week(
             snapshot_sha256=loaded.sha256,
             rows_in=loaded.rows,
             dropped_columns=list(loaded.dropped_columns),
+            degraded=outcome.degraded,
             engine=engine.name,
             engine_version=engine.version,
         )
@@ -269,7 +294,7 @@ def run_week(
             week=week,
             week_start=start,
             week_end=end,
-            snapshot=loaded.frame,
+            snapshot=frame,
             config=config,
             required_columns=required,
             history=past_runs(ledger, workspace.root, exclude=run_id),
@@ -280,6 +305,7 @@ def run_week(
 
         progress.stage("input checks")
         checks.append(_data_use(workspace, required))
+        checks.append(critical_inputs(frame, engine))
         checks += run_checks(all_checks, "input", context)
         _stop_if_blocked(checks, "input")
 
@@ -302,7 +328,7 @@ def run_week(
         )
         # Business rules (plugins) come after the built-in eligibility; the first reason wins.
         scored = score_week(
-            loaded.frame,
+            frame,
             contacted,
             engine=engine,
             model=model,
@@ -321,7 +347,7 @@ def run_week(
         selection_path = workspace.run_dir(run_id) / "selection.parquet"
         with atomic_writer(selection_path) as handle:
             selection.write_parquet(handle)
-        write_profile(workspace.run_dir(run_id), snapshot_profile(loaded.frame, required))
+        write_profile(workspace.run_dir(run_id), snapshot_profile(frame, required))
         outcome.counts = reason_counts(selection)
         outcome.checks = checks
         ledger.finish_run(
@@ -347,6 +373,19 @@ def run_week(
         if not isinstance(exc, Cancelled):
             _alert(workspace, registry, outcome, "failed", message, checks)
         raise
+
+
+def _require_approved_model(workspace: Workspace, engine: str) -> None:
+    """No customer is mailed on the advice of a model nobody signed off (when the workspace asks for it)."""
+    if not workspace.config.governance.require_model_approval:
+        return
+    record = workspace.ledger.active_model(engine)
+    if record is not None and not record.approved_by:
+        raise UsageError(
+            f"the model {record.model_id} is not approved for weekly runs yet",
+            hint="Try it on real data with `nba-toolkit run --dry-run`, review that run, then record the sign-off "
+            "with `nba-toolkit model approve`.",
+        )
 
 
 def _data_use(workspace: Workspace, required: dict[str, str]) -> CheckResult:

@@ -23,7 +23,10 @@ import polars as pl
 
 from nba_toolkit import __version__
 from nba_toolkit.core.checks import CheckContext, CheckResult, blocking, run_checks
-from nba_toolkit.core.models import save_model
+from nba_toolkit.core.files import atomic_write_bytes
+from nba_toolkit.core.governance import read_register
+from nba_toolkit.core.model_card import render
+from nba_toolkit.core.models import read_sidecar, save_model
 from nba_toolkit.core.snapshot import load_snapshot
 from nba_toolkit.core.training import label_history, train_engine
 from nba_toolkit.core.weeks import parse_week, week_bounds, week_of
@@ -133,11 +136,22 @@ def train(workspace: Workspace, registry: Registry, *, until: str | None = None,
             "positives": result.positives,
             "metrics": result.metrics,
             "features": dict(engine.feature_labels),
+            "data_columns": sorted(schema),
             "reference": result.reference,
             "model_card": engine.model_card(),
             "checks": [c.to_dict() for c in checks],
             "promoted": promoted,
         },
+    )
+    # The card next to the model, as it was when trained, for anyone browsing models/ without the toolkit.
+    atomic_write_bytes(
+        path.with_suffix(".md"),
+        render(
+            read_sidecar(path),
+            read_register(workspace.root),
+            owner=config.governance.owner,
+            contacts=config.governance.contacts,
+        ).encode("utf-8"),
     )
     if promoted:
         _register(workspace, engine, model_id, path, sha, window, result.metrics)

@@ -29,6 +29,7 @@ _SCHEMA_V1 = """
 CREATE TABLE runs (
     run_id           TEXT PRIMARY KEY,
     week             TEXT NOT NULL,
+    kind             TEXT NOT NULL DEFAULT 'weekly' CHECK (kind IN ('weekly', 'acceptance')),
     status           TEXT NOT NULL CHECK (status IN
                        ('running', 'failed', 'blocked', 'awaiting_approval', 'exported')),
     started_at       TEXT NOT NULL,
@@ -56,7 +57,9 @@ CREATE TABLE runs (
     export_path      TEXT,
     export_sha256    TEXT,
     export_rows      INTEGER,
-    exported_at      TEXT
+    exported_at      TEXT,
+    degraded         TEXT,
+    purged_at        TEXT
 );
 CREATE INDEX runs_week ON runs(week);
 
@@ -98,7 +101,9 @@ CREATE TABLE models (
     trained_by      TEXT NOT NULL,
     training_window TEXT NOT NULL,
     metrics         TEXT NOT NULL,
-    active          INTEGER NOT NULL DEFAULT 0
+    active          INTEGER NOT NULL DEFAULT 0,
+    approved_by     TEXT,
+    approved_at     TEXT
 );
 
 CREATE TABLE acknowledgements (
@@ -120,6 +125,13 @@ CREATE TABLE overrides (
     made_by     TEXT NOT NULL,
     made_at     TEXT NOT NULL,
     UNIQUE (run_id, customer_id, action)
+);
+
+CREATE TABLE config_state (
+    id          INTEGER PRIMARY KEY,
+    recorded_at TEXT NOT NULL,
+    sha256      TEXT NOT NULL,
+    config      TEXT NOT NULL
 );
 
 CREATE TABLE config_changes (
@@ -156,6 +168,8 @@ def now() -> str:
 class RunRecord:
     run_id: str
     week: str
+    #: 'weekly', or 'acceptance': a dry run of a model on real data that can never be exported
+    kind: str
     status: str
     started_at: str
     finished_at: str | None
@@ -184,12 +198,16 @@ class RunRecord:
     export_sha256: str | None
     export_rows: int | None
     exported_at: str | None
+    #: optional inputs filled in with the engine's stand-in: column -> missing_from_file, imputed_rows, value, how
+    degraded: dict[str, dict[str, Any]]
+    #: when retention removed the run's per-customer data (counts and hashes stay)
+    purged_at: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
 
-_JSON_FIELDS = {"dropped_columns": [], "config": {}, "plugins": {}, "counts": {}}
+_JSON_FIELDS = {"dropped_columns": [], "config": {}, "plugins": {}, "counts": {}, "degraded": {}}
 
 
 @dataclass(frozen=True)
@@ -219,6 +237,8 @@ class ModelRecord:
     training_window: str
     metrics: dict[str, Any]
     active: bool
+    approved_by: str | None = None
+    approved_at: str | None = None
 
 
 class Ledger:
@@ -286,14 +306,15 @@ class Ledger:
         config: dict[str, Any],
         plugins: dict[str, str],
         salt: str,
+        kind: str = "weekly",
     ) -> str:
         """Record that a run started; it stays 'running' until finished or failed."""
         with self.transaction() as db:
             run_id = self.next_run_id(week)
             db.execute(
-                "INSERT INTO runs (run_id, week, status, started_at, operator, toolkit_version,"
-                " config, plugins, salt) VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?)",
-                (run_id, week, now(), operator, toolkit_version, json.dumps(config), json.dumps(plugins), salt),
+                "INSERT INTO runs (run_id, week, kind, status, started_at, operator, toolkit_version,"
+                " config, plugins, salt) VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)",
+                (run_id, week, kind, now(), operator, toolkit_version, json.dumps(config), json.dumps(plugins), salt),
             )
             self._audit_run(db, run_id)
         return run_id
@@ -487,6 +508,18 @@ class Ledger:
             change = str(cursor.lastrowid)
             audit.append(db, "config_change", change, audit.config_change_content(db, change), now())
 
+    def last_config_state(self) -> tuple[str, dict[str, Any]] | None:
+        """The nba.toml the toolkit last saw: its SHA-256 and the configuration it gave."""
+        row = self._db.execute("SELECT sha256, config FROM config_state ORDER BY id DESC LIMIT 1").fetchone()
+        return (row[0], json.loads(row[1])) if row else None
+
+    def record_config_state(self, sha256: str, config: dict[str, Any]) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO config_state (recorded_at, sha256, config) VALUES (?, ?, ?)",
+                (now(), sha256, json.dumps(config, sort_keys=True)),
+            )
+
     def config_changes(self) -> list[dict[str, Any]]:
         """Every recorded change, newest first; values as they were set (JSON-decoded)."""
         rows = self._db.execute(
@@ -494,6 +527,35 @@ class Ledger:
             " ORDER BY changed_at DESC, id DESC"
         )
         return [{**dict(r), "old_value": json.loads(r["old_value"]), "new_value": json.loads(r["new_value"])} for r in rows]
+
+    # -- retention ----------------------------------------------------------
+
+    def purge_customer_data(self, run_ids: Sequence[str], *, contacts_before: date) -> int:
+        """Remove per-customer rows of the given runs and contacts older than ``contacts_before`` (R-G6).
+
+        Counts, hashes and check results stay, so the run can still be
+        explained in aggregate; every change is audited, so the chain verifies.
+        Returns the number of rows removed.
+        """
+        removed = 0
+        with self.transaction() as db:
+            stamp = now()
+            for run_id in run_ids:
+                removed += db.execute("DELETE FROM contacts WHERE run_id = ?", (run_id,)).rowcount
+                removed += db.execute("DELETE FROM overrides WHERE run_id = ?", (run_id,)).rowcount
+                db.execute("UPDATE check_results SET affected_sample = '[]' WHERE run_id = ?", (run_id,))
+                db.execute("UPDATE runs SET purged_at = ? WHERE run_id = ?", (stamp, run_id))
+                self._audit_run(db, run_id)
+            sources = [r[0] for r in db.execute("SELECT DISTINCT source FROM contacts WHERE run_id IS NULL")]
+            for source in sources:
+                gone = db.execute(
+                    "DELETE FROM contacts WHERE run_id IS NULL AND source = ? AND week_start < ?",
+                    (source, contacts_before.isoformat()),
+                ).rowcount
+                if gone:
+                    removed += gone
+                    audit.append(db, "contact_import", source, audit.contact_import_content(db, source), stamp)
+        return removed
 
     # -- tamper evidence --------------------------------------------------
 
@@ -570,6 +632,23 @@ class Ledger:
             (engine,),
         ).fetchone()
         return _model_record(row) if row else None
+
+    def approve_model(self, model_id: str, *, by: str) -> None:
+        """Record that a person approved a model for weekly runs (production)."""
+        with self.transaction() as db:
+            db.execute("UPDATE models SET approved_by = ?, approved_at = ? WHERE model_id = ?", (by, now(), model_id))
+            audit.append(db, "model", model_id, audit.model_content(db, model_id), now())
+
+    def acceptance_runs(self, model_id: str) -> list[str]:
+        """The model's acceptance (dry) runs that went through every stage."""
+        return [
+            r[0]
+            for r in self._db.execute(
+                "SELECT run_id FROM runs WHERE kind = 'acceptance' AND model_id = ? AND status = 'awaiting_approval'"
+                " ORDER BY started_at",
+                (model_id,),
+            )
+        ]
 
     def model(self, model_id: str) -> ModelRecord | None:
         row = self._db.execute("SELECT * FROM models WHERE model_id = ?", (model_id,)).fetchone()

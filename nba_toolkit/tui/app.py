@@ -22,13 +22,16 @@ from nba_toolkit.tui.errors import describe
 from nba_toolkit.tui.navigation import SECTIONS
 from nba_toolkit.tui.screens.checks import ChecksScreen
 from nba_toolkit.tui.screens.config import ConfigScreen
+from nba_toolkit.tui.screens.evaluation import EvaluationScreen
 from nba_toolkit.tui.screens.export import ExportScreen
 from nba_toolkit.tui.screens.home import HomeScreen
 from nba_toolkit.tui.screens.model import ModelScreen
 from nba_toolkit.tui.screens.plugins import PluginsScreen
+from nba_toolkit.tui.screens.residual import ResidualScreen
 from nba_toolkit.tui.screens.review import ReviewScreen
 from nba_toolkit.tui.screens.run import RunScreen
 from nba_toolkit.tui.screens.runs import RunsScreen
+from nba_toolkit.tui.screens.simulation import SimulationScreen
 from nba_toolkit.tui.screens.welcome import WelcomeScreen
 from nba_toolkit.tui.session import Session
 
@@ -42,6 +45,9 @@ SCREENS = {
     "runs": RunsScreen,
     "plugins": PluginsScreen,
     "model": ModelScreen,
+    "evaluation": EvaluationScreen,
+    "residual": ResidualScreen,
+    "simulation": SimulationScreen,
 }
 
 

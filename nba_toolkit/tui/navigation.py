@@ -1,8 +1,10 @@
 """The sections of the UI, in the order the operator works through a week.
 
 Each section is a Textual mode with its own screen stack, reached by its
-key from anywhere (and from the command palette). A new section, such as
-evaluation or simulation, is one more entry here and one screen module.
+key from anywhere (and from the command palette). A new section is one more
+entry here and one screen module. The weekly steps have the digits; the
+sections for looking back (evaluation, residual group, simulation) have
+letters no screen binds.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ SECTIONS = (
     Section("runs", "7", "Runs", "every run in the ledger; open a past run"),
     Section("plugins", "8", "Plugins", "every plugin with origin, version, status and error"),
     Section("model", "9", "Model", "the active model's card and training metrics"),
+    Section("evaluation", "e", "Evaluation", "conversion per group and the uplift with its 95% interval, of the exported runs"),
+    Section("residual", "g", "Residual", "the residual group: who the last runs never selected, and what holds them down"),
+    Section("simulation", "m", "Simulation", "replay the engine over past weeks: volumes per group and flagged weeks"),
 )
 
 BY_MODE = {s.mode: s for s in SECTIONS}

@@ -27,7 +27,7 @@ def cli(capsys, *args: str) -> tuple[int, dict]:
 
 def test_the_replay_reproduces_the_recorded_runs(recorded, capsys):
     """Same configuration, model, salt and contact history: the same selection, customer for customer."""
-    code, result = cli(capsys, "backtest", "--from", "2026-W44", "--workspace", str(recorded.root))
+    code, result = cli(capsys, "simulate", "--from", "2026-W44", "--workspace", str(recorded.root))
     assert code == 0, result
     weeks = {w["week"]: w for w in result["configurations"][0]["weeks"]}
     assert list(weeks) == list(RECENT_WEEKS)  # W44-W46 from the history, W47 from data/snapshots
@@ -43,7 +43,7 @@ def test_the_replay_reproduces_the_recorded_runs(recorded, capsys):
 
 
 def test_a_replay_that_starts_earlier_carries_its_own_contact_history(recorded, capsys):
-    code, result = cli(capsys, "backtest", "--from", "2026-W40", "--workspace", str(recorded.root))
+    code, result = cli(capsys, "simulate", "--from", "2026-W40", "--workspace", str(recorded.root))
     assert code == 0, result
     w44 = next(r for r in result["recorded_runs"] if r["week"] == "2026-W44")
     # the previous engine mailed in W40-W43 (imported contacts); the replay mailed its own choice in those weeks
@@ -52,7 +52,7 @@ def test_a_replay_that_starts_earlier_carries_its_own_contact_history(recorded, 
 
 
 def test_the_whole_history_flags_the_crash(sample_workspace, capsys):
-    code, result = cli(capsys, "backtest", "--workspace", str(sample_workspace.root))
+    code, result = cli(capsys, "simulate", "--workspace", str(sample_workspace.root))
     assert code == 0, result
     config = result["configurations"][0]
     weeks = config["weeks"]
@@ -103,7 +103,7 @@ def test_nobody_is_mailed_twice_within_the_cooldown(sample_workspace):
 def test_two_configurations_side_by_side(sample_workspace, capsys, tmp_path):
     code, result = cli(
         capsys,
-        "backtest",
+        "simulate",
         "--from",
         "2026-W20",
         "--to",
@@ -127,7 +127,7 @@ def test_two_configurations_side_by_side(sample_workspace, capsys, tmp_path):
     other.write_text(sample_workspace.config_path.read_text().replace("threshold = 0.015", "threshold = 0.03"))
     code, result = cli(
         capsys,
-        "backtest",
+        "simulate",
         "--from",
         "2026-W20",
         "--to",
@@ -145,7 +145,7 @@ def test_two_configurations_side_by_side(sample_workspace, capsys, tmp_path):
 def test_set_changes_the_first_configuration_and_bad_settings_are_refused(sample_workspace, capsys):
     code, result = cli(
         capsys,
-        "backtest",
+        "simulate",
         "--from",
         "2026-W20",
         "--to",
@@ -157,15 +157,15 @@ def test_set_changes_the_first_configuration_and_bad_settings_are_refused(sample
     )
     assert code == 0
     assert all(w["selected"] == 0 for w in result["configurations"][0]["weeks"])
-    assert cli(capsys, "backtest", "--compare", "capacity=3", "--workspace", str(sample_workspace.root))[0] == 2
-    assert cli(capsys, "backtest", "--compare", "selection.capacty=3", "--workspace", str(sample_workspace.root))[0] == 4
-    assert cli(capsys, "backtest", "--from", "2030-W01", "--workspace", str(sample_workspace.root))[0] == 2
+    assert cli(capsys, "simulate", "--compare", "capacity=3", "--workspace", str(sample_workspace.root))[0] == 2
+    assert cli(capsys, "simulate", "--compare", "selection.capacty=3", "--workspace", str(sample_workspace.root))[0] == 4
+    assert cli(capsys, "simulate", "--from", "2030-W01", "--workspace", str(sample_workspace.root))[0] == 2
 
 
 def test_retraining_once_fits_on_the_weeks_before(sample_workspace, capsys):
     code, result = cli(
         capsys,
-        "backtest",
+        "simulate",
         "--from",
         "2026-W30",
         "--to",
@@ -178,7 +178,7 @@ def test_retraining_once_fits_on_the_weeks_before(sample_workspace, capsys):
     assert code == 0, result
     labels = {w["model"] for w in result["configurations"][0]["weeks"]}
     assert labels == {"fitted on 2025-W22 to 2026-W26"}  # the last week whose 4-week window closed before W30
-    code, result = cli(capsys, "backtest", "--from", "2025-W24", "--retrain", "once", "--workspace", str(sample_workspace.root))
+    code, result = cli(capsys, "simulate", "--from", "2025-W24", "--retrain", "once", "--workspace", str(sample_workspace.root))
     assert code == 2 and "retraining needs 8" in result["error"]
 
 
@@ -200,6 +200,13 @@ def test_a_backtest_can_be_cancelled(sample_workspace):
 
 def test_the_human_report(recorded, capsys):
     capsys.readouterr()
-    assert main(["backtest", "--from", "2026-W44", "--workspace", str(recorded.root)]) == 0
+    assert main(["simulate", "--from", "2026-W44", "--workspace", str(recorded.root)]) == 0
     text = capsys.readouterr().out
     assert "Recorded run 2026-W47.1" in text and "the same selection" in text
+
+
+def test_the_command_is_simulate_with_no_old_name_left():
+    from nba_toolkit.cli.app import build_parser
+
+    commands = next(a for a in build_parser()._actions if a.choices and "evaluate" in a.choices).choices
+    assert "simulate" in commands and "backtest" not in commands

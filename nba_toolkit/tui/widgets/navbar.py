@@ -9,7 +9,7 @@ from nba_toolkit.tui.navigation import SECTIONS
 
 
 class NavBar(Widget):
-    """Shows where the operator is and how to get anywhere else; narrow terminals drop the app name first."""
+    """Shows where the operator is and how to get anywhere else; narrow terminals drop the app name, then the other titles."""
 
     COMPONENT_CLASSES = {"navbar--key", "navbar--current", "navbar--name"}
 
@@ -31,4 +31,14 @@ class NavBar(Widget):
         name = Text("nba-toolkit ", style=self.get_component_rich_style("navbar--name"))
         if self.size.width >= name.cell_len + items.cell_len:
             return name + items
-        return items
+        if self.size.width >= items.cell_len:
+            return items
+        # Narrower still (80 columns): the other sections by their key alone.
+        keys = Text(" ")
+        for section in SECTIONS:
+            if section.mode == self.current:
+                keys.append(f" {section.key} {section.title} ", style=current_style)
+            else:
+                keys.append(section.key, style=key_style)
+            keys.append(" ")
+        return keys

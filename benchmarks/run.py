@@ -1,0 +1,332 @@
+"""Time the weekly run at scale, stage by stage, against two reference points.
+
+    python benchmarks/run.py --customers 1000000 --format both --json
+
+For every size it makes (once, cached in ``--data-dir``) one generated week of
+that many customers with the sample generator, as Parquet and in the bank's CSV
+dialect, trains the default engine in a temporary sample workspace, and then,
+in a fresh Python process per size and format (so peak memory does not mix):
+
+* times ``run_week`` per stage (start: recording the run in the ledger; load;
+  input checks; score; select; output checks; save: run files and ledger) and
+  ``export_run``, as wall and CPU seconds, with the peak resident set size of
+  the process after the run;
+* times the **I/O floor**: read the snapshot and write one score column,
+  nothing else;
+* times a **plain pandas implementation** of the same steps, as a competent
+  analyst would write it (only with the ``bench`` extra: ``pip install
+  .[bench]``; without pandas this comparison is reported as skipped).
+
+The two ratios (run / floor, pandas / run) compare figures from the same
+process run, so they hold on a noisy machine. Optionally it also times the
+backtest over the sample history (``--backtest none weekly``). Nothing is
+asserted here; the figures go into docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+WEEK = "2026-W47"
+STAGES = ("start", "load", "input checks", "score", "select", "output checks", "save", "export")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--customers", type=int, nargs="+", default=[1_000_000])
+    parser.add_argument("--format", choices=("csv", "parquet", "both"), default="both")
+    parser.add_argument("--repeat", type=int, default=3, help="repetitions per measure; the median is reported")
+    parser.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
+    parser.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "nba-bench")
+    parser.add_argument("--backtest", nargs="*", choices=("none", "weekly"), default=[], help="also time the backtest")
+    parser.add_argument("--worker", nargs=2, metavar=("WORKSPACE", "SNAPSHOT"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        print(json.dumps(measure(Path(args.worker[0]), Path(args.worker[1]), repeat=args.repeat)))
+        return
+    formats = ("csv", "parquet") if args.format == "both" else (args.format,)
+    report = benchmark(args.customers, formats=formats, repeat=args.repeat, data_dir=args.data_dir, backtest=args.backtest)
+    print(json.dumps(report, indent=2) if args.json else _tables(report))
+
+
+def benchmark(
+    customers: list[int],
+    *,
+    formats: tuple[str, ...] = ("csv", "parquet"),
+    repeat: int = 3,
+    data_dir: Path,
+    backtest: list[str] = (),
+) -> dict[str, Any]:
+    """Every measure as one JSON-ready document (the Python entry point the smoke test uses)."""
+    from nba_toolkit.jobs.train import train
+    from nba_toolkit.plugin.manager import load_plugins
+    from nba_toolkit.workspace import init_workspace
+
+    report: dict[str, Any] = {"machine": machine(), "repeat": repeat, "weekly_run": [], "backtest": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        workspace = init_workspace(Path(tmp) / "ws", sample=True)
+        registry = load_plugins(workspace.plugin_folders(), entry_points_enabled=False)
+        started = time.perf_counter()
+        train(workspace, registry)
+        report["train_s"] = round(time.perf_counter() - started, 3)
+        for count in customers:
+            files = snapshots(data_dir, count)
+            for file_format in formats:
+                figures = _in_fresh_process(workspace.root, files[file_format], repeat)
+                report["weekly_run"].append({"customers": count, "format": file_format, **figures})
+        for retrain in backtest:
+            report["backtest"][retrain] = time_backtest(workspace, registry, retrain)
+    return report
+
+
+def snapshots(data_dir: Path, customers: int) -> dict[str, Path]:
+    """One generated week of ``customers`` as Parquet and as the bank's CSV, made once and reused."""
+    import polars as pl
+
+    folder = Path(data_dir) / str(customers)
+    generated = folder / "generated"
+    parquet = generated / "snapshots" / f"{WEEK}.parquet"
+    csv = folder / f"{WEEK}.csv"
+    generate = _generator()
+    # ground_truth.json is written last: without it the folder is an interrupted generation.
+    if not (generated / "ground_truth.json").is_file():
+        generate.generate(generated, customers=customers, snapshot_only=True)
+    if not csv.is_file():
+        partial = csv.with_suffix(".csv.tmp")
+        generate.write_bank_csv(pl.read_parquet(parquet), partial)
+        partial.replace(csv)
+    return {"parquet": parquet, "csv": csv}
+
+
+def _generator():
+    spec = importlib.util.spec_from_file_location("nba_sample_generate", ROOT / "sample_data" / "generate.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _in_fresh_process(workspace: Path, snapshot: Path, repeat: int) -> dict[str, Any]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--repeat", str(repeat), "--worker", str(workspace), str(snapshot)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"the benchmark of {snapshot} failed:\n{done.stderr}")
+    return json.loads(done.stdout)
+
+
+def measure(workspace_root: Path, snapshot: Path, *, repeat: int) -> dict[str, Any]:
+    """The run, the floor and pandas on one snapshot, in this process (run first, so its peak RSS is its own)."""
+    from nba_toolkit.plugin.manager import load_plugins
+    from nba_toolkit.workspace import Workspace
+
+    workspace = Workspace.open(workspace_root)
+    registry = load_plugins(workspace.plugin_folders(), entry_points_enabled=False)
+    runs = [_time_run(workspace, registry, snapshot) for _ in range(repeat)]
+    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+    stages = {name: _median([r["stages"][name] for r in runs]) for name in STAGES}
+    end_to_end = _median([r["end_to_end"] for r in runs])
+    floor = _median([_timed(io_floor, snapshot) for _ in range(repeat)])
+    result: dict[str, Any] = {
+        "snapshot_mb": round(snapshot.stat().st_size / 1e6, 1),
+        "end_to_end": end_to_end,
+        "stages": stages,
+        "peak_rss_mb": round(peak_rss_mb),
+        "io_floor": floor,
+        "run_over_floor": round(end_to_end["wall_s"] / floor["wall_s"], 2),
+        "rows_mailed": runs[-1]["rows_mailed"],
+    }
+    if importlib.util.find_spec("pandas") is None:
+        result["pandas"] = {"skipped": "pandas is not installed; install the bench extra: pip install '.[bench]'"}
+    else:
+        model, config = _model_and_config(workspace)
+        result["pandas"] = _median([_timed(pandas_week, snapshot, model, config, out=workspace.root) for _ in range(repeat)])
+        result["pandas_over_run"] = round(result["pandas"]["wall_s"] / end_to_end["wall_s"], 2)
+    return result
+
+
+def _time_run(workspace, registry, snapshot: Path) -> dict[str, Any]:
+    """One run and its export, with the wall and CPU clock at every stage boundary."""
+    from nba_toolkit.jobs.export import export_run
+    from nba_toolkit.jobs.run import run_week
+
+    marks = [("start", time.perf_counter(), time.process_time())]
+
+    def progress(done: int, total: int, stage: str) -> None:
+        marks.append((stage, time.perf_counter(), time.process_time()))
+
+    outcome = run_week(workspace, registry, snapshot=snapshot, on_progress=progress)
+    marks[-1] = ("export", *marks[-1][1:])  # the "done" mark starts the export
+    exported = export_run(workspace, registry, outcome.run_id, approved_by="benchmark")
+    marks.append(("end", time.perf_counter(), time.process_time()))
+    _forget_export(workspace, outcome.run_id)
+    stages = {name: {"wall_s": t1 - t0, "cpu_s": c1 - c0} for (name, t0, c0), (_, t1, c1) in zip(marks, marks[1:])}
+    return {
+        "stages": stages,
+        "end_to_end": {"wall_s": marks[-1][1] - marks[0][1], "cpu_s": marks[-1][2] - marks[0][2]},
+        "rows_mailed": exported.rows,
+    }
+
+
+def _forget_export(workspace, run_id: str) -> None:
+    """Let the next repetition export the same week again (benchmark only)."""
+    with workspace.ledger.transaction() as db:
+        db.execute("DELETE FROM contacts WHERE run_id = ?", (run_id,))
+        db.execute("UPDATE runs SET status = 'failed' WHERE run_id = ?", (run_id,))
+
+
+def _timed(function, *args, **kwargs) -> dict[str, float]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    function(*args, **kwargs)
+    return {"wall_s": time.perf_counter() - wall, "cpu_s": time.process_time() - cpu}
+
+
+def _median(values: list[dict[str, float]]) -> dict[str, float]:
+    return {key: round(statistics.median(v[key] for v in values), 3) for key in values[0]}
+
+
+def io_floor(snapshot: Path) -> None:
+    """Read the snapshot and write one score column: what any weekly job costs at least."""
+    import polars as pl
+
+    if snapshot.suffix == ".parquet":
+        frame = pl.read_parquet(snapshot)
+    else:
+        frame = pl.read_csv(snapshot, separator=";", decimal_comma=True, encoding="utf8-lossy")
+    with tempfile.TemporaryDirectory() as tmp:
+        frame.select(pl.lit(0.5).alias("score")).write_parquet(Path(tmp) / "score.parquet")
+
+
+def _model_and_config(workspace):
+    from nba_toolkit.core.models import load_model
+
+    record = workspace.ledger.active_model("logistic")
+    model = load_model(workspace.root / record.path, models_dir=workspace.models_dir, expected_sha256=record.sha256)
+    return model, workspace.config
+
+
+def pandas_week(snapshot: Path, model, config, *, out: Path) -> None:
+    """The weekly selection as an analyst would write it in pandas, vectorised; no checks, no ledger."""
+    import hashlib
+
+    import numpy as np
+    import pandas as pd
+
+    from nba_toolkit.default_plugins.logistic_engine import AGE_BANDS
+
+    if snapshot.suffix == ".parquet":
+        frame = pd.read_parquet(snapshot)
+    else:
+        frame = pd.read_csv(snapshot, sep=";", decimal=",", encoding="cp1252")
+    frame = frame.rename(columns={bank: canonical for canonical, bank in config.columns.items()})
+    eligible = frame[(frame["is_investor"] == 0) & (frame["marketing_consent"] == 1)]
+    features = np.column_stack(
+        [
+            np.log1p(eligible["savings_balance"].clip(lower=0)),
+            np.log1p(eligible["current_balance"].clip(lower=0)),
+            (
+                eligible["app_installed"].astype(float)
+                + (eligible["n_accounts"] / 4).clip(upper=1.0)
+                + (eligible["logins_per_month"] / 30).clip(upper=1.0)
+            )
+            / 3,
+            eligible["n_products"].astype(float),
+            eligible["fund_change_1w"].astype(float),
+            eligible["fund_change_4w"].astype(float),
+            *[(eligible["age_band"] == band).astype(float) for band in AGE_BANDS],
+        ]
+    )
+    scored = pd.DataFrame(
+        {"customer_id": eligible["customer_id"].to_numpy(), "score": model.predict_proba(np.nan_to_num(features))[:, 1]}
+    )
+    settings = config.selection
+    above = scored[scored["score"] >= settings.threshold]
+    top = above.nlargest(settings.capacity, "score")
+    salt = config.campaign.salt
+
+    def draw(ids: pd.Series, stream: str) -> np.ndarray:
+        keyed = ids.astype(str) + f"\x00{salt}\x00{stream}"
+        return pd.util.hash_pandas_object(keyed, index=False).to_numpy() / 2.0**64
+
+    mailed = top[draw(top["customer_id"], "holdout") >= settings.holdout_share]
+    rest = scored[~scored["customer_id"].isin(top["customer_id"])]
+    controls = rest.assign(u=draw(rest["customer_id"], "random_control")).nsmallest(
+        round(settings.random_control_share * settings.capacity), "u"
+    )
+    mail = pd.concat([mailed.assign(group="model"), controls[["customer_id", "score"]].assign(group="random_control")])
+    mail["campaign_code"] = config.campaign.code
+    path = Path(out) / f"pandas_{hashlib.sha1(str(snapshot).encode()).hexdigest()[:8]}.csv"
+    mail.to_csv(path, index=False)
+
+
+def time_backtest(workspace, registry, retrain: str) -> dict[str, Any]:
+    """The backtest over the sample workspace's whole history (the job function, not the command)."""
+    from nba_toolkit.jobs import backtest as job
+
+    wall, cpu = time.perf_counter(), time.process_time()
+    report = job.backtest_workspace(workspace, registry, retrain=retrain)
+    return {
+        "first_week": report.first_week,
+        "last_week": report.last_week,
+        "weeks": report.results[0].backtest.weekly.height,
+        "wall_s": round(time.perf_counter() - wall, 3),
+        "cpu_s": round(time.process_time() - cpu, 3),
+    }
+
+
+def machine() -> dict[str, Any]:
+    import polars as pl
+    import sklearn
+
+    memory_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return {
+        "machine": platform.machine(),
+        "cores": os.cpu_count(),
+        "memory_gb": round(memory_gb, 1),
+        "python": platform.python_version(),
+        "polars": pl.__version__,
+        "scikit_learn": sklearn.__version__,
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def _tables(report: dict[str, Any]) -> str:
+    lines = [f"machine: {report['machine']}", f"training the sample model: {report['train_s']} s", ""]
+    for row in report["weekly_run"]:
+        lines.append(
+            f"{row['customers']:,} customers, {row['format']} ({row['snapshot_mb']} MB), peak RSS {row['peak_rss_mb']} MB"
+        )
+        for stage, figures in row["stages"].items():
+            lines.append(f"  {stage:<16}{figures['wall_s']:>8.3f} s wall {figures['cpu_s']:>8.3f} s CPU")
+        lines.append(f"  {'end to end':<16}{row['end_to_end']['wall_s']:>8.3f} s wall {row['end_to_end']['cpu_s']:>8.3f} s CPU")
+        lines.append(f"  {'I/O floor':<16}{row['io_floor']['wall_s']:>8.3f} s wall; run / floor = {row['run_over_floor']}")
+        if "pandas_over_run" in row:
+            lines.append(f"  {'pandas':<16}{row['pandas']['wall_s']:>8.3f} s wall; pandas / run = {row['pandas_over_run']}")
+        else:
+            lines.append(f"  pandas: {row['pandas']['skipped']}")
+        lines.append("")
+    for retrain, figures in report["backtest"].items():
+        lines.append(f"backtest, retrain={retrain}: {figures}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
