@@ -243,3 +243,17 @@ def test_every_command_has_working_help(capsys: pytest.CaptureFixture[str]) -> N
             main([*command, "--help"])
         assert exited.value.code == 0, command
     assert "exit codes" in capsys.readouterr().out
+
+
+def test_model_from_another_scikit_learn_version_is_a_clear_error(
+    sample_workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The sidecar says which scikit-learn trained the model; another one installed now stops the run."""
+    sidecar = next(sample_workspace.models_dir.glob("*.json"))
+    data = json.loads(sidecar.read_text())
+    data["libraries"]["scikit-learn"] = "0.24.2"
+    sidecar.write_text(json.dumps(data))
+    code, result = cli(capsys, "run", "--workspace", str(sample_workspace.root))
+    assert code == 4
+    assert "trained with scikit-learn 0.24.2" in result["error"] and "Retrain" in result["hint"]
+    assert not list(sample_workspace.exports_dir.iterdir())

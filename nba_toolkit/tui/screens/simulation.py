@@ -177,10 +177,18 @@ def summary_text(report: Any) -> Text:
             f"{t['mailed']:,} mailed over {t['weeks']} weeks, median {per_week['median']:,.0f} a week "
             f"({per_week['min']:,} to {per_week['max']:,}).\n"
         )
-    same = [row for row in report.recorded.iter_rows(named=True) if row["differing_customers"] == 0]
-    if report.recorded.height:
+    rows = list(report.recorded.iter_rows(named=True))
+    same = [row for row in rows if row["differing_customers"] == 0]
+    own_history = [row for row in rows if row["differing_customers"] and not row["same_contact_history"]]
+    if rows:
         text.append(
-            f"Recorded runs in these weeks: {report.recorded.height}; the replay gives the same selection for {len(same)}.\n",
+            f"Recorded runs in these weeks: {len(rows)}; the replay gives the same selection for {len(same)}.\n",
+            style="dim",
+        )
+    if own_history:
+        text.append(
+            f"For {len(own_history)} of them the replay built its own contact history before that week, so its "
+            "cooldowns differ from the real ones; start the simulation at that week to compare like with like.\n",
             style="dim",
         )
     return text
