@@ -55,8 +55,12 @@ _FOUND_LIMIT = 20
 
 # A column counts as "decimal comma" when every value fits _FLOAT_PATTERN[","]
 # and at least one has a comma part (_COMMA_DECIMAL). "1.234" is then refused:
-# in such a file it may mean one thousand two hundred and thirty-four.
+# in such a file it may mean one thousand two hundred and thirty-four. A
+# declared float column only needs more comma than point decimals
+# (_DOT_DECIMAL), so one stray value is reported at its own row instead of
+# turning every other value of the file into an error at row 1.
 _COMMA_DECIMAL = r"^[+-]?\d+,\d+([eE][+-]?\d+)?$"
+_DOT_DECIMAL = r"^[+-]?(\d+\.\d*|\.\d+)([eE][+-]?\d+)?$"
 _FLOAT_PATTERN = {
     ".": r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$",
     ",": r"^[+-]?\d+(,\d+)?([eE][+-]?\d+)?$",
@@ -490,11 +494,12 @@ def _convert_text(
     Returns the frame and the decimal separator; ``comma_decimals`` says
     whether a decimal comma is possible at all (not when ``,`` delimits).
     """
-    cleaned = raw.select(_clean(name) for name in raw.columns)
+    # Declared text keeps its raw values, so only the other columns are cleaned.
+    cleaned = raw.select(_clean(name) for name in raw.columns if wanted.get(name) != "str")
     decimal = _detect_decimal(cleaned, wanted) if comma_decimals else "."
     types = {name: wanted.get(name) for name in raw.columns}
     types.update(_infer_types(cleaned, [n for n, t in types.items() if t is None], decimal))
-    exprs = _text_exprs(path, cleaned, types, file_names, decimal)
+    exprs = _text_exprs(path, cleaned, {n: types[n] for n in cleaned.columns}, file_names, decimal)
     converted = cleaned.select(exprs.values())
     _refuse_bad_values(path, raw, cleaned, converted, types, file_names)
     texts = raw.select(_non_empty(pl.col(n)).alias(n) for n in raw.columns if types[n] == "str")
@@ -507,11 +512,16 @@ def _detect_decimal(cleaned: pl.DataFrame, wanted: Mapping[str, ColumnType]) -> 
     candidates = [n for n in cleaned.columns if wanted.get(n, "float") == "float"]
     if not candidates:
         return "."
-    verdicts = cleaned.select(
-        (pl.col(n).str.contains(_FLOAT_PATTERN[","]).all() & pl.col(n).str.contains(_COMMA_DECIMAL).any()).alias(n)
-        for n in candidates
-    )
+    verdicts = cleaned.select(_comma_vote(pl.col(n), declared=n in wanted).alias(n) for n in candidates)
     return "," if any(verdicts.row(0)) else "."
+
+
+def _comma_vote(v: pl.Expr, *, declared: bool) -> pl.Expr:
+    """Whether one column says the file uses decimal commas (see _COMMA_DECIMAL)."""
+    commas = v.str.contains(_COMMA_DECIMAL)
+    if declared:
+        return commas.sum() > v.str.contains(_DOT_DECIMAL).sum()
+    return v.str.contains(_FLOAT_PATTERN[","]).all() & commas.any()
 
 
 def _infer_types(cleaned: pl.DataFrame, names: list[str], decimal: str) -> dict[str, ColumnType]:
@@ -576,8 +586,14 @@ def _id_expr(path: Path, ids: pl.Series, file_name: str) -> pl.Expr:
 
 
 def _date_format(dates: pl.Series) -> str:
-    """The one format that reads the most values; the rest are reported as bad."""
+    """The one format that reads the most values; the rest are reported as bad.
+
+    The formats' shapes exclude each other, so when ISO reads every value no
+    other format can read any, and the other two need not be tried.
+    """
     frame = dates.to_frame()
+    if frame.select(_date_expr(pl.col(dates.name), _ISO_DATE).count()).item() == dates.len() - dates.null_count():
+        return _ISO_DATE
     parsed = {fmt: frame.select(_date_expr(pl.col(dates.name), fmt).count()).item() for fmt in _DATE_PATTERN}
     return max(_DATE_PATTERN, key=lambda fmt: parsed[fmt])
 
@@ -590,9 +606,9 @@ def _refuse_bad_values(
     types: Mapping[str, ColumnType],
     file_names: Mapping[str, str],
 ) -> None:
-    """The earliest value, in any column, that did not convert to its type."""
+    """The earliest value, in any converted column, that did not convert to its type."""
     first: tuple[int, str] | None = None
-    for name in raw.columns:
+    for name in converted.columns:
         bad = (cleaned[name].is_not_null() & converted[name].is_null()).arg_true()
         if bad.len() and (first is None or bad[0] < first[0]):
             first = (int(bad[0]), name)

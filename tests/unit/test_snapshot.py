@@ -325,6 +325,20 @@ def test_wrong_type_in_declared_int_column_names_row_150(tmp_path):
     assert "row 150" in str(err.value) and "'1,5'" in str(err.value)
 
 
+@pytest.mark.parametrize("bad", ["n/a", "1.234", "inf"])
+def test_only_bad_float_value_in_row_150000_is_named(tmp_path, bad):
+    """A late bad value must be found in a bank-style file (';', decimal comma),
+    including the ones a lenient number parser would take: '1.234' in a
+    decimal-comma file and 'inf'."""
+    rows = [[i, f"{i % 997},{i % 100:02d}"] for i in range(1, 200_001)]
+    rows[149_999][1] = bad
+    path = write(tmp_path / "late_bad.csv", csv_text(["RELATION_NO", "SAVINGS_BAL"], rows))
+    with pytest.raises(BadInput) as err:
+        load(path, {"savings_balance": "float"})
+    assert (err.value.column, err.value.row) == ("SAVINGS_BAL", 150_000)
+    assert f"'{bad}'" in str(err.value)
+
+
 def test_bad_date_and_bool_values_are_reported(tmp_path):
     mapping = {"customer_id": "RELATION_NO", "seen": "SEEN", "app": "APP"}
     rows = [[1, "2024-05-06", "j"], [2, "2024-02-30", "j"]]
