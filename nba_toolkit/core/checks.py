@@ -119,6 +119,15 @@ class CheckContext:
         """The check's ``[checks.<name>]`` table, defaults filled in."""
         return self.config.checks.settings(check)
 
+    def profile(self) -> dict[str, dict[str, Any]]:
+        """The snapshot's profile (see ``core/profile.py``), computed once: the unit-jump check compares it,
+        the run saves it for next week."""
+        if "profile" not in self._cache:
+            from nba_toolkit.core.profile import snapshot_profile
+
+            self._cache["profile"] = snapshot_profile(self.snapshot, self.required_columns)
+        return self._cache["profile"]
+
     def features(self) -> pl.DataFrame:
         """The engine's features of the customers a model is trained on (non-investors), computed once."""
         if "features" not in self._cache:

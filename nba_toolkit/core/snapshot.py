@@ -150,15 +150,6 @@ def is_denied(column: str, denylist: Sequence[str]) -> bool:
     return any(_spells(words, "".join(_words(term))) for term in denylist)
 
 
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file's bytes, read in chunks so large files stay cheap."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 # ---------------------------------------------------------------- names, denylist
 
 

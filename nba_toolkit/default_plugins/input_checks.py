@@ -15,7 +15,6 @@ import polars as pl
 
 from nba_toolkit.core.checks import CheckContext, CheckResult
 from nba_toolkit.core.drift import bin_shares, category_psi, psi
-from nba_toolkit.core.profile import snapshot_profile
 from nba_toolkit.default_plugins._results import affected, figure, not_measured, result
 from nba_toolkit.plugin import hookimpl
 
@@ -148,7 +147,7 @@ class UnitJumpCheck:
             return not_measured(self, "no earlier run left a profile of its snapshot to compare with.")
         factor = context.settings(self.name).factor
         before = previous.profile() or {}
-        now = snapshot_profile(context.snapshot, context.required_columns)
+        now = context.profile()
         jumps = []
         for column, stats in now.items():
             old = before.get(column)

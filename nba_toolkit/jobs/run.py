@@ -29,7 +29,7 @@ from nba_toolkit.core.governance import unapproved
 from nba_toolkit.core.history import past_runs
 from nba_toolkit.core.models import load_model, read_sidecar
 from nba_toolkit.core.notify import Alert, deliver
-from nba_toolkit.core.profile import snapshot_profile, write_profile
+from nba_toolkit.core.profile import write_profile
 from nba_toolkit.core.rules import RuleContext, rule_columns
 from nba_toolkit.core.selection import Policy, cooldown_start, reason_counts, select
 from nba_toolkit.core.snapshot import Snapshot, load_snapshot
@@ -347,7 +347,7 @@ def run_week(
         selection_path = workspace.run_dir(run_id) / "selection.parquet"
         with atomic_writer(selection_path) as handle:
             selection.write_parquet(handle)
-        write_profile(workspace.run_dir(run_id), snapshot_profile(frame, required))
+        write_profile(workspace.run_dir(run_id), context.profile())
         outcome.counts = reason_counts(selection)
         outcome.checks = checks
         ledger.finish_run(

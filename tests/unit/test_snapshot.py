@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nba_toolkit.config import DEFAULT_COLUMNS, DEFAULT_DENYLIST
-from nba_toolkit.core.snapshot import Snapshot, file_sha256, is_denied, load_snapshot
+from nba_toolkit.core.files import sha256_of
+from nba_toolkit.core.snapshot import Snapshot, is_denied, load_snapshot
 from nba_toolkit.errors import EXIT_BAD_INPUT, BadInput
 
 MAPPING = {"customer_id": "RELATION_NO", "savings_balance": "SAVINGS_BAL", "n_accounts": "NUM_ACCOUNTS"}
@@ -182,7 +183,7 @@ def test_sha256_is_of_the_file_bytes(tmp_path):
     path = write(tmp_path / "h.csv", csv_text(["RELATION_NO"], [[1], [2]]))
     expected = hashlib.sha256(path.read_bytes()).hexdigest()
     assert load(path).sha256 == expected
-    assert file_sha256(path) == expected
+    assert sha256_of(path) == expected
 
 
 # -------------------------------------------------------------------- parquet

@@ -39,7 +39,12 @@ class SectionScreen(Screen):
         yield Footer()
 
     def compose_body(self) -> ComposeResult:
-        raise NotImplementedError
+        """The screen's own widgets, between the navigation bar and the footer.
+
+        Every screen defines it; a screen that forgot would otherwise show an
+        empty page without a word, so the omission fails loudly instead.
+        """
+        raise NotImplementedError(f"{type(self).__name__} must define compose_body()")
 
     def on_screen_resume(self) -> None:
         """Coming back to a screen shows the ledger as it is now, not as it was."""
