@@ -594,7 +594,7 @@ def _write_scenarios(snapshot: pl.DataFrame, out: Path, label: str) -> None:
         ),
         f"empty_extract_{label}.parquet": (
             snapshot.head(0),
-            "the columns, but not a single customer row: refused at load as bad input (exit 4), nothing is run.",
+            "the columns, but not a single customer row (the extract stopped early): the row_count check blocks.",
         ),
     }
     folder = out / "scenarios"

@@ -290,8 +290,13 @@ def _read_bytes(path: Path) -> bytes:
         raise BadInput(f"could not be read ({exc.strerror or exc})", file=path) from None
 
 
-def _no_rows(path: Path) -> BadInput:
-    return BadInput("the file has no customer rows", file=path, hint="Check that the extract ran to completion.")
+def _empty_file(path: Path) -> BadInput:
+    """Not even a header: nothing says this is a snapshot at all.
+
+    A header without rows does load, as zero customers: it is a snapshot, an
+    empty one, and the row-count check stops that run with the operator's advice.
+    """
+    return BadInput("the file is empty; it has no customer rows", file=path, hint="Check that the extract ran to completion.")
 
 
 def _load_parquet(
@@ -302,15 +307,13 @@ def _load_parquet(
     wanted: Mapping[str, ColumnType],
 ) -> tuple[pl.DataFrame, _Plan, dict[str, str]]:
     if not data:
-        raise _no_rows(path)
+        raise _empty_file(path)
     try:
         header = list(pl.scan_parquet(io.BytesIO(data)).collect_schema())
         plan = _plan_columns(path, header, mapping, denylist, wanted)
         frame = pl.read_parquet(io.BytesIO(data), columns=list(plan.positions))
     except (pl.exceptions.PolarsError, OSError):
         raise BadInput("is not a readable Parquet file", file=path) from None
-    if frame.height == 0:
-        raise _no_rows(path)
     frame.columns = list(plan.names)
     converted = [
         _native_column(path, frame[name], file_name, wanted.get(name)) for name, file_name in zip(plan.names, plan.file_names)
@@ -327,10 +330,8 @@ def _load_csv(
 ) -> tuple[pl.DataFrame, _Plan, dict[str, str]]:
     body, text, encoding = _decode(path, data)
     if not text.strip():
-        raise BadInput("the file is empty; it has no customer rows", file=path)
+        raise _empty_file(path)
     delimiter, header, counts = _record_structure(path, body, text)
-    if len(counts) == 1:
-        raise BadInput("the file has a header but no customer rows", file=path)
     _refuse_ragged(path, counts, len(header))
     plan = _plan_columns(path, header, mapping, denylist, wanted)
     try:

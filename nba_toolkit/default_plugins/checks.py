@@ -13,7 +13,7 @@ import polars as pl
 
 from nba_toolkit.core.checks import CheckContext, CheckResult
 from nba_toolkit.core.selection import MAILED_GROUPS
-from nba_toolkit.default_plugins._results import SAMPLE
+from nba_toolkit.default_plugins._results import SAMPLE, not_measured
 from nba_toolkit.plugin import hookimpl
 
 _DTYPES = {
@@ -92,11 +92,14 @@ class FreshnessCheck:
     description = "The snapshot's as-of date lies in the week being run (a late warehouse load blocks)."
 
     def run(self, context: CheckContext) -> CheckResult:
+        if context.snapshot.height == 0:
+            # No date to judge; the row-count check stops an empty extract.
+            return not_measured(self, "the snapshot has no rows, so no as-of date.")
         dates = context.snapshot["snapshot_date"]
         outside = dates.is_null() | (dates < context.week_start) | (dates > context.week_end)
         stale = int(outside.sum())
         newest = dates.max()
-        passed = stale == 0 and context.snapshot.height > 0
+        passed = stale == 0
         return CheckResult(
             check=self.name,
             stage=self.stage,

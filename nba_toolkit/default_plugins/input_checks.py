@@ -27,6 +27,16 @@ class RowCountCheck:
 
     def run(self, context: CheckContext) -> CheckResult:
         rows = context.snapshot.height
+        if rows == 0:
+            return result(
+                self,
+                False,
+                "The snapshot has no customers at all: only the column names arrived. The extract "
+                "stopped early or selected nobody; there is nothing to run the week on.",
+                measured=0,
+                threshold="at least 1 customer",
+                action="Ask the data warehouse team to run this week's extract again, then run the week on the new file.",
+            )
         previous = next((r for r in context.history if r.rows_in), None)
         if previous is None:
             return not_measured(self, f"no earlier run to compare the {rows:,} customers with.")

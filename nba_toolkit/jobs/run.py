@@ -255,7 +255,15 @@ def run_week(
         # that cannot even be read this way is refused before a run exists.
         progress.stage("load")
         loaded = load()
-        week = week_of(loaded.frame["snapshot_date"].max())
+        newest = loaded.frame["snapshot_date"].max()
+        if newest is None:
+            missing = "no customer rows" if loaded.rows == 0 else "no as-of date (snapshot_date) in any row"
+            raise BadInput(
+                f"the file has {missing}, and its name does not say which week it is for",
+                file=path,
+                hint="Ask the data warehouse team for this week's extract; name it after its week, e.g. 2026-W47.csv.",
+            )
+        week = week_of(newest)
     run_id = ledger.begin_run(
         week=week,
         operator=operator_name(),

@@ -63,6 +63,28 @@ def test_row_count(tmp_path: Path) -> None:
     assert RowCountCheck().run(tolerant).passed
 
 
+def test_an_empty_snapshot_is_stopped_by_the_row_count_alone(tmp_path: Path, model: dict) -> None:
+    """A header without rows loads as zero customers; one plain reason stops it, nothing crashes."""
+    empty = snapshot().head(0)
+    checks = (
+        SchemaCheck(),
+        DuplicateIdsCheck(),
+        FreshnessCheck(),
+        RowCountCheck(),
+        NullRateCheck(),
+        ValueRangesCheck(),
+        UnitJumpCheck(),
+        FeatureDriftCheck(),
+        MarketRegimeCheck(),
+    )
+    for history in ((), (past_run(tmp_path, rows_in=2000),)):
+        ctx = context(empty, history=history, model=model)
+        failed = {check.name: r for check in checks if not (r := check.run(ctx)).passed}
+        assert list(failed) == ["row_count"], history
+        assert failed["row_count"].blocks and "no customers at all" in failed["row_count"].message
+        assert failed["row_count"].action
+
+
 def test_null_rate() -> None:
     frame = snapshot()
     assert NullRateCheck().run(context(frame)).passed

@@ -21,25 +21,25 @@ EXPECTED = {
     "market_crash_2026-W47.parquet": ("market_regime", "Do not mail on the model's advice"),
     "unit_change_2026-W47.parquet": ("feature_drift", "Find out what changed"),
     "duplicate_ids_2026-W47.parquet": ("duplicate_ids", "Ask the data warehouse team"),
+    "empty_extract_2026-W47.parquet": ("row_count", "Ask the data warehouse team to run this week's extract again"),
 }
 
 
 def test_every_scenario_file_is_tested() -> None:
     shipped = {p.name for p in SCENARIOS.glob("*.parquet")}
-    assert shipped == set(EXPECTED) | {"empty_extract_2026-W47.parquet"}
+    assert shipped == set(EXPECTED)
 
 
-def test_empty_extract_is_bad_input_and_runs_nothing(sample_workspace: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
-    code, result = cli_json(
-        capsys,
-        "run",
-        "--workspace",
-        str(sample_workspace.root),
-        "--snapshot",
-        str(SCENARIOS / "empty_extract_2026-W47.parquet"),
-    )
-    assert code == 4 and "no customer rows" in result["error"]
-    assert all(r.status == "failed" for r in sample_workspace.ledger.runs())
+def test_an_empty_extract_without_a_week_in_its_name_runs_nothing(
+    sample_workspace: Workspace, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Zero rows and no week in the name: no week to record a run for, so it is refused as bad input."""
+    nameless = tmp_path / "extract.parquet"
+    nameless.write_bytes((SCENARIOS / "empty_extract_2026-W47.parquet").read_bytes())
+    runs_before = len(sample_workspace.ledger.runs())
+    code, result = cli_json(capsys, "run", "--workspace", str(sample_workspace.root), "--snapshot", str(nameless))
+    assert code == 4 and "no customer rows" in result["error"] and "which week" in result["error"]
+    assert len(sample_workspace.ledger.runs()) == runs_before
     assert not list(sample_workspace.exports_dir.iterdir())
 
 

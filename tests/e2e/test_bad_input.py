@@ -50,7 +50,7 @@ CASES: dict[str, tuple[Callable[[list[str]], list[str]], int, list[str]]] = {
     "missing column": (lambda lines: _drop_column(lines, "MKT_CONSENT"), 4, ["MKT_CONSENT"]),
     "wrong type": (lambda lines: _set_cell(lines, 150, "NUM_PRODUCTS", "three"), 4, ["NUM_PRODUCTS", "row 150", "three"]),
     "empty file": (lambda lines: [], 4, ["empty"]),
-    "header only": (lambda lines: lines[:1], 4, ["no customer rows"]),
+    "header only": (lambda lines: lines[:1], 3, ["row_count", "no customers at all"]),
     "duplicate ids": (lambda lines: [*lines[:-1], lines[5], ""], 3, ["duplicate_ids"]),
 }
 

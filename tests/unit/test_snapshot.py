@@ -360,18 +360,35 @@ def test_empty_key_names_first_row(tmp_path):
     assert (err.value.column, err.value.row) == ("RELATION_NO", 2)
 
 
-@pytest.mark.parametrize("content", [b"", b"RELATION_NO;SAVINGS_BAL\n", b"RELATION_NO;SAVINGS_BAL", b"\r\n"])
-def test_empty_and_header_only_files(tmp_path, content):
+@pytest.mark.parametrize("content", [b"", b"\r\n", b" \n\n"])
+def test_an_empty_file_is_refused(tmp_path, content):
     path = tmp_path / "e.csv"
     path.write_bytes(content)
-    with pytest.raises(BadInput, match="no customer rows"):
+    with pytest.raises(BadInput, match="the file is empty"):
         load(path)
 
 
-def test_empty_parquet(tmp_path):
+@pytest.mark.parametrize("content", [b"RELATION_NO;SAVINGS_BAL;SEEN\n", b"RELATION_NO;SAVINGS_BAL;SEEN"])
+def test_a_header_without_rows_loads_as_zero_customers_with_their_types(tmp_path, content):
+    """An empty extract is a snapshot of nobody: the row-count check stops its run, not the loader."""
+    path = tmp_path / "h.csv"
+    path.write_bytes(content)
+    snap = load(path, {"savings_balance": "float", "seen": "date"})
+    assert snap.rows == 0
+    assert snap.frame.schema == pl.Schema({"customer_id": pl.Int64, "savings_balance": pl.Float64, "seen": pl.Date})
+
+
+def test_a_parquet_file_without_rows_loads_as_zero_customers(tmp_path):
     path = tmp_path / "e.parquet"
-    pl.DataFrame({"RELATION_NO": pl.Series([], dtype=pl.Int64)}).write_parquet(path)
-    with pytest.raises(BadInput, match="no customer rows"):
+    pl.DataFrame({"RELATION_NO": pl.Series([], dtype=pl.Int64), "SAVINGS_BAL": pl.Series([], dtype=pl.Int32)}).write_parquet(path)
+    snap = load(path, {"savings_balance": "float"})
+    assert snap.rows == 0 and snap.frame.schema["savings_balance"] == pl.Float64
+
+
+def test_an_empty_parquet_file_is_refused(tmp_path):
+    path = tmp_path / "e.parquet"
+    path.write_bytes(b"")
+    with pytest.raises(BadInput, match="the file is empty"):
         load(path)
 
 
