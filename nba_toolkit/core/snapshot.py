@@ -79,6 +79,10 @@ _BOOL_WORDS = {
     **dict.fromkeys(("1", "true", "t", "yes", "y", "j", "ja"), True),
     **dict.fromkeys(("0", "false", "f", "no", "n", "nee"), False),
 }
+# The yes/no words as extracts write them; any other casing takes the careful way.
+_BOOL_AS_WRITTEN = {
+    spelling: value for word, value in _BOOL_WORDS.items() for spelling in {word, word.upper(), word.capitalize()}
+}
 _EXPECTED = {
     "id": "an id (text or whole number)",
     "int": "a whole number",
@@ -328,17 +332,18 @@ def _load_csv(
     denylist: Sequence[str],
     wanted: Mapping[str, ColumnType],
 ) -> tuple[pl.DataFrame, _Plan, dict[str, str]]:
-    body, text, encoding = _decode(path, data)
-    if not text.strip():
+    body, encoding = _decode(path, data)
+    if not body or body.isspace():
         raise _empty_file(path)
-    delimiter, header, counts = _record_structure(path, body, text)
-    _refuse_ragged(path, counts, len(header))
+    delimiter, header, records = _record_structure(path, body)
     plan = _plan_columns(path, header, mapping, denylist, wanted)
     try:
         frame = pl.read_csv(body, separator=delimiter, has_header=True, infer_schema=False, columns=list(plan.positions))
     except pl.exceptions.PolarsError:
+        # A record with more fields than the header; the exact count names its row.
+        _refuse_ragged(path, _line_field_counts(body, delimiter), len(header))
         raise BadInput("could not be read as CSV", file=path, hint="Check quoting and line endings.") from None
-    if frame.height != len(counts) - 1:
+    if frame.height != records - 1:
         raise BadInput("could not be read as CSV: its rows are garbled (check the quotes)", file=path)
     frame.columns = list(plan.names)
     frame, decimal = _convert_text(path, frame, dict(zip(plan.names, plan.file_names)), wanted, comma_decimals=delimiter != ",")
@@ -346,11 +351,12 @@ def _load_csv(
     return frame, plan, dialect
 
 
-def _decode(path: Path, data: bytes) -> tuple[bytes, str, str]:
+def _decode(path: Path, data: bytes) -> tuple[bytes, str]:
     """UTF-8 (with or without BOM) else Windows-1252; Polars always gets UTF-8 bytes.
 
     Trailing line breaks are dropped so an extra empty line at the end of the
-    file does not count as a customer without an id.
+    file does not count as a customer without an id. Plain ASCII, the usual
+    extract, reads the same in every encoding and is passed on as it is.
     """
     if b"\x00" in data:
         raise BadInput(
@@ -360,23 +366,62 @@ def _decode(path: Path, data: bytes) -> tuple[bytes, str, str]:
         )
     bom = data.startswith(b"\xef\xbb\xbf")
     body = (data[3:] if bom else data).rstrip(b"\r\n")
+    utf8 = "utf-8-sig" if bom else "utf-8"
+    if body.isascii():
+        return body, utf8
     try:
-        return body, body.decode("utf-8"), "utf-8-sig" if bom else "utf-8"
+        body.decode("utf-8")
+        return body, utf8
     except UnicodeDecodeError:
         pass
     try:
         text = data.decode("cp1252").rstrip("\r\n")
     except UnicodeDecodeError:
         raise BadInput("is neither UTF-8 nor Windows-1252 text", file=path) from None
-    return text.encode("utf-8"), text, "cp1252"
+    return text.encode("utf-8"), "cp1252"
 
 
-def _record_structure(path: Path, body: bytes, text: str) -> tuple[str, list[str], pl.Series]:
-    """The delimiter, the header names and every record's field count.
+def _record_structure(path: Path, body: bytes) -> tuple[str, list[str], int]:
+    """The delimiter, the header names and the number of records; refuses a record of another width.
+
+    Without quotes, a record is a line. When the file holds exactly (header
+    width - 1) delimiters per line, no line can have fewer fields unless
+    another has more, and Polars refuses a record with more fields than the
+    header while reading; so the lines need not be counted one by one, which
+    is the expensive part. Otherwise, and always with quotes, every record's
+    fields are counted (see _line_field_counts), in Python's csv module when a
+    quoted field spans lines.
+    """
+    delimiter = _choose_delimiter(pl.Series(_first_lines(body, _DELIMITER_SAMPLE)).str.replace_all(_QUOTED, ""))
+    end = body.find(b"\n")
+    first_line = (body if end < 0 else body[:end]).decode("utf-8").rstrip("\r")
+    header = next(csv.reader([first_line], delimiter=delimiter))
+    if b'"' not in body:
+        records = body.count(b"\n") + 1
+        if body.count(delimiter.encode()) == (len(header) - 1) * records:
+            return delimiter, header, records
+    counts = _line_field_counts(body, delimiter)
+    if counts is None:
+        header, counts = _csv_module_structure(path, body.decode("utf-8"), delimiter)
+    _refuse_ragged(path, counts, len(header))
+    return delimiter, header, counts.len()
+
+
+def _first_lines(body: bytes, limit: int) -> list[str]:
+    """The first ``limit`` lines, without splitting the whole file."""
+    end = -1
+    for _ in range(limit):
+        end = body.find(b"\n", end + 1)
+        if end < 0:
+            break
+    head = body if end < 0 else body[:end]
+    return head.decode("utf-8").split("\n")
+
+
+def _line_field_counts(body: bytes, delimiter: str) -> pl.Series | None:
+    """Every line's field count (the header's first), or None when a quoted field spans lines.
 
     Lines are split and counted in Polars, which is fast (see _field_counts).
-    When a quoted field spans lines, lines are not records, and Python's csv
-    module counts instead.
     """
     # NUL never occurs in the text (see _decode), so each line is one field.
     lines = pl.read_csv(
@@ -388,17 +433,13 @@ def _record_structure(path: Path, body: bytes, text: str) -> tuple[str, list[str
         empty_string_is_null=False,
         new_columns=["line"],
     ).to_series()
-    if '"' in text:
+    if b'"' in body:
         quotes = lines.str.count_matches('"', literal=True)
+        if (quotes % 2 == 1).any():
+            return None
     else:
         quotes = pl.zeros(lines.len(), dtype=pl.UInt32, eager=True)
-    delimiter = _choose_delimiter(lines.head(_DELIMITER_SAMPLE).str.replace_all(_QUOTED, ""))
-    if (quotes % 2 == 1).any():
-        return delimiter, *_csv_module_structure(path, text, delimiter)
-    end = text.find("\n")
-    first_line = (text if end < 0 else text[:end]).rstrip("\r")
-    header = next(csv.reader([first_line], delimiter=delimiter))
-    return delimiter, header, _field_counts(lines, quotes, delimiter)
+    return _field_counts(lines, quotes, delimiter)
 
 
 def _field_counts(lines: pl.Series, quotes: pl.Series, delimiter: str) -> pl.Series:
@@ -486,6 +527,21 @@ def _convert_text(
     Returns the frame and the decimal separator; ``comma_decimals`` says
     whether a decimal comma is possible at all (not when ``,`` delimits).
     """
+    quick = _convert_declared(raw, wanted, comma_decimals=comma_decimals)
+    if quick is not None:
+        return quick
+    return _convert_carefully(path, raw, file_names, wanted, comma_decimals=comma_decimals)
+
+
+def _convert_carefully(
+    path: Path,
+    raw: pl.DataFrame,
+    file_names: Mapping[str, str],
+    wanted: Mapping[str, ColumnType],
+    *,
+    comma_decimals: bool,
+) -> tuple[pl.DataFrame, str]:
+    """Clean, infer what is not declared, convert, and name the first value that does not convert."""
     # Declared text keeps its raw values, so only the other columns are cleaned.
     cleaned = raw.select(_clean(name) for name in raw.columns if wanted.get(name) != "str")
     decimal = _detect_decimal(cleaned, wanted) if comma_decimals else "."
@@ -497,6 +553,73 @@ def _convert_text(
     texts = raw.select(_non_empty(pl.col(n)).alias(n) for n in raw.columns if types[n] == "str")
     columns = [texts[n] if types[n] == "str" else converted[n] for n in raw.columns]
     return pl.DataFrame(columns), decimal
+
+
+def _convert_declared(
+    raw: pl.DataFrame, wanted: Mapping[str, ColumnType], *, comma_decimals: bool
+) -> tuple[pl.DataFrame, str] | None:
+    """The usual extract's way through _convert_text, in fewer passes; None when it does not apply.
+
+    It applies when every column has a declared type and every value already
+    reads as that type as it stands. Such values have no surrounding spaces
+    and are not empty, so cleaning would change nothing, and the careful way
+    would decide the same decimal separator and convert them the same: this
+    way only skips the cleaning and the per-value bookkeeping that the
+    careful way needs to find and report a bad value. Anything else (an
+    undeclared column, a space, an empty string, a bad value) returns None,
+    and the careful way reports it.
+    """
+    if any(name not in wanted for name in raw.columns):
+        return None
+    if any(raw[name].null_count() for name in raw.columns if wanted[name] == "id"):
+        return None
+    floats = [name for name in raw.columns if wanted[name] == "float"]
+    decimal = _decimal_of_valid_floats(raw, floats, comma_decimals=comma_decimals)
+    if decimal is None:
+        return None
+    converted = raw.select(_declared_expr(pl.col(name), wanted[name], decimal).alias(name) for name in raw.columns)
+    if converted.null_count().row(0) != raw.null_count().row(0):
+        return None
+    return converted, decimal
+
+
+def _decimal_of_valid_floats(raw: pl.DataFrame, floats: list[str], *, comma_decimals: bool) -> str | None:
+    """The decimal separator when every float value fits one separator's pattern as it stands, else None.
+
+    When every value fits the decimal-comma pattern, none has a decimal point,
+    so _detect_decimal's vote is whether any value has a decimal comma. When
+    every value fits the decimal-point pattern, none has a comma: the vote is
+    no. Either way the vote comes from the counts computed here.
+    """
+    if not floats:
+        return "."
+    fits_all = {
+        sep: pl.all_horizontal((pl.col(n).is_null() | pl.col(n).str.contains(_FLOAT_PATTERN[sep])).all() for n in floats)
+        for sep in (",", ".")
+    }
+    fits_all = {sep: fits.alias(f"fits{sep}") for sep, fits in fits_all.items()}
+    if comma_decimals:
+        any_comma = pl.any_horizontal(pl.col(n).str.contains(",", literal=True).any() for n in floats).alias("commas")
+        fits, commas = raw.select(fits_all[","], any_comma).row(0)
+        if fits:
+            return "," if commas else "."
+    return "." if raw.select(fits_all["."]).item() else None
+
+
+def _declared_expr(v: pl.Expr, kind: ColumnType, decimal: str) -> pl.Expr:
+    """A column converted as _text_exprs would, with a null wherever the careful way must look."""
+    if kind == "id":
+        return pl.when(v.str.contains(_PLAIN_INT)).then(v.cast(pl.Int64, strict=False))
+    if kind == "int":
+        return v.cast(pl.Int64, strict=False)
+    if kind == "float":
+        text = v.str.replace(",", ".", literal=True) if decimal == "," else v
+        return text.cast(pl.Float64, strict=False)
+    if kind == "bool":
+        return v.replace_strict(_BOOL_AS_WRITTEN, default=None, return_dtype=pl.Boolean)
+    if kind == "date":
+        return _date_expr(v, _ISO_DATE)
+    return _non_empty(v)
 
 
 def _detect_decimal(cleaned: pl.DataFrame, wanted: Mapping[str, ColumnType]) -> str:

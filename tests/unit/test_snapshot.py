@@ -399,6 +399,9 @@ def test_an_empty_parquet_file_is_refused(tmp_path):
         ("RELATION_NO;A;B\n1;2;3\n2;3;4\n3;4;5;6\n", 3, 4),
         ("RELATION_NO;A;B\n1;2;3\n\n3;4;5\n", 2, 1),
         ('RELATION_NO;A;B\n1;"x\ny";3\n2;3\n', 2, 2),
+        # one field short and one too many: the delimiters add up to the header's width, the rows do not
+        ("RELATION_NO;A;B\n1;2;3\n2;3\n3;4;5\n4;5;6;7\n", 2, 2),
+        ("RELATION_NO;A;B\n1;2;3\n2;3;4;5\n3;4\n", 2, 4),
     ],
 )
 def test_ragged_rows_are_named(tmp_path, text, row, fields):
