@@ -10,11 +10,15 @@ Inputs are critical unless the engine lists them in ``optional_columns``
 with the stand-in to use when they are missing. The toolkit, not the engine,
 fills those stand-ins in, counts them and marks the run as degraded; an
 engine never fills in an input silently (see core/degraded.py).
+
+An engine may also provide ``refit``: the same fit started from a previous
+model, which a weekly-retraining simulation uses to refit quickly on a history
+that grew by one week. Engines without it are fitted from scratch.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -24,6 +28,8 @@ if TYPE_CHECKING:
 
 ENGINE_ATTRIBUTES = ("name", "version", "required_columns", "feature_labels")
 ENGINE_METHODS = ("features", "fit", "score", "explain", "model_card")
+#: what an engine may leave out: ``optional_columns`` (every input is then critical) and ``refit`` (fit from scratch)
+ENGINE_OPTIONAL = ("optional_columns", "refit")
 
 #: the stand-in for a missing optional input: "median" (of this snapshot's values) or a constant
 Imputation = str | bool | int | float | date
@@ -58,11 +64,21 @@ def imputation_problems(engine: Any) -> list[str]:
     return problems
 
 
+def refit_method(engine: Any) -> Callable[..., Any] | None:
+    """The engine's ``refit``, or None when it has none and must be fitted from scratch."""
+    method = getattr(engine, "refit", None)
+    return method if callable(method) else None
+
+
 @runtime_checkable
 class Engine(Protocol):
     """An engine may also declare ``optional_columns`` (see ``optional_columns()``): inputs among
     ``required_columns`` that may be missing from the snapshot or empty in some rows, each with its
     stand-in, a constant of the column's type or ``"median"`` (the median of this snapshot's values).
+
+    It may also provide ``refit(previous, features, label, *, seed) -> model`` (see ``refit_method()``):
+    a model fitted on these data starting from ``previous``, a model of this engine (last week's in a
+    weekly-retraining simulation). It must converge to the same model ``fit`` would give. Neither is a member of this protocol, so engines without them still conform.
     """
 
     name: str

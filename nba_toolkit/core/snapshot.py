@@ -79,6 +79,9 @@ _BOOL_WORDS = {
     **dict.fromkeys(("1", "true", "t", "yes", "y", "j", "ja"), True),
     **dict.fromkeys(("0", "false", "f", "no", "n", "nee"), False),
 }
+# A column with at most this many distinct values in its first rows may repeat a few values only.
+_FEW = 64
+_FEW_SAMPLE = 1000
 # The yes/no words as extracts write them; any other casing takes the careful way.
 _BOOL_AS_WRITTEN = {
     spelling: value for word, value in _BOOL_WORDS.items() for spelling in {word, word.upper(), word.capitalize()}
@@ -573,37 +576,61 @@ def _convert_declared(
         return None
     if any(raw[name].null_count() for name in raw.columns if wanted[name] == "id"):
         return None
-    floats = [name for name in raw.columns if wanted[name] == "float"]
-    decimal = _decimal_of_valid_floats(raw, floats, comma_decimals=comma_decimals)
+    # The week's date and the market figures are one value for everyone: such
+    # columns are checked and converted once per distinct value.
+    repeated = {
+        name: distinct
+        for name in raw.columns
+        if wanted[name] in ("float", "date") and (distinct := _few_distinct(raw[name])) is not None
+    }
+    parts = [raw.drop(list(repeated)), *(distinct.to_frame() for distinct in repeated.values())]
+    decimal = _decimal_of_valid_floats(parts, [n for n in raw.columns if wanted[n] == "float"], comma_decimals=comma_decimals)
     if decimal is None:
         return None
-    converted = raw.select(_declared_expr(pl.col(name), wanted[name], decimal).alias(name) for name in raw.columns)
-    if converted.null_count().row(0) != raw.null_count().row(0):
+    converted = {}
+    for part in parts:
+        done = part.select(_declared_expr(pl.col(name), wanted[name], decimal).alias(name) for name in part.columns)
+        if done.null_count().row(0) != part.null_count().row(0):
+            return None
+        converted.update(done.to_dict())
+    for name, distinct in repeated.items():
+        converted[name] = raw[name].replace_strict(distinct, converted[name], default=None)
+    return pl.DataFrame([converted[name] for name in raw.columns]), decimal
+
+
+def _few_distinct(values: pl.Series) -> pl.Series | None:
+    """A column's distinct values (no null) when it has only a few, else None.
+
+    The first rows decide whether counting them all is worth it, so a column
+    of many values (balances, ids) costs next to nothing here.
+    """
+    if values.head(_FEW_SAMPLE).n_unique() > _FEW:
         return None
-    return converted, decimal
+    distinct = values.unique().drop_nulls()
+    return distinct if distinct.len() <= _FEW else None
 
 
-def _decimal_of_valid_floats(raw: pl.DataFrame, floats: list[str], *, comma_decimals: bool) -> str | None:
+def _decimal_of_valid_floats(parts: list[pl.DataFrame], floats: list[str], *, comma_decimals: bool) -> str | None:
     """The decimal separator when every float value fits one separator's pattern as it stands, else None.
 
     When every value fits the decimal-comma pattern, none has a decimal point,
     so _detect_decimal's vote is whether any value has a decimal comma. When
     every value fits the decimal-point pattern, none has a comma: the vote is
-    no. Either way the vote comes from the counts computed here.
+    no. Either way the vote comes from the counts computed here. Both are
+    properties of the set of values, so ``parts`` may hold a column's
+    distinct values instead of the column.
     """
-    if not floats:
-        return "."
-    fits_all = {
-        sep: pl.all_horizontal((pl.col(n).is_null() | pl.col(n).str.contains(_FLOAT_PATTERN[sep])).all() for n in floats)
-        for sep in (",", ".")
-    }
-    fits_all = {sep: fits.alias(f"fits{sep}") for sep, fits in fits_all.items()}
-    if comma_decimals:
-        any_comma = pl.any_horizontal(pl.col(n).str.contains(",", literal=True).any() for n in floats).alias("commas")
-        fits, commas = raw.select(fits_all[","], any_comma).row(0)
-        if fits:
-            return "," if commas else "."
-    return "." if raw.select(fits_all["."]).item() else None
+
+    def fits(part: pl.DataFrame, names: list[str], sep: str) -> bool:
+        every = [(pl.col(n).is_null() | pl.col(n).str.contains(_FLOAT_PATTERN[sep])).all() for n in names]
+        return part.select(pl.all_horizontal(every)).item()
+
+    columns = [(part, [n for n in floats if n in part.columns]) for part in parts]
+    columns = [(part, names) for part, names in columns if names]
+    if comma_decimals and all(fits(part, names, ",") for part, names in columns):
+        commas = [pl.any_horizontal(pl.col(n).str.contains(",", literal=True).any() for n in names) for _, names in columns]
+        return "," if any(part.select(c).item() for (part, _), c in zip(columns, commas)) else "."
+    return "." if all(fits(part, names, ".") for part, names in columns) else None
 
 
 def _declared_expr(v: pl.Expr, kind: ColumnType, decimal: str) -> pl.Expr:

@@ -34,6 +34,7 @@ import polars as pl
 from nba_toolkit.config import Config, load_config, parse_config
 from nba_toolkit.core.backtest import Backtest, compare, market_band, run_backtest
 from nba_toolkit.core.decision import CONTACT_SCHEMA
+from nba_toolkit.core.engine import refit_method
 from nba_toolkit.core.evaluation import Evaluation, evaluate_runs
 from nba_toolkit.core.models import load_model
 from nba_toolkit.core.rules import RuleContext, rule_columns
@@ -295,10 +296,21 @@ def _model_source(
     known = outcomes.frame.with_columns(pl.col("customer_id").cast(history.schema["customer_id"], strict=False))
     # A row's label depends only on openings within its own window, so labelling everything the outcomes
     # cover once, and keeping for each week the rows whose window closed before it, gives what that week knew.
-    everything = label_history(history, known, window_weeks=window, known_until=outcomes.known_until)
+    # Sorted by week, those rows are a prefix, and so are their features (one row per input row, as the engine
+    # contract says): the features are computed once, and each week trains on a slice of them, without copying.
+    everything = label_history(history, known, window_weeks=window, known_until=outcomes.known_until).sort(
+        "snapshot_date", maintain_order=True
+    )
+    del history
+    features = engine.features(everything.lazy()).collect()
+    labels = everything["label"].to_numpy()
+    refit = refit_method(engine) if retrain == "weekly" else None
+    previous = None
 
     def fit(monday: date) -> tuple[Any, str]:
-        labelled = everything.filter(pl.col("snapshot_date") <= monday - timedelta(weeks=window))
+        nonlocal previous
+        rows = everything["snapshot_date"].search_sorted(monday - timedelta(weeks=window), side="right")
+        labelled = everything.slice(0, rows)
         weeks = labelled["snapshot_date"].n_unique()
         if weeks < MIN_TRAINING_WEEKS or labelled["label"].n_unique() < 2:
             raise UsageError(
@@ -306,7 +318,12 @@ def _model_source(
                 f"retraining needs {MIN_TRAINING_WEEKS}",
                 hint="Start the backtest later (--from), or use --retrain none.",
             )
-        model = engine.fit(engine.features(labelled.lazy()).collect(), labelled["label"].to_numpy(), seed=0)
+        if refit is not None and previous is not None:
+            # last week's model is a step or two from this week's: the same model, sooner
+            model = refit(previous, features.slice(0, rows), labels[:rows], seed=0)
+        else:
+            model = engine.fit(features.slice(0, rows), labels[:rows], seed=0)
+        previous = model
         span = f"{week_of(labelled['snapshot_date'].min())} to {week_of(labelled['snapshot_date'].max())}"
         return model, f"fitted on {span}"
 

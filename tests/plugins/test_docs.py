@@ -11,7 +11,7 @@ import pytest
 from plugin_docs import DOCS, code_blocks, write_plugin
 
 from nba_toolkit.core.checks import CheckContext, CheckResult
-from nba_toolkit.core.engine import ENGINE_ATTRIBUTES, ENGINE_METHODS
+from nba_toolkit.core.engine import ENGINE_ATTRIBUTES, ENGINE_METHODS, ENGINE_OPTIONAL
 from nba_toolkit.core.notify import Alert
 from nba_toolkit.core.rules import RuleContext
 from nba_toolkit.plugin import PROJECT, hookspecs
@@ -111,5 +111,10 @@ def test_every_field_of_the_objects_is_documented(dataclass: type) -> None:
 
 def test_the_engine_contract_is_documented() -> None:
     text = section("Engine")
-    for name in (*ENGINE_ATTRIBUTES, *ENGINE_METHODS):
+    for name in (*ENGINE_ATTRIBUTES, *ENGINE_METHODS, *ENGINE_OPTIONAL):
         assert f"| `{name}" in text, f"hooks.md does not document Engine.{name}"
+    rows = {line.split("`")[1].split("(")[0].split(":")[0]: line for line in text.splitlines() if line.startswith("| `")}
+    for name in ENGINE_OPTIONAL:
+        assert "| optional" in rows[name], f"hooks.md does not say that Engine.{name} is optional"
+    for name in (*ENGINE_ATTRIBUTES, *ENGINE_METHODS):
+        assert "| optional" not in rows[name], f"hooks.md says that Engine.{name} is optional; it is required"

@@ -10,7 +10,7 @@ from datetime import date
 
 import polars as pl
 from textual.widgets import DataTable, Select
-from tui_helpers import SAMPLE_TODAY, add_warning_plugin, settle, text_of, type_text
+from tui_helpers import SAMPLE_TODAY, add_warning_plugin, settle, text_of, type_text, until
 
 from nba_toolkit.paths import sample_data_dir
 from nba_toolkit.tui.app import NbaApp
@@ -224,9 +224,9 @@ async def _switching_the_weekly_run_off_stops_runs(sample_workspace: Workspace) 
     app = NbaApp(root, today=date(*SAMPLE_TODAY))
     async with app.run_test(size=(100, 32)) as pilot:
         await settle(pilot)
+        await until(pilot, lambda: app.screen.status is not None)  # the home screen knows whether it is on
         await pilot.press("o")
-        await pilot.pause()
-        assert isinstance(app.screen, ConfirmDialog)
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
         await pilot.press("y")
         await settle(pilot)
         assert "weekly run OFF" in text_of(app, "#home-status")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
@@ -50,6 +51,15 @@ async def settle(pilot: Pilot, rounds: int = 400) -> None:
             if not any(worker.is_running for worker in app.workers):
                 return
     raise AssertionError("the workers did not finish")
+
+
+async def until(pilot: Pilot, condition: Callable[[], bool], rounds: int = 400) -> None:
+    """Wait until ``condition`` holds: a busy machine may take several frames to push a screen or fill one in."""
+    for _ in range(rounds):
+        if condition():
+            return
+        await pilot.pause(0.01)
+    raise AssertionError("the condition never held")
 
 
 def text_of(app: App, selector: str) -> str:

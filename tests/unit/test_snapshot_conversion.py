@@ -51,12 +51,15 @@ def extracts(draw: st.DrawFn) -> tuple[pl.DataFrame, dict[str, str]]:
 
 
 @settings(max_examples=400, deadline=None)
-@given(extract=extracts(), comma_decimals=st.booleans())
+@given(extract=extracts(), comma_decimals=st.booleans(), few=st.sampled_from([0, 2, snapshot._FEW]))
 def test_the_quick_way_answers_only_what_the_careful_way_answers(
-    extract: tuple[pl.DataFrame, dict[str, str]], comma_decimals: bool
+    extract: tuple[pl.DataFrame, dict[str, str]], comma_decimals: bool, few: int
 ) -> None:
+    """``few`` sends the float and date columns through the whole-column and the distinct-value ways."""
     raw, wanted = extract
-    quick = snapshot._convert_declared(raw, wanted, comma_decimals=comma_decimals)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(snapshot, "_FEW", few)
+        quick = snapshot._convert_declared(raw, wanted, comma_decimals=comma_decimals)
     try:
         careful = snapshot._convert_carefully(
             Path("x.csv"), raw, dict(zip(raw.columns, raw.columns)), wanted, comma_decimals=comma_decimals
