@@ -118,13 +118,12 @@ def load_snapshot(
     path = Path(path)
     wanted: dict[str, ColumnType] = {key: "id", **schema}
     _refuse_denied_requests(path, wanted, mapping, denylist)
-    data = _read_bytes(path)
     suffix = path.suffix.lower()
     try:
         if suffix == ".parquet":
-            frame, plan, dialect = _load_parquet(path, data, mapping, denylist, wanted)
+            frame, plan, dialect, sha256 = _load_parquet(path, mapping, denylist, wanted)
         elif suffix in _CSV_SUFFIXES:
-            frame, plan, dialect = _load_csv(path, data, mapping, denylist, wanted)
+            frame, plan, dialect, sha256 = _load_csv(path, mapping, denylist, wanted)
         else:
             raise BadInput(f"unsupported file type '{path.suffix}'", file=path, hint="Use a .csv, .txt or .parquet file.")
     except pl.exceptions.PolarsError as exc:
@@ -136,7 +135,7 @@ def load_snapshot(
     return Snapshot(
         frame=frame,
         path=path,
-        sha256=hashlib.sha256(data).hexdigest(),
+        sha256=sha256,
         rows=frame.height,
         dropped_columns=plan.dropped,
         dialect=dialect,
@@ -286,9 +285,15 @@ def _missing_column(path: Path, header: Sequence[str], expected: str, canonical:
 # ------------------------------------------------------------------------ reading
 
 
-def _read_bytes(path: Path) -> bytes:
+def _read_bytes(path: Path) -> tuple[bytes, str]:
+    """The file's bytes and their SHA-256, which the run records.
+
+    Each loader reads the file itself, so that it can let go of the bytes as
+    soon as it has parsed them: at ten million customers they are 650 MB.
+    """
     try:
-        return path.read_bytes()
+        data = path.read_bytes()
+        return data, hashlib.sha256(data).hexdigest()
     except FileNotFoundError:
         raise BadInput("the file does not exist", file=path) from None
     except IsADirectoryError:
@@ -308,11 +313,11 @@ def _empty_file(path: Path) -> BadInput:
 
 def _load_parquet(
     path: Path,
-    data: bytes,
     mapping: Mapping[str, str],
     denylist: Sequence[str],
     wanted: Mapping[str, ColumnType],
-) -> tuple[pl.DataFrame, _Plan, dict[str, str]]:
+) -> tuple[pl.DataFrame, _Plan, dict[str, str], str]:
+    data, sha256 = _read_bytes(path)
     if not data:
         raise _empty_file(path)
     try:
@@ -321,21 +326,23 @@ def _load_parquet(
         frame = pl.read_parquet(io.BytesIO(data), columns=list(plan.positions))
     except (pl.exceptions.PolarsError, OSError):
         raise BadInput("is not a readable Parquet file", file=path) from None
+    del data
     frame.columns = list(plan.names)
     converted = [
         _native_column(path, frame[name], file_name, wanted.get(name)) for name, file_name in zip(plan.names, plan.file_names)
     ]
-    return pl.DataFrame(converted), plan, {"format": "parquet"}
+    return pl.DataFrame(converted), plan, {"format": "parquet"}, sha256
 
 
 def _load_csv(
     path: Path,
-    data: bytes,
     mapping: Mapping[str, str],
     denylist: Sequence[str],
     wanted: Mapping[str, ColumnType],
-) -> tuple[pl.DataFrame, _Plan, dict[str, str]]:
+) -> tuple[pl.DataFrame, _Plan, dict[str, str], str]:
+    data, sha256 = _read_bytes(path)
     body, encoding = _decode(path, data)
+    del data  # the body is the same bytes, or their UTF-8 re-encoding
     if not body or body.isspace():
         raise _empty_file(path)
     delimiter, header, records = _record_structure(path, body)
@@ -346,19 +353,20 @@ def _load_csv(
         # A record with more fields than the header; the exact count names its row.
         _refuse_ragged(path, _line_field_counts(body, delimiter), len(header))
         raise BadInput("could not be read as CSV", file=path, hint="Check quoting and line endings.") from None
+    del body
     if frame.height != records - 1:
         raise BadInput("could not be read as CSV: its rows are garbled (check the quotes)", file=path)
     frame.columns = list(plan.names)
     frame, decimal = _convert_text(path, frame, dict(zip(plan.names, plan.file_names)), wanted, comma_decimals=delimiter != ",")
     dialect = {"format": "csv", "delimiter": delimiter, "decimal": decimal, "encoding": encoding}
-    return frame, plan, dialect
+    return frame, plan, dialect, sha256
 
 
 def _decode(path: Path, data: bytes) -> tuple[bytes, str]:
     """UTF-8 (with or without BOM) else Windows-1252; Polars always gets UTF-8 bytes.
 
-    Trailing line breaks are dropped so an extra empty line at the end of the
-    file does not count as a customer without an id. Plain ASCII, the usual
+    Empty lines at the end are dropped so that they do not count as
+    customers without an id (see _without_blank_end). Plain ASCII, the usual
     extract, reads the same in every encoding and is passed on as it is.
     """
     if b"\x00" in data:
@@ -368,7 +376,7 @@ def _decode(path: Path, data: bytes) -> tuple[bytes, str]:
             hint="Export the snapshot as CSV or save it with a .parquet name.",
         )
     bom = data.startswith(b"\xef\xbb\xbf")
-    body = (data[3:] if bom else data).rstrip(b"\r\n")
+    body = _without_blank_end(data[3:] if bom else data)
     utf8 = "utf-8-sig" if bom else "utf-8"
     if body.isascii():
         return body, utf8
@@ -378,10 +386,22 @@ def _decode(path: Path, data: bytes) -> tuple[bytes, str]:
     except UnicodeDecodeError:
         pass
     try:
-        text = data.decode("cp1252").rstrip("\r\n")
+        text = body.decode("cp1252")
     except UnicodeDecodeError:
         raise BadInput("is neither UTF-8 nor Windows-1252 text", file=path) from None
     return text.encode("utf-8"), "cp1252"
+
+
+def _without_blank_end(body: bytes) -> bytes:
+    """The body without empty lines at its end; one final line break stays, which every reader ignores.
+
+    The usual file ends with exactly one line break and is returned as it is:
+    stripping it would copy the whole file.
+    """
+    end = len(body)
+    while end and body[end - 1] in b"\r\n":
+        end -= 1
+    return body if body[end:] in (b"", b"\n", b"\r\n") else body[:end]
 
 
 def _record_structure(path: Path, body: bytes) -> tuple[str, list[str], int]:
@@ -400,7 +420,7 @@ def _record_structure(path: Path, body: bytes) -> tuple[str, list[str], int]:
     first_line = (body if end < 0 else body[:end]).decode("utf-8").rstrip("\r")
     header = next(csv.reader([first_line], delimiter=delimiter))
     if b'"' not in body:
-        records = body.count(b"\n") + 1
+        records = body.count(b"\n") + (not body.endswith(b"\n"))
         if body.count(delimiter.encode()) == (len(header) - 1) * records:
             return delimiter, header, records
     counts = _line_field_counts(body, delimiter)
@@ -418,7 +438,7 @@ def _first_lines(body: bytes, limit: int) -> list[str]:
         if end < 0:
             break
     head = body if end < 0 else body[:end]
-    return head.decode("utf-8").split("\n")
+    return head.decode("utf-8").rstrip("\r\n").split("\n")
 
 
 def _line_field_counts(body: bytes, delimiter: str) -> pl.Series | None:

@@ -171,9 +171,10 @@ def test_quoted_delimiters_on_single_lines(tmp_path):
     assert "has 4 fields" in str(err.value)
 
 
-def test_trailing_blank_lines_and_crlf_are_fine(tmp_path):
+@pytest.mark.parametrize("end", [b"", b"\n", b"\r\n", b"\r\n\r\n\r\n", b"\n\n", b"\r", b"\n\r\n"])
+def test_trailing_blank_lines_and_crlf_are_fine(tmp_path, end):
     path = tmp_path / "crlf.csv"
-    path.write_bytes(b"RELATION_NO;BAL\r\n1;1,5\r\n2;2\r\n\r\n\r\n")
+    path.write_bytes(b"RELATION_NO;BAL\r\n1;1,5\r\n2;2" + end)
     snap = load(path)
     assert snap.frame["BAL"].to_list() == [1.5, 2.0]
     assert snap.rows == 2
