@@ -131,15 +131,26 @@ class CheckContext:
     def features(self) -> pl.DataFrame:
         """The engine's features of the customers a model is trained on (non-investors), computed once."""
         if "features" not in self._cache:
-            import polars as pl
-
-            population = (
-                self.snapshot.filter(~pl.col("is_investor").fill_null(False))
+            everyone = self.snapshot_features()
+            self._cache["features"] = (
+                everyone.filter(~self.snapshot["is_investor"].fill_null(False))
                 if "is_investor" in self.snapshot.columns
-                else self.snapshot
+                else everyone
             )
-            self._cache["features"] = self.engine.features(population.lazy()).collect()
         return self._cache["features"]
+
+    def snapshot_features(self) -> pl.DataFrame:
+        """The engine's features of every snapshot row, computed once.
+
+        The input checks look at the non-investors' (``features``) and the
+        score stage at the eligible customers'. An engine's features are one
+        row per snapshot row, computed row by row (the review recomputes one
+        customer's score from that customer's row alone), so both are rows
+        of this one frame, and the engine runs over the snapshot once.
+        """
+        if "snapshot_features" not in self._cache:
+            self._cache["snapshot_features"] = self.engine.features(self.snapshot.lazy()).collect()
+        return self._cache["snapshot_features"]
 
 
 @runtime_checkable

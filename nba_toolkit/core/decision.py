@@ -34,13 +34,24 @@ def score_week(
     model: Any,
     rules: Sequence[tuple[Any, str]] = (),
     rule_context: RuleContext | None = None,
+    features: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """``customer_id``, ``exclusion`` (null when eligible) and ``score`` (null when excluded) per snapshot row."""
+    """``customer_id``, ``exclusion`` (null when eligible) and ``score`` (null when excluded) per snapshot row.
+
+    ``features`` are the engine's features of every snapshot row when the
+    caller has them already (the weekly run's input checks computed them);
+    without them only the eligible rows' are computed.
+    """
     exclusion = exclusions(snapshot, contacted)
     if rules and rule_context is not None:
         exclusion = apply_rules(rules, snapshot, exclusion, rule_context)
-    customers = snapshot.select("customer_id").with_columns(exclusion.alias("exclusion"))
-    return customers.with_columns(score=score_eligible(engine, model, snapshot, customers["exclusion"].is_null()))
+    # from the columns themselves: an eager select on a snapshot read in several chunks would copy them
+    customers = pl.DataFrame([snapshot["customer_id"], exclusion.alias("exclusion")])
+    eligible = customers["exclusion"].is_null()
+    eligible_features = (
+        engine.features(snapshot.filter(eligible).lazy()).collect() if features is None else features.filter(eligible)
+    )
+    return customers.with_columns(score=score_eligible(engine, model, eligible_features, eligible))
 
 
 def decide_week(
@@ -58,11 +69,13 @@ def decide_week(
     return select(scored, policy)
 
 
-def score_eligible(engine: Any, model: Any, snapshot: pl.DataFrame, eligible: pl.Series) -> pl.Series:
-    """Scores for the eligible rows (null elsewhere); an engine that returns anything but probabilities is refused."""
-    features = engine.features(snapshot.filter(eligible).lazy()).collect()
+def score_eligible(engine: Any, model: Any, features: pl.DataFrame, eligible: pl.Series) -> pl.Series:
+    """Scores for the ``eligible`` rows, whose ``features`` these are (null elsewhere).
+
+    An engine that returns anything but probabilities is refused.
+    """
     raw = engine_scores(engine, model, features)
-    scores = np.full(snapshot.height, np.nan)
+    scores = np.full(eligible.len(), np.nan)
     scores[eligible.to_numpy()] = raw
     return pl.Series("score", scores).fill_nan(None)
 

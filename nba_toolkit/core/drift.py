@@ -29,10 +29,15 @@ def decile_edges(values: np.ndarray) -> list[float]:
 
 
 def bin_shares(values: np.ndarray, edges: Sequence[float]) -> np.ndarray:
-    """Share of the finite ``values`` per bin; bin ``i`` holds ``edges[i-1] <= v < edges[i]``."""
+    """Share of the finite ``values`` per bin; bin ``i`` holds ``edges[i-1] <= v < edges[i]`` (edges ascending).
+
+    Counted as the values below each edge, one comparison pass per edge: with
+    at most nine edges that is several times cheaper than a binary search per
+    value (``searchsorted``) over a million values, and the counts are the same.
+    """
     values = values[np.isfinite(values)]
-    counts = np.bincount(np.searchsorted(np.asarray(edges, dtype=float), values, side="right"), minlength=len(edges) + 1)
-    return counts / max(values.size, 1)
+    below = [np.count_nonzero(values < edge) for edge in edges]
+    return np.diff(below, prepend=0, append=values.size) / max(values.size, 1)
 
 
 def psi(expected: Sequence[float], actual: Sequence[float]) -> float:

@@ -78,7 +78,8 @@ class Engine(Protocol):
 
     It may also provide ``refit(previous, features, label, *, seed) -> model`` (see ``refit_method()``):
     a model fitted on these data starting from ``previous``, a model of this engine (last week's in a
-    weekly-retraining simulation). It must converge to the same model ``fit`` would give. Neither is a member of this protocol, so engines without them still conform.
+    weekly-retraining simulation). It must converge to the same model ``fit`` would give. Neither
+    is a member of this protocol, so engines without them still conform.
     """
 
     name: str

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from nba_toolkit.core.files import atomic_write_bytes
@@ -25,14 +26,27 @@ NUMERIC_KINDS = ("int", "float")
 def snapshot_profile(frame: pl.DataFrame, columns: Mapping[str, str], *, key: str = "customer_id") -> dict[str, dict[str, Any]]:
     """Median, 99th percentile and distinct count of each numeric column of ``columns`` (name -> kind)."""
     numeric = [c for c, kind in columns.items() if kind in NUMERIC_KINDS and c in frame.columns and c != key]
-    if not numeric:
-        return {}
-    row = frame.select(
-        *[pl.col(c).cast(pl.Float64).median().alias(f"{c}\0median") for c in numeric],
-        *[pl.col(c).cast(pl.Float64).quantile(0.99).alias(f"{c}\0p99") for c in numeric],
-        *[pl.col(c).drop_nulls().n_unique().alias(f"{c}\0distinct") for c in numeric],
-    ).row(0, named=True)
-    return {c: {stat: row[f"{c}\0{stat}"] for stat in ("median", "p99", "distinct")} for c in numeric}
+    return {c: _column_profile(frame[c].drop_nulls()) for c in numeric}
+
+
+def _column_profile(values: pl.Series) -> dict[str, Any]:
+    """The three figures of one column (no nulls), read off one sort of its values.
+
+    On a column it knows to be sorted, Polars takes the median, a quantile
+    and the distinct count without another pass; on an unsorted one each is a
+    pass of its own (a selection or a hash). NumPy sorts a million numbers
+    several times faster than Polars. Numbers are sorted as they are, so
+    distinct integers stay distinct even beyond 2**53, where two can share a
+    float; anything else is read as floats, as the median always is.
+    """
+    ordered = _ascending(values if values.dtype.is_numeric() else values.cast(pl.Float64))
+    as_float = ordered.cast(pl.Float64).set_sorted()  # a cast to float keeps the order
+    return {"median": as_float.median(), "p99": as_float.quantile(0.99), "distinct": ordered.n_unique()}
+
+
+def _ascending(values: pl.Series) -> pl.Series:
+    """Numeric ``values`` (no nulls) sorted ascending and flagged so; NaN sorts last, as in Polars."""
+    return pl.Series(values.name, np.sort(values.to_numpy())).set_sorted()
 
 
 def write_profile(run_dir: Path, profile: Mapping[str, Any]) -> None:

@@ -102,27 +102,18 @@ class ValueRangesCheck:
         columns = [c for c in dict.fromkeys([*settings.min, *settings.max]) if c in frame.columns]
         if not columns:
             return not_measured(self, "none of the columns with a declared range is in the snapshot.")
-        rules = []
-        problems = []
-        masks = []
-        for column in columns:
-            low, high = settings.min.get(column), settings.max.get(column)
-            value = pl.col(column).cast(pl.Float64)
-            rules.append(f"{column} {_range_text(low, high)}")
-            outside = pl.lit(False)
-            if low is not None:
-                outside = outside | (value < low)
-            if high is not None:
-                outside = outside | (value > high)
-            found = frame.select(
-                outside.sum().alias("n"), value.filter(outside).min().alias("lo"), value.filter(outside).max().alias("hi")
-            ).row(0, named=True)
-            if found["n"]:
-                problems.append(
-                    f"'{column}' is outside {_range_text(low, high)} in {found['n']:,} rows "
-                    f"(values from {figure(found['lo'])} to {figure(found['hi'])})"
-                )
-                masks.append(outside.fill_null(False))
+        ranges = {column: (settings.min.get(column), settings.max.get(column)) for column in columns}
+        outside = {column: _outside(column, low, high) for column, (low, high) in ranges.items()}
+        # one pass counts what lies outside; the extremes are looked up only for columns that have any
+        counts = frame.select(mask.sum().alias(column) for column, mask in outside.items()).row(0, named=True)
+        found = _extremes(frame, {column: mask for column, mask in outside.items() if counts[column]})
+        rules = [f"{column} {_range_text(low, high)}" for column, (low, high) in ranges.items()]
+        problems = [
+            f"'{column}' is outside {_range_text(*ranges[column])} in {counts[column]:,} rows "
+            f"(values from {figure(low)} to {figure(high)})"
+            for column, (low, high) in found.items()
+        ]
+        masks = [outside[column].fill_null(False) for column in found]
         mask = pl.any_horizontal(masks) if masks else pl.lit(False)
         hits = affected(frame, mask)
         return result(
@@ -137,6 +128,30 @@ class ValueRangesCheck:
             "are real, widen the range in [checks.value_ranges].",
             **hits,
         )
+
+
+def _outside(column: str, low: float | None, high: float | None) -> pl.Expr:
+    """True where the column's value lies below ``low`` or above ``high`` (either may be absent)."""
+    value = pl.col(column).cast(pl.Float64)
+    outside = pl.lit(False)
+    if low is not None:
+        outside = outside | (value < low)
+    if high is not None:
+        outside = outside | (value > high)
+    return outside
+
+
+def _extremes(frame: pl.DataFrame, outside: dict[str, pl.Expr]) -> dict[str, tuple[float, float]]:
+    """The lowest and highest value outside its range, per column that has any (usually none: nothing to do)."""
+    if not outside:
+        return {}
+    values = {column: pl.col(column).cast(pl.Float64).filter(mask) for column, mask in outside.items()}
+    row = frame.select(
+        expression
+        for column, value in values.items()
+        for expression in (value.min().alias(f"{column}\0lo"), value.max().alias(f"{column}\0hi"))
+    ).row(0, named=True)
+    return {column: (row[f"{column}\0lo"], row[f"{column}\0hi"]) for column in outside}
 
 
 def _range_text(low: float | None, high: float | None) -> str:

@@ -77,7 +77,7 @@ def export_run(workspace: Workspace, registry: Registry, run_id: str, *, approve
         )
     today = date.today()
     operator_excluded = [o["customer_id"] for o in ledger.overrides(run_id) if o["action"] == "exclude"]
-    selection = pl.read_parquet(selection_path)
+    selection = _mailed_or_held(selection_path)
     rows = mail_rows(selection, operator_excluded, campaign_code=config.campaign.code, export_date=today)
     exporter_entry = registry.exporter(config.export.exporter)
     exporter = exporter_entry.obj
@@ -124,10 +124,24 @@ def export_run(workspace: Workspace, registry: Registry, run_id: str, *, approve
     )
 
 
+def _mailed_or_held(selection_path: Path) -> pl.DataFrame:
+    """The stored selection's rows the export writes or records (the mailed and the holdout), in file order.
+
+    Everything the export does concerns these few thousand rows; reading
+    only them spares decoding the million others.
+    """
+    return pl.scan_parquet(selection_path).filter(pl.col("mailed") | (pl.col("reason") == HOLDOUT)).collect()
+
+
 def mail_rows(selection: pl.DataFrame, operator_excluded: list[str], *, campaign_code: str, export_date: date) -> pl.DataFrame:
-    """The mail file's rows: the mailed, less the operator's exclusions, in a fixed order (replay relies on it)."""
+    """The mail file's rows: the mailed, less the operator's exclusions, in a fixed order (replay relies on it).
+
+    Only the mailed rows' relation numbers are turned into text to compare
+    with the exclusions, not the whole week's.
+    """
     return (
-        selection.filter(pl.col("mailed") & ~pl.col("customer_id").cast(pl.String).is_in(operator_excluded))
+        selection.filter(pl.col("mailed"))
+        .filter(~pl.col("customer_id").cast(pl.String).is_in(operator_excluded))
         .select(
             pl.col("customer_id"),
             pl.lit(campaign_code).alias("campaign_code"),

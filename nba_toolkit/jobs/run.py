@@ -342,6 +342,7 @@ def run_week(
             model=model,
             rules=rules,
             rule_context=RuleContext(week=week, week_start=start, week_end=end, config=config, workspace_root=workspace.root),
+            features=context.snapshot_features(),
         )
 
         progress.stage("select")

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from check_frames import WEEK_START, context, past_run, snapshot, training_model
+from check_frames import ENGINE, WEEK_START, context, past_run, snapshot, training_model
 
+from nba_toolkit.core.decision import score_week
 from nba_toolkit.default_plugins.checks import DuplicateIdsCheck, FreshnessCheck, SchemaCheck
 from nba_toolkit.default_plugins.input_checks import (
     FeatureDriftCheck,
@@ -40,6 +41,17 @@ def test_duplicate_ids() -> None:
     found = DuplicateIdsCheck().run(context(doubled))
     assert found.blocks and found.affected_count == 3
     assert set(found.affected_sample) == set(frame["customer_id"].head(3).to_list())
+
+
+def test_duplicate_ids_are_listed_once_in_order_of_first_appearance() -> None:
+    frame = snapshot(6).with_columns(pl.Series("customer_id", ["R3", "R1", None, "R1", "R3", "R3"]))
+    found = DuplicateIdsCheck().run(context(frame))
+    assert found.blocks and found.affected_count == 2 and found.affected_sample == ("R3", "R1")
+    # one customer without a relation number is no duplicate; two are
+    alone = frame.with_columns(pl.Series("customer_id", ["R1", "R2", None, "R4", "R5", "R6"]))
+    assert DuplicateIdsCheck().run(context(alone)).passed
+    twice = alone.with_columns(pl.Series("customer_id", ["R1", None, None, "R4", "R5", "R6"]))
+    assert DuplicateIdsCheck().run(context(twice)).affected_sample == (None,)
 
 
 def test_freshness() -> None:
@@ -150,3 +162,24 @@ def test_market_regime(model: dict) -> None:
     assert not MarketRegimeCheck().run(context(snapshot(fund=(-6.0, 0.0)), model=model)).passed
     widened = context(snapshot(fund=(-6.0, 0.0)), model=model, toml={"checks": {"market_regime": {"margin": 1.5}}})
     assert MarketRegimeCheck().run(widened).passed
+
+
+def test_the_checks_see_the_engines_features_of_the_non_investors() -> None:
+    frame = snapshot(300, seed=3).with_columns(
+        pl.when(pl.int_range(pl.len()) % 7 == 0).then(None).otherwise(pl.col("is_investor")).alias("is_investor")
+    )
+    checked = context(frame)
+    non_investors = frame.filter(~pl.col("is_investor").fill_null(False))
+    assert checked.features().equals(ENGINE.features(non_investors.lazy()).collect())
+    assert checked.snapshot_features().equals(ENGINE.features(frame.lazy()).collect())
+    assert checked.snapshot_features() is checked.snapshot_features()
+
+
+def test_scores_from_the_checks_features_are_the_scores_from_the_snapshot() -> None:
+    frame = snapshot(400, seed=5)
+    features = ENGINE.features(frame.lazy()).collect()
+    model = ENGINE.fit(features, (frame["savings_balance"] > frame["savings_balance"].median()).to_numpy(), seed=0)
+    contacted = pl.DataFrame({"customer_id": frame["customer_id"].head(20).cast(pl.String)})
+    reused = score_week(frame, contacted, engine=ENGINE, model=model, features=context(frame).snapshot_features())
+    assert reused.equals(score_week(frame, contacted, engine=ENGINE, model=model))
+    assert reused["score"].null_count() == reused["exclusion"].is_not_null().sum() < frame.height

@@ -96,6 +96,21 @@ def test_mailed_consent() -> None:
     assert found.blocks and found.affected_sample == (str(first),)
 
 
+def test_the_mailed_are_looked_up_by_the_text_of_their_relation_number() -> None:
+    """Text relation numbers, and a snapshot that lists a mailed customer twice: the first row counts."""
+    frame = FRAME.with_columns(pl.format("R{}", pl.col("customer_id")).alias("customer_id"))
+    chosen = selection(frame, mailed=100)
+    first = chosen.filter(pl.col("mailed"))["customer_id"][0]
+    assert MailedConsentCheck().run(output(chosen, frame)).passed
+    repeated = pl.concat(
+        [frame, frame.filter(pl.col("customer_id") == first).with_columns(pl.lit(False).alias("marketing_consent"))]
+    )
+    assert MailedConsentCheck().run(output(chosen, repeated)).passed
+    earlier = pl.concat([repeated.tail(1), frame])
+    found = MailedConsentCheck().run(output(chosen, earlier))
+    assert found.blocks and found.affected_sample == (first,)
+
+
 def test_mailed_investor() -> None:
     assert MailedInvestorCheck().run(output()).passed
     first = SELECTION.filter(pl.col("mailed"))["customer_id"][0]

@@ -10,12 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from nba_toolkit.core.assignment import uniform
 from nba_toolkit.core.selection import (
     BELOW_THRESHOLD,
     EXCLUDED_COOLDOWN,
     EXCLUDED_INVESTOR,
     EXCLUDED_NO_CONSENT,
     HOLDOUT,
+    MAILED_GROUPS,
     OVER_CAPACITY,
     RANDOM_CONTROL,
     REASONS,
@@ -106,6 +108,52 @@ def test_same_inputs_and_salt_give_the_same_selection(week: tuple[pl.DataFrame, 
     assert first.sort("customer_id").equals(shuffled.sort("customer_id"))
 
 
+def _by_the_rules(customers: pl.DataFrame, policy: Policy) -> list[dict]:
+    """The selection worked out row by row, straight from the rules in the module's docstring."""
+    rows = customers.to_dicts()
+    u_holdout = uniform(customers["customer_id"], policy.salt, "holdout")
+    u_random = uniform(customers["customer_id"], policy.salt, "random_control")
+    eligible = [i for i, row in enumerate(rows) if row["exclusion"] is None]
+    above = [i for i in eligible if rows[i]["score"] >= policy.threshold]
+    rank = {i: n for n, i in enumerate(sorted(above, key=lambda i: (-rows[i]["score"], u_random[i])), start=1)}
+    selected = {i for i, n in rank.items() if n <= policy.capacity}
+    pool = [i for i in eligible if i not in selected]
+    k = min(policy.random_control_size, len(pool))
+    cutoff = sorted(u_random[i] for i in pool)[k - 1] if k > 0 else -1.0
+    drawn = {i for i in pool if u_random[i] <= cutoff}
+    result = []
+    for i, row in enumerate(rows):
+        if row["exclusion"] is not None:
+            reason = row["exclusion"]
+        elif i in selected:
+            reason = HOLDOUT if u_holdout[i] < policy.holdout_share else SELECTED
+        elif i in drawn:
+            reason = RANDOM_CONTROL
+        else:
+            reason = OVER_CAPACITY if i in rank else BELOW_THRESHOLD
+        result.append(
+            {
+                **row,
+                "rank": rank.get(i),
+                "reason": reason,
+                "mailed": reason in MAILED_GROUPS,
+                "group": MAILED_GROUPS.get(reason),
+                "p_holdout": policy.holdout_share if i in selected else None,
+                "p_random_control": (k / len(pool)) if row["exclusion"] is None and i not in selected else None,
+            }
+        )
+    return result
+
+
+@settings(max_examples=40, deadline=None)
+@given(weeks())
+def test_every_row_gets_what_the_rules_say(week: tuple[pl.DataFrame, Policy]) -> None:
+    customers, policy = week
+    result = select(customers, policy)
+    assert result.columns == [*customers.columns, "rank", "reason", "mailed", "group", "p_holdout", "p_random_control"]
+    assert result.to_dicts() == _by_the_rules(customers, policy)
+
+
 def test_holdout_membership_persists_across_weeks_and_changes_with_the_salt() -> None:
     ids = np.arange(10_000_000, 10_020_000)
     week = pl.DataFrame(
@@ -156,3 +204,13 @@ def test_exclusion_reasons_first_reason_wins(investor, consent, contacted, expec
     )
     contacted_frame = pl.DataFrame({"customer_id": ["42"] if contacted else []}, schema={"customer_id": pl.String})
     assert exclusions(snapshot, contacted_frame).to_list() == [expected]
+
+
+def test_the_cooldown_compares_relation_numbers_as_text() -> None:
+    """The ledger keeps relation numbers as text: only the exact text of a number matches it."""
+    snapshot = pl.DataFrame({"customer_id": [7, 42, 43, None], "is_investor": [False] * 4, "marketing_consent": [True] * 4})
+    contacted = pl.DataFrame({"customer_id": ["7", "042", " 43", None, "x"]}, schema={"customer_id": pl.String})
+    assert exclusions(snapshot, contacted).to_list() == [EXCLUDED_COOLDOWN, None, None, None]
+    as_text = snapshot.with_columns(pl.col("customer_id").cast(pl.String).str.zfill(3))
+    contacted = pl.DataFrame({"customer_id": ["007", "42"]})
+    assert exclusions(as_text, contacted).to_list() == [EXCLUDED_COOLDOWN, None, None, None]
