@@ -30,15 +30,16 @@ _SAMPLE = 10
 _DTYPES = {"int": pl.Int64, "float": pl.Float64, "bool": pl.Boolean, "str": pl.String, "date": pl.Date}
 
 
-def loading_schema(required: Mapping[str, str], engine: Any) -> dict[str, str]:
-    """What the loader must find in the file: everything but the engine's optional inputs.
+def loading_schema(required: Mapping[str, str], engine: Any) -> tuple[dict[str, str], dict[str, str]]:
+    """What the loader must find in the file, and the engine's optional inputs it may find.
 
-    An optional input the file does have still reaches the frame under its
-    canonical name (through [columns] or its own name); ``impute`` gives it
-    the declared type.
+    Both are typed as declared; ``impute`` then adds and fills what is
+    missing or empty.
     """
     declared = _declared(engine)
-    return {column: kind for column, kind in required.items() if column not in declared}
+    must = {column: kind for column, kind in required.items() if column not in declared}
+    may = {column: kind for column, kind in required.items() if column in declared}
+    return must, may
 
 
 def impute(frame: pl.DataFrame, engine: Any, *, path: Path) -> tuple[pl.DataFrame, dict[str, dict[str, Any]]]:

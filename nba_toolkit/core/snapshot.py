@@ -107,6 +107,7 @@ def load_snapshot(
     mapping: Mapping[str, str],
     denylist: Sequence[str],
     schema: Mapping[str, ColumnType],
+    optional: Mapping[str, ColumnType] | None = None,
     key: str = "customer_id",
 ) -> Snapshot:
     """Read a snapshot file into canonical columns, or raise ``BadInput``.
@@ -114,16 +115,19 @@ def load_snapshot(
     ``mapping`` is canonical name -> the file's column name; ``schema`` lists
     the canonical columns this caller needs and their types. The key is always
     needed: when ``schema`` does not declare it, it is loaded as an ``id``.
+    ``optional`` lists columns typed the same way when the file has them and
+    left out when it does not (an engine's optional inputs).
     """
     path = Path(path)
-    wanted: dict[str, ColumnType] = {key: "id", **schema}
+    wanted: dict[str, ColumnType] = {**(optional or {}), key: "id", **schema}
     _refuse_denied_requests(path, wanted, mapping, denylist)
+    may_miss = frozenset(optional or ()) - {key, *schema}
     suffix = path.suffix.lower()
     try:
         if suffix == ".parquet":
-            frame, plan, dialect, sha256 = _load_parquet(path, mapping, denylist, wanted)
+            frame, plan, dialect, sha256 = _load_parquet(path, mapping, denylist, wanted, may_miss)
         elif suffix in _CSV_SUFFIXES:
-            frame, plan, dialect, sha256 = _load_csv(path, mapping, denylist, wanted)
+            frame, plan, dialect, sha256 = _load_csv(path, mapping, denylist, wanted, may_miss)
         else:
             raise BadInput(f"unsupported file type '{path.suffix}'", file=path, hint="Use a .csv, .txt or .parquet file.")
     except pl.exceptions.PolarsError as exc:
@@ -213,6 +217,7 @@ def _plan_columns(
     mapping: Mapping[str, str],
     denylist: Sequence[str],
     wanted: Mapping[str, ColumnType],
+    may_miss: frozenset[str],
 ) -> _Plan:
     """Decide from the header alone what to drop, keep and rename."""
     header = [h if h.strip() else f"column_{i + 1}" for i, h in enumerate(header)]
@@ -222,7 +227,7 @@ def _plan_columns(
         if _norm(header[i]) in by_norm:
             raise BadInput(f"the column name '{header[i].strip()}' appears twice in the header", file=path)
         by_norm[_norm(header[i])] = i
-    claims = _claims(path, header, mapping, wanted, by_norm)
+    claims = _claims(path, header, mapping, wanted, by_norm, may_miss)
     kept = [i for i in kept if not (i in claims and is_denied(claims[i], denylist))]
     kept_set = set(kept)
     names = [claims.get(i, header[i].strip()) for i in kept]
@@ -249,14 +254,18 @@ def _claims(
     mapping: Mapping[str, str],
     wanted: Mapping[str, ColumnType],
     by_norm: Mapping[str, int],
+    may_miss: frozenset[str],
 ) -> dict[int, str]:
-    """File position -> canonical name, for every canonical name found in the file."""
+    """File position -> canonical name, for every canonical name found in the file.
+
+    A wanted name the file lacks is refused, unless it is one it ``may_miss``.
+    """
     claims: dict[int, str] = {}
     for canonical in dict.fromkeys([*wanted, *mapping]):
         expected = mapping.get(canonical, canonical)
         position = by_norm.get(_norm(expected), by_norm.get(_norm(canonical)))
         if position is None:
-            if canonical in wanted:
+            if canonical in wanted and canonical not in may_miss:
                 raise _missing_column(path, header, expected, canonical)
             continue
         if position in claims:
@@ -316,13 +325,14 @@ def _load_parquet(
     mapping: Mapping[str, str],
     denylist: Sequence[str],
     wanted: Mapping[str, ColumnType],
+    may_miss: frozenset[str],
 ) -> tuple[pl.DataFrame, _Plan, dict[str, str], str]:
     data, sha256 = _read_bytes(path)
     if not data:
         raise _empty_file(path)
     try:
         header = list(pl.scan_parquet(io.BytesIO(data)).collect_schema())
-        plan = _plan_columns(path, header, mapping, denylist, wanted)
+        plan = _plan_columns(path, header, mapping, denylist, wanted, may_miss)
         frame = pl.read_parquet(io.BytesIO(data), columns=list(plan.positions))
     except (pl.exceptions.PolarsError, OSError):
         raise BadInput("is not a readable Parquet file", file=path) from None
@@ -339,6 +349,7 @@ def _load_csv(
     mapping: Mapping[str, str],
     denylist: Sequence[str],
     wanted: Mapping[str, ColumnType],
+    may_miss: frozenset[str],
 ) -> tuple[pl.DataFrame, _Plan, dict[str, str], str]:
     data, sha256 = _read_bytes(path)
     body, encoding = _decode(path, data)
@@ -346,7 +357,7 @@ def _load_csv(
     if not body or body.isspace():
         raise _empty_file(path)
     delimiter, header, records = _record_structure(path, body)
-    plan = _plan_columns(path, header, mapping, denylist, wanted)
+    plan = _plan_columns(path, header, mapping, denylist, wanted, may_miss)
     try:
         frame = pl.read_csv(body, separator=delimiter, has_header=True, infer_schema=False, columns=list(plan.positions))
     except pl.exceptions.PolarsError:

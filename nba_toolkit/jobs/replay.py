@@ -103,11 +103,9 @@ def replay(workspace: Workspace, registry: Registry, run_id: str) -> ReplayRepor
     config = parse_config(json.loads(json.dumps(run.config)), source=f"the configuration recorded with run {run_id}")
     engine = engine_entry.obj
     rules = [(r.obj, r.plugin) for r in registry.rules.values()]
-    schema = {**CORE_COLUMNS, **rule_columns(rules), **engine.required_columns}
+    must, may = loading_schema({**CORE_COLUMNS, **rule_columns(rules), **engine.required_columns}, engine)
     try:
-        loaded = load_snapshot(
-            snapshot_path, mapping=config.columns, denylist=config.denylist, schema=loading_schema(schema, engine)
-        )
+        loaded = load_snapshot(snapshot_path, mapping=config.columns, denylist=config.denylist, schema=must, optional=may)
         frame, _ = impute(loaded.frame, engine, path=snapshot_path)  # as the run filled optional inputs
         model = load_model(model_path, models_dir=workspace.models_dir, expected_sha256=run.model_sha256 or "")
     except NbaError as exc:

@@ -247,7 +247,8 @@ def run_week(
 
     def load() -> Snapshot:
         # Optional engine inputs may be absent; impute() below adds and fills them.
-        return load_snapshot(path, mapping=config.columns, denylist=config.denylist, schema=loading_schema(required, engine))
+        schema, optional = loading_schema(required, engine)
+        return load_snapshot(path, mapping=config.columns, denylist=config.denylist, schema=schema, optional=optional)
 
     loaded = None
     if week is None:

@@ -160,9 +160,10 @@ def test_median_of_nothing_is_bad_input() -> None:
 
 def test_optional_columns_are_not_required_from_the_file() -> None:
     required = {"customer_id": "id", **LogisticEngine.required_columns}
-    schema = loading_schema(required, LogisticEngine())
-    assert "logins_per_month" not in schema and "app_installed" not in schema
-    assert schema["savings_balance"] == "float"
+    must, may = loading_schema(required, LogisticEngine())
+    assert "logins_per_month" not in must and "app_installed" not in must
+    assert must["savings_balance"] == "float"
+    assert may == {"logins_per_month": "int", "app_installed": "bool"}
 
 
 def test_critical_check_passes_without_empty_critical_values() -> None:

@@ -180,6 +180,22 @@ def test_trailing_blank_lines_and_crlf_are_fine(tmp_path, end):
     assert snap.rows == 2
 
 
+def test_optional_columns_are_typed_when_present_and_may_be_missing(tmp_path):
+    path = write(tmp_path / "o.csv", csv_text(["RELATION_NO", "APP_USER", "SAVINGS_BAL"], [[1, 1, "1,5"], [2, 0, "2"]]))
+    mapping = {**MAPPING, "app_installed": "APP_USER", "logins_per_month": "IB_LOGINS_M"}
+    optional = {"app_installed": "bool", "logins_per_month": "int"}
+    snap = load(path, {"savings_balance": "float"}, mapping=mapping, optional=optional)
+    assert snap.frame["app_installed"].to_list() == [True, False]
+    assert "logins_per_month" not in snap.frame.columns
+    with pytest.raises(BadInput, match="required column 'SAVINGS_BAL'"):
+        load(
+            write(tmp_path / "m.csv", csv_text(["RELATION_NO", "APP_USER"], [[1, 1]])),
+            {"savings_balance": "float"},
+            mapping=mapping,
+            optional=optional,
+        )
+
+
 def test_sha256_is_of_the_file_bytes(tmp_path):
     path = write(tmp_path / "h.csv", csv_text(["RELATION_NO"], [[1], [2]]))
     expected = hashlib.sha256(path.read_bytes()).hexdigest()
