@@ -24,6 +24,8 @@ from nba_toolkit.errors import PluginError
 
 #: the contact history ``exclusions`` expects: customers in the cooldown
 CONTACT_SCHEMA = {"customer_id": pl.String, "week_start": pl.String}
+#: customers per call of the engine's score: a million customers of a dozen features is about 100 MB
+SCORE_BLOCK = 1_000_000
 
 
 def score_week(
@@ -81,7 +83,16 @@ def score_eligible(engine: Any, model: Any, features: pl.DataFrame, eligible: pl
 
 
 def engine_scores(engine: Any, model: Any, features: pl.DataFrame) -> np.ndarray:
-    """The engine's probabilities for ``features``, checked: one per row, finite, within 0 to 1."""
+    """The engine's probabilities for ``features``, checked: one per row, finite, within 0 to 1.
+
+    The engine scores a block of at most ``SCORE_BLOCK`` customers at a time,
+    so whatever matrices it builds stay the size of a block, not of the week.
+    """
+    starts = range(0, features.height, SCORE_BLOCK) or range(1)
+    return np.concatenate([_block_scores(engine, model, features.slice(start, SCORE_BLOCK)) for start in starts])
+
+
+def _block_scores(engine: Any, model: Any, features: pl.DataFrame) -> np.ndarray:
     try:
         raw = np.asarray(engine.score(model, features), dtype=np.float64)
     except Exception as exc:  # noqa: BLE001 - any engine failure is the engine's, named as such

@@ -20,9 +20,9 @@ def _bench():
 
 
 def test_benchmark_reports_every_stage_and_both_reference_points(tmp_path):
-    report = _bench().benchmark([20_000], formats=("csv", "parquet"), repeat=1, data_dir=tmp_path / "data")
+    report = _bench().benchmark([100_000], formats=("csv", "parquet"), repeat=1, data_dir=tmp_path / "data")
     json.dumps(report)  # the --json output is this document
-    assert {(row["customers"], row["format"]) for row in report["weekly_run"]} == {(20_000, "csv"), (20_000, "parquet")}
+    assert {(row["customers"], row["format"]) for row in report["weekly_run"]} == {(100_000, "csv"), (100_000, "parquet")}
     pandas_installed = importlib.util.find_spec("pandas") is not None
     for row in report["weekly_run"]:
         assert set(row["stages"]) == STAGES
