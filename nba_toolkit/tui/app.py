@@ -84,6 +84,10 @@ class NbaApp(App):
         if self.current_mode != mode:
             self.switch_mode(mode)
 
+    def warm_up(self) -> None:
+        """Load the active model in the background, once per session (see Session.warm_up)."""
+        self.run_worker(self.session.warm_up, thread=True, exit_on_error=False, group="warm-up", name="warm-up")
+
     def report(self, error: BaseException) -> None:
         """Every error reaches the operator as a notice in plain words, never as a traceback."""
         title, message = describe(error)

@@ -31,6 +31,7 @@ class Session:
     run_id: str | None = None
     _registry: Registry | None = None
     _swept: bool = False
+    _warmed: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def is_workspace(self) -> bool:
@@ -62,6 +63,30 @@ class Session:
             if self._registry is None:
                 self._registry = load_plugins(workspace.plugin_folders(), disabled=workspace.config.plugins.disabled)
             return self._registry
+
+    def warm_up(self) -> None:
+        """Load the active model once per session, ahead of the first run.
+
+        Loading it imports scikit-learn (or whatever the engine's model is
+        made of), which takes about a second; done while the operator picks a
+        snapshot, the run's score stage no longer waits for it. A problem
+        with the model is left for the run to report, in its own words.
+        """
+        from nba_toolkit.core.models import load_model
+        from nba_toolkit.errors import NbaError
+
+        with self._lock:
+            if self._warmed:
+                return
+            self._warmed = True
+        with self.workspace() as workspace:
+            try:
+                engine = self.registry(workspace).engine(workspace.config.engine.name).obj
+                record = workspace.ledger.active_model(engine.name)
+                if record is not None:
+                    load_model(workspace.root / record.path, models_dir=workspace.models_dir, expected_sha256=record.sha256)
+            except NbaError:
+                return
 
     def run_to_show(self, workspace: Workspace) -> str | None:
         """The run chosen on the Runs or Run screen, else the newest one."""

@@ -71,6 +71,7 @@ class HomeScreen(SectionScreen):
                 self.notify(result[1])
                 result = result[0]
             self.status = result
+            self.nba.warm_up()  # the first screen is filled: the model can load while the operator reads it
             self.query_one("#home-status", Static).update(status_table(result))
             self.query_one("#home-volumes", BarChart).chart = volume_chart(result.volumes)
             self.query_one("#home-problems", Static).update(problems(result))

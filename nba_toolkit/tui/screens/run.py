@@ -92,6 +92,7 @@ class RunScreen(SectionScreen):
     def reload(self) -> None:
         if not self.running:
             self.find_snapshots()
+            self.nba.warm_up()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="snapshots", name="snapshots")
     def find_snapshots(self) -> list[tuple[str, str]]:
