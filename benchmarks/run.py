@@ -31,6 +31,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -52,13 +53,30 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
     parser.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "nba-bench")
     parser.add_argument("--backtest", nargs="*", choices=("none", "weekly"), default=[], help="also time the backtest")
+    parser.add_argument(
+        "--backtest-customers",
+        type=int,
+        metavar="N",
+        help="also time the backtest without retraining over the sample's 78 weeks with N customers each",
+    )
+    parser.add_argument("--backtest-worker", metavar="WORKSPACE", help=argparse.SUPPRESS)
     parser.add_argument("--worker", nargs=2, metavar=("WORKSPACE", "SNAPSHOT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         print(json.dumps(measure(Path(args.worker[0]), Path(args.worker[1]), repeat=args.repeat)))
         return
+    if args.backtest_worker:
+        print(json.dumps(_backtest_in_this_process(Path(args.backtest_worker))))
+        return
     formats = ("csv", "parquet") if args.format == "both" else (args.format,)
-    report = benchmark(args.customers, formats=formats, repeat=args.repeat, data_dir=args.data_dir, backtest=args.backtest)
+    report = benchmark(
+        args.customers,
+        formats=formats,
+        repeat=args.repeat,
+        data_dir=args.data_dir,
+        backtest=args.backtest,
+        backtest_customers=args.backtest_customers,
+    )
     print(json.dumps(report, indent=2) if args.json else _tables(report))
 
 
@@ -69,6 +87,7 @@ def benchmark(
     repeat: int = 3,
     data_dir: Path,
     backtest: list[str] = (),
+    backtest_customers: int | None = None,
 ) -> dict[str, Any]:
     """Every measure as one JSON-ready document (the Python entry point the smoke test uses)."""
     from nba_toolkit.jobs.train import train
@@ -89,6 +108,9 @@ def benchmark(
                 report["weekly_run"].append({"customers": count, "format": file_format, **figures})
         for retrain in backtest:
             report["backtest"][retrain] = time_backtest(workspace, registry, retrain)
+        if backtest_customers:
+            scaled = scaled_history(workspace.root, snapshots(data_dir, backtest_customers)["parquet"], Path(tmp) / "scaled")
+            report["backtest"][f"none at {backtest_customers:,} customers"] = _backtest_in_fresh_process(scaled)
     return report
 
 
@@ -305,6 +327,59 @@ def time_backtest(workspace, registry, retrain: str) -> dict[str, Any]:
         "wall_s": round(time.perf_counter() - wall, 3),
         "cpu_s": round(time.process_time() - cpu, 3),
     }
+
+
+def scaled_history(sample_root: Path, week: Path, root: Path) -> Path:
+    """A copy of the sample workspace whose 78 weeks each hold the generated ``week``'s customers.
+
+    Each of the 77 history weeks is the generated week dated as that week, with
+    that week's fund index changes, so the market band and the cooldown work
+    as on the sample; the generated week itself is the 78th. Written as a
+    stream, without holding 78 weeks in memory. Outcomes are left out: they
+    belong to the sample's customers, so only the replay is timed.
+    """
+    import polars as pl
+
+    shutil.copytree(sample_root, root)
+    (root / "data" / "outcomes.csv").unlink()
+    for old in (root / "data" / "snapshots").iterdir():
+        old.unlink()
+    shutil.copy2(week, root / "data" / "snapshots" / f"{WEEK}.parquet")
+    weeks = (
+        pl.scan_parquet(sample_root / "data" / "history.parquet")
+        .select("SNAPSHOT_DATE", "FUND_CHG_1W", "FUND_CHG_4W")
+        .unique()
+        .sort("SNAPSHOT_DATE")
+        .collect()
+    )
+    customers = pl.scan_parquet(week).drop("SNAPSHOT_DATE", "FUND_CHG_1W", "FUND_CHG_4W")
+    pl.concat(
+        [customers.with_columns(**{name: pl.lit(value) for name, value in row.items()}) for row in weeks.iter_rows(named=True)]
+    ).sink_parquet(root / "data" / "history.parquet")
+    return root
+
+
+def _backtest_in_fresh_process(workspace: Path) -> dict[str, Any]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--backtest-worker", str(workspace)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"the backtest at scale failed:\n{done.stderr}")
+    return json.loads(done.stdout)
+
+
+def _backtest_in_this_process(root: Path) -> dict[str, Any]:
+    from nba_toolkit.plugin.manager import load_plugins
+    from nba_toolkit.workspace import Workspace
+
+    workspace = Workspace.open(root)
+    figures = time_backtest(workspace, load_plugins(workspace.plugin_folders(), entry_points_enabled=False), "none")
+    return {**figures, "peak_rss_mb": round(_peak_rss_mb())}
 
 
 def machine() -> dict[str, Any]:

@@ -20,8 +20,12 @@ def _bench():
 
 
 def test_benchmark_reports_every_stage_and_both_reference_points(tmp_path):
-    report = _bench().benchmark([100_000], formats=("csv", "parquet"), repeat=1, data_dir=tmp_path / "data")
+    report = _bench().benchmark(
+        [100_000], formats=("csv", "parquet"), repeat=1, data_dir=tmp_path / "data", backtest_customers=2_000
+    )
     json.dumps(report)  # the --json output is this document
+    scaled = report["backtest"]["none at 2,000 customers"]
+    assert scaled["weeks"] == 78 and scaled["wall_s"] > 0 and scaled["peak_rss_mb"] > 0
     assert {(row["customers"], row["format"]) for row in report["weekly_run"]} == {(100_000, "csv"), (100_000, "parquet")}
     pandas_installed = importlib.util.find_spec("pandas") is not None
     for row in report["weekly_run"]:
