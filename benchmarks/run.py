@@ -142,16 +142,17 @@ def _generator():
 
 
 def _in_fresh_process(workspace: Path, snapshot: Path, repeat: int) -> dict[str, Any]:
+    return _worker(["--repeat", str(repeat), "--worker", str(workspace), str(snapshot)], f"the benchmark of {snapshot}")
+
+
+def _worker(arguments: list[str], what: str) -> dict[str, Any]:
+    """This script run again in a new process with ``arguments``: its JSON output, or why it failed."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     done = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "--repeat", str(repeat), "--worker", str(workspace), str(snapshot)],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
+        [sys.executable, str(Path(__file__).resolve()), *arguments], capture_output=True, text=True, env=env, check=False
     )
     if done.returncode != 0:
-        raise RuntimeError(f"the benchmark of {snapshot} failed:\n{done.stderr}")
+        raise RuntimeError(f"{what} failed:\n{done.stderr}")
     return json.loads(done.stdout)
 
 
@@ -360,17 +361,7 @@ def scaled_history(sample_root: Path, week: Path, root: Path) -> Path:
 
 
 def _backtest_in_fresh_process(workspace: Path) -> dict[str, Any]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    done = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "--backtest-worker", str(workspace)],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"the backtest at scale failed:\n{done.stderr}")
-    return json.loads(done.stdout)
+    return _worker(["--backtest-worker", str(workspace)], "the backtest at scale")
 
 
 def _backtest_in_this_process(root: Path) -> dict[str, Any]:
