@@ -27,6 +27,7 @@ import numpy as np
 import polars as pl
 
 from nba_toolkit.core.drift import bin_shares, decile_edges
+from nba_toolkit.core.engine import refit_method
 from nba_toolkit.errors import BadInput
 
 MIN_TRAINING_WEEKS = 8
@@ -105,7 +106,13 @@ def train_engine(engine: Any, labelled: pl.DataFrame, *, validation_weeks: int, 
         "in_time_auc": auc(train["label"].to_numpy(), in_time),
     }
     all_features = engine.features(labelled.lazy()).collect()
-    final = engine.fit(all_features, labelled["label"].to_numpy(), seed=seed)
+    # The final model also learns from the validation weeks. An engine that can refit starts from the
+    # validated model, a step or two from the final one, and ends at the model a fit from scratch gives.
+    refit = refit_method(engine)
+    if refit is not None:
+        final = refit(model, all_features, labelled["label"].to_numpy(), seed=seed)
+    else:
+        final = engine.fit(all_features, labelled["label"].to_numpy(), seed=seed)
     return TrainResult(
         model=final,
         metrics=metrics,
@@ -175,7 +182,7 @@ def reference_profile(features: pl.DataFrame, engine: Any, weeks: pl.Series) -> 
     for name in names:
         column = features[name]
         if column.dtype.is_numeric():
-            values = column.drop_nulls()
+            values = column.drop_nulls().sort()  # sorted once, each of the eleven quantiles is a lookup
             finite = values.cast(pl.Float64).to_numpy()
             edges = decile_edges(finite)
             profile[name] = {
