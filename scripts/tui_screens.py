@@ -128,8 +128,9 @@ def weekly_flow(term: Terminal, out: Path) -> dict[str, float]:
     time.sleep(0.3)
     term.keys("looks wrong: checked by hand", literal=True)
     term.keys("Enter")
-    # the table marks the row; the panel's sentence wraps where the operator's name puts it
-    save("review-excluded", term.wait_for(rf"{customer}[^\n]*\bexcluded\b[\s\S]*Excluded"))
+    # the table marks the row ("excl" where the column is narrow); the panel's sentence wraps where
+    # the operator's name puts it
+    save("review-excluded", term.wait_for(rf"{customer}[^\n]*\bexcl[\s\S]*Excluded"))
 
     term.keys("5")
     save("export-preview", term.wait_for(r"Approving writes|Cannot be approved"))
