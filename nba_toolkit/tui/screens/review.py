@@ -178,21 +178,27 @@ class ReviewScreen(SectionScreen):
         self.page_offset = page.offset
         table = self.query_one("#customers-table", DataTable)
         table.clear(columns=True)
+        scores = ["—" if row["score"] is None else f"{row['score']:.2%}" for row in page.rows]
+        reasons = [SHORT_REASON.get(row["reason"], row["reason"]) for row in page.rows]
+        marks = [row["override"] for row in page.rows]
+
+        def width(header: str, cells: list[str]) -> int:
+            # as wide as the widest cell of the page: on a narrow terminal a score must keep its %
+            return max([len(header), *map(len, cells)])
+
         table.add_column("Relation no", key="id")
-        table.add_column("Score", key="score")
-        table.add_column("Reason", key="reason")
-        table.add_column("Mark", key="mark")
+        table.add_column("Score", key="score", width=width("Score", scores))
+        table.add_column("Reason", key="reason", width=width("Reason", reasons))
+        table.add_column("Mark", key="mark", width=width("Mark", marks))
         labels = list(page.feature_labels.values())
         for label in labels:
             table.add_column(label, key=label)
-        for row in page.rows:
-            score = "—" if row["score"] is None else f"{row['score']:.2%}"
-            mark = Text(row["override"], style="bold red" if row["override"] == "excluded" else "yellow")
+        for row, score, reason, mark in zip(page.rows, scores, reasons, marks):
             table.add_row(
                 row["customer_id"],
                 Text(score, justify="right"),
-                Text(SHORT_REASON.get(row["reason"], row["reason"]), style=REASON_STYLE.get(row["reason"], "")),
-                mark,
+                Text(reason, style=REASON_STYLE.get(row["reason"], "")),
+                Text(mark, style="bold red" if mark == "excluded" else "yellow"),
                 *(Text(row["features"].get(label, ""), justify="right") for label in labels),
                 key=row["customer_id"],
             )
