@@ -10,6 +10,7 @@ nobody appears twice.
 from __future__ import annotations
 
 import statistics
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -206,18 +207,14 @@ class MailedConsentCheck:
     description = "Everyone who would be mailed consented to marketing."
 
     def run(self, context: CheckContext) -> CheckResult:
-        mailed = _snapshot_flag(context, "marketing_consent")
-        hits = affected(mailed, ~pl.col("marketing_consent").fill_null(False))
-        return result(
+        return _none_mailed(
             self,
-            hits["affected_count"] == 0,
-            "Everyone who would be mailed consented to marketing."
-            if not hits["affected_count"]
-            else f"{hits['affected_count']:,} customers who would be mailed have no marketing consent (or none recorded).",
-            measured=hits["affected_count"],
-            threshold=0,
+            context,
+            "marketing_consent",
+            ~pl.col("marketing_consent").fill_null(False),
+            fine="Everyone who would be mailed consented to marketing.",
+            found="customers who would be mailed have no marketing consent (or none recorded).",
             action="Do not export. Report this run to the developers: customers without consent must never be mailed.",
-            **hits,
         )
 
 
@@ -228,20 +225,26 @@ class MailedInvestorCheck:
     description = "Nobody who would be mailed already has an investment account."
 
     def run(self, context: CheckContext) -> CheckResult:
-        mailed = _snapshot_flag(context, "is_investor")
-        hits = affected(mailed, pl.col("is_investor").fill_null(True))
-        return result(
+        return _none_mailed(
             self,
-            hits["affected_count"] == 0,
-            "Nobody who would be mailed already invests."
-            if not hits["affected_count"]
-            else f"{hits['affected_count']:,} customers who would be mailed already have an investment account "
-            "(or it is not known whether they do).",
-            measured=hits["affected_count"],
-            threshold=0,
+            context,
+            "is_investor",
+            pl.col("is_investor").fill_null(True),
+            fine="Nobody who would be mailed already invests.",
+            found="customers who would be mailed already have an investment account (or it is not known whether they do).",
             action="Do not export. Report this run to the developers.",
-            **hits,
         )
+
+
+def _none_mailed(
+    check: Any, context: CheckContext, column: str, offending: pl.Expr, *, fine: str, found: str, action: str
+) -> CheckResult:
+    """Passes when no mailed customer is ``offending`` by the snapshot's ``column``; names how many and who."""
+    hits = affected(_snapshot_flag(context, column), offending)
+    count = hits["affected_count"]
+    return result(
+        check, count == 0, fine if not count else f"{count:,} {found}", measured=count, threshold=0, action=action, **hits
+    )
 
 
 class MailedDuplicatesCheck:
