@@ -40,7 +40,7 @@ else:
     def _try_lock(fd: int) -> bool:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        except BlockingIOError:
             return False
         return True
 
@@ -70,7 +70,12 @@ class Hold:
 
 
 def hold(path: Path) -> Hold | None:
-    """Take the lock on ``path`` (created if needed); None when another holder has it."""
+    """Take the lock on ``path`` (created if needed); None when another holder has it.
+
+    On a file system without locks the hold is taken unlocked: the work goes
+    on, and :func:`is_held` then answers "held", so nothing is ever taken
+    away from a process that may be alive.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     if not lock_open_file(fd):
@@ -81,7 +86,10 @@ def hold(path: Path) -> Hold | None:
 
 def lock_open_file(fd: int) -> bool:
     """Lock a file this process has open (a temporary file being written); False when someone else has it."""
-    return _try_lock(fd)
+    try:
+        return _try_lock(fd)
+    except OSError:
+        return True  # no locks on this file system: see hold()
 
 
 def is_held(path: Path) -> bool:
@@ -97,5 +105,7 @@ def is_held(path: Path) -> bool:
             return True
         _unlock(fd)
         return False
+    except OSError:
+        return True  # no locks on this file system: assume someone is working on it
     finally:
         os.close(fd)

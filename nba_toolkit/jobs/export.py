@@ -76,9 +76,6 @@ def export_run(workspace: Workspace, registry: Registry, run_id: str, *, approve
     _refuse_unexportable(ledger, run)
     selection = mailed_or_held(verified_selection(workspace, run))
     today = date.today()
-    operator_excluded = [o["customer_id"] for o in ledger.overrides(run_id) if o["action"] == "exclude"]
-    rows = mail_rows(selection, operator_excluded, campaign_code=config.campaign.code, export_date=today)
-    _refuse_formulas(rows, run_id)
     exporter_entry = registry.exporter(config.export.exporter)
     path = mail_file_path(workspace, config, run, exporter_entry)
     approver = approved_by or operator_name()
@@ -88,6 +85,10 @@ def export_run(workspace: Workspace, registry: Registry, run_id: str, *, approve
     crash_point("export.reserved")
     renamed = False
     try:
+        # read after the reservation, which freezes the run's exclusions until the export is settled
+        operator_excluded = [o["customer_id"] for o in ledger.overrides(run_id) if o["action"] == "exclude"]
+        rows = mail_rows(selection, operator_excluded, campaign_code=config.campaign.code, export_date=today)
+        _refuse_formulas(rows, run_id)
         _write_checked(path, rows, exporter_entry, config, ledger, run_id)
         renamed = True
         crash_point("export.renamed")
