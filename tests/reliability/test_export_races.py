@@ -111,3 +111,32 @@ def test_a_killed_run_is_marked_interrupted_by_the_next_command(sample_workspace
     code, again = nba(root, "run", "--week", WEEK, "--approve")
     assert code == 0 and again["status"] == "exported", again
     assert workspace_invariants(root) == []
+
+
+def test_an_export_in_progress_holds_its_week_and_other_commands_leave_it_alone(
+    sample_workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = sample_workspace.root
+    first, second = (run_week(capsys, root)["run_id"] for _ in range(2))
+    sample_workspace.close()
+    exporting = start(root, "export", first, NBA_TOOLKIT_PAUSE_AT="export.reserved", NBA_TOOLKIT_PAUSE_SECONDS="10")
+    deadline = time.monotonic() + 60
+    while not ledger_value(root, "SELECT pid FROM exports WHERE state = 'exporting'"):
+        assert time.monotonic() < deadline and exporting.poll() is None, "the export never reserved its week"
+        time.sleep(0.1)
+    code, listed = nba(root, "runs")  # opening the workspace must not settle a live export
+    assert code == 0
+    code, refused = nba(root, "export", second)
+    assert code == 2, refused
+    assert f"is being exported by run {first} right now (process {exporting.pid}" in refused["error"], refused
+    assert ledger_value(root, "SELECT state FROM exports WHERE run_id = ?", first) == "exporting"
+    code, exported = finish(exporting)
+    assert code == 0, exported
+    assert mail_files(root) == [Path(exported["path"])]
+    assert workspace_invariants(root) == []
+
+
+def ledger_value(root: Path, sql: str, *args: object) -> object:
+    with sqlite3.connect(root / "ledger.sqlite") as db:
+        row = db.execute(sql, args).fetchone()
+    return row[0] if row else None
