@@ -369,6 +369,8 @@ class Ledger:
             )
         for target in range(version + 1, SCHEMA_VERSION + 1):
             with self.transaction() as db:
+                if db.execute("PRAGMA user_version").fetchone()[0] >= target:
+                    continue  # another process opening the ledger at the same moment migrated it first
                 for statement in _MIGRATIONS[target].split(";"):
                     if statement.strip():
                         db.execute(statement)

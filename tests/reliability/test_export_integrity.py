@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -227,3 +228,27 @@ def test_an_exporter_extension_that_would_leave_exports_is_refused(
     use_exporter(ws, "mail_csv")
     code, exported = cli(capsys, "export", run["run_id"], "--workspace", str(ws))
     assert code == 0, exported
+
+
+def test_a_ledger_from_before_schema_2_keeps_its_exports_and_still_mails_a_week_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nba_toolkit.errors import UsageError
+    from nba_toolkit.ledger import store
+
+    path = tmp_path / "ledger.sqlite"
+    monkeypatch.setattr(store, "SCHEMA_VERSION", 1)
+    old = store.Ledger.open(path)
+    recorded = {"week": WEEK, "operator": "o", "toolkit_version": "0", "config": {}, "plugins": {}, "salt": "s"}
+    exported, waiting = old.begin_run(**recorded), old.begin_run(**recorded)
+    old.update_run(exported, export_path="exports/x.csv", export_sha256="0" * 64, export_rows=3, exported_at=store.now())
+    old.finish_run(exported, status="exported")  # as schema 1 left an exported run
+    old.finish_run(waiting, status="awaiting_approval")
+    old.close()
+    monkeypatch.undo()
+
+    ledger = store.Ledger.open(path)
+    assert ledger.verify().ok, ledger.verify().problems
+    assert [(a.run_id, a.state, a.path) for a in ledger.export_attempts()] == [(exported, "exported", "exports/x.csv")]
+    with pytest.raises(UsageError, match="a week is mailed once"):
+        ledger.reserve_export(waiting, path="exports/y.csv", export_date=date(2026, 11, 20), by="o")
