@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import suppress
 from pathlib import Path
 
 if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
@@ -61,7 +62,8 @@ class Hold:
         """Remove the lock file, then let go; a process that probes the old file finds nobody there."""
         if self._fd is None:
             return
-        self.path.unlink(missing_ok=True)
+        with suppress(OSError):  # a lock file left behind is harmless: nobody holds it
+            self.path.unlink(missing_ok=True)
         try:
             _unlock(self._fd)
         finally:

@@ -102,7 +102,7 @@ def export_run(workspace: Workspace, registry: Registry, run_id: str, *, approve
         )
     except BaseException as exc:
         if renamed:
-            path.unlink(missing_ok=True)
+            _remove_unrecorded(path, ledger, run_id)
         _give_week_back(ledger, run_id, exc)
         raise
     crash_point("export.recorded")
@@ -199,6 +199,13 @@ def _write_checked(
         raise PluginError(
             f"{who} failed: {type(exc).__name__}: {exc}; no file was written and the contact history is unchanged"
         ) from exc
+
+
+def _remove_unrecorded(path: Path, ledger: Ledger, run_id: str) -> None:
+    """Remove the mail file unless the ledger recorded it after all; when unsure, leave it for the next opening to settle."""
+    with suppress(Exception):
+        if ledger.run(run_id).status != "exported":
+            path.unlink(missing_ok=True)
 
 
 def _give_week_back(ledger: Ledger, run_id: str, exc: BaseException) -> None:
