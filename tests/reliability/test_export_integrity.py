@@ -252,3 +252,18 @@ def test_a_ledger_from_before_schema_2_keeps_its_exports_and_still_mails_a_week_
     assert [(a.run_id, a.state, a.path) for a in ledger.export_attempts()] == [(exported, "exported", "exports/x.csv")]
     with pytest.raises(UsageError, match="a week is mailed once"):
         ledger.reserve_export(waiting, path="exports/y.csv", export_date=date(2026, 11, 20), by="o")
+
+
+def test_relation_numbers_a_spreadsheet_would_run_never_reach_the_mail_file(
+    sample_workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ws = sample_workspace.root
+    snapshot = ws / "data" / "snapshots" / f"{WEEK}.csv"
+    header, *rows = snapshot.read_text(encoding="cp1252").splitlines()
+    rows = [f"={row}" if i % 3 == 0 else row for i, row in enumerate(rows)]
+    snapshot.write_text("\n".join([header, *rows]) + "\n", encoding="cp1252")
+    contacts_before = ledger_rows(ws, "SELECT COUNT(*) FROM contacts")
+    code, refused = cli(capsys, "run", "--approve", "--week", WEEK, "--workspace", str(ws))
+    assert code == 4, refused  # refused as bad input, at the door or at the latest before the file is written
+    assert list((ws / "exports").iterdir()) == []
+    assert ledger_rows(ws, "SELECT COUNT(*) FROM contacts") == contacts_before
