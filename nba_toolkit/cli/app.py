@@ -179,15 +179,28 @@ def status_text(status: str) -> str:
     }.get(status, status)
 
 
+#: the width a table may take when output goes to a pipe or a log file rather than a terminal
+PIPED_WIDTH = 400
+
+
+def _console(*, stderr: bool) -> Console:
+    """A terminal gets rich's layout at its own width; a pipe or log file gets lines that are never
+    hard-wrapped, so run ids, paths and SHA-256s survive grep and copy-paste whatever the width."""
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    if stream.isatty():
+        return Console(stderr=stderr, highlight=False)
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, width=PIPED_WIDTH)
+
+
 class Output:
     """Rich for people; in JSON mode, one document on stdout and messages on stderr."""
 
     def __init__(self, json_mode: bool) -> None:
-        from rich.console import Console
-
         self.json_mode = json_mode
-        self.console: Console = Console(stderr=json_mode, highlight=False)
-        self.err = Console(stderr=True, highlight=False)
+        self.console: Console = _console(stderr=json_mode)
+        self.err = _console(stderr=True)
 
     def say(self, text: str) -> None:
         self.console.print(text)
