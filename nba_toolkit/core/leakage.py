@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from nba_toolkit.core.validation import single_feature_strengths, weekly_figures
+from nba_toolkit.core.validation import folded, single_feature_aucs, within_week_auc
 
 if TYPE_CHECKING:
     from nba_toolkit.core.training import TrainingEvidence
@@ -72,11 +72,18 @@ def find_period_key(features: pl.DataFrame, weeks: pl.Series, names: Sequence[st
     return PeriodKey(shares=flagged, weeks=weeks.n_unique()) if flagged else None
 
 
-def single_feature_aucs(evidence: TrainingEvidence) -> dict[str, float]:
-    """How well each feature alone ranks the customers of a training week (AUC within the week, folded to 0.5-1)."""
-    return single_feature_strengths(
-        evidence.train_features, evidence.train_label, evidence.train_weeks, list(evidence.engine.feature_labels)
-    )
+def single_feature_strengths(evidence: TrainingEvidence) -> dict[str, float]:
+    """How well each feature alone ranks the customers of a training week (AUC within the week, folded to 0.5-1).
+
+    Training measures them once (``single_feature_auc_within_week`` in its
+    metrics); evidence without them is measured here.
+    """
+    recorded = evidence.metrics.get("single_feature_auc_within_week")
+    if recorded is None:
+        recorded = single_feature_aucs(
+            evidence.train_features, evidence.train_label, evidence.train_weeks, list(evidence.engine.feature_labels)
+        )
+    return folded(recorded)
 
 
 def out_of_time_auc_without(evidence: TrainingEvidence, names: Sequence[str]) -> float | None:
@@ -98,4 +105,4 @@ def out_of_time_auc_without(evidence: TrainingEvidence, names: Sequence[str]) ->
     engine = evidence.engine
     model = engine.fit(neutral(evidence.train_features), evidence.train_label, seed=evidence.seed)
     score = engine.score(model, neutral(evidence.test_features))
-    return weekly_figures(evidence.test_label, score, evidence.test_weeks, 1)["auc_within_week"]
+    return within_week_auc(evidence.test_label, score, evidence.test_weeks)

@@ -28,7 +28,7 @@ import polars as pl
 
 from nba_toolkit.core.drift import bin_shares, decile_edges
 from nba_toolkit.core.engine import refit_method
-from nba_toolkit.core.validation import reference_rankings, weekly_figures
+from nba_toolkit.core.validation import reference_rankings, single_feature_aucs, weekly_figures, within_week_auc
 from nba_toolkit.errors import BadInput
 
 MIN_TRAINING_WEEKS = 8
@@ -106,18 +106,20 @@ def train_engine(engine: Any, labelled: pl.DataFrame, *, validation_weeks: int, 
     metrics = {
         "out_of_time": evaluate_scores(test_label, out_of_time, test["snapshot_date"], capacity),
         "in_time_auc": auc(train_label, in_time),
-        "in_time_auc_within_week": weekly_figures(train_label, in_time, train["snapshot_date"], capacity)["auc_within_week"],
-        "references": reference_rankings(
-            train_features,
-            train_label,
-            train["snapshot_date"],
-            test_features,
-            test_label,
-            test["snapshot_date"],
-            list(engine.feature_labels),
-            capacity,
-        ),
+        "in_time_auc_within_week": within_week_auc(train_label, in_time, train["snapshot_date"]),
     }
+    metrics["single_feature_auc_within_week"] = single_feature_aucs(
+        train_features, train_label, train["snapshot_date"], list(engine.feature_labels)
+    )
+    metrics["references"] = reference_rankings(
+        metrics["single_feature_auc_within_week"],
+        train_features,
+        train_label,
+        test_features,
+        test_label,
+        test["snapshot_date"],
+        capacity,
+    )
     all_features = engine.features(labelled.lazy()).collect()
     # The final model also learns from the validation weeks. An engine that can refit starts from the
     # validated model, a step or two from the final one, and ends at the model a fit from scratch gives.

@@ -24,7 +24,8 @@ and the weeks are then combined:
 A random ranking scores an AUC near 0.5 and a lift near 1 on any weeks, and
 every figure is reported next to two references measured on the same weeks:
 a random ranking and the best single feature of the training weeks used as
-the ranking (the simplest rule a person could write).
+the ranking (the simplest rule a person could write). Many single features
+are measured at training, so the AUC alone has its own one-pass function.
 """
 
 from __future__ import annotations
@@ -77,6 +78,27 @@ def weekly_figures(label: np.ndarray, score: np.ndarray, week: pl.Series, capaci
     }
 
 
+def within_week_auc(label: np.ndarray, score: np.ndarray, week: pl.Series) -> float | None:
+    """The AUC within the week alone (no lift), with one ranking pass: for measuring many single features."""
+    frame = pl.DataFrame({"label": np.asarray(label, dtype=np.int64), "score": np.asarray(score, dtype=np.float64), "week": week})
+    weekly = (
+        frame.with_columns(pl.col("score").rank("average").over("week").alias("rank"))
+        .group_by("week")
+        .agg(
+            pl.len().alias("n"),
+            pl.col("label").sum().alias("p"),
+            (pl.col("rank") * pl.col("label")).sum().alias("rank_sum"),
+        )
+        .with_columns(q=pl.col("n") - pl.col("p"))
+        .filter((pl.col("p") > 0) & (pl.col("q") > 0))
+        .with_columns(pairs=(pl.col("p") * pl.col("q")).cast(pl.Float64))
+    )
+    if weekly.height == 0:
+        return None
+    concordant = (weekly["rank_sum"] - weekly["p"] * (weekly["p"] + 1) / 2).sum()
+    return round(float(concordant / weekly["pairs"].sum()), 6)
+
+
 def _per_week(label: np.ndarray, score: np.ndarray, week: pl.Series, capacity: int) -> pl.DataFrame:
     frame = pl.DataFrame(
         {"label": np.asarray(label, dtype=np.int64), "score": np.asarray(score, dtype=np.float64), "week": week}
@@ -124,59 +146,49 @@ def _hanley_mcneil(a: pl.Expr, positives: pl.Expr, negatives: pl.Expr) -> pl.Exp
 
 
 def reference_rankings(
+    single_feature: dict[str, float],
     train_features: pl.DataFrame,
     train_label: np.ndarray,
-    train_weeks: pl.Series,
     test_features: pl.DataFrame,
     test_label: np.ndarray,
     test_weeks: pl.Series,
-    names: list[str],
     capacity: int,
 ) -> dict[str, Any]:
     """The validation figures of a random ranking and of the best single feature, on the same weeks.
 
-    The single feature is chosen on the training weeks (by its AUC within
-    the week, in whichever direction ranks better) and only then measured on
-    the validation weeks, as the model is.
+    ``single_feature`` is each feature's AUC within the training weeks
+    (:func:`single_feature_aucs`): the best feature is chosen there, in
+    whichever direction ranks better, and only then measured on the
+    validation weeks, as the model is.
     """
     rng = np.random.default_rng(RANDOM_REFERENCE_SEED)
     random = weekly_figures(test_label, rng.random(test_label.shape[0]), test_weeks, capacity)
     references: dict[str, Any] = {"random": _summary(random)}
-    best = best_single_feature(train_features, train_label, train_weeks, names)
-    if best is not None:
-        name, sign = best
+    informative = {name: value for name, value in single_feature.items() if value is not None}
+    if informative:
+        name = max(informative, key=lambda n: abs(informative[n] - 0.5))
+        sign = 1.0 if informative[name] >= 0.5 else -1.0
         score = sign * rule_score(train_features[name], train_label, test_features[name])
         references["single_feature"] = {"feature": name, **_summary(weekly_figures(test_label, score, test_weeks, capacity))}
     return references
 
 
-def best_single_feature(
-    features: pl.DataFrame, label: np.ndarray, weeks: pl.Series, names: list[str]
-) -> tuple[str, float] | None:
-    """The feature whose values alone rank a week's customers best, and the direction (+1 or -1) that does it."""
-    best: tuple[float, str, float] | None = None
+def single_feature_aucs(features: pl.DataFrame, label: np.ndarray, weeks: pl.Series, names: list[str]) -> dict[str, float | None]:
+    """Each feature alone as the ranking: its AUC within the week (None when it has one value only).
+
+    Below 0.5 the feature ranks the other way round; :func:`folded` gives the
+    strength whatever the direction.
+    """
+    found: dict[str, float | None] = {}
     for name in names:
         score = rule_score(features[name], label, features[name])
-        if np.all(score == score[0]):
-            continue
-        auc = weekly_figures(label, score, weeks, 1)["auc_within_week"]
-        if auc is None:
-            continue
-        sign = 1.0 if auc >= 0.5 else -1.0
-        strength = max(auc, 1 - auc)
-        if best is None or strength > best[0]:
-            best = (strength, name, sign)
-    return None if best is None else (best[1], best[2])
-
-
-def single_feature_strengths(features: pl.DataFrame, label: np.ndarray, weeks: pl.Series, names: list[str]) -> dict[str, float]:
-    """Each feature alone as the ranking: its AUC within the week, folded to 0.5-1 (direction does not matter)."""
-    found = {}
-    for name in names:
-        score = rule_score(features[name], label, features[name])
-        auc = None if np.all(score == score[0]) else weekly_figures(label, score, weeks, 1)["auc_within_week"]
-        found[name] = 0.5 if auc is None else max(auc, 1 - auc)
+        found[name] = None if np.all(score == score[0]) else within_week_auc(label, score, weeks)
     return found
+
+
+def folded(aucs: dict[str, float | None]) -> dict[str, float]:
+    """AUCs folded to 0.5-1: how well each feature ranks, in whichever direction."""
+    return {name: 0.5 if value is None else max(value, 1 - value) for name, value in aucs.items()}
 
 
 def rule_score(learned_from: pl.Series, label: np.ndarray, values: pl.Series) -> np.ndarray:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from nba_toolkit.core.checks import CheckContext, CheckResult
-from nba_toolkit.core.leakage import find_period_key, out_of_time_auc_without, single_feature_aucs
+from nba_toolkit.core.leakage import find_period_key, out_of_time_auc_without, single_feature_strengths
 from nba_toolkit.default_plugins._results import result
 from nba_toolkit.plugin import hookimpl
 
@@ -129,7 +129,7 @@ class SingleFeatureAucCheck:
     def run(self, context: CheckContext) -> CheckResult:
         evidence = _evidence(context)
         settings = context.settings(self.name)
-        aucs = single_feature_aucs(evidence)
+        aucs = single_feature_strengths(evidence)
         ranked = sorted(aucs.items(), key=lambda kv: -kv[1])
         strongest, best = ranked[0]
         runner_up = ranked[1][1] if len(ranked) > 1 else 0.5

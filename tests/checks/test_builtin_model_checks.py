@@ -13,7 +13,7 @@ from check_frames import ENGINE, context, snapshot
 
 from nba_toolkit.cli import main
 from nba_toolkit.core.training import TrainingEvidence, auc, evaluate_scores
-from nba_toolkit.core.validation import reference_rankings, weekly_figures
+from nba_toolkit.core.validation import reference_rankings, single_feature_aucs, weekly_figures
 from nba_toolkit.default_plugins.model_checks import (
     AucGapCheck,
     OutOfTimeAucCheck,
@@ -65,10 +65,16 @@ def evidence(*, market_per_customer: bool = False, leak: bool = False, weeks: in
         "out_of_time": evaluate_scores(test_label, ENGINE.score(model, test), test_weeks, CAPACITY),
         "in_time_auc": auc(train_label, in_time),
         "in_time_auc_within_week": weekly_figures(train_label, in_time, train_weeks, CAPACITY)["auc_within_week"],
-        "references": reference_rankings(
-            train, train_label, train_weeks, test, test_label, test_weeks, list(ENGINE.feature_labels), CAPACITY
-        ),
     }
+    metrics["references"] = reference_rankings(
+        single_feature_aucs(train, train_label, train_weeks, list(ENGINE.feature_labels)),
+        train,
+        train_label,
+        test,
+        test_label,
+        test_weeks,
+        CAPACITY,
+    )
     return TrainingEvidence(
         engine=ENGINE,
         train_features=train,
