@@ -53,13 +53,16 @@ exit codes:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "workspace", None) is None:
+        # `nba-toolkit --workspace DIR [COMMAND]`: the folder given before the command counts as well
+        args.workspace = args.any_workspace
     if not getattr(args, "handler", None):
         from nba_toolkit.cli.ui import interactive, open_ui
 
         if not interactive():
             parser.print_help()
             return EXIT_OK
-        args.handler, args.workspace = open_ui, None  # no command at a terminal: the UI on the default workspace
+        args.handler = open_ui  # no command at a terminal: the UI on the workspace given, else the default one
     out = Output(json_mode=getattr(args, "json", False))
     try:
         return args.handler(args, out)
@@ -90,6 +93,13 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"nba-toolkit {__version__}")
+    parser.add_argument(
+        "--workspace",
+        dest="any_workspace",
+        type=Path,
+        metavar="DIR",
+        help="the workspace folder, for the UI (no command) or any command",
+    )
     commands = Commands(parser.add_subparsers(title="commands", metavar="COMMAND"))
     for module in COMMAND_MODULES:
         importlib.import_module(module).add_commands(commands)
