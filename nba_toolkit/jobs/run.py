@@ -24,7 +24,7 @@ from nba_toolkit.config_history import notice_hand_edits
 from nba_toolkit.core.checks import CheckContext, CheckResult, blocking, run_checks
 from nba_toolkit.core.decision import score_week
 from nba_toolkit.core.degraded import critical_inputs, impute, loading_schema
-from nba_toolkit.core.files import atomic_writer, sha256_of
+from nba_toolkit.core.files import atomic_writer, crash_point, sha256_of
 from nba_toolkit.core.governance import unapproved
 from nba_toolkit.core.history import past_runs
 from nba_toolkit.core.models import load_model, read_sidecar
@@ -274,6 +274,7 @@ def run_week(
         salt=config.campaign.salt,
         kind="acceptance" if dry_run else "weekly",
     )
+    crash_point("run.begun")
     outcome = RunOutcome(
         run_id=run_id, week=week, status="running", snapshot_path=str(path), kind="acceptance" if dry_run else "weekly"
     )
@@ -357,6 +358,7 @@ def run_week(
         selection_path = workspace.run_dir(run_id) / "selection.parquet"
         with atomic_writer(selection_path) as handle:
             selection.write_parquet(handle)
+        crash_point("run.selection_written")
         write_profile(workspace.run_dir(run_id), context.profile())
         outcome.counts = reason_counts(selection)
         outcome.checks = checks
@@ -368,6 +370,7 @@ def run_week(
             selection_path=str(selection_path.relative_to(workspace.root)),
             selection_sha256=sha256_of(selection_path),
         )
+        crash_point("run.finished")
         outcome.status = "awaiting_approval"
         progress.done()
         return outcome
