@@ -73,6 +73,12 @@ class VolumeBandSettings(CheckSettings):
 
 
 @dataclass(frozen=True)
+class FreshnessSettings(CheckSettings):
+    #: how many weeks before the last exported week a run may still be for (older weeks are refused)
+    max_weeks_back: int = field(default=8, metadata={"positive": True})
+
+
+@dataclass(frozen=True)
 class RowCountSettings(CheckSettings):
     #: largest change in rows against the previous snapshot, as a share (0.2 = 20%)
     max_change: float = field(default=0.2, metadata={"share": True})
@@ -150,6 +156,14 @@ class RecentVolumeSettings(CheckSettings):
 
 
 @dataclass(frozen=True)
+class ContactOverlapSettings(CheckSettings):
+    #: least share of the customers contacted in the cooldown weeks that must be in this week's snapshot
+    min_share: float = field(default=0.5, metadata={"share": True})
+    #: fewer contacted customers than this: too few to judge
+    min_contacts: int = field(default=50, metadata={"positive": True})
+
+
+@dataclass(frozen=True)
 class PeriodKeySettings(CheckSettings):
     #: share of training weeks in which the week-constant features must differ to count as a period key
     distinct_share: float = field(default=0.9, metadata={"share": True})
@@ -174,13 +188,14 @@ class AucGapSettings(CheckSettings):
 BUILTIN_SETTINGS: dict[str, type[CheckSettings]] = {
     "schema": CheckSettings,
     "duplicate_ids": CheckSettings,
-    "freshness": CheckSettings,
+    "freshness": FreshnessSettings,
     "row_count": RowCountSettings,
     "null_rate": NullRateSettings,
     "value_ranges": ValueRangesSettings,
     "unit_jump": UnitJumpSettings,
     "feature_drift": PsiSettings,
     "market_regime": MarketRegimeSettings,
+    "contact_overlap": ContactOverlapSettings,
     "volume_band": VolumeBandSettings,
     "recent_volume": RecentVolumeSettings,
     "score_drift": PsiSettings,

@@ -29,6 +29,7 @@ from typing import Literal
 
 import polars as pl
 
+from nba_toolkit.core import ids as relation_numbers
 from nba_toolkit.errors import BadInput
 
 ColumnType = Literal["id", "int", "float", "bool", "date", "str"]
@@ -68,6 +69,8 @@ _FLOAT_PATTERN = {
 # Numbers with a leading zero (branch "007", an account "0612345") are codes;
 # reading them as numbers would change the identifier, so they stay text.
 _PLAIN_INT = r"^-?(0|[1-9]\d*)$"
+# A relation number already in form (see core/ids.py): no sign, no leading zero.
+_PLAIN_ID = r"^(0|[1-9]\d*)$"
 _ZERO_PADDED = r"^[+-]?0\d"
 _ISO_DATE = "%Y-%m-%d"
 _DATE_PATTERN = {
@@ -87,7 +90,7 @@ _BOOL_AS_WRITTEN = {
     spelling: value for word, value in _BOOL_WORDS.items() for spelling in {word, word.upper(), word.capitalize()}
 }
 _EXPECTED = {
-    "id": "an id (text or whole number)",
+    "id": f"a relation number ({relation_numbers.RULE})",
     "int": "a whole number",
     "float": "a number",
     "bool": "yes/no (1/0, true/false, y/n, j/n, ja/nee)",
@@ -136,6 +139,7 @@ def load_snapshot(
         raise BadInput(f"could not be loaded ({type(exc).__name__})", file=path) from None
     # Duplicate keys are a blocking check elsewhere; a row without one is unusable.
     _refuse_empty(path, frame[key], plan.file_names[plan.names.index(key)])
+    _refuse_non_finite(path, frame, dict(zip(plan.names, plan.file_names)))
     return Snapshot(
         frame=frame,
         path=path,
@@ -667,7 +671,7 @@ def _decimal_of_valid_floats(parts: list[pl.DataFrame], floats: list[str], *, co
 def _declared_expr(v: pl.Expr, kind: ColumnType, decimal: str) -> pl.Expr:
     """A column converted as _text_exprs would, with a null wherever the careful way must look."""
     if kind == "id":
-        return pl.when(v.str.contains(_PLAIN_INT)).then(v.cast(pl.Int64, strict=False))
+        return pl.when(v.str.contains(_PLAIN_ID)).then(v.cast(pl.Int64, strict=False))
     if kind == "int":
         return v.cast(pl.Int64, strict=False)
     if kind == "float":
@@ -750,12 +754,19 @@ def _text_exprs(
 
 
 def _id_expr(path: Path, ids: pl.Series, file_name: str) -> pl.Expr:
-    """Whole numbers become integers; anything else (or any leading zero) stays text."""
+    """Relation numbers in their one form (see core/ids.py); the first that is none is refused."""
     _refuse_empty(path, ids, file_name)
-    as_int = ids.cast(pl.Int64, strict=False)
-    if ids.str.contains(_PLAIN_INT).all() and as_int.null_count() == 0:
-        return pl.col(ids.name).cast(pl.Int64)
-    return pl.col(ids.name)
+    bad = relation_numbers.invalid(ids).arg_true()
+    if bad.len():
+        index = int(bad[0])
+        raise BadInput(
+            f"is not {_EXPECTED['id']}",
+            file=path,
+            column=file_name,
+            row=index + 1,
+            value=ids[index],
+        )
+    return pl.lit(relation_numbers.normalised(ids)).alias(ids.name)
 
 
 def _date_format(dates: pl.Series) -> str:
@@ -788,16 +799,37 @@ def _refuse_bad_values(
     if first is not None:
         index, name = first
         raise BadInput(
-            f"value {_show(raw[name][index])} is not {_EXPECTED[types[name]]}",
+            f"is not {_EXPECTED[types[name]]}",
             file=path,
             column=file_names[name],
             row=index + 1,
+            value=raw[name][index],
         )
 
 
-def _show(value: object, limit: int = 40) -> str:
-    text = str(value)
-    return repr(text if len(text) <= limit else text[:limit] + "...")
+def _refuse_non_finite(path: Path, frame: pl.DataFrame, file_names: Mapping[str, str]) -> None:
+    """Infinity and NaN are no amounts: the first one, in any number column, is refused.
+
+    ``1e999`` in a CSV or ``-inf`` in Parquet would otherwise be scored, and a
+    model gives an infinite balance a score of 1.
+    """
+    floats = [name for name, dtype in frame.schema.items() if dtype.is_float()]
+    if not floats:
+        return
+    first = frame.select(
+        (pl.col(name).is_infinite() | pl.col(name).is_nan()).arg_true().first().alias(name) for name in floats
+    ).row(0, named=True)
+    found = [(index, name) for name, index in first.items() if index is not None]
+    if found:
+        index, name = min(found)
+        raise BadInput(
+            "is not a finite number",
+            file=path,
+            column=file_names[name],
+            row=index + 1,
+            value=frame[name][index],
+            hint="Infinity and NaN are no amounts; ask the data warehouse team for the real value or an empty cell.",
+        )
 
 
 def _refuse_empty(path: Path, values: pl.Series, file_name: str) -> None:
@@ -830,10 +862,19 @@ def _native_column(path: Path, values: pl.Series, file_name: str, kind: ColumnTy
     bad = (values.is_not_null() & converted.is_null()).arg_true()
     if bad.len():
         index = int(bad[0])
-        raise BadInput(f"value {_show(values[index])} is not {_EXPECTED[kind]}", file=path, column=file_name, row=index + 1)
+        raise BadInput(f"is not {_EXPECTED[kind]}", file=path, column=file_name, row=index + 1, value=values[index])
     if kind == "id":
         _refuse_empty(path, values, file_name)
+        _refuse_negative_ids(path, converted, file_name)
     return converted
+
+
+def _refuse_negative_ids(path: Path, ids: pl.Series, file_name: str) -> None:
+    """A relation number has no sign (see core/ids.py)."""
+    negative = (ids < 0).arg_true()
+    if negative.len():
+        index = int(negative[0])
+        raise BadInput(f"is not {_EXPECTED['id']}", file=path, column=file_name, row=index + 1, value=ids[index])
 
 
 def _native_cast(values: pl.Series, kind: ColumnType) -> pl.Series | None:

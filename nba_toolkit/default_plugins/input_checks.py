@@ -3,7 +3,8 @@
 They run before anything is scored. Row count and unit jumps compare with
 the last accepted run; feature drift and the market regime compare with the
 reference the active model saved at training. Null rates and value ranges
-need no comparison at all. Thresholds come from ``[checks.<name>]`` in
+need no comparison at all; the contact overlap compares this week's relation
+numbers with the contact history. Thresholds come from ``[checks.<name>]`` in
 nba.toml (see docs/checks.md).
 """
 
@@ -318,6 +319,52 @@ class MarketRegimeCheck:
         )
 
 
+class ContactOverlapCheck:
+    name = "contact_overlap"
+    stage = "input"
+    severity = "block"
+    description = "The customers contacted in the cooldown weeks are found again in this week's snapshot."
+
+    def run(self, context: CheckContext) -> CheckResult:
+        """Relation numbers that changed their form would make last weeks' customers strangers to the cooldown.
+
+        The measure is the share of the customers contacted in the cooldown
+        weeks before this one whose relation number is in this week's
+        snapshot. A bank's customers stay from one week to the next, so this
+        share is close to 1; relation numbers written in another form (a
+        prefix, another numbering) make it fall to about 0.
+        """
+        if context.contacted is None or context.snapshot.height == 0:
+            # An empty extract is the row count's to stop, with its own advice.
+            return not_measured(self, "no contact history or no customers to compare.")
+        settings = context.settings(self.name)
+        recent = context.contacted.filter(pl.col("week_start") < context.week_start.isoformat())
+        if recent.height < settings.min_contacts:
+            return not_measured(
+                self,
+                f"{recent.height:,} customers were contacted in the cooldown weeks; the comparison starts at "
+                f"{settings.min_contacts:,}.",
+            )
+        ids = context.snapshot["customer_id"]
+        found = recent["customer_id"].is_in(ids.cast(pl.String).implode())
+        share = float(found.mean() or 0.0)
+        passed = share >= settings.min_share
+        return result(
+            self,
+            passed,
+            f"{share:.0%} of the {recent.height:,} customers contacted in the cooldown weeks are in this week's snapshot."
+            if passed
+            else f"Only {share:.0%} of the {recent.height:,} customers contacted in the cooldown weeks are in this "
+            "week's snapshot. Their relation numbers may be written differently this week (another numbering or a "
+            "prefix), and then the cooldown cannot recognise them: they would be mailed again.",
+            measured=round(share, 4),
+            threshold=f"at least {settings.min_share:.0%}",
+            action="Ask the data warehouse team whether the relation numbers in this week's extract are the ones "
+            "used before. If the customer base really changed this much, lower [checks.contact_overlap] min_share.",
+            **affected(recent, ~found),
+        )
+
+
 @hookimpl
 def nba_register_checks(register):
     for check in (
@@ -327,5 +374,6 @@ def nba_register_checks(register):
         UnitJumpCheck(),
         FeatureDriftCheck(),
         MarketRegimeCheck(),
+        ContactOverlapCheck(),
     ):
         register(check)

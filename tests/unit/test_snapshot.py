@@ -147,9 +147,20 @@ def test_duplicate_ids_are_kept(tmp_path):
     assert snap.rows == 3
 
 
-def test_ids_with_leading_zeros_stay_text(tmp_path):
-    path = write(tmp_path / "z.csv", csv_text(["RELATION_NO", "X"], [["0012", 1], ["13", 2]]))
-    assert load(path).frame["customer_id"].to_list() == ["0012", "13"]
+def test_ids_lose_their_leading_zeros_so_one_customer_has_one_relation_number(tmp_path):
+    path = write(tmp_path / "z.csv", csv_text(["RELATION_NO", "X"], [["0012", 1], [" 13 ", 2], ["000", 3]]))
+    assert load(path).frame["customer_id"].to_list() == [12, 13, 0]
+    mixed = write(tmp_path / "m.csv", csv_text(["RELATION_NO", "X"], [["0012", 1], ["a7", 2]]))
+    assert load(mixed).frame["customer_id"].to_list() == ["12", "A7"]
+
+
+@pytest.mark.parametrize("bad", ["12.0", "-3", "+3", "1 2", "12/3", "1,2e3"])
+def test_what_is_not_a_relation_number_is_bad_input_at_its_row(tmp_path, bad):
+    path = write(tmp_path / "b.csv", csv_text(["RELATION_NO", "X"], [["11", 1], [bad, 2]]))
+    with pytest.raises(BadInput) as raised:
+        load(path)
+    assert (raised.value.column, raised.value.row) == ("RELATION_NO", 2)
+    assert bad not in raised.value.recorded
 
 
 def test_quoted_fields_with_delimiters_and_line_breaks(tmp_path):
