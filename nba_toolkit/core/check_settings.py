@@ -94,6 +94,8 @@ class NullRateSettings(CheckSettings):
 class ValueRangesSettings(CheckSettings):
     min: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_MINIMUMS), metadata={"values": float})
     max: dict[str, float] = field(default_factory=dict, metadata={"values": float})
+    #: a model feature further outside training's range than this many times that range's width is implausible
+    plausible_spans: float = _positive(10.0)
 
     def problems(self, name: str) -> list[str]:
         found = super().problems(name)

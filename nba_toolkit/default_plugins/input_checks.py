@@ -95,40 +95,91 @@ class ValueRangesCheck:
     name = "value_ranges"
     stage = "input"
     severity = "block"
-    description = "Values lie within their possible range (for example no negative savings balance)."
+    description = (
+        "Values lie within their possible range (for example no negative savings balance), and the model's "
+        "features within a plausible distance of what training saw."
+    )
 
     def run(self, context: CheckContext) -> CheckResult:
         frame = context.snapshot
         settings = context.settings(self.name)
         columns = [c for c in dict.fromkeys([*settings.min, *settings.max]) if c in frame.columns]
-        if not columns:
-            return not_measured(self, "none of the columns with a declared range is in the snapshot.")
         ranges = {column: (settings.min.get(column), settings.max.get(column)) for column in columns}
-        outside = {column: _outside(column, low, high) for column, (low, high) in ranges.items()}
-        # one pass counts what lies outside; the extremes are looked up only for columns that have any
-        counts = frame.select(mask.sum().alias(column) for column, mask in outside.items()).row(0, named=True)
-        found = _extremes(frame, {column: mask for column, mask in outside.items() if counts[column]})
-        rules = [f"{column} {_range_text(low, high)}" for column, (low, high) in ranges.items()]
-        problems = [
-            f"'{column}' is outside {_range_text(*ranges[column])} in {counts[column]:,} rows "
-            f"(values from {figure(low)} to {figure(high)})"
-            for column, (low, high) in found.items()
+        bounds = _plausible_bounds(context, settings.plausible_spans)
+        if not ranges and not bounds:
+            return not_measured(self, "none of the columns with a declared range is in the snapshot.")
+        problems, masks = _outside_ranges(frame, ranges)
+        features = context.features() if bounds else frame
+        implausible, feature_masks = _outside_ranges(features, bounds)
+        problems += [
+            f"the model's feature {problem}: more than {settings.plausible_spans:g} times the width of training's range "
+            "beyond it"
+            for problem in implausible
         ]
-        masks = [outside[column].fill_null(False) for column in found]
-        mask = pl.any_horizontal(masks) if masks else pl.lit(False)
-        hits = affected(frame, mask)
+        hits = _affected_union(frame, masks, features, feature_masks)
+        rules = [f"{column} {_range_text(low, high)}" for column, (low, high) in ranges.items()]
+        rules += [f"feature {name} {_range_text(low, high)}" for name, (low, high) in bounds.items()]
         return result(
             self,
             not problems,
-            "Every value lies within its declared range."
+            "Every value lies within its declared range, and every feature near the range training saw."
             if not problems
             else "Impossible values in the snapshot: " + "; ".join(problems) + ".",
             measured=hits["affected_count"],
             threshold="; ".join(rules),
             action="Ask the data warehouse team about these rows (the sample lists relation numbers). If such values "
-            "are real, widen the range in [checks.value_ranges].",
+            "are real, widen the range in [checks.value_ranges] (min, max, plausible_spans).",
             **hits,
         )
+
+
+def _plausible_bounds(context: CheckContext, spans: float) -> dict[str, tuple[float, float]]:
+    """Per numeric model feature, the band beyond which a value is implausible rather than unusual.
+
+    The band is training's range widened on both sides by ``spans`` times its
+    width: a balance of 1e300 lies hundreds of widths beyond it even on the
+    engine's log scale, a wealthy customer does not. Features that are the same
+    for everyone in a week (the market) are the market regime check's.
+    """
+    reference = (context.model or {}).get("reference")
+    if not reference or context.engine is None:
+        return {}
+    bounds = {}
+    for name, ref in reference.items():
+        if "min" not in ref or "max" not in ref or ref.get("same_within_week"):
+            continue
+        low, high = float(ref["min"]), float(ref["max"])
+        width = (high - low) or max(abs(low), abs(high), 1.0)
+        bounds[name] = (low - spans * width, high + spans * width)
+    return bounds
+
+
+def _outside_ranges(frame: pl.DataFrame, ranges: dict[str, tuple[float | None, float | None]]) -> tuple[list[str], list[pl.Expr]]:
+    """What lies outside each column's range, as sentences, and the masks of the rows concerned."""
+    ranges = {column: bounds for column, bounds in ranges.items() if column in frame.columns}
+    if not ranges or frame.height == 0:
+        return [], []
+    outside = {column: _outside(column, low, high) for column, (low, high) in ranges.items()}
+    # one pass counts what lies outside; the extremes are looked up only for columns that have any
+    counts = frame.select(mask.sum().alias(column) for column, mask in outside.items()).row(0, named=True)
+    found = _extremes(frame, {column: mask for column, mask in outside.items() if counts[column]})
+    problems = [
+        f"'{column}' is outside {_range_text(*ranges[column])} in {counts[column]:,} rows "
+        f"(values from {figure(low)} to {figure(high)})"
+        for column, (low, high) in found.items()
+    ]
+    return problems, [outside[column].fill_null(False) for column in found]
+
+
+def _affected_union(
+    frame: pl.DataFrame, masks: list[pl.Expr], features: pl.DataFrame, feature_masks: list[pl.Expr]
+) -> dict[str, object]:
+    """The customers with a value outside a declared range or a feature outside its plausible band, once each."""
+    ids = [part.filter(pl.any_horizontal(m))["customer_id"] for part, m in ((frame, masks), (features, feature_masks)) if m]
+    if not ids:
+        return affected(frame, pl.lit(False))
+    found = ids[0] if len(ids) == 1 else pl.concat([i.cast(pl.String) for i in ids]).unique(maintain_order=True)
+    return affected(found.to_frame(), pl.lit(True))
 
 
 def _outside(column: str, low: float | None, high: float | None) -> pl.Expr:

@@ -245,3 +245,20 @@ def test_non_finite_values_in_parquet_are_bad_input(sample_workspace, capsys, ba
     assert code == 4
     assert "column 'SAVINGS_BAL', row 8" in printed
     assert not list(ws.exports_dir.iterdir())
+
+
+def test_absurd_balances_block_the_run_before_anything_is_scored(sample_workspace, capsys):
+    ws = sample_workspace
+    header, rows = sample_table(ws)
+    for row in rows[::50]:  # 2% of the customers
+        row[header.index("CURRENT_BAL")] = "1e300"
+    path = write_table(ws.root / "2026-W47-absurd.csv", header, rows)
+
+    code, run, printed = cli(capsys, "run", "--workspace", str(ws.root), "--snapshot", str(path), "--approve")
+
+    assert code == 3, printed
+    ranges = next(c for c in run["checks"] if c["check_name"] == "value_ranges")
+    assert ranges["status"] == "fail" and "current_balance" in ranges["message"]
+    scored = [row for row in rows[::50] if row[header.index("HAS_INVEST_ACC")] == "0"]  # investors are never scored
+    assert ranges["affected_count"] == len(scored)
+    assert not list(ws.exports_dir.iterdir())
