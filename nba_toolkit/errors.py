@@ -7,6 +7,9 @@ prints the message; a traceback in front of an operator is a bug.
 
 from __future__ import annotations
 
+import errno
+import os
+import sqlite3
 from pathlib import Path
 
 EXIT_OK = 0
@@ -109,3 +112,30 @@ class PluginError(NbaError):
     """A plugin could not be loaded or misbehaved where it cannot be isolated (exit 5)."""
 
     exit_code = EXIT_PLUGIN
+
+
+class DiskFull(NbaError):
+    """The disk (or the user's quota) filled up while the toolkit wrote (exit 2).
+
+    Every file is written to a temporary name first and the ledger in a
+    transaction, so a full disk leaves the last complete state behind; the
+    operator frees space and runs the command again.
+    """
+
+    exit_code = EXIT_USAGE
+
+
+def disk_full(exc: BaseException) -> DiskFull | None:
+    """``exc`` as a ``DiskFull`` when it says there was no space left to write, else None."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        where = f" writing {exc.filename}" if exc.filename else ""
+    elif isinstance(exc, sqlite3.OperationalError) and "disk is full" in str(exc):
+        where = " writing the ledger"
+    elif os.strerror(errno.ENOSPC) in str(exc):  # a library's own error around the system's (Polars: Parquet)
+        where = ""
+    else:
+        return None
+    return DiskFull(
+        f"there was no space left on the disk{where}; nothing half-written was kept",
+        hint="Free some space (or ask for a larger quota) and run the command again.",
+    )

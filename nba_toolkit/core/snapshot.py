@@ -8,9 +8,12 @@ operator can fix the extract instead of reading a traceback.
 
 Two rules shape the code:
 
-* Sensitive columns (the denylist) are decided from the header alone and are
-  never parsed into a column, so their values cannot reach a frame, a log or
-  an error message.
+* Only the columns a caller asks for and the ones ``[columns]`` maps are read
+  (an allowlist); every other column, and every column on the sensitive-data
+  denylist, is decided from the header alone and never parsed, so its values
+  cannot reach a frame, a log or an error message. Their names are counted in
+  ``dropped_columns``: a name the denylist does not know (``KLANTNAAM``,
+  ``IBAN_NR``) is dropped all the same.
 * Types come from the whole file. Every CSV cell is read as text and converted
   here with vectorised Polars expressions; a type guessed from the first rows
   would turn a ``3,5`` in row 120 into a crash or a silent null.
@@ -223,7 +226,7 @@ def _plan_columns(
     wanted: Mapping[str, ColumnType],
     may_miss: frozenset[str],
 ) -> _Plan:
-    """Decide from the header alone what to drop, keep and rename."""
+    """Decide from the header alone what to drop, keep and rename: only claimed, non-denied columns are kept."""
     header = [h if h.strip() else f"column_{i + 1}" for i, h in enumerate(header)]
     kept = [i for i, h in enumerate(header) if not is_denied(h, denylist)]
     by_norm: dict[str, int] = {}
@@ -232,22 +235,13 @@ def _plan_columns(
             raise BadInput(f"the column name '{header[i].strip()}' appears twice in the header", file=path)
         by_norm[_norm(header[i])] = i
     claims = _claims(path, header, mapping, wanted, by_norm, may_miss)
-    kept = [i for i in kept if not (i in claims and is_denied(claims[i], denylist))]
+    # The allowlist: only columns the caller asked for or [columns] maps are read.
+    kept = [i for i in kept if i in claims and not is_denied(claims[i], denylist)]
     kept_set = set(kept)
-    names = [claims.get(i, header[i].strip()) for i in kept]
-    seen: dict[str, str] = {}
-    for i, name in zip(kept, names):
-        if _norm(name) in seen:
-            raise BadInput(
-                f"columns '{seen[_norm(name)]}' and '{header[i]}' would both be called '{name}'",
-                file=path,
-                hint="Rename or remove one of them, or change [columns] in nba.toml.",
-            )
-        seen[_norm(name)] = header[i]
     return _Plan(
         positions=tuple(kept),
         file_names=tuple(header[i] for i in kept),
-        names=tuple(names),
+        names=tuple(claims[i] for i in kept),
         dropped=tuple(h for i, h in enumerate(header) if i not in kept_set),
     )
 
@@ -360,8 +354,12 @@ def _load_csv(
     del data  # the body is the same bytes, or their UTF-8 re-encoding
     if not body or body.isspace():
         raise _empty_file(path)
-    delimiter, header, records = _record_structure(path, body)
+    _refuse_lone_carriage_returns(path, body)
+    delimiter, header, records, counted = _record_structure(path, body)
     plan = _plan_columns(path, header, mapping, denylist, wanted, may_miss)
+    if not counted and len(plan.positions) < len(header):
+        # Polars checks the width of the columns it reads only; see _record_structure.
+        _refuse_ragged(path, _line_field_counts(body, delimiter), len(header))
     try:
         frame = pl.read_csv(body, separator=delimiter, has_header=True, infer_schema=False, columns=list(plan.positions))
     except pl.exceptions.PolarsError:
@@ -419,16 +417,18 @@ def _without_blank_end(body: bytes) -> bytes:
     return body if body[end:] in (b"", b"\n", b"\r\n") else body[:end]
 
 
-def _record_structure(path: Path, body: bytes) -> tuple[str, list[str], int]:
-    """The delimiter, the header names and the number of records; refuses a record of another width.
+def _record_structure(path: Path, body: bytes) -> tuple[str, list[str], int, bool]:
+    """The delimiter, the header names, the number of records and whether each record's fields were counted.
 
-    Without quotes, a record is a line. When the file holds exactly (header
-    width - 1) delimiters per line, no line can have fewer fields unless
-    another has more, and Polars refuses a record with more fields than the
-    header while reading; so the lines need not be counted one by one, which
-    is the expensive part. Otherwise, and always with quotes, every record's
-    fields are counted (see _line_field_counts), in Python's csv module when a
-    quoted field spans lines.
+    Refuses a record of another width when it counted them. Without quotes, a
+    record is a line. When the file holds exactly (header width - 1)
+    delimiters per line, no line can have fewer fields unless another has
+    more, and Polars refuses a record with more fields than the header while
+    reading every column; so the lines need not be counted one by one, which
+    is the expensive part, unless some columns are not read (the caller's
+    job). Otherwise, and always with quotes, every record's fields are
+    counted (see _line_field_counts), in Python's csv module when a quoted
+    field spans lines.
     """
     delimiter = _choose_delimiter(pl.Series(_first_lines(body, _DELIMITER_SAMPLE)).str.replace_all(_QUOTED, ""))
     end = body.find(b"\n")
@@ -437,12 +437,31 @@ def _record_structure(path: Path, body: bytes) -> tuple[str, list[str], int]:
     if b'"' not in body:
         records = body.count(b"\n") + (not body.endswith(b"\n"))
         if body.count(delimiter.encode()) == (len(header) - 1) * records:
-            return delimiter, header, records
+            return delimiter, header, records, False
     counts = _line_field_counts(body, delimiter)
     if counts is None:
         header, counts = _csv_module_structure(path, body.decode("utf-8"), delimiter)
     _refuse_ragged(path, counts, len(header))
-    return delimiter, header, counts.len()
+    return delimiter, header, counts.len(), True
+
+
+def _refuse_lone_carriage_returns(path: Path, body: bytes) -> None:
+    """A line break is LF or CR LF; a CR on its own (old Mac files, a stray one in the header) is refused.
+
+    Readers disagree about a lone CR: one sees a line break, another a
+    character in a value, so the file's rows would depend on who reads it.
+    """
+    if body.count(b"\r") == body.count(b"\r\n"):
+        return
+    position = re.search(rb"\r(?!\n)", body).start()
+    line = body.count(b"\n", 0, position)
+    raise BadInput(
+        "has a carriage return (CR) on its own "
+        + ("in the header" if line == 0 else f"in line {line + 1}")
+        + "; line breaks must be LF or CR LF",
+        file=path,
+        hint="Save the extract again with Windows (CR LF) or Unix (LF) line endings.",
+    )
 
 
 def _first_lines(body: bytes, limit: int) -> list[str]:

@@ -10,7 +10,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 import sqlite3
+import subprocess
 from datetime import date
 from pathlib import Path
 
@@ -262,3 +264,112 @@ def test_absurd_balances_block_the_run_before_anything_is_scored(sample_workspac
     scored = [row for row in rows[::50] if row[header.index("HAS_INVEST_ACC")] == "0"]  # investors are never scored
     assert ranges["affected_count"] == len(scored)
     assert not list(ws.exports_dir.iterdir())
+
+
+# ------------------------------------------------------------------ personal data (item 17)
+
+PERSONAL = {"KLANTNAAM": "Wilhelmina Zonderland", "GESLACHT": "V", "EMAIL": "w.zonderland@example.nl", "IBAN_NR": "NL91ABNA0417164300"}
+
+
+def test_columns_nobody_asked_for_are_not_loaded_nor_in_the_analysis_file(sample_workspace, capsys):
+    ws = sample_workspace
+    shutil.copy2(Path(__file__).resolve().parents[2] / "plugins" / "analysis_csv.py", ws.root / "plugins")
+    header, rows = sample_table(ws)
+    extended = write_table(
+        ws.snapshots_dir / SAMPLE, [*header, *PERSONAL], [[*row, *PERSONAL.values()] for row in rows]
+    )
+
+    code, run, printed = cli(capsys, "run", "--workspace", str(ws.root), "--snapshot", str(extended))
+    assert code == 0, printed
+    assert set(PERSONAL) <= set(run["dropped_columns"]), "dropped and counted at the door"
+    code, analysis, printed = cli(capsys, "analysis", run["run_id"], "--workspace", str(ws.root))
+    assert code == 0, printed
+
+    written = Path(analysis["path"]).read_text(encoding="utf-8")
+    assert not set(PERSONAL) & set(analysis["columns"])
+    assert not any(value in written for value in PERSONAL.values())
+
+
+def test_a_mis_mapped_text_column_never_puts_its_values_in_the_ledger_or_an_alert(sample_workspace, capsys):
+    ws = sample_workspace
+    header, rows = sample_table(ws)
+    write_table(ws.snapshots_dir / SAMPLE, [*header, "KLANTNAAM"], [[*row, PERSONAL["KLANTNAAM"]] for row in rows])
+    toml = ws.root / "nba.toml"
+    toml.write_text(toml.read_text().replace('current_balance = "CURRENT_BAL"', 'current_balance = "KLANTNAAM"'))
+
+    code, _, printed = cli(capsys, "run", "--workspace", str(ws.root))
+
+    assert code == 4
+    assert "column 'KLANTNAAM', row 1" in printed, "the operator is told where"
+    [run] = ws.ledger.runs()
+    assert run.status == "failed" and "column 'KLANTNAAM', row 1" in (run.error or "")
+    stored = [ws.root / "ledger.sqlite", *(p for p in ws.root.glob("ledger.sqlite*")), *(ws.root / "outbox").rglob("*")]
+    assert any(p.is_file() for p in (ws.root / "outbox").rglob("*")), "an alert was written"
+    surname = b"Zonderland"
+    assert not [p for p in stored if p.is_file() and surname in p.read_bytes()]
+
+
+# -------------------------------------------------------------------- exit codes (item 19)
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "where"),
+    [
+        ("cr-only", "RELATION_NO;X\r1;2\r3;4\r", "in the header"),
+        ("cr-in-header", "RELATION_NO\r;X\n1;2\n", "in the header"),
+        ("cr-in-a-row", "RELATION_NO;X\n1;2\n3\r;4\n", "in line 3"),
+    ],
+)
+def test_a_lone_carriage_return_is_bad_input(sample_workspace, capsys, name, body, where):
+    path = sample_workspace.root / f"2026-W47-{name}.csv"
+    path.write_bytes(body.encode())
+    code, _, printed = cli(capsys, "run", "--workspace", str(sample_workspace.root), "--snapshot", str(path))
+    assert code == 4, printed
+    assert "carriage return" in printed and where in printed
+
+
+def test_an_absurd_cooldown_is_refused_by_the_configuration_with_its_key_and_value(sample_workspace, capsys):
+    toml = sample_workspace.root / "nba.toml"
+    toml.write_text(toml.read_text().replace("cooldown_weeks = 4", "cooldown_weeks = 1000000"))
+    code, _, printed = cli(capsys, "run", "--workspace", str(sample_workspace.root))
+    assert code == 4, printed
+    assert "cooldown_weeks = 1000000" in printed
+
+
+@pytest.mark.parametrize("where", ["file", "/proc/nba-workspace"])
+def test_init_where_no_workspace_can_be_is_a_usage_error(tmp_path, capsys, where):
+    target = tmp_path / "a-file" if where == "file" else Path(where)
+    if where == "file":
+        target.write_text("not a folder")
+    capsys.readouterr()
+    code = main(["init", str(target)])
+    printed = " ".join("".join(capsys.readouterr()).split())  # the terminal wraps long lines
+    assert code == 2, printed
+    assert "Traceback" not in printed and "unexpected" not in printed
+    assert ("is a file" if where == "file" else "could not be created") in printed
+
+
+def test_a_folder_given_as_the_snapshot_is_named_a_folder(sample_workspace, capsys):
+    code, _, printed = cli(capsys, "run", "--workspace", str(sample_workspace.root), "--snapshot", str(sample_workspace.root))
+    assert code == 4
+    assert "is a folder" in printed and "does not exist" not in printed
+
+
+def test_a_full_disk_is_a_clear_message_and_leaves_nothing_half_written(trained_sample, tmp_path, capsys):
+    """A real full disk: the workspace on a small tmpfs that the run's files do not fit on."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    used = sum(p.stat().st_size for p in trained_sample.rglob("*") if p.is_file())
+    size = used + 256 * 1024
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)], capture_output=True).returncode:
+        pytest.skip("needs permission to mount a small tmpfs")
+    try:
+        root = mount / "ws"
+        shutil.copytree(trained_sample, root)
+        code, _, printed = cli(capsys, "run", "--workspace", str(root), "--approve")
+        assert code == 2, printed
+        assert "no space left on the disk" in printed
+        assert not list((root / "exports").iterdir())
+        assert not [p for p in root.rglob("*.tmp")], "no temporary file is left behind"
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
