@@ -364,6 +364,10 @@ def _mail_file_text_problems(config: Config) -> list[str]:
     return problems
 
 
+#: a cooldown longer than this is a typo; the weeks it spans must still be dates
+MAX_COOLDOWN_WEEKS = 520
+
+
 def _validate(config: Config, source: Path | str) -> None:
     s = config.selection
     problems = []
@@ -371,8 +375,10 @@ def _validate(config: Config, source: Path | str) -> None:
         problems.append("[selection] capacity must be 0 or more")
     if not 0.0 <= s.threshold <= 1.0:
         problems.append("[selection] threshold is a probability and must lie between 0 and 1")
-    if s.cooldown_weeks < 0:
-        problems.append("[selection] cooldown_weeks must be 0 or more")
+    if not 0 <= s.cooldown_weeks <= MAX_COOLDOWN_WEEKS:
+        problems.append(
+            f"[selection] cooldown_weeks = {s.cooldown_weeks} must lie between 0 and {MAX_COOLDOWN_WEEKS} (ten years)"
+        )
     if config.governance.acceptance_runs < 0:
         problems.append("[governance] acceptance_runs must be 0 or more")
     if config.retention.run_data_days < 1:

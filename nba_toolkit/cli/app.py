@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nba_toolkit import __version__
-from nba_toolkit.errors import EXIT_BAD_INPUT, EXIT_BLOCKED, EXIT_OK, EXIT_PLUGIN, EXIT_USAGE, NbaError
+from nba_toolkit.errors import EXIT_BAD_INPUT, EXIT_BLOCKED, EXIT_OK, EXIT_PLUGIN, EXIT_USAGE, NbaError, disk_full
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -42,7 +42,7 @@ COMMAND_MODULES = (
 EXIT_CODES = f"""\
 exit codes:
   {EXIT_OK}  success
-  {EXIT_USAGE}  usage: the command or its arguments cannot be carried out as given
+  {EXIT_USAGE}  usage: the command or its arguments cannot be carried out as given (also: the disk is full)
   {EXIT_BLOCKED}  blocked: a check stopped the run; nothing was exported (see the outbox)
   {EXIT_BAD_INPUT}  bad input: a file (snapshot, configuration, model) is unusable; the message names it
   {EXIT_PLUGIN}  plugin error: a plugin could not be loaded or failed
@@ -73,6 +73,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         out.fail("interrupted; the run (if any) is recorded as failed and nothing was exported", 130)
         return 130
     except Exception as exc:  # noqa: BLE001 - the last line of defence against a traceback
+        if (full := disk_full(exc)) is not None:
+            out.error(full)
+            return full.exit_code
         if os.environ.get("NBA_TOOLKIT_DEBUG"):
             raise
         out.fail(

@@ -67,9 +67,19 @@ def add_commands(commands: Commands) -> None:
 
 
 def _init(args: argparse.Namespace, out: Output) -> int:
+    from nba_toolkit.errors import UsageError, disk_full
     from nba_toolkit.workspace import init_workspace
 
-    workspace = init_workspace(args.directory, sample=args.sample)
+    directory = Path(args.directory).expanduser()
+    if directory.exists() and not directory.is_dir():
+        raise UsageError(f"{directory} is a file, not a folder; a workspace is a folder", hint="Choose another path.")
+    try:
+        workspace = init_workspace(directory, sample=args.sample)
+    except OSError as exc:
+        raise disk_full(exc) or UsageError(
+            f"the workspace {directory} could not be created: {exc.strerror or exc}",
+            hint="Choose a folder you may write to, for example in your home folder.",
+        ) from None
     out.say(f"Created the workspace {workspace.root}" + (" with the sample data." if args.sample else "."))
     if args.sample:
         out.say(f"Next: nba-toolkit train --workspace {workspace.root}")

@@ -73,6 +73,12 @@ class VolumeBandSettings(CheckSettings):
 
 
 @dataclass(frozen=True)
+class FreshnessSettings(CheckSettings):
+    #: how many weeks before the last exported week a run may still be for (older weeks are refused)
+    max_weeks_back: int = field(default=8, metadata={"positive": True})
+
+
+@dataclass(frozen=True)
 class RowCountSettings(CheckSettings):
     #: largest change in rows against the previous snapshot, as a share (0.2 = 20%)
     max_change: float = field(default=0.2, metadata={"share": True})
@@ -88,6 +94,8 @@ class NullRateSettings(CheckSettings):
 class ValueRangesSettings(CheckSettings):
     min: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_MINIMUMS), metadata={"values": float})
     max: dict[str, float] = field(default_factory=dict, metadata={"values": float})
+    #: a model feature further outside training's range than this many times that range's width is implausible
+    plausible_spans: float = _positive(10.0)
 
     def problems(self, name: str) -> list[str]:
         found = super().problems(name)
@@ -150,6 +158,14 @@ class RecentVolumeSettings(CheckSettings):
 
 
 @dataclass(frozen=True)
+class ContactOverlapSettings(CheckSettings):
+    #: least share of the customers contacted in the cooldown weeks that must be in this week's snapshot
+    min_share: float = field(default=0.5, metadata={"share": True})
+    #: fewer contacted customers than this: too few to judge
+    min_contacts: int = field(default=50, metadata={"positive": True})
+
+
+@dataclass(frozen=True)
 class PeriodKeySettings(CheckSettings):
     #: share of a feature's variance lying between weeks (not between a week's customers) that makes it a period key
     max_between_week_share: float = field(default=0.8, metadata={"share": True})
@@ -185,13 +201,14 @@ class RankingFloorSettings(CheckSettings):
 BUILTIN_SETTINGS: dict[str, type[CheckSettings]] = {
     "schema": CheckSettings,
     "duplicate_ids": CheckSettings,
-    "freshness": CheckSettings,
+    "freshness": FreshnessSettings,
     "row_count": RowCountSettings,
     "null_rate": NullRateSettings,
     "value_ranges": ValueRangesSettings,
     "unit_jump": UnitJumpSettings,
     "feature_drift": PsiSettings,
     "market_regime": MarketRegimeSettings,
+    "contact_overlap": ContactOverlapSettings,
     "volume_band": VolumeBandSettings,
     "recent_volume": RecentVolumeSettings,
     "score_drift": PsiSettings,
