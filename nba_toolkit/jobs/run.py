@@ -36,6 +36,7 @@ from nba_toolkit.core.snapshot import Snapshot, load_snapshot
 from nba_toolkit.core.weeks import is_week_label, week_bounds, week_of
 from nba_toolkit.errors import BadInput, CheckBlocked, NbaError, UsageError
 from nba_toolkit.plugin.manager import Registry
+from nba_toolkit.plugin.required import check_plugins_for_run
 from nba_toolkit.workspace import Workspace, operator_name
 
 #: what the selection itself needs from every snapshot, whatever the engine
@@ -235,6 +236,7 @@ def run_week(
             hint="Switch it on again on the home screen or set enabled = true in nba.toml.",
         )
     notice_hand_edits(workspace, noticed_by=operator_name())
+    check_plugins_for_run(registry, config, workspace.ledger)
     engine_entry = registry.engine(config.engine.name)
     engine = engine_entry.obj
     if not dry_run:
