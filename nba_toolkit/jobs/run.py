@@ -24,6 +24,7 @@ from nba_toolkit.config_history import notice_hand_edits
 from nba_toolkit.core.checks import CheckContext, CheckResult, blocking, run_checks
 from nba_toolkit.core.decision import score_week
 from nba_toolkit.core.degraded import critical_inputs, impute, loading_schema
+from nba_toolkit.core.engine import require_model_fits_engine
 from nba_toolkit.core.files import atomic_writer, sha256_of
 from nba_toolkit.core.governance import unapproved
 from nba_toolkit.core.history import past_runs
@@ -326,6 +327,7 @@ def run_week(
                 f"there is no trained model for the engine '{engine.name}'",
                 hint="Train one with `nba-toolkit train`.",
             )
+        require_model_fits_engine(engine, context.model or {}, recorded_version=model_record.engine_version)
         model = load_model(
             workspace.root / model_record.path, models_dir=workspace.models_dir, expected_sha256=model_record.sha256
         )

@@ -248,3 +248,258 @@ def test_the_conformance_kit_refuses_the_same_answers_as_the_runner() -> None:
 
     with pytest.raises(AssertionError, match="severity 'BLOCK'"):
         assert_check_conforms(Shouting(), check_context(sample_snapshot(200), with_selection=False))
+
+
+# ------------------------------------------- 18: time limits, exits, signatures, tracing, engines
+
+SLOW_CHECK = """
+import time
+from nba_toolkit.plugin import hookimpl
+
+NBA_API_VERSION = 1
+
+
+class Slow:
+    name = "slow_check"
+    stage = "input"
+    severity = "warn"
+    description = "waits for a service that never answers"
+
+    def run(self, context):
+        time.sleep(600)
+
+
+@hookimpl
+def nba_register_checks(register):
+    register(Slow())
+"""
+
+SLOW_RULE = """
+import time
+from nba_toolkit.plugin import hookimpl
+
+NBA_API_VERSION = 1
+
+
+class Slow:
+    name = "slow_rule"
+    description = "asks a service that never answers"
+
+    def apply(self, snapshot, context):
+        time.sleep(600)
+
+
+@hookimpl
+def nba_register_rules(register):
+    register(Slow())
+"""
+
+
+def short_time_limit(ws: Workspace) -> None:
+    edit_config(ws, "disabled = []", "disabled = []\ncall_timeout_seconds = 1")
+
+
+@pytest.mark.parametrize(
+    ("source", "exit_code", "status"), [(SLOW_CHECK, 3, "blocked"), (SLOW_RULE, 5, "failed")], ids=["check", "rule"]
+)
+def test_a_plugin_call_that_hangs_is_stopped_at_the_time_limit_and_the_process_exits(
+    sample_workspace: Workspace, source: str, exit_code: int, status: str
+) -> None:
+    ws = sample_workspace
+    plugin(ws, "slow.py", source)
+    short_time_limit(ws)
+
+    started = time.monotonic()
+    done = cli_process(ws, "run", "--approve", "--json", timeout=90)
+
+    assert time.monotonic() - started < 90  # the sleeping worker thread did not keep the process alive
+    assert done.returncode == exit_code, done.stderr
+    assert "did not answer within 1 seconds" in done.stdout
+    [run] = Workspace.open(ws.root).ledger.runs()
+    assert run.status == status
+    nothing_exported(ws)
+
+
+EXITING = """
+import os
+import sys
+from nba_toolkit.core.checks import CheckResult
+from nba_toolkit.plugin import hookimpl
+
+NBA_API_VERSION = 1
+AT_IMPORT
+
+
+class Leaving:
+    name = "leaving"
+    stage = "input"
+    severity = "block"
+    description = "ends the process"
+
+    def run(self, context):
+        IN_RUN
+        return CheckResult(check="leaving", stage="input", severity="block", passed=True, message="Fine.")
+
+
+@hookimpl
+def nba_register_checks(register):
+    register(Leaving())
+"""
+
+
+@pytest.mark.parametrize(
+    ("at_import", "in_run", "exit_code", "said"),
+    [
+        ("os._exit(0)", "pass", 5, "os._exit(0)"),
+        ("pass", "os._exit(0)", 3, "os._exit(0)"),
+        ("pass", "sys.exit(0)", 3, "sys.exit(0)"),
+    ],
+    ids=["os._exit at import", "os._exit in run", "sys.exit in run"],
+)
+def test_a_plugin_that_tries_to_end_the_process_is_a_plugin_error_not_a_silent_exit_0(
+    sample_workspace: Workspace, at_import: str, in_run: str, exit_code: int, said: str
+) -> None:
+    ws = sample_workspace
+    plugin(ws, "leaving.py", EXITING.replace("AT_IMPORT", at_import).replace("IN_RUN", in_run))
+
+    done = cli_process(ws, "run", "--approve")
+
+    assert done.returncode == exit_code, (done.stdout, done.stderr)
+    assert said in done.stdout + done.stderr
+    nothing_exported(ws)
+
+
+def test_a_notifier_that_cannot_take_the_alert_is_refused_when_it_loads_not_when_a_week_blocks(
+    sample_workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ws = sample_workspace
+    plugin(
+        ws,
+        "pager.py",
+        """
+        from nba_toolkit.plugin import hookimpl
+
+        NBA_API_VERSION = 1
+
+
+        class Pager:
+            name = "pager"
+
+            def notify(self, alert):
+                pass
+
+
+        @hookimpl
+        def nba_register_notifiers(register):
+            register(Pager())
+        """,
+    )
+    code, listed = cli(capsys, "plugins", "--workspace", str(ws.root))
+    [pager] = [p for p in listed["plugins"] if p["name"] == "pager"]
+    assert pager["status"] == "error" and "notify(alert, workspace_root)" in pager["error"]
+
+    code, result = cli(capsys, "run", "--workspace", str(ws.root))  # a healthy week
+    assert code == 5 and "pager" in result["error"]
+
+
+def test_tracing_shows_every_call_of_every_plugin_object(
+    sample_workspace: Workspace, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    ws = sample_workspace
+    install_complaints(ws)
+    monkeypatch.setenv("NBA_TOOLKIT_TRACE_PLUGINS", "1")
+    capfd.readouterr()
+
+    assert main(["run", "--approve", "--workspace", str(ws.root), "--json"]) == 0
+
+    trace = capfd.readouterr().err
+    for call in (
+        "calling nba_register_rules(register) of plugin recent_complaints",
+        "calling check.run of the check 'volume_band' (plugin 'nba_toolkit.checks')",
+        "calling rule.apply of the rule 'recent_complaint' (plugin 'recent_complaints')",
+        "calling engine.score of the engine 'logistic' (plugin 'nba_toolkit.logistic_engine')",
+        "calling exporter.write of the exporter 'mail_csv' (plugin 'nba_toolkit.mail_csv')",
+    ):
+        assert f"nba-toolkit trace: {call}" in trace, call
+    assert "rule.apply of the rule 'recent_complaint' (plugin 'recent_complaints') returned after" in trace
+
+
+def test_debug_shows_the_plugin_traceback_for_a_plugin_error(
+    sample_workspace: Workspace, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ws = sample_workspace
+    path = install_complaints(ws)
+    path.write_text(path.read_text(encoding="utf-8").replace("def apply(self, snapshot", "def apply(self snapshot"))
+    monkeypatch.setenv("NBA_TOOLKIT_DEBUG", "1")
+    capsys.readouterr()
+
+    assert main(["run", "--workspace", str(ws.root)]) == 5
+
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err and "recent_complaints.py" in err and "SyntaxError" in err
+
+
+HOUSE_ENGINE = """
+from nba_toolkit.default_plugins.logistic_engine import LogisticEngine
+from nba_toolkit.plugin import hookimpl
+
+NBA_API_VERSION = 1
+__version__ = "{version}"
+
+
+class House(LogisticEngine):
+    name = "house"
+    version = "{version}"
+    {features}
+    {fit}
+
+
+@hookimpl
+def nba_register_engines(register):
+    register(House())
+"""
+
+
+def house_engine(ws: Workspace, version: str = "1.0.0", features: str = "", fit: str = "") -> None:
+    plugin(
+        ws,
+        "house_engine.py",
+        HOUSE_ENGINE.format(version=version, features=features or "pass", fit=fit or "pass"),
+    )
+
+
+def test_an_engine_upgrade_that_changes_the_features_is_refused_before_scoring(
+    sample_workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ws = sample_workspace
+    house_engine(ws)
+    edit_config(ws, 'name = "logistic"', 'name = "house"')
+    code, trained = cli(capsys, "train", "--workspace", str(ws.root))
+    assert code == 0, trained
+
+    house_engine(
+        ws,
+        version="2.0.0",
+        features="feature_labels = {k: v for k, v in LogisticEngine.feature_labels.items() if k != 'fund_change_4w'}",
+    )
+    code, result = cli(capsys, "run", "--approve", "--workspace", str(ws.root))
+
+    assert code == 5, result
+    assert "does not fit the installed engine 'house'" in result["error"]
+    assert "engine version 1.0.0, 2.0.0 is installed" in result["error"]
+    assert "Retrain" in result["hint"] and "roll the engine plugin back to version 1.0.0" in result["hint"]
+    nothing_exported(ws)
+
+
+def test_an_engine_that_fails_in_training_is_a_plugin_error_naming_it(
+    sample_workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ws = sample_workspace
+    house_engine(ws, fit="def fit(self, features, label, *, seed):\n        raise RuntimeError('the solver ran out of memory')")
+    edit_config(ws, 'name = "logistic"', 'name = "house"')
+
+    code, result = cli(capsys, "train", "--workspace", str(ws.root))
+
+    assert code == 5, result
+    assert "the engine 'house' (plugin 'house_engine') failed in fit()" in result["error"]
+    assert "ran out of memory" in result["error"] and "house_engine" in result["hint"]
