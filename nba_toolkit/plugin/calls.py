@@ -32,7 +32,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -119,11 +119,12 @@ class _GuardedMethod:
         if settings.trace:
             _trace(f"calling {call} of {who}")
         started = time.perf_counter()
+        function = _all_at_once(self.function) if owner._nba_kind == "check" else self.function
         try:
             if owner._nba_kind in TIME_LIMITED:
-                value = _with_time_limit(self.function, args, kwargs, settings.timeout_seconds, who, call)
+                value = _with_time_limit(function, args, kwargs, settings.timeout_seconds, who, call)
             else:
-                value = _guarded(self.function, args, kwargs, who, call)
+                value = _guarded(function, args, kwargs, who, call)
         except BaseException as exc:
             if settings.trace:
                 _trace(f"{call} of {who} raised {type(exc).__name__}: {exc} after {_ms(started)}")
@@ -157,6 +158,16 @@ def _mark(exc: BaseException, what: str, plugin: str) -> None:
             setattr(exc, _MARK, (what, plugin))
         except (AttributeError, TypeError):
             pass  # an exception type without attributes stays unmarked: reported as unexpected
+
+
+def _all_at_once(function: Callable[..., Any]) -> Callable[..., Any]:
+    """A check may yield its results; they are collected inside the time limit, not after it."""
+
+    def collected(*args: Any, **kwargs: Any) -> Any:
+        value = function(*args, **kwargs)
+        return list(value) if isinstance(value, Iterator) else value
+
+    return collected
 
 
 def _guarded(function: Callable[..., Any], args: tuple, kwargs: dict, who: str, call: str) -> Any:

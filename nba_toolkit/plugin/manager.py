@@ -1,4 +1,4 @@
-"""Loading plugins one at a time, so one broken plugin never takes the week down.
+"""Loading plugins one at a time, so one broken plugin never hides the others.
 
 Plugins come from three places, in this order: the built-ins (ordinary
 plugins, registered first), installed distributions that declare an entry

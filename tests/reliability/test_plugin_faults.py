@@ -300,7 +300,13 @@ def short_time_limit(ws: Workspace) -> None:
 
 
 @pytest.mark.parametrize(
-    ("source", "exit_code", "status"), [(SLOW_CHECK, 3, "blocked"), (SLOW_RULE, 5, "failed")], ids=["check", "rule"]
+    ("source", "exit_code", "status"),
+    [
+        (SLOW_CHECK, 3, "blocked"),
+        (SLOW_CHECK.replace("time.sleep(600)", "time.sleep(600)\n        yield None"), 3, "blocked"),
+        (SLOW_RULE, 5, "failed"),
+    ],
+    ids=["check", "check that yields", "rule"],
 )
 def test_a_plugin_call_that_hangs_is_stopped_at_the_time_limit_and_the_process_exits(
     sample_workspace: Workspace, source: str, exit_code: int, status: str
