@@ -326,6 +326,60 @@ def test_a_plugin_call_that_hangs_is_stopped_at_the_time_limit_and_the_process_e
     nothing_exported(ws)
 
 
+def test_a_notifier_that_hangs_on_a_blocked_week_is_given_up_and_the_alert_kept_in_the_outbox(
+    sample_workspace: Workspace,
+) -> None:
+    ws = sample_workspace
+    plugin(
+        ws,
+        "stops_and_pages.py",
+        """
+        import time
+        from nba_toolkit.core.checks import CheckResult
+        from nba_toolkit.plugin import hookimpl
+
+        NBA_API_VERSION = 1
+
+
+        class Stops:
+            name = "stops"
+            stage = "input"
+            severity = "block"
+            description = "always finds something"
+
+            def run(self, context):
+                return CheckResult(
+                    check="stops", stage="input", severity="block", passed=False, message="Found.", action="Look."
+                )
+
+
+        class Pager:
+            name = "pager"
+
+            def notify(self, alert, workspace_root):
+                time.sleep(600)
+
+
+        @hookimpl
+        def nba_register_checks(register):
+            register(Stops())
+
+
+        @hookimpl
+        def nba_register_notifiers(register):
+            register(Pager())
+        """,
+    )
+    short_time_limit(ws)
+
+    done = cli_process(ws, "run", "--approve", timeout=90)
+
+    assert done.returncode == 3, done.stderr
+    notes = [p.read_text(encoding="utf-8") for p in (ws.root / "outbox").glob("*-undelivered.eml")]
+    assert any("pager" in n and "did not answer within 1 seconds" in n for n in notes), notes
+    nothing_exported(ws)
+
+
 EXITING = """
 import os
 import sys
