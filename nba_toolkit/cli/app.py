@@ -67,23 +67,49 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.handler(args, out)
     except NbaError as exc:
+        if exc.exit_code == EXIT_PLUGIN:
+            out.debug_traceback(exc)
         out.error(exc)
         return exc.exit_code
     except KeyboardInterrupt:
         out.fail("interrupted; the run (if any) is recorded as failed and nothing was exported", 130)
         return 130
     except Exception as exc:  # noqa: BLE001 - the last line of defence against a traceback
-        if (full := disk_full(exc)) is not None:
-            out.error(full)
-            return full.exit_code
-        if os.environ.get("NBA_TOOLKIT_DEBUG"):
-            raise
+        return _unexpected(out, exc)
+
+
+def _unexpected(out: Output, exc: Exception) -> int:
+    """An exception nobody turned into a message: a full disk (exit 4), a plugin's failure (exit 5, naming it)
+    or a toolkit bug (exit 1)."""
+    from nba_toolkit.plugin.calls import failed_call
+
+    if (full := disk_full(exc)) is not None:
+        out.error(full)
+        return full.exit_code
+    failure = failed_call(exc)
+    if failure is not None:
+        what, plugin = failure
+        out.debug_traceback(exc)
         out.fail(
-            f"unexpected error: {type(exc).__name__}: {exc}. This is a bug; set NBA_TOOLKIT_DEBUG=1 "
-            "to see where it happened and report it.",
-            1,
+            f"{what}: {type(exc).__name__}: {exc}",
+            EXIT_PLUGIN,
+            hint=f"This is the plugin's error, not the toolkit's: ask a developer to fix the plugin '{plugin}' "
+            "(NBA_TOOLKIT_DEBUG=1 shows its traceback), or roll it back to the version that worked.",
         )
-        return 1
+        return EXIT_PLUGIN
+    if debugging():
+        raise exc
+    out.fail(
+        f"unexpected error: {type(exc).__name__}: {exc}. This is a bug; set NBA_TOOLKIT_DEBUG=1 "
+        "to see where it happened and report it.",
+        1,
+    )
+    return 1
+
+
+def debugging() -> bool:
+    """NBA_TOOLKIT_DEBUG=1: tracebacks for bugs and for plugin errors."""
+    return os.environ.get("NBA_TOOLKIT_DEBUG", "").strip().lower() not in ("", "0", "false", "no", "off")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -162,7 +188,10 @@ def open_workspace(args: argparse.Namespace, out: Output) -> tuple[Workspace, Re
     from nba_toolkit.workspace import Workspace
 
     workspace = Workspace.open(workspace_dir(args))
-    registry = load_plugins(workspace.plugin_folders(), disabled=workspace.config.plugins.disabled)
+    plugins = workspace.config.plugins
+    registry = load_plugins(
+        workspace.plugin_folders(), disabled=plugins.disabled, call_timeout_seconds=plugins.call_timeout_seconds
+    )
     warn_plugin_errors(out, registry)
     return workspace, registry
 
@@ -170,6 +199,8 @@ def open_workspace(args: argparse.Namespace, out: Output) -> tuple[Workspace, Re
 def warn_plugin_errors(out: Output, registry: Registry) -> None:
     for record in registry.errors():
         out.warn(f"plugin '{record.name}' ({record.source}) is not loaded: {record.error}")
+        if record.traceback and debugging():
+            out.err.print(record.traceback, markup=False, highlight=False)
 
 
 def user() -> str:
@@ -229,6 +260,13 @@ class Output:
 
     def error(self, exc: NbaError) -> None:
         self.fail(exc.message, exc.exit_code, hint=exc.hint)
+
+    def debug_traceback(self, exc: BaseException) -> None:
+        """With NBA_TOOLKIT_DEBUG=1, the traceback (with the plugin's own frames) on stderr, before the message."""
+        if debugging():
+            import traceback
+
+            self.err.print("".join(traceback.format_exception(exc)), markup=False, highlight=False)
 
     def fail(self, message: str, code: int, hint: str | None = None) -> None:
         if self.json_mode:
