@@ -162,6 +162,8 @@ class RetentionConfig:
 class PluginsConfig:
     disabled: tuple[str, ...] = ()
     folders: tuple[str, ...] = ()
+    #: how long one call of a check, rule or notifier may take before it counts as a crash
+    call_timeout_seconds: float = 300.0
 
 
 @dataclass(frozen=True)
@@ -182,7 +184,7 @@ class Config:
         """Plain data in the shape of nba.toml, for the ledger and for ``config show``."""
         data = asdict(self)
         data["privacy"] = {"denylist": list(data.pop("denylist"))}
-        data["plugins"] = {k: list(v) for k, v in data["plugins"].items()}
+        data["plugins"] = {k: list(v) if isinstance(v, tuple) else v for k, v in data["plugins"].items()}
         data["checks"] = data["checks"]["by_name"]
         data["notify"]["smtp"]["from"] = data["notify"]["smtp"].pop("sender")
         return data
@@ -364,6 +366,10 @@ def _mail_file_text_problems(config: Config) -> list[str]:
     return problems
 
 
+#: a cooldown longer than this is a typo; the weeks it spans must still be dates
+MAX_COOLDOWN_WEEKS = 520
+
+
 def _validate(config: Config, source: Path | str) -> None:
     s = config.selection
     problems = []
@@ -371,8 +377,10 @@ def _validate(config: Config, source: Path | str) -> None:
         problems.append("[selection] capacity must be 0 or more")
     if not 0.0 <= s.threshold <= 1.0:
         problems.append("[selection] threshold is a probability and must lie between 0 and 1")
-    if s.cooldown_weeks < 0:
-        problems.append("[selection] cooldown_weeks must be 0 or more")
+    if not 0 <= s.cooldown_weeks <= MAX_COOLDOWN_WEEKS:
+        problems.append(
+            f"[selection] cooldown_weeks = {s.cooldown_weeks} must lie between 0 and {MAX_COOLDOWN_WEEKS} (ten years)"
+        )
     if config.governance.acceptance_runs < 0:
         problems.append("[governance] acceptance_runs must be 0 or more")
     if config.retention.run_data_days < 1:
@@ -382,6 +390,8 @@ def _validate(config: Config, source: Path | str) -> None:
             problems.append(f"[selection] {share} must lie between 0 and 1 (e.g. 0.10 for 10%)")
     if config.engine.label_window_weeks < 1:
         problems.append("[engine] label_window_weeks must be 1 or more")
+    if not 0 < config.plugins.call_timeout_seconds <= 86_400:
+        problems.append("[plugins] call_timeout_seconds must lie between 0 and 86400 (a day), e.g. 300")
     if config.engine.validation_weeks < 1:
         problems.append("[engine] validation_weeks must be 1 or more")
     if len(config.export.delimiter) != 1:

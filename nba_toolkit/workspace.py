@@ -240,6 +240,7 @@ def init_workspace(root: Path, *, sample: bool = False) -> Workspace:
 def _copy_sample(workspace: Workspace) -> None:
     import polars as pl
 
+    from nba_toolkit.core.ids import relation_number
     from nba_toolkit.paths import sample_data_dir
 
     source = sample_data_dir()
@@ -253,6 +254,6 @@ def _copy_sample(workspace: Workspace) -> None:
         .select("RELATION_NO", "SNAPSHOT_DATE", "WEEK", "GROUP")
     )
     workspace.ledger.import_contacts(
-        ((cid, day, week, day, group) for cid, day, week, group in mailed.iter_rows()),
+        ((relation_number(cid), day, week, day, group) for cid, day, week, group in mailed.iter_rows()),
         source="sample past_mailings.csv",
     )

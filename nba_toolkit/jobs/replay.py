@@ -26,7 +26,7 @@ from nba_toolkit.core.degraded import impute, loading_schema
 from nba_toolkit.core.files import sha256_of
 from nba_toolkit.core.models import load_model
 from nba_toolkit.core.rules import RuleContext, rule_columns
-from nba_toolkit.core.selection import Policy, cooldown_start
+from nba_toolkit.core.selection import Policy, cooldown_contacts
 from nba_toolkit.core.snapshot import load_snapshot
 from nba_toolkit.core.weeks import week_bounds
 from nba_toolkit.errors import NbaError, UsageError
@@ -120,11 +120,7 @@ def replay(workspace: Workspace, registry: Registry, run_id: str) -> ReplayRepor
         return report
     start, end = week_bounds(run.week)
     policy = Policy.from_config(config)
-    contacted = pl.DataFrame(
-        ledger.contacted_since(cooldown_start(start, policy.cooldown_weeks), upto=run.contacts_upto),
-        schema={"customer_id": pl.String, "week_start": pl.String},
-        orient="row",
-    )
+    contacted = cooldown_contacts(ledger, start, policy.cooldown_weeks, upto=run.contacts_upto)
     selection = decide_week(
         frame,
         contacted,
