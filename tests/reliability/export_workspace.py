@@ -1,13 +1,12 @@
 """Helpers for the export reliability tests: the toolkit as a real separate process, and the workspace's invariants.
 
-The invariants are read straight from ledger.sqlite and the files, not
-through the toolkit's own checks, so a test does not trust the code it tests.
+The invariants are the suite's (invariants.py, read straight from
+ledger.sqlite and the files), plus one about export attempts.
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import os
 import sqlite3
@@ -15,6 +14,8 @@ import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
+
+from invariants import check_workspace
 
 WEEK = "2026-W47"
 
@@ -69,35 +70,8 @@ def rows_in_file(path: Path) -> Counter[tuple[str, str]]:
 
 
 def workspace_invariants(root: Path) -> list[str]:
-    """What is wrong with the workspace: empty when every promise about exports holds.
-
-    One export per week; every file in exports/ is a recorded export with its
-    hash, and every recorded export's file is there; the contacts of each
-    export are exactly the rows of its file; no temporary file is left; no run
-    is left 'running'; the audit chain verifies.
-    """
-    problems = []
+    """What is wrong with the workspace: the suite's invariants (invariants.py), and no export left unsettled."""
+    problems = check_workspace(root).problems
     with sqlite3.connect(root / "ledger.sqlite") as db:
-        exported = db.execute("SELECT run_id, week, export_path, export_sha256 FROM runs WHERE status = 'exported'").fetchall()
-        running = db.execute("SELECT run_id FROM runs WHERE status = 'running'").fetchall()
         settling = db.execute("SELECT id FROM exports WHERE state = 'exporting'").fetchall()
-    weeks = Counter(week for _, week, _, _ in exported)
-    problems += [f"{week} exported {n} times" for week, n in weeks.items() if n > 1]
-    recorded = {root / path: (run_id, sha) for run_id, _, path, sha in exported}
-    files = set(mail_files(root))
-    problems += [f"unrecorded file {p.name}" for p in sorted(files - set(recorded))]
-    problems += [f"recorded file {p.name} is missing" for p in sorted(set(recorded) - files)]
-    for path, (run_id, sha) in recorded.items():
-        if path.is_file():
-            if hashlib.sha256(path.read_bytes()).hexdigest() != sha:
-                problems.append(f"{path.name} differs from its recorded hash")
-            if rows_in_file(path) != contacts_of_run(root, run_id):
-                problems.append(f"the contacts of run {run_id} are not the rows of {path.name}")
-    temp = [p for folder in ("exports", "runs") for p in (root / folder).rglob("*.tmp")]
-    problems += [f"temporary file left: {p.relative_to(root)}" for p in temp]
-    problems += [f"run {r} is left running" for (r,) in running]
-    problems += [f"export attempt #{a} is left unsettled" for (a,) in settling]
-    code, verify = nba(root, "audit", "verify")
-    if code != 0:
-        problems.append(f"audit verify: {verify}")
-    return problems
+    return problems + [f"export attempt #{a} is left unsettled" for (a,) in settling]
