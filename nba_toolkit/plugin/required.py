@@ -55,7 +55,7 @@ def check_plugins_for_run(registry: Registry, config: Config, ledger: Ledger) ->
             + "\n".join(f"  - {p}" for p in problems),
             hint="Nothing was run or exported. Fix the plugin (`nba-toolkit plugins` shows every plugin and its "
             "error; NBA_TOOLKIT_DEBUG=1 adds the traceback), or, to run without it on purpose, switch it off in "
-            "nba.toml with the reason in a comment, e.g. [plugins] disabled = [\"recent_complaints\"]  "
+            'nba.toml with the reason in a comment, e.g. [plugins] disabled = ["recent_complaints"]  '
             "# register moves on Monday, agreed with compliance. The change is recorded in the configuration history.",
         )
 

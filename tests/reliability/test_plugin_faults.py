@@ -35,7 +35,9 @@ def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict]:
     return code, json.loads(capsys.readouterr().out)
 
 
-def cli_process(ws: Workspace, *args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+def cli_process(
+    ws: Workspace, *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess:
     """The command as a separate process, for what an in-process call cannot show (exits, hangs)."""
     return subprocess.run(
         [sys.executable, "-m", "nba_toolkit.cli", *args, "--workspace", str(ws.root)],
@@ -216,8 +218,18 @@ def nba_register_checks(register):
         'CheckResult(check="odd", stage="input", severity="block", passed=False, message="Bad.")',
         '"all fine"',
     ],
-    ids=["severity BLOCK", "passed 'False'", "no result", "None", "another check's name", "another stage",
-         "claims skipped", "passed 0", "failure without action", "a string"],
+    ids=[
+        "severity BLOCK",
+        "passed 'False'",
+        "no result",
+        "None",
+        "another check's name",
+        "another stage",
+        "claims skipped",
+        "passed 0",
+        "failure without action",
+        "a string",
+    ],
 )
 def test_a_check_answer_the_runner_cannot_trust_blocks_the_run(
     sample_workspace: Workspace, capsys: pytest.CaptureFixture[str], answer: str
