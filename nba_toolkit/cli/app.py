@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nba_toolkit import __version__
-from nba_toolkit.errors import EXIT_BAD_INPUT, EXIT_BLOCKED, EXIT_OK, EXIT_PLUGIN, EXIT_USAGE, NbaError
+from nba_toolkit.errors import EXIT_BAD_INPUT, EXIT_BLOCKED, EXIT_OK, EXIT_PLUGIN, EXIT_USAGE, NbaError, disk_full
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -42,7 +42,7 @@ COMMAND_MODULES = (
 EXIT_CODES = f"""\
 exit codes:
   {EXIT_OK}  success
-  {EXIT_USAGE}  usage: the command or its arguments cannot be carried out as given
+  {EXIT_USAGE}  usage: the command or its arguments cannot be carried out as given (also: the disk is full)
   {EXIT_BLOCKED}  blocked: a check stopped the run; nothing was exported (see the outbox)
   {EXIT_BAD_INPUT}  bad input: a file (snapshot, configuration, model) is unusable; the message names it
   {EXIT_PLUGIN}  plugin error: a plugin could not be loaded or failed
@@ -53,13 +53,16 @@ exit codes:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "workspace", None) is None:
+        # `nba-toolkit --workspace DIR [COMMAND]`: the folder given before the command counts as well
+        args.workspace = args.any_workspace
     if not getattr(args, "handler", None):
         from nba_toolkit.cli.ui import interactive, open_ui
 
         if not interactive():
             parser.print_help()
             return EXIT_OK
-        args.handler, args.workspace = open_ui, None  # no command at a terminal: the UI on the default workspace
+        args.handler = open_ui  # no command at a terminal: the UI on the workspace given, else the default one
     out = Output(json_mode=getattr(args, "json", False))
     try:
         return args.handler(args, out)
@@ -76,9 +79,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _unexpected(out: Output, exc: Exception) -> int:
-    """An exception nobody turned into a message: a plugin's failure (exit 5, naming it) or a toolkit bug (exit 1)."""
+    """An exception nobody turned into a message: a full disk (exit 4), a plugin's failure (exit 5, naming it)
+    or a toolkit bug (exit 1)."""
     from nba_toolkit.plugin.calls import failed_call
 
+    if (full := disk_full(exc)) is not None:
+        out.error(full)
+        return full.exit_code
     failure = failed_call(exc)
     if failure is not None:
         what, plugin = failure
@@ -115,6 +122,13 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"nba-toolkit {__version__}")
+    parser.add_argument(
+        "--workspace",
+        dest="any_workspace",
+        type=Path,
+        metavar="DIR",
+        help="the workspace folder, for the UI (no command) or any command",
+    )
     commands = Commands(parser.add_subparsers(title="commands", metavar="COMMAND"))
     for module in COMMAND_MODULES:
         importlib.import_module(module).add_commands(commands)
@@ -209,15 +223,28 @@ def status_text(status: str) -> str:
     }.get(status, status)
 
 
+#: the width a table may take when output goes to a pipe or a log file rather than a terminal
+PIPED_WIDTH = 400
+
+
+def _console(*, stderr: bool) -> Console:
+    """A terminal gets rich's layout at its own width; a pipe or log file gets lines that are never
+    hard-wrapped, so run ids, paths and SHA-256s survive grep and copy-paste whatever the width."""
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    if stream.isatty():
+        return Console(stderr=stderr, highlight=False)
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, width=PIPED_WIDTH)
+
+
 class Output:
     """Rich for people; in JSON mode, one document on stdout and messages on stderr."""
 
     def __init__(self, json_mode: bool) -> None:
-        from rich.console import Console
-
         self.json_mode = json_mode
-        self.console: Console = Console(stderr=json_mode, highlight=False)
-        self.err = Console(stderr=True, highlight=False)
+        self.console: Console = _console(stderr=json_mode)
+        self.err = _console(stderr=True)
 
     def say(self, text: str) -> None:
         self.console.print(text)
