@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
+from invariants import assert_workspace_invariants
 
 from nba_toolkit.cli import main
 from nba_toolkit.workspace import Workspace
@@ -67,9 +68,10 @@ def install_complaints(ws: Workspace) -> Path:
 
 
 def nothing_exported(ws: Workspace) -> None:
-    """No mail file, no run exported, no contact recorded: the invariant every fault here must keep."""
+    """No mail file, no run exported, and the workspace's invariants hold: what every fault here must keep."""
     assert list(ws.exports_dir.iterdir()) == []
     assert [r.run_id for r in Workspace.open(ws.root).ledger.runs() if r.status == "exported"] == []
+    assert_workspace_invariants(ws.root)
 
 
 def run_with_complaints(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> dict:
@@ -139,6 +141,7 @@ def test_disabling_the_broken_plugin_in_nba_toml_lets_the_week_go_and_is_recorde
 
     assert code == 0, run
     assert run["status"] == "exported"
+    assert_workspace_invariants(ws.root)
     ledger = Workspace.open(ws.root).ledger
     assert ledger.run(run["run_id"]).plugins["recent_complaints"] == "disabled"
     change = [c for c in ledger.config_changes() if c["key"] == "plugins.disabled"]
@@ -472,6 +475,7 @@ def test_a_notifier_that_cannot_take_the_alert_is_refused_when_it_loads_not_when
 
     code, result = cli(capsys, "run", "--workspace", str(ws.root))  # a healthy week
     assert code == 5 and "pager" in result["error"]
+    nothing_exported(ws)
 
 
 def test_tracing_shows_every_call_of_every_plugin_object(
@@ -494,6 +498,7 @@ def test_tracing_shows_every_call_of_every_plugin_object(
     ):
         assert f"nba-toolkit trace: {call}" in trace, call
     assert "rule.apply of the rule 'recent_complaint' (plugin 'recent_complaints') returned after" in trace
+    assert_workspace_invariants(ws.root)
 
 
 def test_debug_shows_the_plugin_traceback_for_a_plugin_error(
