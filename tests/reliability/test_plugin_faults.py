@@ -108,7 +108,7 @@ def test_the_complaints_rule_broken_after_a_run_that_used_it_stops_the_next_run(
 
     assert code == 5, result
     assert "recent_complaints" in result["error"] and named in result["error"], result["error"]
-    assert "disabled" in result["hint"] and "Fix the plugin" in result["hint"]
+    assert 'disabled = ["recent_complaints"]' in result["hint"] and "Fix the plugin" in result["hint"]
     assert len(Workspace.open(ws.root).ledger.runs()) == 1  # the refused run did not start
     nothing_exported(ws)
 
