@@ -580,3 +580,49 @@ def test_an_engine_that_fails_in_training_is_a_plugin_error_naming_it(
     assert code == 5, result
     assert "the engine 'house' (plugin 'house_engine') failed in fit()" in result["error"]
     assert "ran out of memory" in result["error"] and "house_engine" in result["hint"]
+
+
+def test_export_is_refused_when_the_exporter_broke_after_the_run(
+    sample_workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ws = sample_workspace
+    path = plugin(
+        ws,
+        "house_csv.py",
+        """
+        from nba_toolkit.default_plugins.mail_csv import MailCsvExporter
+        from nba_toolkit.plugin import hookimpl
+
+        NBA_API_VERSION = 1
+
+
+        class HouseCsv(MailCsvExporter):
+            name = "house_csv"
+
+
+        @hookimpl
+        def nba_register_exporters(register):
+            register(HouseCsv())
+        """,
+    )
+    edit_config(ws, 'exporter = "mail_csv"', 'exporter = "house_csv"')
+    code, run = cli(capsys, "run", "--workspace", str(ws.root))
+    assert code == 0, run
+    path.write_text(path.read_text(encoding="utf-8").replace("class HouseCsv(", "class HouseCsv(("), encoding="utf-8")
+
+    code, result = cli(capsys, "export", run["run_id"], "--workspace", str(ws.root))
+
+    assert code == 5 and "house_csv" in result["error"] + (result["hint"] or ""), result
+    assert Workspace.open(ws.root).ledger.run(run["run_id"]).status == "awaiting_approval"
+    nothing_exported(ws)
+
+
+def test_a_time_limit_that_is_not_a_positive_number_of_seconds_is_refused(
+    sample_workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ws = sample_workspace
+    edit_config(ws, "disabled = []", "disabled = []\ncall_timeout_seconds = 0")
+
+    code, result = cli(capsys, "run", "--workspace", str(ws.root))
+
+    assert code == 4 and "call_timeout_seconds" in result["error"]
