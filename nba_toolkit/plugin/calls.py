@@ -176,15 +176,12 @@ def _guarded(function: Callable[..., Any], args: tuple, kwargs: dict, who: str, 
             return function(*args, **kwargs)
         except SystemExit as exc:
             raise PluginExit(
-                f"{who} called sys.exit({exc.code!r}) during {call}; it was stopped, because a plugin must not end "
-                "the toolkit",
+                f"{who} called sys.exit({exc.code!r}) during {call}; it was stopped, because a plugin must not end the toolkit",
                 hint=_FIX_OR_DISABLE,
             ) from None
 
 
-def _with_time_limit(
-    function: Callable[..., Any], args: tuple, kwargs: dict, seconds: float, who: str, call: str
-) -> Any:
+def _with_time_limit(function: Callable[..., Any], args: tuple, kwargs: dict, seconds: float, who: str, call: str) -> Any:
     """Run the call in a daemon thread and wait at most ``seconds``; the call's own exception is raised here."""
     outcome: dict[str, Any] = {}
     done = threading.Event()

@@ -4,8 +4,14 @@ Every hook is a registration hook: the toolkit calls it once per plugin while
 loading, handing it a ``register`` function. The plugin calls ``register``
 with each object it provides; the toolkit validates the object on the spot
 and remembers which plugin gave it, so errors and results can name the
-plugin. Hooks grow by adding arguments only; an implementation may accept
-fewer arguments than the specification names.
+plugin. Validation includes each method's signature: a method the toolkit
+could not call with its arguments is refused while loading, not on the day
+it is called. Hooks grow by adding arguments only; an implementation may
+accept fewer arguments than the specification names.
+
+Later calls of the registered objects' methods are traced, time-limited
+where a hang would hold the week, and may not end the process (see
+``nba_toolkit.plugin.calls``).
 
 docs/plugins/hooks.md has one heading per hook with the exact signature
 below; a test compares the two, so change both together.
@@ -48,6 +54,9 @@ def nba_register_checks(register: Callable[[Check], None]) -> None:
     Called once while plugins load. ``register(check)`` takes an object with
     ``name``, ``stage`` (input, model, output), ``severity`` (block, warn,
     info), ``description`` and ``run(context)`` returning ``CheckResult``\\s.
+    A result the runner cannot trust as written (see
+    ``nba_toolkit.core.checks.validated_results``), or no answer within
+    ``[plugins] call_timeout_seconds``, counts as a crash and blocks.
     """
 
 
@@ -67,7 +76,8 @@ def nba_register_notifiers(register: Callable[[Notifier], None]) -> None:
 
     Called once while plugins load. ``register(notifier)`` takes an object
     with ``name`` and ``notify(alert, workspace_root)``, called when a run is
-    blocked or fails.
+    blocked or fails, within ``[plugins] call_timeout_seconds``. A ``notify``
+    that cannot take both arguments is refused while loading.
     """
 
 

@@ -517,5 +517,6 @@ def _call_shape_problem(kind: str, name: str, obj: Any) -> str | None:
             signature.bind(*positional, **keywords)
         except TypeError as exc:
             shown = ", ".join(a if not a.startswith("*") else f"{a[1:]}=..." for a in arguments)
-            return f"{kind.replace('_', ' ')} '{name}': the toolkit calls {method}({shown}), but it is defined as {method}{signature} ({exc})"
+            who = f"{kind.replace('_', ' ')} '{name}'"
+            return f"{who}: the toolkit calls {method}({shown}), but it is defined as {method}{signature} ({exc})"
     return None

@@ -52,19 +52,35 @@ def check_plugins_for_run(registry: Registry, config: Config, ledger: Ledger) ->
     if problems:
         raise PluginError(
             "the run did not start, because plugins it depends on are missing or broken:\n"
-            + "\n".join(f"  - {p}" for p in problems),
-            hint="Nothing was run or exported. Fix the plugin (`nba-toolkit plugins` shows every plugin and its "
-            "error; NBA_TOOLKIT_DEBUG=1 adds the traceback), or, to run without it on purpose, switch it off in "
-            "nba.toml with the reason in a comment, e.g. [plugins] disabled = [\"recent_complaints\"]  "
-            "# register moves on Monday, agreed with compliance. The change is recorded in the configuration history.",
+            + "\n".join(f"  - {text}" for _, text in problems),
+            hint=_way_forward(sorted({plugin for plugin, _ in problems if plugin}), config.plugins.disabled),
         )
 
 
-def _broken(registry: Registry) -> list[str]:
-    return [f"the plugin '{r.name}' ({r.source}) failed to load: {r.error}" for r in registry.errors()]
+#: a problem: the plugin it concerns (None: a name in nba.toml that no plugin provides) and what is wrong
+Problem = tuple[str | None, str]
 
 
-def _lost(registry: Registry, disabled: set[str], run_id: str, recorded: dict[str, Any]) -> list[str]:
+def _way_forward(plugins: list[str], disabled: tuple[str, ...]) -> str:
+    """Fix it, or switch it off on purpose: the nba.toml line that does so, with the plugins named."""
+    names = ", ".join(f'"{name}"' for name in [*disabled, *plugins])
+    off = (
+        f"switch it off in nba.toml, with the reason in a comment: [plugins] disabled = [{names}]  # why, and until when. "
+        "The change is recorded in the configuration history, and the run records the plugin as disabled."
+        if plugins
+        else "correct the name in nba.toml."
+    )
+    return (
+        "Nothing was run or exported. Fix the plugin (`nba-toolkit plugins` shows every plugin and its error; "
+        f"NBA_TOOLKIT_DEBUG=1 adds the traceback), or, to run without it on purpose, {off}"
+    )
+
+
+def _broken(registry: Registry) -> list[Problem]:
+    return [(r.name, f"the plugin '{r.name}' ({r.source}) failed to load: {r.error}") for r in registry.errors()]
+
+
+def _lost(registry: Registry, disabled: set[str], run_id: str, recorded: dict[str, Any]) -> list[Problem]:
     """What the previous run had that is neither here now nor switched off."""
     loaded = {r.name for r in registry.records if r.status == "ok"}
     broken = {r.name for r in registry.errors()}  # already reported, with their error
@@ -76,19 +92,24 @@ def _lost(registry: Registry, disabled: set[str], run_id: str, recorded: dict[st
             continue  # switched off on purpose, reported above, or shipped with the toolkit
         if provision is None:
             if plugin not in loaded:
-                problems.append(f"the plugin '{plugin}' (version {version}), used by run {run_id}, is not installed now")
+                problems.append(
+                    (plugin, f"the plugin '{plugin}' (version {version}), used by run {run_id}, is not installed now")
+                )
             continue
         _, kind, name = provision
         owner = registry.of_kind(kind).get(name)
         if plugin in loaded and (owner is None or owner.plugin != plugin):
             problems.append(
-                f"the plugin '{plugin}' provided the {kind.replace('_', ' ')} '{name}' in run {run_id}, "
-                "but does not provide it now"
+                (
+                    plugin,
+                    f"the plugin '{plugin}' provided the {kind.replace('_', ' ')} '{name}' in run {run_id}, "
+                    "but does not provide it now",
+                )
             )
     return problems
 
 
-def _unprovided(registry: Registry, config: Config, disabled: set[str]) -> list[str]:
+def _unprovided(registry: Registry, config: Config, disabled: set[str]) -> list[Problem]:
     """Names nba.toml relies on that no loaded plugin provides.
 
     A ``[checks.<name>]`` table may belong to a plugin switched off in
@@ -106,7 +127,10 @@ def _unprovided(registry: Registry, config: Config, disabled: set[str]) -> list[
         provided = name in registry.of_kind(kind) or (kind == "exporter" and name in registry.analysis_exporters)
         if not provided:
             problems.append(
-                f"nba.toml names the {kind} '{name}' ({where}), but no loaded plugin provides it: a typo in the "
-                "name, or its plugin is missing"
+                (
+                    None,
+                    f"nba.toml names the {kind} '{name}' ({where}), but no loaded plugin provides it: a typo in the "
+                    "name, or its plugin is missing",
+                )
             )
     return problems

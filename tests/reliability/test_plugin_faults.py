@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
+from invariants import assert_workspace_invariants
 
 from nba_toolkit.cli import main
 from nba_toolkit.workspace import Workspace
@@ -35,7 +36,9 @@ def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict]:
     return code, json.loads(capsys.readouterr().out)
 
 
-def cli_process(ws: Workspace, *args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+def cli_process(
+    ws: Workspace, *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess:
     """The command as a separate process, for what an in-process call cannot show (exits, hangs)."""
     return subprocess.run(
         [sys.executable, "-m", "nba_toolkit.cli", *args, "--workspace", str(ws.root)],
@@ -65,9 +68,10 @@ def install_complaints(ws: Workspace) -> Path:
 
 
 def nothing_exported(ws: Workspace) -> None:
-    """No mail file, no run exported, no contact recorded: the invariant every fault here must keep."""
+    """No mail file, no run exported, and the workspace's invariants hold: what every fault here must keep."""
     assert list(ws.exports_dir.iterdir()) == []
     assert [r.run_id for r in Workspace.open(ws.root).ledger.runs() if r.status == "exported"] == []
+    assert_workspace_invariants(ws.root)
 
 
 def run_with_complaints(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> dict:
@@ -104,7 +108,7 @@ def test_the_complaints_rule_broken_after_a_run_that_used_it_stops_the_next_run(
 
     assert code == 5, result
     assert "recent_complaints" in result["error"] and named in result["error"], result["error"]
-    assert "disabled" in result["hint"] and "Fix the plugin" in result["hint"]
+    assert 'disabled = ["recent_complaints"]' in result["hint"] and "Fix the plugin" in result["hint"]
     assert len(Workspace.open(ws.root).ledger.runs()) == 1  # the refused run did not start
     nothing_exported(ws)
 
@@ -137,6 +141,7 @@ def test_disabling_the_broken_plugin_in_nba_toml_lets_the_week_go_and_is_recorde
 
     assert code == 0, run
     assert run["status"] == "exported"
+    assert_workspace_invariants(ws.root)
     ledger = Workspace.open(ws.root).ledger
     assert ledger.run(run["run_id"]).plugins["recent_complaints"] == "disabled"
     change = [c for c in ledger.config_changes() if c["key"] == "plugins.disabled"]
@@ -216,8 +221,18 @@ def nba_register_checks(register):
         'CheckResult(check="odd", stage="input", severity="block", passed=False, message="Bad.")',
         '"all fine"',
     ],
-    ids=["severity BLOCK", "passed 'False'", "no result", "None", "another check's name", "another stage",
-         "claims skipped", "passed 0", "failure without action", "a string"],
+    ids=[
+        "severity BLOCK",
+        "passed 'False'",
+        "no result",
+        "None",
+        "another check's name",
+        "another stage",
+        "claims skipped",
+        "passed 0",
+        "failure without action",
+        "a string",
+    ],
 )
 def test_a_check_answer_the_runner_cannot_trust_blocks_the_run(
     sample_workspace: Workspace, capsys: pytest.CaptureFixture[str], answer: str
@@ -460,6 +475,7 @@ def test_a_notifier_that_cannot_take_the_alert_is_refused_when_it_loads_not_when
 
     code, result = cli(capsys, "run", "--workspace", str(ws.root))  # a healthy week
     assert code == 5 and "pager" in result["error"]
+    nothing_exported(ws)
 
 
 def test_tracing_shows_every_call_of_every_plugin_object(
@@ -482,6 +498,7 @@ def test_tracing_shows_every_call_of_every_plugin_object(
     ):
         assert f"nba-toolkit trace: {call}" in trace, call
     assert "rule.apply of the rule 'recent_complaint' (plugin 'recent_complaints') returned after" in trace
+    assert_workspace_invariants(ws.root)
 
 
 def test_debug_shows_the_plugin_traceback_for_a_plugin_error(
@@ -563,3 +580,49 @@ def test_an_engine_that_fails_in_training_is_a_plugin_error_naming_it(
     assert code == 5, result
     assert "the engine 'house' (plugin 'house_engine') failed in fit()" in result["error"]
     assert "ran out of memory" in result["error"] and "house_engine" in result["hint"]
+
+
+def test_export_is_refused_when_the_exporter_broke_after_the_run(
+    sample_workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ws = sample_workspace
+    path = plugin(
+        ws,
+        "house_csv.py",
+        """
+        from nba_toolkit.default_plugins.mail_csv import MailCsvExporter
+        from nba_toolkit.plugin import hookimpl
+
+        NBA_API_VERSION = 1
+
+
+        class HouseCsv(MailCsvExporter):
+            name = "house_csv"
+
+
+        @hookimpl
+        def nba_register_exporters(register):
+            register(HouseCsv())
+        """,
+    )
+    edit_config(ws, 'exporter = "mail_csv"', 'exporter = "house_csv"')
+    code, run = cli(capsys, "run", "--workspace", str(ws.root))
+    assert code == 0, run
+    path.write_text(path.read_text(encoding="utf-8").replace("class HouseCsv(", "class HouseCsv(("), encoding="utf-8")
+
+    code, result = cli(capsys, "export", run["run_id"], "--workspace", str(ws.root))
+
+    assert code == 5 and "house_csv" in result["error"] + (result["hint"] or ""), result
+    assert Workspace.open(ws.root).ledger.run(run["run_id"]).status == "awaiting_approval"
+    nothing_exported(ws)
+
+
+def test_a_time_limit_that_is_not_a_positive_number_of_seconds_is_refused(
+    sample_workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ws = sample_workspace
+    edit_config(ws, "disabled = []", "disabled = []\ncall_timeout_seconds = 0")
+
+    code, result = cli(capsys, "run", "--workspace", str(ws.root))
+
+    assert code == 4 and "call_timeout_seconds" in result["error"]
