@@ -373,3 +373,17 @@ def test_a_full_disk_is_a_clear_message_and_leaves_nothing_half_written(trained_
         assert not [p for p in root.rglob("*.tmp")], "no temporary file is left behind"
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_contacts_an_older_ledger_kept_with_leading_zeros_still_count(sample_workspace, capsys):
+    """Relation numbers recorded before the one form existed are brought into it when the cooldown reads them."""
+    ws = sample_workspace
+    already = {cid for cid, _ in ws.ledger.contacted_since(date(2026, 10, 19))}
+    header, rows = sample_table(ws)
+    ids = [row[header.index("RELATION_NO")] for row in rows if row[header.index("RELATION_NO")] not in already][:300]
+    ws.ledger.import_contacts([("000" + cid, "2026-11-09", "2026-W46", "2026-11-09", "model") for cid in ids], source="older")
+
+    code, run, printed = cli(capsys, "run", "--workspace", str(ws.root), "--approve")
+    assert code == 0, printed
+
+    assert not set(exported_ids(ws)) & set(ids)
