@@ -16,8 +16,8 @@ import numpy as np
 import polars as pl
 
 from nba_toolkit.core.checks import CheckContext, CheckResult
-from nba_toolkit.core.ids import in_form
 from nba_toolkit.core.drift import numeric_psi
+from nba_toolkit.core.ids import in_form
 from nba_toolkit.default_plugins._results import affected, not_measured, result
 from nba_toolkit.plugin import hookimpl
 

@@ -268,16 +268,19 @@ def test_absurd_balances_block_the_run_before_anything_is_scored(sample_workspac
 
 # ------------------------------------------------------------------ personal data (item 17)
 
-PERSONAL = {"KLANTNAAM": "Wilhelmina Zonderland", "GESLACHT": "V", "EMAIL": "w.zonderland@example.nl", "IBAN_NR": "NL91ABNA0417164300"}
+PERSONAL = {
+    "KLANTNAAM": "Wilhelmina Zonderland",
+    "GESLACHT": "V",
+    "EMAIL": "w.zonderland@example.nl",
+    "IBAN_NR": "NL91ABNA0417164300",
+}
 
 
 def test_columns_nobody_asked_for_are_not_loaded_nor_in_the_analysis_file(sample_workspace, capsys):
     ws = sample_workspace
     shutil.copy2(Path(__file__).resolve().parents[2] / "plugins" / "analysis_csv.py", ws.root / "plugins")
     header, rows = sample_table(ws)
-    extended = write_table(
-        ws.snapshots_dir / SAMPLE, [*header, *PERSONAL], [[*row, *PERSONAL.values()] for row in rows]
-    )
+    extended = write_table(ws.snapshots_dir / SAMPLE, [*header, *PERSONAL], [[*row, *PERSONAL.values()] for row in rows])
 
     code, run, printed = cli(capsys, "run", "--workspace", str(ws.root), "--snapshot", str(extended))
     assert code == 0, printed
