@@ -10,6 +10,7 @@
     outbox/         alerts about blocked or failed runs
     plugins/        local plugin files
     ledger.sqlite   the run ledger
+    .locks/         a lock file per run or export in progress, held by its process
 """
 
 from __future__ import annotations
@@ -150,8 +151,11 @@ class Workspace:
 
     @cached_property
     def ledger(self) -> Ledger:
+        """The ledger, after settling what a process that died left behind (see jobs/integrity.py)."""
+        from nba_toolkit.jobs.integrity import settle_after_crashes  # it works on workspaces, so it is imported here
+
         ledger = Ledger.open(self.root / "ledger.sqlite")
-        ledger.mark_interrupted()
+        settle_after_crashes(self, ledger)
         return ledger
 
     @property

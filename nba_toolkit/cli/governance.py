@@ -40,18 +40,23 @@ def add_commands(commands: Commands) -> None:
 
 
 def _verify(args: argparse.Namespace, out: Output) -> int:
+    from nba_toolkit.jobs.integrity import workspace_problems
     from nba_toolkit.workspace import Workspace
 
     workspace = Workspace.open(workspace_dir(args))
     report = workspace.ledger.verify()
+    report.problems += workspace_problems(workspace)
     if report.ok:
         if out.json_mode:
             out.document(report.to_dict())
         else:
-            out.say(f"[green]The ledger is intact[/]: {report.records:,} audit records, last hash {report.last_hash}")
+            out.say(
+                f"[green]The ledger is intact[/] and exports/ matches it: {report.records:,} audit records, "
+                f"last hash {report.last_hash}"
+            )
         return EXIT_OK
     error = BadInput(
-        f"the ledger was changed outside the toolkit ({len(report.problems)} problem(s))",
+        f"the ledger or exports/ was changed outside the toolkit ({len(report.problems)} problem(s))",
         file=workspace.ledger.path,
         hint="Restore ledger.sqlite from a backup, or report this to compliance before any further export.",
     )
@@ -153,6 +158,8 @@ def _replay(args: argparse.Namespace, out: Output) -> int:
         return EXIT_OK if error is None else error.exit_code
     for problem in report.inputs:
         out.say(f"[red]✗[/] {escape(problem)}")
+    if report.mail_file:
+        out.say(f"[red]✗[/] {escape(report.mail_file)}")
     for note in report.versions:
         out.say(f"[yellow]![/] {escape(note)}")
     if report.selection_identical is not None:

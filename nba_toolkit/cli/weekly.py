@@ -257,8 +257,8 @@ def _demo(args: argparse.Namespace, out: Output) -> int:
 
 
 def _print_training(out: Output, result: Any) -> None:
-    m = result.metrics["out_of_time"]
-    lift = f"{m['lift_at_capacity']:.1f}x" if m["lift_at_capacity"] else "n/a"
+    from nba_toolkit.core.model_card import quality_lines
+
     out.say(
         f"Trained model [bold]{result.model_id}[/] on {result.train_weeks[0]} to {result.train_weeks[1]}, "
         f"validated on {result.validation_weeks[0]} to {result.validation_weeks[1]} (out of time)."
@@ -267,11 +267,8 @@ def _print_training(out: Output, result: Any) -> None:
         f"  {result.rows:,} customer-weeks, of which {result.positives:,} were followed by an investment "
         "account within the label window."
     )
-    out.say(
-        f"  Out-of-time AUC {m['auc']:.3f} (in time {result.metrics['in_time_auc']:.3f}); "
-        f"the top of each week converts {lift} as often as average; "
-        f"mean score {m['mean_score']:.2%} against {m['base_rate']:.2%} observed."
-    )
+    for line in quality_lines(result.metrics):
+        out.say(f"  {escape(line)}")
     failed = [c for c in result.checks if c.status != "pass"]
     out.say(f"  Model checks: {len(result.checks) - len(failed)} of {len(result.checks)} passed")
     for check in failed:
@@ -279,10 +276,8 @@ def _print_training(out: Output, result: Any) -> None:
         if check.action:
             out.say(f"    What to do: {escape(check.action)}")
     if not result.promoted:
-        out.say(
-            f"[bold red]The model was not made active[/]: {', '.join(c.check for c in failed if c.blocks)} blocked it. "
-            "The previous model (if any) stays in use."
-        )
+        reasons = "; ".join(f"{c.check}: {c.message}" for c in failed if c.blocks)
+        out.say(f"[bold red]The model was not made active[/] ({escape(reasons)}) The previous model (if any) stays in use.")
 
 
 def _print_run(out: Output, workspace: Workspace, outcome: Any) -> None:

@@ -167,13 +167,16 @@ class ContactOverlapSettings(CheckSettings):
 
 @dataclass(frozen=True)
 class PeriodKeySettings(CheckSettings):
-    #: share of training weeks in which the week-constant features must differ to count as a period key
-    distinct_share: float = field(default=0.9, metadata={"share": True})
+    #: share of a feature's variance lying between weeks (not between a week's customers) that makes it a period key
+    max_between_week_share: float = field(default=0.8, metadata={"share": True})
 
 
 @dataclass(frozen=True)
 class AucLimitSettings(CheckSettings):
+    #: highest AUC within the week a single feature may reach on its own
     max_auc: float = field(default=0.9, metadata={"share": True})
+    #: how far the strongest feature's AUC may lie above the next strongest's before it looks like a leak
+    max_lead: float = field(default=0.15, metadata={"share": True})
 
 
 @dataclass(frozen=True)
@@ -184,6 +187,14 @@ class OutOfTimeAucSettings(CheckSettings):
 @dataclass(frozen=True)
 class AucGapSettings(CheckSettings):
     max_gap: float = field(default=0.1, metadata={"share": True})
+
+
+@dataclass(frozen=True)
+class RankingFloorSettings(CheckSettings):
+    #: how far above chance (0.5) the AUC within the week must be, at least
+    min_margin: float = field(default=0.05, metadata={"share": True})
+    #: how far below the best single feature's AUC within the week the model may fall
+    baseline_tolerance: float = field(default=0.01, metadata={"share": True})
 
 
 #: built-in check name -> its settings table; any other name gets ``CheckSettings``
@@ -210,6 +221,7 @@ BUILTIN_SETTINGS: dict[str, type[CheckSettings]] = {
     "single_feature_auc": AucLimitSettings,
     "out_of_time_auc": OutOfTimeAucSettings,
     "auc_gap": AucGapSettings,
+    "ranking_floor": RankingFloorSettings,
 }
 
 

@@ -24,7 +24,8 @@ from nba_toolkit.config_history import notice_hand_edits
 from nba_toolkit.core.checks import CheckContext, CheckResult, blocking, run_checks
 from nba_toolkit.core.decision import score_week
 from nba_toolkit.core.degraded import critical_inputs, impute, loading_schema
-from nba_toolkit.core.files import atomic_writer, sha256_of
+from nba_toolkit.core.engine import require_model_fits_engine
+from nba_toolkit.core.files import atomic_writer, crash_point, sha256_of
 from nba_toolkit.core.governance import unapproved
 from nba_toolkit.core.history import past_runs
 from nba_toolkit.core.models import load_model, read_sidecar
@@ -36,6 +37,7 @@ from nba_toolkit.core.snapshot import Snapshot, load_snapshot
 from nba_toolkit.core.weeks import is_week_label, parse_week, refuse_implausible_week, week_bounds, week_of
 from nba_toolkit.errors import BadInput, CheckBlocked, NbaError, UsageError
 from nba_toolkit.plugin.manager import Registry
+from nba_toolkit.plugin.required import check_plugins_for_run
 from nba_toolkit.workspace import Workspace, operator_name
 
 #: what the selection itself needs from every snapshot, whatever the engine
@@ -237,6 +239,7 @@ def run_week(
             hint="Switch it on again on the home screen or set enabled = true in nba.toml.",
         )
     notice_hand_edits(workspace, noticed_by=operator_name())
+    check_plugins_for_run(registry, config, workspace.ledger)
     engine_entry = registry.engine(config.engine.name)
     engine = engine_entry.obj
     if not dry_run:
@@ -277,6 +280,7 @@ def run_week(
         salt=config.campaign.salt,
         kind="acceptance" if dry_run else "weekly",
     )
+    crash_point("run.begun")
     outcome = RunOutcome(
         run_id=run_id, week=week, status="running", snapshot_path=str(path), kind="acceptance" if dry_run else "weekly"
     )
@@ -331,6 +335,7 @@ def run_week(
                 f"there is no trained model for the engine '{engine.name}'",
                 hint="Train one with `nba-toolkit train`.",
             )
+        require_model_fits_engine(engine, context.model or {}, recorded_version=model_record.engine_version)
         model = load_model(
             workspace.root / model_record.path, models_dir=workspace.models_dir, expected_sha256=model_record.sha256
         )
@@ -357,6 +362,7 @@ def run_week(
         selection_path = workspace.run_dir(run_id) / "selection.parquet"
         with atomic_writer(selection_path) as handle:
             selection.write_parquet(handle)
+        crash_point("run.selection_written")
         write_profile(workspace.run_dir(run_id), context.profile())
         outcome.counts = reason_counts(selection)
         outcome.checks = checks
@@ -368,6 +374,7 @@ def run_week(
             selection_path=str(selection_path.relative_to(workspace.root)),
             selection_sha256=sha256_of(selection_path),
         )
+        crash_point("run.finished")
         outcome.status = "awaiting_approval"
         progress.done()
         return outcome

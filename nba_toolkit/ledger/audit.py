@@ -123,8 +123,14 @@ def contact_import_content(db: sqlite3.Connection, source: str) -> dict[str, Any
     return {"source": source, "rows": len(rows), "sha256": sha256_text(canonical([list(r) for r in rows]))}
 
 
+def export_content(db: sqlite3.Connection, attempt_id: str) -> dict[str, Any] | None:
+    row = db.execute("SELECT * FROM exports WHERE id = ?", (int(attempt_id),)).fetchone()
+    return None if row is None else _plain(row)
+
+
 _CONTENT = {
     "run": run_content,
+    "export": export_content,
     "model": model_content,
     "config_change": config_change_content,
     "contact_import": contact_import_content,
@@ -133,6 +139,7 @@ _CONTENT = {
 #: the table rows each kind of audit record stands for: (kind, SQL listing the subjects)
 _SUBJECTS = {
     "run": "SELECT run_id FROM runs",
+    "export": "SELECT CAST(id AS TEXT) FROM exports",
     "model": "SELECT model_id FROM models",
     "config_change": "SELECT CAST(id AS TEXT) FROM config_changes",
     "contact_import": "SELECT DISTINCT source FROM contacts WHERE run_id IS NULL",
@@ -193,6 +200,7 @@ def verify(db: sqlite3.Connection) -> AuditReport:
 def _name(kind: str, subject: str) -> str:
     return {
         "run": f"run {subject}",
+        "export": f"export attempt #{subject}",
         "model": f"model {subject}",
         "config_change": f"configuration change #{subject}",
         "contact_import": f"the contacts imported from '{subject}'",
