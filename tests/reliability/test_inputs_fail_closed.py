@@ -362,8 +362,9 @@ def test_a_full_disk_is_a_clear_message_and_leaves_nothing_half_written(trained_
     """A real full disk: the workspace on a small tmpfs that the run's files do not fit on."""
     mount = tmp_path / "small"
     mount.mkdir()
-    used = sum(p.stat().st_size for p in trained_sample.rglob("*") if p.is_file())
-    size = used + 256 * 1024
+    page = 4096  # tmpfs gives every file whole pages
+    used = sum(-(-p.stat().st_size // page) * page for p in trained_sample.rglob("*") if p.is_file())
+    size = used + 64 * 1024  # the copy fits; the run's selection file does not
     if subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)], capture_output=True).returncode:
         pytest.skip("needs permission to mount a small tmpfs")
     try:
