@@ -79,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _unexpected(out: Output, exc: Exception) -> int:
-    """An exception nobody turned into a message: a full disk (exit 4), a plugin's failure (exit 5, naming it)
+    """An exception nobody turned into a message: a full disk (exit 2), a plugin's failure (exit 5, naming it)
     or a toolkit bug (exit 1)."""
     from nba_toolkit.plugin.calls import failed_call
 

@@ -292,7 +292,8 @@ def _print_run(out: Output, workspace: Workspace, outcome: Any) -> None:
     out.say(f"[bold]Week {outcome.week}[/] · run {outcome.run_id} · {status_text(outcome.status)}")
     out.say(f"Snapshot: {escape(outcome.snapshot_path)}")
     if outcome.dropped_columns:
-        out.say(f"Sensitive columns dropped at load: {', '.join(outcome.dropped_columns)}")
+        dropped = outcome.dropped_columns
+        out.say(f"Columns not read ({len(dropped)}; sensitive or not needed): {', '.join(dropped)}")
     if outcome.degraded:
         from nba_toolkit.core.degraded import describe
 

@@ -49,13 +49,25 @@ def normalised(ids: pl.Series) -> pl.Series:
     Values must already be stripped and valid (see ``invalid``); digits that do
     not fit a whole number of 64 bits stay text, in the same form.
     """
-    digits = ids.str.contains(_DIGITS)
-    text = pl.select(pl.when(digits).then(ids.str.replace(_LEADING_ZEROS, "${1}")).otherwise(ids.str.to_uppercase())).to_series()
-    if digits.all():
+    text = in_form(ids)
+    if ids.str.contains(_DIGITS).all():
         as_int = text.cast(pl.Int64, strict=False)
         if as_int.null_count() == 0:
             return as_int
     return text
+
+
+def in_form(ids: pl.Series) -> pl.Series:
+    """Any column of relation numbers as text in the one form, whatever it holds.
+
+    For comparing with relation numbers kept before this rule, such as an
+    older ledger's contact history, which may hold ``00123``.
+    """
+    text = ids.cast(pl.String).str.strip_chars()
+    digits = text.str.contains(_DIGITS)
+    return pl.select(
+        pl.when(digits).then(text.str.replace(_LEADING_ZEROS, "${1}")).otherwise(text.str.to_uppercase()).alias(ids.name)
+    ).to_series()
 
 
 def invalid(ids: pl.Series) -> pl.Series:

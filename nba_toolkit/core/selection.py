@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
+from nba_toolkit.core import ids as relation_numbers
 from nba_toolkit.core.assignment import uniform
 
 if TYPE_CHECKING:
@@ -121,8 +122,10 @@ def cooldown_contacts(ledger: Ledger, week_start: date, cooldown_weeks: int, *, 
     first = cooldown_start(week_start, cooldown_weeks)
     known = {customer for customer, _ in ledger.contacted_since(first, upto=upto)}
     within = [row for row in ledger.contacts_between(first, week_start + timedelta(weeks=1)) if row[0] in known]
+    contacts = pl.DataFrame(within, schema={"customer_id": pl.String, "week_start": pl.String}, orient="row")
+    # An older ledger may hold relation numbers in another form (see core/ids.py).
     return (
-        pl.DataFrame(within, schema={"customer_id": pl.String, "week_start": pl.String}, orient="row")
+        contacts.with_columns(relation_numbers.in_form(contacts["customer_id"]))
         .group_by("customer_id", maintain_order=True)
         .agg(pl.col("week_start").max())
     )

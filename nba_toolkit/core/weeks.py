@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
-
 from pathlib import Path
 
 from nba_toolkit.errors import BadInput, UsageError
@@ -39,9 +38,7 @@ def is_week_label(text: str) -> bool:
     return bool(_WEEK.match(text.strip().upper()))
 
 
-def refuse_implausible_week(
-    week: str, *, today: date, last_exported: str | None, max_weeks_back: int, file: str | Path
-) -> None:
+def refuse_implausible_week(week: str, *, today: date, last_exported: str | None, max_weeks_back: int, file: str | Path) -> None:
     """A run is for a week that can be real: not after this calendar week, not long before the last exported one.
 
     A snapshot dated 2099 would otherwise be run and exported, and its

@@ -112,8 +112,7 @@ class ValueRangesCheck:
         features = context.features() if bounds else frame
         implausible, feature_masks = _outside_ranges(features, bounds)
         problems += [
-            f"the model's feature {problem}: more than {settings.plausible_spans:g} times the width of training's range "
-            "beyond it"
+            f"the model's feature {problem}: more than {settings.plausible_spans:g} times the width of training's range beyond it"
             for problem in implausible
         ]
         hits = _affected_union(frame, masks, features, feature_masks)

@@ -17,6 +17,7 @@ import polars as pl
 
 from nba_toolkit.core.checks import CheckContext, CheckResult
 from nba_toolkit.core.drift import numeric_psi
+from nba_toolkit.core.ids import in_form
 from nba_toolkit.default_plugins._results import affected, not_measured, result
 from nba_toolkit.plugin import hookimpl
 
@@ -182,9 +183,10 @@ class MailedCooldownCheck:
     def run(self, context: CheckContext) -> CheckResult:
         if context.contacted is None:
             raise ValueError("the run did not hand the contact history to the check")
+        # Both sides in the one form of relation numbers, independently of how the run read them.
         mailed = _mailed(context)
-        recent = context.contacted["customer_id"].cast(pl.String).implode()
-        hit = pl.col("customer_id").is_in(recent)
+        recent = in_form(context.contacted["customer_id"]).implode()
+        hit = in_form(mailed["customer_id"]).is_in(recent)
         hits = affected(mailed, hit)
         weeks = context.config.selection.cooldown_weeks
         return result(

@@ -268,16 +268,19 @@ def test_absurd_balances_block_the_run_before_anything_is_scored(sample_workspac
 
 # ------------------------------------------------------------------ personal data (item 17)
 
-PERSONAL = {"KLANTNAAM": "Wilhelmina Zonderland", "GESLACHT": "V", "EMAIL": "w.zonderland@example.nl", "IBAN_NR": "NL91ABNA0417164300"}
+PERSONAL = {
+    "KLANTNAAM": "Wilhelmina Zonderland",
+    "GESLACHT": "V",
+    "EMAIL": "w.zonderland@example.nl",
+    "IBAN_NR": "NL91ABNA0417164300",
+}
 
 
 def test_columns_nobody_asked_for_are_not_loaded_nor_in_the_analysis_file(sample_workspace, capsys):
     ws = sample_workspace
     shutil.copy2(Path(__file__).resolve().parents[2] / "plugins" / "analysis_csv.py", ws.root / "plugins")
     header, rows = sample_table(ws)
-    extended = write_table(
-        ws.snapshots_dir / SAMPLE, [*header, *PERSONAL], [[*row, *PERSONAL.values()] for row in rows]
-    )
+    extended = write_table(ws.snapshots_dir / SAMPLE, [*header, *PERSONAL], [[*row, *PERSONAL.values()] for row in rows])
 
     code, run, printed = cli(capsys, "run", "--workspace", str(ws.root), "--snapshot", str(extended))
     assert code == 0, printed
@@ -359,8 +362,9 @@ def test_a_full_disk_is_a_clear_message_and_leaves_nothing_half_written(trained_
     """A real full disk: the workspace on a small tmpfs that the run's files do not fit on."""
     mount = tmp_path / "small"
     mount.mkdir()
-    used = sum(p.stat().st_size for p in trained_sample.rglob("*") if p.is_file())
-    size = used + 256 * 1024
+    page = 4096  # tmpfs gives every file whole pages
+    used = sum(-(-p.stat().st_size // page) * page for p in trained_sample.rglob("*") if p.is_file())
+    size = used + 64 * 1024  # the copy fits; the run's selection file does not
     if subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)], capture_output=True).returncode:
         pytest.skip("needs permission to mount a small tmpfs")
     try:
@@ -373,3 +377,17 @@ def test_a_full_disk_is_a_clear_message_and_leaves_nothing_half_written(trained_
         assert not [p for p in root.rglob("*.tmp")], "no temporary file is left behind"
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_contacts_an_older_ledger_kept_with_leading_zeros_still_count(sample_workspace, capsys):
+    """Relation numbers recorded before the one form existed are brought into it when the cooldown reads them."""
+    ws = sample_workspace
+    already = {cid for cid, _ in ws.ledger.contacted_since(date(2026, 10, 19))}
+    header, rows = sample_table(ws)
+    ids = [row[header.index("RELATION_NO")] for row in rows if row[header.index("RELATION_NO")] not in already][:300]
+    ws.ledger.import_contacts([("000" + cid, "2026-11-09", "2026-W46", "2026-11-09", "model") for cid in ids], source="older")
+
+    code, run, printed = cli(capsys, "run", "--workspace", str(ws.root), "--approve")
+    assert code == 0, printed
+
+    assert not set(exported_ids(ws)) & set(ids)
