@@ -53,6 +53,7 @@ class ExportOutcome:
 
 def export_run(workspace: Workspace, registry: Registry, run_id: str, *, approved_by: str | None = None) -> ExportOutcome:
     ledger = workspace.ledger
+    ledger.require_intact()
     config = workspace.config
     run = ledger.run(run_id)
     if run.status == "exported":

@@ -6,12 +6,15 @@ every check result, who approved, and the exported file's hash. It also holds
 the contact history that drives the cooldown, and the registered models.
 
 Every change happens in one transaction, so a crash leaves either nothing or a
-run marked failed; SQLite runs in WAL mode with foreign keys on.
+run marked failed; SQLite runs in WAL mode with foreign keys on. The ledger
+holds relation numbers, so its file (and SQLite's -wal and -shm files, which
+take its mode) is readable by its owner only.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -20,10 +23,10 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from nba_toolkit.errors import NbaError, UsageError
+from nba_toolkit.errors import BadInput, NbaError, UsageError
 from nba_toolkit.ledger import audit
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA_V1 = """
 CREATE TABLE runs (
@@ -156,7 +159,29 @@ CREATE TABLE outcomes (
 );
 """
 
-_MIGRATIONS = {1: _SCHEMA_V1 + audit.SCHEMA}
+#: schema 2: the run records its profile's hash; a model approval keeps the approver's note;
+#: the configuration state names its file (nba.toml or governance.toml); a run's contacts are
+#: found by index (every audited write of a run reads them)
+_SCHEMA_V2_GOVERNANCE = """
+CREATE INDEX contacts_run ON contacts(run_id, customer_id, grp);
+ALTER TABLE runs ADD COLUMN profile_sha256 TEXT;
+ALTER TABLE models ADD COLUMN approval_note TEXT;
+ALTER TABLE config_state ADD COLUMN file TEXT NOT NULL DEFAULT 'nba.toml'
+"""
+
+
+def _audit_config_states(db: sqlite3.Connection) -> None:
+    """The configuration states written before schema 2 were not audited; the upgrade records them as found."""
+    for (state_id,) in db.execute("SELECT CAST(id AS TEXT) FROM config_state ORDER BY id").fetchall():
+        audit.record(db, "config_state", state_id, now())
+
+
+_MIGRATIONS = {1: _SCHEMA_V1 + audit.SCHEMA, 2: _SCHEMA_V2_GOVERNANCE}
+#: what an upgrade does after the schema change of the same number
+_MIGRATION_STEPS = {2: _audit_config_states}
+
+#: the files of a ledger: the database and SQLite's write-ahead log and shared memory
+LEDGER_FILE_MODE = 0o600
 
 
 def now() -> str:
@@ -202,6 +227,8 @@ class RunRecord:
     degraded: dict[str, dict[str, Any]]
     #: when retention removed the run's per-customer data (counts and hashes stay)
     purged_at: str | None = None
+    #: SHA-256 of runs/<id>/profile.json, next week's yardstick for unit changes
+    profile_sha256: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -239,6 +266,8 @@ class ModelRecord:
     active: bool
     approved_by: str | None = None
     approved_at: str | None = None
+    #: what the approver typed with ``--by``: a note; the approver is the logged-in user
+    approval_note: str | None = None
 
 
 class Ledger:
@@ -251,16 +280,41 @@ class Ledger:
     @classmethod
     def open(cls, path: Path) -> Ledger:
         try:
+            _owner_only(path)
             db = sqlite3.connect(path, isolation_level=None, timeout=30)
             db.row_factory = sqlite3.Row
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA foreign_keys=ON")
             db.execute("PRAGMA synchronous=FULL")
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, OSError) as exc:
             raise NbaError(f"{path}: the ledger cannot be opened ({exc})") from None
         ledger = cls(db, path)
         ledger._migrate()
         return ledger
+
+    @classmethod
+    def open_read_only(cls, path: Path) -> Ledger:
+        """The ledger for reading only (``audit verify``): works for a user who may read but not write it.
+
+        Nothing is written, not even the upgrade of an older schema or the
+        marking of interrupted runs.
+        """
+        if not path.is_file():
+            raise UsageError(f"{path}: there is no ledger to read", hint="Restore ledger.sqlite from a backup.")
+        try:
+            db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None, timeout=30)
+            db.row_factory = sqlite3.Row
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise NbaError(f"{path}: the ledger cannot be opened for reading ({exc})") from None
+        if version != SCHEMA_VERSION:
+            db.close()
+            raise UsageError(
+                f"{path}: the ledger has schema {version}; this nba-toolkit reads schema {SCHEMA_VERSION}",
+                hint="Open it once with any command by a user who may write the workspace (that upgrades it), "
+                "or use the nba-toolkit version that wrote it.",
+            )
+        return cls(db, path)
 
     def close(self) -> None:
         self._db.close()
@@ -277,6 +331,18 @@ class Ledger:
         else:
             self._db.execute("COMMIT")
 
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        """One consistent view for a read of many statements, which a writer could otherwise change halfway."""
+        if self._db.in_transaction:
+            yield
+            return
+        self._db.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self._db.execute("COMMIT")
+
     def _migrate(self) -> None:
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
@@ -289,6 +355,8 @@ class Ledger:
                 for statement in _MIGRATIONS[target].split(";"):
                     if statement.strip():
                         db.execute(statement)
+                if target in _MIGRATION_STEPS:
+                    _MIGRATION_STEPS[target](db)
                 db.execute(f"PRAGMA user_version = {target}")
 
     # -- runs -------------------------------------------------------------
@@ -311,21 +379,22 @@ class Ledger:
         """Record that a run started; it stays 'running' until finished or failed."""
         with self.transaction() as db:
             run_id = self.next_run_id(week)
-            db.execute(
-                "INSERT INTO runs (run_id, week, kind, status, started_at, operator, toolkit_version,"
-                " config, plugins, salt) VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)",
-                (run_id, week, kind, now(), operator, toolkit_version, json.dumps(config), json.dumps(plugins), salt),
-            )
-            self._audit_run(db, run_id)
+            with self._changing_runs(db, run_id):
+                db.execute(
+                    "INSERT INTO runs (run_id, week, kind, status, started_at, operator, toolkit_version,"
+                    " config, plugins, salt) VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)",
+                    (run_id, week, kind, now(), operator, toolkit_version, json.dumps(config), json.dumps(plugins), salt),
+                )
         return run_id
 
     def update_run(self, run_id: str, **fields: Any) -> None:
-        with self.transaction() as db:
+        with self.transaction() as db, self._changing_runs(db, run_id):
             self._update(db, run_id, fields)
-            self._audit_run(db, run_id)
 
-    def _audit_run(self, db: sqlite3.Connection, run_id: str) -> None:
-        audit.append(db, "run", run_id, audit.run_content(db, run_id), now())
+    @staticmethod
+    def _changing_runs(db: sqlite3.Connection, *run_ids: str) -> Any:
+        """Refuse to change a run edited outside the toolkit; record each run once changed (see audit.change)."""
+        return audit.change(db, "run", list(run_ids), now())
 
     def _update(self, db: sqlite3.Connection, run_id: str, fields: dict[str, Any]) -> None:
         columns = []
@@ -337,7 +406,7 @@ class Ledger:
 
     def finish_run(self, run_id: str, *, status: str, checks: Sequence[Any] = (), **fields: Any) -> None:
         """Close a run and store its check results in the same transaction."""
-        with self.transaction() as db:
+        with self.transaction() as db, self._changing_runs(db, run_id):
             self._update(db, run_id, {"status": status, "finished_at": now(), **fields})
             db.executemany(
                 "INSERT INTO check_results (run_id, check_name, plugin, stage, severity, status, message,"
@@ -361,19 +430,17 @@ class Ledger:
                     for c in checks
                 ],
             )
-            self._audit_run(db, run_id)
 
     def mark_interrupted(self) -> list[str]:
         """Runs left 'running' by a process that died are failed, never silently resumed."""
         with self.transaction() as db:
             stale = [r[0] for r in db.execute("SELECT run_id FROM runs WHERE status = 'running'")]
-            db.execute(
-                "UPDATE runs SET status = 'failed', finished_at = ?,"
-                " error = 'interrupted: the process stopped before the run finished' WHERE status = 'running'",
-                (now(),),
-            )
-            for run_id in stale:
-                self._audit_run(db, run_id)
+            with self._changing_runs(db, *stale):
+                db.execute(
+                    "UPDATE runs SET status = 'failed', finished_at = ?,"
+                    " error = 'interrupted: the process stopped before the run finished' WHERE status = 'running'",
+                    (now(),),
+                )
         return stale
 
     def run(self, run_id: str) -> RunRecord:
@@ -430,7 +497,7 @@ class Ledger:
         The status guard in the UPDATE makes a second export of the same run
         fail here even if two processes raced past the earlier checks.
         """
-        with self.transaction() as db:
+        with self.transaction() as db, self._changing_runs(db, run_id):
             stamp = now()
             cursor = db.execute(
                 "UPDATE runs SET status = 'exported', approved_by = ?, approved_at = ?, export_path = ?,"
@@ -446,20 +513,18 @@ class Ledger:
                 " VALUES (?, ?, ?, ?, ?, ?, 'export')",
                 [(cid, contact_date.isoformat(), week, week_start.isoformat(), grp, run_id) for cid, grp in contacts],
             )
-            self._audit_run(db, run_id)
 
     # -- review: acknowledgements and overrides ---------------------------
 
     def acknowledge(self, run_id: str, check_name: str, *, by: str, note: str | None = None) -> None:
         """Record that a person read a warning and accepts it for this run (once per check)."""
         self.run(run_id)
-        with self.transaction() as db:
+        with self.transaction() as db, self._changing_runs(db, run_id):
             db.execute(
                 "INSERT OR IGNORE INTO acknowledgements (run_id, check_name, acknowledged_by, acknowledged_at, note)"
                 " VALUES (?, ?, ?, ?, ?)",
                 (run_id, check_name, by, now(), note),
             )
-            self._audit_run(db, run_id)
 
     def acknowledgements(self, run_id: str) -> dict[str, tuple[str, str]]:
         """Check name -> (who, when) for the warnings acknowledged on a run."""
@@ -479,13 +544,12 @@ class Ledger:
         run = self.run(run_id)
         if run.status != "awaiting_approval":
             raise UsageError(f"run {run_id} is {run.status}; only a run awaiting approval can be changed")
-        with self.transaction() as db:
+        with self.transaction() as db, self._changing_runs(db, run_id):
             db.execute(
                 "INSERT OR REPLACE INTO overrides (run_id, customer_id, action, reason, made_by, made_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (run_id, str(customer_id), action, reason.strip(), by, now()),
             )
-            self._audit_run(db, run_id)
 
     def overrides(self, run_id: str) -> list[dict[str, str]]:
         return [
@@ -505,20 +569,29 @@ class Ledger:
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (now(), by, key, json.dumps(old_value), json.dumps(new_value), reason),
             )
-            change = str(cursor.lastrowid)
-            audit.append(db, "config_change", change, audit.config_change_content(db, change), now())
+            audit.record_new(db, "config_change", str(cursor.lastrowid), now())
 
-    def last_config_state(self) -> tuple[str, dict[str, Any]] | None:
-        """The nba.toml the toolkit last saw: its SHA-256 and the configuration it gave."""
-        row = self._db.execute("SELECT sha256, config FROM config_state ORDER BY id DESC LIMIT 1").fetchone()
-        return (row[0], json.loads(row[1])) if row else None
+    def last_config_state(self, file: str = "nba.toml") -> tuple[str, dict[str, Any]] | None:
+        """The configuration file the toolkit last saw: its SHA-256 and what it gave.
 
-    def record_config_state(self, sha256: str, config: dict[str, Any]) -> None:
+        The row is compared with its audit record first: a state added or
+        edited by hand could otherwise hide a hand edit of the file itself.
+        """
         with self.transaction() as db:
-            db.execute(
-                "INSERT INTO config_state (recorded_at, sha256, config) VALUES (?, ?, ?)",
-                (now(), sha256, json.dumps(config, sort_keys=True)),
+            row = db.execute(
+                "SELECT id, sha256, config FROM config_state WHERE file = ? ORDER BY id DESC LIMIT 1", (file,)
+            ).fetchone()
+            if row is not None:
+                audit.guard(db, "config_state", str(row[0]))
+        return (row[1], json.loads(row[2])) if row else None
+
+    def record_config_state(self, sha256: str, config: dict[str, Any], file: str = "nba.toml") -> None:
+        with self.transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO config_state (recorded_at, sha256, config, file) VALUES (?, ?, ?, ?)",
+                (now(), sha256, json.dumps(config, sort_keys=True), file),
             )
+            audit.record_new(db, "config_state", str(cursor.lastrowid), now())
 
     def config_changes(self) -> list[dict[str, Any]]:
         """Every recorded change, newest first; values as they were set (JSON-decoded)."""
@@ -540,28 +613,50 @@ class Ledger:
         removed = 0
         with self.transaction() as db:
             stamp = now()
-            for run_id in run_ids:
-                removed += db.execute("DELETE FROM contacts WHERE run_id = ?", (run_id,)).rowcount
-                removed += db.execute("DELETE FROM overrides WHERE run_id = ?", (run_id,)).rowcount
-                db.execute("UPDATE check_results SET affected_sample = '[]' WHERE run_id = ?", (run_id,))
-                db.execute("UPDATE runs SET purged_at = ? WHERE run_id = ?", (stamp, run_id))
-                self._audit_run(db, run_id)
+            with audit.change(db, "run", list(run_ids), stamp):
+                for run_id in run_ids:
+                    removed += db.execute("DELETE FROM contacts WHERE run_id = ?", (run_id,)).rowcount
+                    removed += db.execute("DELETE FROM overrides WHERE run_id = ?", (run_id,)).rowcount
+                    db.execute("UPDATE check_results SET affected_sample = '[]' WHERE run_id = ?", (run_id,))
+                    db.execute("UPDATE runs SET purged_at = ? WHERE run_id = ?", (stamp, run_id))
             sources = [r[0] for r in db.execute("SELECT DISTINCT source FROM contacts WHERE run_id IS NULL")]
             for source in sources:
+                audit.guard(db, "contact_import", source)
                 gone = db.execute(
                     "DELETE FROM contacts WHERE run_id IS NULL AND source = ? AND week_start < ?",
                     (source, contacts_before.isoformat()),
                 ).rowcount
                 if gone:
                     removed += gone
-                    audit.append(db, "contact_import", source, audit.contact_import_content(db, source), stamp)
+                    audit.record(db, "contact_import", source, stamp)
         return removed
 
     # -- tamper evidence --------------------------------------------------
 
-    def verify(self) -> audit.AuditReport:
-        """Recompute the audit chain and compare every audited row with it (``audit verify``)."""
-        return audit.verify(self._db)
+    def verify(self, *, anchor: str | None = None) -> audit.AuditReport:
+        """Recompute the audit chain and compare every audited row with it (``audit verify``).
+
+        ``anchor``: a head of the chain recorded outside the ledger, which the chain must still contain.
+        """
+        with self._reading():
+            return audit.verify(self._db, anchor=anchor)
+
+    def require_intact(self) -> None:
+        """Refuse to go on with a ledger that fails ``audit verify`` (before a run or an export)."""
+        report = self.verify()
+        if not report.ok:
+            more = f" and {len(report.problems) - 1} more" if len(report.problems) > 1 else ""
+            raise BadInput(
+                f"the ledger was changed outside the toolkit ({report.problems[0]}{more}); nothing was run or exported",
+                file=self.path,
+                hint="Run `nba-toolkit audit verify` to see every change, then restore ledger.sqlite from a backup "
+                "or report it to compliance.",
+            )
+
+    def vouch_for_model(self, sha256: str) -> None:
+        """Raise unless the audit chain vouches for a model file with this SHA-256 (before it is unpickled)."""
+        with self._reading():
+            audit.vouch_for_model(self._db, sha256)
 
     # -- contact history --------------------------------------------------
 
@@ -570,13 +665,12 @@ class Ledger:
         rows = list(rows)
         if not rows:
             return 0
-        with self.transaction() as db:
+        with self.transaction() as db, audit.change(db, "contact_import", [source], now()):
             db.executemany(
                 "INSERT INTO contacts (customer_id, contact_date, week, week_start, grp, run_id, source)"
                 " VALUES (?, ?, ?, ?, ?, NULL, ?)",
                 [(*r, source) for r in rows],
             )
-            audit.append(db, "contact_import", source, audit.contact_import_content(db, source), now())
         return len(rows)
 
     def contacted_since(self, week_start: date, *, upto: int | None = None) -> list[tuple[str, str]]:
@@ -607,6 +701,9 @@ class Ledger:
     def register_model(self, record: ModelRecord) -> None:
         """Add a trained model and make it the active one."""
         with self.transaction() as db:
+            known = [r[0] for r in db.execute("SELECT model_id FROM models ORDER BY trained_at, rowid").fetchall()]
+            for model_id in [*known, record.model_id]:
+                audit.guard(db, "model", model_id)
             db.execute("UPDATE models SET active = 0")
             db.execute(
                 "INSERT INTO models (model_id, engine, engine_version, path, sha256, trained_at, trained_by,"
@@ -623,8 +720,9 @@ class Ledger:
                     json.dumps(record.metrics),
                 ),
             )
+            stamp = now()
             for (model_id,) in db.execute("SELECT model_id FROM models ORDER BY trained_at, rowid").fetchall():
-                audit.append(db, "model", model_id, audit.model_content(db, model_id), now())
+                audit.record(db, "model", model_id, stamp)
 
     def active_model(self, engine: str) -> ModelRecord | None:
         row = self._db.execute(
@@ -633,11 +731,13 @@ class Ledger:
         ).fetchone()
         return _model_record(row) if row else None
 
-    def approve_model(self, model_id: str, *, by: str) -> None:
-        """Record that a person approved a model for weekly runs (production)."""
-        with self.transaction() as db:
-            db.execute("UPDATE models SET approved_by = ?, approved_at = ? WHERE model_id = ?", (by, now(), model_id))
-            audit.append(db, "model", model_id, audit.model_content(db, model_id), now())
+    def approve_model(self, model_id: str, *, by: str, note: str | None = None) -> None:
+        """Record that a person (the logged-in user ``by``) approved a model for weekly runs, with their note."""
+        with self.transaction() as db, audit.change(db, "model", [model_id], now()):
+            db.execute(
+                "UPDATE models SET approved_by = ?, approved_at = ?, approval_note = ? WHERE model_id = ?",
+                (by, now(), note, model_id),
+            )
 
     def acceptance_runs(self, model_id: str) -> list[str]:
         """The model's acceptance (dry) runs that went through every stage."""
@@ -711,6 +811,20 @@ class Ledger:
             (r[0], r[1], r[2])
             for r in self._db.execute("SELECT customer_id, opened_date, invested_amount FROM outcomes ORDER BY opened_date")
         ]
+
+
+def _owner_only(path: Path) -> None:
+    """Create the ledger file owner-only, and tighten an existing one; SQLite gives -wal and -shm the same mode."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, LEDGER_FILE_MODE)
+    try:
+        if os.fstat(fd).st_uid == os.geteuid():
+            os.fchmod(fd, LEDGER_FILE_MODE)
+    finally:
+        os.close(fd)
+    for suffix in ("-wal", "-shm"):
+        companion = path.with_name(path.name + suffix)
+        if companion.exists() and companion.stat().st_uid == os.geteuid():
+            companion.chmod(LEDGER_FILE_MODE)
 
 
 def _run_record(row: sqlite3.Row) -> RunRecord:

@@ -1,0 +1,185 @@
+"""Tampering with the ledger or the model: found, never laundered, never unpickled.
+
+Each test does what someone with the sqlite3 shell and write access to the
+workspace could do, then uses the toolkit as an operator would.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from nba_toolkit.cli import main
+from nba_toolkit.core.files import sha256_of
+from nba_toolkit.core.models import load_model, sidecar_path
+from nba_toolkit.errors import BadInput
+from nba_toolkit.ledger import audit
+from nba_toolkit.ledger.store import now
+from nba_toolkit.workspace import Workspace
+
+
+def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict]:
+    capsys.readouterr()
+    code = main([*args, "--json"])
+    out = capsys.readouterr().out
+    return code, json.loads(out) if out.strip() else {}
+
+
+def _shell(root: Path, sql: str, *params: object) -> None:
+    """The sqlite3 shell: no toolkit code, no audit record."""
+    with sqlite3.connect(root / "ledger.sqlite") as db:
+        db.execute(sql, params)
+
+
+def _audit_rows(root: Path) -> int:
+    with sqlite3.connect(root / "ledger.sqlite") as db:
+        return db.execute("SELECT COUNT(*) FROM audit").fetchone()[0]
+
+
+def _blocked_run(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> str:
+    """A run the volume band stops (at most 10 customers a week may be mailed)."""
+    ws.config_path.write_text(ws.config_path.read_text().replace("max = 2500", "max = 10"))
+    code, blocked = _cli(capsys, "run", "--workspace", str(ws.root))
+    assert code == 3, blocked
+    return blocked["run_id"]
+
+
+def test_a_blocked_run_edited_to_awaiting_approval_is_not_exported_or_laundered(
+    sample_workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ws = sample_workspace
+    root = ws.root
+    run_id = _blocked_run(ws, capsys)
+    ws.close()
+    _shell(root, "UPDATE runs SET status = 'awaiting_approval' WHERE run_id = ?", run_id)
+    _shell(root, "UPDATE check_results SET status = 'pass' WHERE run_id = ?", run_id)
+    before = _audit_rows(root)
+
+    code, refused = _cli(capsys, "export", run_id, "--workspace", str(root))
+    assert code == 4, refused
+    assert "changed outside the toolkit" in refused["error"] and "audit verify" in refused["hint"]
+    assert list((root / "exports").iterdir()) == []
+    assert _audit_rows(root) == before, "nothing was appended to the chain"
+
+    # the edit is still reported, not laundered into an intact chain
+    code, report = _cli(capsys, "audit", "verify", "--workspace", str(root))
+    assert code == 4 and any(run_id in p and "status" in p for p in report["problems"]), report
+
+
+def test_a_write_over_an_edited_run_is_refused_and_rolled_back(
+    sample_workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Writes that do not verify the whole ledger first (an override on the review screen) refuse too."""
+    ws = sample_workspace
+    root = ws.root
+    code, run = _cli(capsys, "run", "--workspace", str(root))
+    assert code == 0
+    ws.close()
+    _shell(root, "UPDATE runs SET rows_in = rows_in - 1 WHERE run_id = ?", run["run_id"])
+    before = _audit_rows(root)
+
+    ledger = Workspace.open(root).ledger
+    with pytest.raises(BadInput, match="changed outside the toolkit.*rows_in") as refused:
+        ledger.add_override(run["run_id"], "123", action="exclude", reason="complained", by="analyst")
+    assert refused.value.exit_code == 4 and "audit verify" in (refused.value.hint or "")
+    assert _audit_rows(root) == before
+    assert ledger.overrides(run["run_id"]) == [], "the transaction was rolled back"
+
+
+def test_verify_rejects_a_status_change_the_toolkit_never_makes(
+    sample_workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Even a consistently chained record (the old laundering) of blocked -> awaiting_approval is named."""
+    ws = sample_workspace
+    root = ws.root
+    run_id = _blocked_run(ws, capsys)
+    ws.close()
+    with sqlite3.connect(root / "ledger.sqlite") as db:
+        db.execute("UPDATE runs SET status = 'awaiting_approval' WHERE run_id = ?", (run_id,))
+        # what the toolkit's append did before it guarded the row: chain the edited row as it is
+        audit.append(db, "run", run_id, audit.run_content(_rows(db), run_id), now())
+
+    code, report = _cli(capsys, "audit", "verify", "--workspace", str(root))
+    assert code == 4
+    assert any(f"run {run_id} went from blocked to awaiting_approval" in p for p in report["problems"]), report
+
+
+def _rows(db: sqlite3.Connection) -> sqlite3.Connection:
+    db.row_factory = sqlite3.Row
+    return db
+
+
+def test_run_and_export_refuse_a_ledger_that_fails_verification(
+    sample_workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ws = sample_workspace
+    root = ws.root
+    code, first = _cli(capsys, "run", "--approve", "--workspace", str(root))
+    assert code == 0
+    code, second = _cli(capsys, "run", "--workspace", str(root))
+    assert code == 0
+    ws.close()
+    _shell(root, "UPDATE runs SET export_rows = export_rows + 1 WHERE run_id = ?", first["run_id"])
+    runs_before = len(Workspace.open(root).ledger.runs())
+
+    code, refused_run = _cli(capsys, "run", "--workspace", str(root))
+    assert code == 4 and "export_rows" in refused_run["error"] and "audit verify" in refused_run["hint"], refused_run
+    assert len(Workspace.open(root).ledger.runs()) == runs_before, "no run was started"
+
+    exports_before = sorted(p.name for p in (root / "exports").iterdir())
+    code, refused_export = _cli(capsys, "export", second["run_id"], "--workspace", str(root))
+    assert code == 4 and "changed outside the toolkit" in refused_export["error"], refused_export
+    assert sorted(p.name for p in (root / "exports").iterdir()) == exports_before
+    assert Workspace.open(root).ledger.run(second["run_id"]).status == "awaiting_approval"
+
+
+# -- a malicious model ---------------------------------------------------------
+
+
+class _Marker:
+    """A pickle that creates a file when it is loaded: the proof that it was unpickled."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, tuple[str, str]]:
+        return (open, (str(self.marker), "w"))
+
+
+def _replace_model_and_its_row(ws: Workspace, marker: Path) -> Path:
+    """Swap the active model for a malicious pickle and make the file, the sidecar and the models row agree."""
+    record = ws.ledger.active_model("logistic")
+    path = ws.root / record.path
+    path.write_bytes(pickle.dumps(_Marker(marker)))
+    sha = sha256_of(path)
+    sidecar = json.loads(sidecar_path(path).read_text())
+    sidecar_path(path).write_text(json.dumps({**sidecar, "sha256": sha}))
+    ws.close()
+    _shell(ws.root, "UPDATE models SET sha256 = ? WHERE model_id = ?", sha, record.model_id)
+    return path
+
+
+def test_a_replaced_model_with_a_forged_ledger_row_is_never_unpickled(
+    sample_workspace: Workspace, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    ws = sample_workspace
+    marker = tmp_path / "unpickled"
+    path = _replace_model_and_its_row(ws, marker)
+    root = ws.root
+
+    code, refused = _cli(capsys, "run", "--workspace", str(root))
+    assert code == 4, refused
+    code, whatif = _cli(capsys, "whatif", "--shift", "fund_change_4w=+5", "--workspace", str(root))
+    assert code == 4 and "model" in whatif["error"], whatif
+    assert not marker.exists(), "the malicious model was unpickled"
+
+    # the one load path every caller (run, replay, what-if, simulate, the UI) goes through
+    fresh = Workspace.open(root)
+    record = fresh.ledger.active_model("logistic")
+    with pytest.raises(BadInput, match="changed outside the toolkit"):
+        load_model(path, models_dir=fresh.models_dir, expected_sha256=record.sha256)
+    assert not marker.exists(), "the malicious model was unpickled"
