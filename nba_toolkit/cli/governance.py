@@ -36,7 +36,9 @@ def add_commands(commands: Commands) -> None:
     model = commands.group("model", "The trained model.")
     model.add("card", _model_card, "Print the active model's card: purpose, data, performance, when not to use it.")
     approve_model = model.add("approve", _model_approve, "Approve the active model for weekly runs (recorded).")
-    approve_model.add_argument("--by", metavar="NAME", help="who approves (default: you)")
+    approve_model.add_argument(
+        "--by", metavar="NOTE", help="a note kept with the approval, e.g. on whose behalf; the approver is you, the logged-in user"
+    )
 
 
 def _verify(args: argparse.Namespace, out: Output) -> int:
@@ -85,6 +87,8 @@ def _govern_list(args: argparse.Namespace, out: Output) -> int:
 
 
 def _govern_approve(args: argparse.Namespace, out: Output) -> int:
+    from nba_toolkit.config_history import remember
+    from nba_toolkit.core.governance import FILE_NAME as REGISTER_FILE
     from nba_toolkit.core.governance import approve, as_dict
     from nba_toolkit.workspace import Workspace, operator_name
 
@@ -93,6 +97,7 @@ def _govern_approve(args: argparse.Namespace, out: Output) -> int:
     workspace.ledger.record_config_change(
         f"data_use.{args.feature}", as_dict(before), as_dict(after), by=operator_name(), reason=f"approved by {args.by}"
     )
+    remember(workspace, REGISTER_FILE)
     if out.json_mode:
         out.document({"feature": args.feature, "before": as_dict(before), "after": as_dict(after)})
     else:
@@ -173,16 +178,24 @@ def _replay(args: argparse.Namespace, out: Output) -> int:
 
 def _model_approve(args: argparse.Namespace, out: Output) -> int:
     from nba_toolkit.jobs.governance import approve_model
-    from nba_toolkit.workspace import Workspace, operator_name
+    from nba_toolkit.workspace import Workspace
 
     workspace = Workspace.open(workspace_dir(args))
-    record = approve_model(workspace, by=args.by or operator_name())
+    record = approve_model(workspace, note=args.by)
     if out.json_mode:
-        out.document({"model_id": record.model_id, "approved_by": record.approved_by, "approved_at": record.approved_at})
+        out.document(
+            {
+                "model_id": record.model_id,
+                "approved_by": record.approved_by,
+                "approved_at": record.approved_at,
+                "note": record.approval_note,
+            }
+        )
     else:
+        note = f", note: {escape(record.approval_note)}" if record.approval_note else ""
         out.say(
             f"Approved the model [bold]{record.model_id}[/] for weekly runs (by {escape(record.approved_by or '')}, "
-            f"{record.approved_at}); recorded in the ledger."
+            f"{record.approved_at}{note}); recorded in the ledger."
         )
     return EXIT_OK
 

@@ -234,6 +234,7 @@ def run_week(
             "the weekly run is switched off ([engine] enabled = false in nba.toml); nothing was run",
             hint="Switch it on again on the home screen or set enabled = true in nba.toml.",
         )
+    workspace.ledger.require_intact()
     notice_hand_edits(workspace, noticed_by=operator_name())
     engine_entry = registry.engine(config.engine.name)
     engine = engine_entry.obj
@@ -357,7 +358,7 @@ def run_week(
         selection_path = workspace.run_dir(run_id) / "selection.parquet"
         with atomic_writer(selection_path) as handle:
             selection.write_parquet(handle)
-        write_profile(workspace.run_dir(run_id), context.profile())
+        profile_sha256 = write_profile(workspace.run_dir(run_id), context.profile())
         outcome.counts = reason_counts(selection)
         outcome.checks = checks
         ledger.finish_run(
@@ -367,6 +368,7 @@ def run_week(
             counts=outcome.counts,
             selection_path=str(selection_path.relative_to(workspace.root)),
             selection_sha256=sha256_of(selection_path),
+            profile_sha256=profile_sha256,
         )
         outcome.status = "awaiting_approval"
         progress.done()
