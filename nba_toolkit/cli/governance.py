@@ -12,7 +12,12 @@ from nba_toolkit.errors import EXIT_OK, BadInput
 
 def add_commands(commands: Commands) -> None:
     audit = commands.group("audit", "Check that the ledger was not changed outside the toolkit.")
-    audit.add("verify", _verify, "Recompute the ledger's hash chain and compare every record with it.")
+    verify = audit.add("verify", _verify, "Recompute the ledger's hash chain and compare every record with it.")
+    verify.add_argument(
+        "--anchor",
+        metavar="FILE_OR_HASH",
+        help="a head of the chain kept elsewhere: a hash, an evidence pack (folder or its audit.json) or a file holding the hash",
+    )
 
     govern = commands.group("govern", "The data-use register: which data may be used, why, approved by whom.")
     govern.add("list", _govern_list, "List every data use with its purpose and approval.")
@@ -42,19 +47,31 @@ def add_commands(commands: Commands) -> None:
 
 
 def _verify(args: argparse.Namespace, out: Output) -> int:
+    """Read-only, so an auditor who may only read the workspace can verify it; nothing is written."""
+    from nba_toolkit.jobs.evidence import read_anchor
+    from nba_toolkit.ledger.store import Ledger
     from nba_toolkit.workspace import Workspace
 
     workspace = Workspace.open(workspace_dir(args))
-    report = workspace.ledger.verify()
+    anchor = read_anchor(args.anchor) if args.anchor else None
+    ledger = Ledger.open_read_only(workspace.root / "ledger.sqlite")
+    try:
+        report = ledger.verify(anchor=anchor)
+    finally:
+        ledger.close()
     if report.ok:
         if out.json_mode:
             out.document(report.to_dict())
         else:
-            out.say(f"[green]The ledger is intact[/]: {report.records:,} audit records, last hash {report.last_hash}")
+            against = f"; it contains the recorded head {anchor}" if anchor else ""
+            out.say(
+                f"[green]The ledger is intact[/]: {report.records:,} audit records, last hash {report.last_hash}{against}. "
+                "Keep the last hash somewhere outside the workspace to check against later (--anchor)."
+            )
         return EXIT_OK
     error = BadInput(
         f"the ledger was changed outside the toolkit ({len(report.problems)} problem(s))",
-        file=workspace.ledger.path,
+        file=ledger.path,
         hint="Restore ledger.sqlite from a backup, or report this to compliance before any further export.",
     )
     if out.json_mode:

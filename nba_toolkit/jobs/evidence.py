@@ -21,7 +21,7 @@ from nba_toolkit.core.files import atomic_write_bytes, sha256_of
 from nba_toolkit.core.governance import as_dict, read_register
 from nba_toolkit.core.model_card import render
 from nba_toolkit.core.models import read_sidecar
-from nba_toolkit.errors import UsageError
+from nba_toolkit.errors import BadInput, UsageError
 from nba_toolkit.workspace import Workspace
 
 
@@ -78,6 +78,35 @@ def write_evidence(workspace: Workspace, run_id: str, out: Path) -> EvidencePack
     atomic_write_bytes(out / "manifest.json", _json({"run_id": run_id, "files": hashes}))
     hashes["manifest.json"] = sha256_of(out / "manifest.json")
     return EvidencePack(run_id=run_id, folder=out, files=hashes)
+
+
+def read_anchor(value: str) -> str:
+    """The chain head to verify against: a hash as it is, or read from an evidence pack or a file holding it.
+
+    An evidence pack's ``audit.json`` records the head when the pack was
+    written (``last_hash``); a file may also hold just the hash.
+    """
+    text = value.strip().lower()
+    if _is_hash(text):
+        return text
+    path = Path(value).expanduser()
+    if path.is_dir():
+        path = path / "audit.json"
+    try:
+        content = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInput(f"the anchor cannot be read ({exc.__class__.__name__}); give a hash or an evidence pack", file=path) from None
+    try:
+        found = json.loads(content).get("last_hash", "") if content.startswith("{") else content
+    except (ValueError, AttributeError):
+        found = ""
+    if not isinstance(found, str) or not _is_hash(found.strip().lower()):
+        raise BadInput("the anchor holds no chain head (a SHA-256 of 64 hex digits, or audit.json's last_hash)", file=path)
+    return found.strip().lower()
+
+
+def _is_hash(text: str) -> bool:
+    return len(text) == 64 and all(c in "0123456789abcdef" for c in text)
 
 
 def _inputs(workspace: Workspace, run: Any) -> dict[str, Any]:

@@ -300,9 +300,9 @@ class Ledger:
         marking of interrupted runs.
         """
         if not path.is_file():
-            raise UsageError(f"{path}: there is no ledger to read", hint="Restore ledger.sqlite from a backup.")
+            raise BadInput("the ledger is missing", file=path, hint="Restore ledger.sqlite from your backup.")
         try:
-            db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None, timeout=30)
+            db = _connect_read_only(path)
             db.row_factory = sqlite3.Row
             version = db.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.DatabaseError as exc:
@@ -811,6 +811,25 @@ class Ledger:
             (r[0], r[1], r[2])
             for r in self._db.execute("SELECT customer_id, opened_date, invested_amount FROM outcomes ORDER BY opened_date")
         ]
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """A read-only connection, also for a user who cannot create SQLite's -shm file next to the ledger.
+
+    SQLite needs that file to read a ledger in WAL mode. Without it, and when
+    no write-ahead log exists (every committed change is in the main file),
+    the ledger is read as an unchanging file instead.
+    """
+    uri = path.resolve().as_uri()
+    db = sqlite3.connect(f"{uri}?mode=ro", uri=True, isolation_level=None, timeout=30)
+    try:
+        db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        return db
+    except sqlite3.OperationalError:
+        db.close()
+        if path.with_name(path.name + "-wal").exists():
+            raise
+    return sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
 
 
 def _owner_only(path: Path) -> None:

@@ -183,3 +183,98 @@ def test_a_replaced_model_with_a_forged_ledger_row_is_never_unpickled(
     with pytest.raises(BadInput, match="changed outside the toolkit"):
         load_model(path, models_dir=fresh.models_dir, expected_sha256=record.sha256)
     assert not marker.exists(), "the malicious model was unpickled"
+
+
+# -- a deleted ledger ----------------------------------------------------------
+
+
+def test_a_deleted_ledger_is_not_recreated_beside_earlier_runs(
+    sample_workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ws = sample_workspace
+    root = ws.root
+    code, _ = _cli(capsys, "run", "--approve", "--workspace", str(root))
+    assert code == 0
+    ws.close()
+    for name in ("ledger.sqlite", "ledger.sqlite-wal", "ledger.sqlite-shm"):
+        (root / name).unlink(missing_ok=True)
+
+    for command in (["audit", "verify"], ["run"], ["runs"]):
+        code, refused = _cli(capsys, *command, "--workspace", str(root))
+        assert code == 4, (command, refused)
+        assert "ledger is missing" in refused["error"] and "backup" in refused["hint"], refused
+        assert not (root / "ledger.sqlite").exists(), f"`{' '.join(command)}` created a new ledger"
+
+
+# -- hand edits and forged sign-offs ---------------------------------------------
+
+
+def test_an_approval_typed_into_governance_toml_is_recorded_as_a_hand_edit(
+    sample_workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ws = sample_workspace
+    register = ws.root / "governance.toml"
+    text = register.read_text()
+    start = text.index("[features.savings_balance]")
+    line = next(part for part in text[start:].splitlines() if part.startswith("approved_by"))
+    register.write_text(text[:start] + text[start:].replace(line, 'approved_by = "C. Compliance"', 1))
+
+    code, _ = _cli(capsys, "run", "--workspace", str(ws.root))
+    assert code == 0
+    changes = Workspace.open(ws.root).ledger.config_changes()
+    hand = [c for c in changes if c["key"] == "data_use.savings_balance"]
+    assert len(hand) == 1, changes
+    assert hand[0]["changed_by"] == "unknown (governance.toml edited by hand)"
+    assert hand[0]["new_value"]["approved_by"] == "C. Compliance" and hand[0]["old_value"]["approved_by"] != "C. Compliance"
+    assert hand[0]["reason"] == "noticed by test-operator"
+
+    # through the toolkit: recorded once, by name, and not again as a hand edit
+    code, _ = _cli(capsys, "govern", "approve", "n_products", "--by", "J. Jansen", "--workspace", str(ws.root))
+    assert code == 0
+    code, _ = _cli(capsys, "run", "--workspace", str(ws.root))
+    assert code == 0
+    changes = Workspace.open(ws.root).ledger.config_changes()
+    assert [c["changed_by"] for c in changes if c["key"] == "data_use.n_products"] == ["test-operator"]
+    assert Workspace.open(ws.root).ledger.verify().ok
+
+
+def test_a_configuration_state_added_by_hand_cannot_hide_an_edit_of_nba_toml(
+    sample_workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ws = sample_workspace
+    root = ws.root
+    ws.config_path.write_text(ws.config_path.read_text().replace("cooldown_weeks = 4", "cooldown_weeks = 1"))
+    edited = json.loads(json.dumps(ws.config.to_dict(), sort_keys=True))
+    ws.close()
+    _shell(
+        root,
+        "INSERT INTO config_state (recorded_at, sha256, config) VALUES (?, ?, ?)",
+        now(),
+        sha256_of(root / "nba.toml"),
+        json.dumps(edited, sort_keys=True),
+    )
+
+    code, refused = _cli(capsys, "run", "--workspace", str(root))
+    assert code == 4 and "configuration files" in refused["error"] and "no audit record" in refused["error"], refused
+    assert Workspace.open(root).ledger.runs() == []
+
+
+def test_a_profile_changed_after_its_run_is_reported_and_not_the_yardstick(
+    sample_workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ws = sample_workspace
+    code, first = _cli(capsys, "run", "--workspace", str(ws.root))
+    assert code == 0
+    profile = ws.run_dir(first["run_id"]) / "profile.json"
+    assert Workspace.open(ws.root).ledger.run(first["run_id"]).profile_sha256 == sha256_of(profile)
+    # next week's yardstick in other units: a thousand times smaller, so this week's data looks like a unit change
+    stats = json.loads(profile.read_text())
+    for column in stats.values():
+        column["median"] = column["median"] / 1000 if column["median"] else column["median"]
+        column["p99"] = column["p99"] / 1000 if column["p99"] else column["p99"]
+    profile.write_text(json.dumps(stats))
+
+    code, second = _cli(capsys, "run", "--workspace", str(ws.root))
+    assert code == 0, second
+    unit = next(c for c in second["checks"] if c["check"] == "unit_jump")
+    assert f"profile of run {first['run_id']} was changed after the run" in unit["message"], unit
