@@ -7,7 +7,10 @@ configuration), what was checked, who approved and acknowledged what, what
 came out (counts, the export's hash), and the audit chain's state at the
 time of writing, so later tampering with the ledger cannot rewrite the
 pack. No customer data beyond relation numbers is written; the pack holds
-counts, hashes and the relation numbers of operator overrides only.
+counts, hashes and the relation numbers of operator overrides only, and like
+every file with customer data it is readable by its owner only.
+``audit.json`` records the chain's head: ``audit verify --anchor DIR`` later
+checks that the ledger's chain still contains it.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nba_toolkit.core.files import atomic_write_bytes, sha256_of
+from nba_toolkit.core.files import atomic_write_bytes, private_folder, sha256_of
 from nba_toolkit.core.governance import as_dict, read_register
 from nba_toolkit.core.model_card import render
 from nba_toolkit.core.models import read_sidecar
@@ -70,7 +73,7 @@ def write_evidence(workspace: Workspace, run_id: str, out: Path) -> EvidencePack
     files["audit.json"] = _json(report.to_dict())
     files["README.md"] = _readme(run, report.ok).encode()
 
-    out.mkdir(parents=True, exist_ok=True)
+    private_folder(out)
     hashes = {}
     for name, data in files.items():
         atomic_write_bytes(out / name, data)

@@ -23,6 +23,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from nba_toolkit.core.files import PRIVATE_FILE
 from nba_toolkit.errors import BadInput, NbaError, UsageError
 from nba_toolkit.ledger import audit
 
@@ -180,9 +181,6 @@ _MIGRATIONS = {1: _SCHEMA_V1 + audit.SCHEMA, 2: _SCHEMA_V2_GOVERNANCE}
 #: what an upgrade does after the schema change of the same number
 _MIGRATION_STEPS = {2: _audit_config_states}
 
-#: the files of a ledger: the database and SQLite's write-ahead log and shared memory
-LEDGER_FILE_MODE = 0o600
-
 
 def now() -> str:
     """UTC timestamps, to the second, so records sort and compare as text."""
@@ -296,8 +294,8 @@ class Ledger:
     def open_read_only(cls, path: Path) -> Ledger:
         """The ledger for reading only (``audit verify``): works for a user who may read but not write it.
 
-        Nothing is written, not even the upgrade of an older schema or the
-        marking of interrupted runs.
+        Nothing is written, not even the upgrade of an older schema (it is
+        read as it is) or the marking of interrupted runs.
         """
         if not path.is_file():
             raise BadInput("the ledger is missing", file=path, hint="Restore ledger.sqlite from your backup.")
@@ -307,12 +305,11 @@ class Ledger:
             version = db.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.DatabaseError as exc:
             raise NbaError(f"{path}: the ledger cannot be opened for reading ({exc})") from None
-        if version != SCHEMA_VERSION:
+        if version > SCHEMA_VERSION:
             db.close()
             raise UsageError(
-                f"{path}: the ledger has schema {version}; this nba-toolkit reads schema {SCHEMA_VERSION}",
-                hint="Open it once with any command by a user who may write the workspace (that upgrades it), "
-                "or use the nba-toolkit version that wrote it.",
+                f"{path}: the ledger was written by a newer nba-toolkit (schema {version}); "
+                f"this one knows schema {SCHEMA_VERSION}. Upgrade nba-toolkit."
             )
         return cls(db, path)
 
@@ -834,16 +831,16 @@ def _connect_read_only(path: Path) -> sqlite3.Connection:
 
 def _owner_only(path: Path) -> None:
     """Create the ledger file owner-only, and tighten an existing one; SQLite gives -wal and -shm the same mode."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, LEDGER_FILE_MODE)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
     try:
         if os.fstat(fd).st_uid == os.geteuid():
-            os.fchmod(fd, LEDGER_FILE_MODE)
+            os.fchmod(fd, PRIVATE_FILE)
     finally:
         os.close(fd)
     for suffix in ("-wal", "-shm"):
         companion = path.with_name(path.name + suffix)
         if companion.exists() and companion.stat().st_uid == os.geteuid():
-            companion.chmod(LEDGER_FILE_MODE)
+            companion.chmod(PRIVATE_FILE)
 
 
 def _run_record(row: sqlite3.Row) -> RunRecord:
