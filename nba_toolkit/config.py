@@ -8,6 +8,7 @@ runs as documented, and unknown keys are refused: a typo such as
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -161,6 +162,8 @@ class RetentionConfig:
 class PluginsConfig:
     disabled: tuple[str, ...] = ()
     folders: tuple[str, ...] = ()
+    #: how long one call of a check, rule or notifier may take before it counts as a crash
+    call_timeout_seconds: float = 300.0
 
 
 @dataclass(frozen=True)
@@ -181,7 +184,7 @@ class Config:
         """Plain data in the shape of nba.toml, for the ledger and for ``config show``."""
         data = asdict(self)
         data["privacy"] = {"denylist": list(data.pop("denylist"))}
-        data["plugins"] = {k: list(v) for k, v in data["plugins"].items()}
+        data["plugins"] = {k: list(v) if isinstance(v, tuple) else v for k, v in data["plugins"].items()}
         data["checks"] = data["checks"]["by_name"]
         data["notify"]["smtp"]["from"] = data["notify"]["smtp"].pop("sender")
         return data
@@ -337,6 +340,36 @@ def _no_unknown(raw: dict[str, Any], allowed: set[str], name: str, source: Path 
             raise BadInput(f"unknown key '{key}' in [{name}]; known keys: {', '.join(sorted(allowed))}", file=source)
 
 
+#: the campaign code is part of the mail file's name and of every row: letters, digits, - _ . only, a letter or digit first
+_CAMPAIGN_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+#: a header name: letters (any alphabet), digits, _ - . and spaces, a letter, digit or _ first
+_HEADER = re.compile(r"\w[\w .-]{0,63}")
+
+
+def _mail_file_text_problems(config: Config) -> list[str]:
+    """The texts nba.toml puts into the mail file can neither leave exports/ nor be run by a spreadsheet."""
+    problems = []
+    code = config.campaign.code
+    if not _CAMPAIGN_CODE.fullmatch(code):
+        problems.append(
+            f"[campaign] code = {code!r} is not allowed: use 1 to 64 letters, digits, '-', '_' or '.', "
+            "starting with a letter or digit (it names the mail file and is written into every row)"
+        )
+    for key, header in config.export.headers.items():
+        if not _HEADER.fullmatch(header) or config.export.delimiter in header:
+            problems.append(
+                f"[export.headers] {key} = {header!r} is not allowed: use letters, digits, spaces, '-', '_' or '.', "
+                "starting with a letter, digit or '_', without the delimiter"
+            )
+    if len(set(config.export.headers.values())) != len(config.export.headers):
+        problems.append("[export.headers] gives two columns the same name")
+    return problems
+
+
+#: a cooldown longer than this is a typo; the weeks it spans must still be dates
+MAX_COOLDOWN_WEEKS = 520
+
+
 def _validate(config: Config, source: Path | str) -> None:
     s = config.selection
     problems = []
@@ -344,8 +377,10 @@ def _validate(config: Config, source: Path | str) -> None:
         problems.append("[selection] capacity must be 0 or more")
     if not 0.0 <= s.threshold <= 1.0:
         problems.append("[selection] threshold is a probability and must lie between 0 and 1")
-    if s.cooldown_weeks < 0:
-        problems.append("[selection] cooldown_weeks must be 0 or more")
+    if not 0 <= s.cooldown_weeks <= MAX_COOLDOWN_WEEKS:
+        problems.append(
+            f"[selection] cooldown_weeks = {s.cooldown_weeks} must lie between 0 and {MAX_COOLDOWN_WEEKS} (ten years)"
+        )
     if config.governance.acceptance_runs < 0:
         problems.append("[governance] acceptance_runs must be 0 or more")
     if config.retention.run_data_days < 1:
@@ -355,6 +390,8 @@ def _validate(config: Config, source: Path | str) -> None:
             problems.append(f"[selection] {share} must lie between 0 and 1 (e.g. 0.10 for 10%)")
     if config.engine.label_window_weeks < 1:
         problems.append("[engine] label_window_weeks must be 1 or more")
+    if not 0 < config.plugins.call_timeout_seconds <= 86_400:
+        problems.append("[plugins] call_timeout_seconds must lie between 0 and 86400 (a day), e.g. 300")
     if config.engine.validation_weeks < 1:
         problems.append("[engine] validation_weeks must be 1 or more")
     if len(config.export.delimiter) != 1:
@@ -373,8 +410,7 @@ def _validate(config: Config, source: Path | str) -> None:
             problems.append("[notify.smtp] needs a 'from' address and at least one 'to' address")
         if smtp.username and not smtp.password_env:
             problems.append("[notify.smtp] has a username but no password_env naming the variable that holds the password")
-    if not config.campaign.code.strip():
-        problems.append("[campaign] code must not be empty")
+    problems += _mail_file_text_problems(config)
     missing_headers = set(DEFAULT_EXPORT_HEADERS) - set(config.export.headers)
     extra_headers = set(config.export.headers) - set(DEFAULT_EXPORT_HEADERS)
     if extra_headers or missing_headers:

@@ -7,6 +7,9 @@ prints the message; a traceback in front of an operator is a bug.
 
 from __future__ import annotations
 
+import errno
+import os
+import sqlite3
 from pathlib import Path
 
 EXIT_OK = 0
@@ -29,6 +32,11 @@ class NbaError(Exception):
     def __str__(self) -> str:
         return self.message if not self.hint else f"{self.message}\n{self.hint}"
 
+    @property
+    def recorded(self) -> str:
+        """The message as the ledger and the alerts keep it: never a customer's value (see ``BadInput``)."""
+        return self.message
+
 
 class UsageError(NbaError):
     """The command was asked for something it cannot do as asked (exit 2)."""
@@ -41,6 +49,12 @@ class BadInput(NbaError):
 
     ``row`` is the 1-based data row (the header does not count), so it matches
     what a spreadsheet shows minus its header line.
+
+    ``value`` is the offending cell, when there is one: the operator sees it on
+    the terminal (``message`` then reads "value 'x' is not a number"), but what
+    is stored, in the ledger or an alert, is ``recorded``, which says where
+    without it. A mis-mapped column can hold names or account numbers, and
+    those must not end up in the audit trail or a mailbox.
     """
 
     exit_code = EXIT_BAD_INPUT
@@ -53,10 +67,12 @@ class BadInput(NbaError):
         column: str | None = None,
         row: int | None = None,
         hint: str | None = None,
+        value: object | None = None,
     ) -> None:
         self.file = str(file) if file is not None else None
         self.column = column
         self.row = row
+        self.value = value
         where = []
         if self.file:
             where.append(self.file)
@@ -64,8 +80,22 @@ class BadInput(NbaError):
             where.append(f"column '{column}'")
         if row is not None:
             where.append(f"row {row}")
-        full = f"{', '.join(where)}: {message}" if where else message
-        super().__init__(full, hint=hint)
+        place = f"{', '.join(where)}: " if where else ""
+        if value is None:
+            self._recorded = place + message
+            super().__init__(place + message, hint=hint)
+        else:
+            self._recorded = f"{place}the value {message}"
+            super().__init__(f"{place}value {_shown(value)} {message}", hint=hint)
+
+    @property
+    def recorded(self) -> str:
+        return self._recorded
+
+
+def _shown(value: object, limit: int = 40) -> str:
+    text = str(value)
+    return repr(text if len(text) <= limit else text[:limit] + "...")
 
 
 class CheckBlocked(NbaError):
@@ -82,3 +112,30 @@ class PluginError(NbaError):
     """A plugin could not be loaded or misbehaved where it cannot be isolated (exit 5)."""
 
     exit_code = EXIT_PLUGIN
+
+
+class DiskFull(NbaError):
+    """The disk (or the user's quota) filled up while the toolkit wrote (exit 2).
+
+    Every file is written to a temporary name first and the ledger in a
+    transaction, so a full disk leaves the last complete state behind; the
+    operator frees space and runs the command again.
+    """
+
+    exit_code = EXIT_USAGE
+
+
+def disk_full(exc: BaseException) -> DiskFull | None:
+    """``exc`` as a ``DiskFull`` when it says there was no space left to write, else None."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        where = f" writing {exc.filename}" if exc.filename else ""
+    elif isinstance(exc, sqlite3.OperationalError) and "disk is full" in str(exc):
+        where = " writing the ledger"
+    elif os.strerror(errno.ENOSPC) in str(exc):  # a library's own error around the system's (Polars: Parquet)
+        where = ""
+    else:
+        return None
+    return DiskFull(
+        f"there was no space left on the disk{where}; nothing half-written was kept",
+        hint="Free some space (or ask for a larger quota) and run the command again.",
+    )

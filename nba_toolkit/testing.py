@@ -325,11 +325,14 @@ def assert_check_conforms(check: Any, context: CheckContext | None = None) -> No
 
     ``context`` defaults to the sample week with its selection. Checked: the
     attributes, a known stage and severity, a description; ``run`` returns
-    ``CheckResult``\\s of this check, stage and a known severity, each with a
-    plain message and, when it did not pass, what to do; the same results
-    from a second run on the same context.
+    results exactly as the toolkit's check runner requires them
+    (``nba_toolkit.core.checks.validated_results``: at least one
+    ``CheckResult`` of this check and stage, a known lower-case severity,
+    True or False in ``passed``, a plain message and, when it did not pass,
+    what to do); the same results from a second run on the same context. A
+    check that fails here counts as crashed in every run, and blocks it.
     """
-    from nba_toolkit.core.checks import SEVERITIES, STAGES, CheckResult
+    from nba_toolkit.core.checks import SEVERITIES, STAGES, MalformedResult, validated_results
 
     who = f"check '{getattr(check, 'name', type(check).__name__)}'"
     _require(_text(getattr(check, "name", None)), f"{who}: 'name' must be non-empty text")
@@ -338,17 +341,10 @@ def assert_check_conforms(check: Any, context: CheckContext | None = None) -> No
     _require(_text(getattr(check, "description", None)), f"{who}: 'description' must say in plain words what it checks")
     _require(callable(getattr(check, "run", None)), f"{who} has no method 'run'")
     context = context or check_context(sample_snapshot())
-    results = _results(check.run(context))
-    _require(len(results) > 0, f"{who}: run() returned no result")
-    for result in results:
-        _require(isinstance(result, CheckResult), f"{who}: run() must return CheckResult objects, got {type(result).__name__}")
-        _require(result.check == check.name, f"{who}: a result names the check '{result.check}'")
-        _require(result.stage == check.stage, f"{who}: a result has stage '{result.stage}', the check '{check.stage}'")
-        _require(result.severity in SEVERITIES, f"{who}: a result has the unknown severity '{result.severity}'")
-        _require(isinstance(result.passed, bool), f"{who}: 'passed' must be True or False")
-        _require(_text(result.message), f"{who}: every result needs a plain-language message")
-        if not result.passed:
-            _require(_text(result.action), f"{who}: a result that did not pass must say what to do ('action')")
+    try:
+        results = validated_results(check, check.run(context))
+    except MalformedResult as exc:
+        raise AssertionError(f"{who}: {exc}") from None
     _require(_results(check.run(context)) == results, f"{who}: two runs on the same context gave different results")
 
 

@@ -10,6 +10,7 @@
     outbox/         alerts about blocked or failed runs
     plugins/        local plugin files
     ledger.sqlite   the run ledger
+    .locks/         a lock file per run or export in progress, held by its process
 """
 
 from __future__ import annotations
@@ -150,9 +151,12 @@ class Workspace:
 
     @cached_property
     def ledger(self) -> Ledger:
+        """The ledger, after settling what a process that died left behind (see jobs/integrity.py)."""
+        from nba_toolkit.jobs.integrity import settle_after_crashes  # it works on workspaces, so it is imported here
+
         refuse_a_new_ledger_beside_old_runs(self.root)
         ledger = Ledger.open(self.root / "ledger.sqlite")
-        ledger.mark_interrupted()
+        settle_after_crashes(self, ledger)
         return ledger
 
     @property
@@ -256,6 +260,7 @@ def init_workspace(root: Path, *, sample: bool = False) -> Workspace:
 def _copy_sample(workspace: Workspace) -> None:
     import polars as pl
 
+    from nba_toolkit.core.ids import relation_number
     from nba_toolkit.paths import sample_data_dir
 
     source = sample_data_dir()
@@ -269,6 +274,6 @@ def _copy_sample(workspace: Workspace) -> None:
         .select("RELATION_NO", "SNAPSHOT_DATE", "WEEK", "GROUP")
     )
     workspace.ledger.import_contacts(
-        ((cid, day, week, day, group) for cid, day, week, group in mailed.iter_rows()),
+        ((relation_number(cid), day, week, day, group) for cid, day, week, group in mailed.iter_rows()),
         source="sample past_mailings.csv",
     )

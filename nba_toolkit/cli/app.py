@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nba_toolkit import __version__
-from nba_toolkit.errors import EXIT_BAD_INPUT, EXIT_BLOCKED, EXIT_OK, EXIT_PLUGIN, EXIT_USAGE, NbaError
+from nba_toolkit.errors import EXIT_BAD_INPUT, EXIT_BLOCKED, EXIT_OK, EXIT_PLUGIN, EXIT_USAGE, NbaError, disk_full
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -42,7 +42,7 @@ COMMAND_MODULES = (
 EXIT_CODES = f"""\
 exit codes:
   {EXIT_OK}  success
-  {EXIT_USAGE}  usage: the command or its arguments cannot be carried out as given
+  {EXIT_USAGE}  usage: the command or its arguments cannot be carried out as given (also: the disk is full)
   {EXIT_BLOCKED}  blocked: a check stopped the run; nothing was exported (see the outbox)
   {EXIT_BAD_INPUT}  bad input: a file (snapshot, configuration, model) is unusable; the message names it
   {EXIT_PLUGIN}  plugin error: a plugin could not be loaded or failed
@@ -53,31 +53,63 @@ exit codes:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "workspace", None) is None:
+        # `nba-toolkit --workspace DIR [COMMAND]`: the folder given before the command counts as well
+        args.workspace = args.any_workspace
     if not getattr(args, "handler", None):
         from nba_toolkit.cli.ui import interactive, open_ui
 
         if not interactive():
             parser.print_help()
             return EXIT_OK
-        args.handler, args.workspace = open_ui, None  # no command at a terminal: the UI on the default workspace
+        args.handler = open_ui  # no command at a terminal: the UI on the workspace given, else the default one
     out = Output(json_mode=getattr(args, "json", False))
     try:
         return args.handler(args, out)
     except NbaError as exc:
+        if exc.exit_code == EXIT_PLUGIN:
+            out.debug_traceback(exc)
         out.error(exc)
         return exc.exit_code
     except KeyboardInterrupt:
         out.fail("interrupted; the run (if any) is recorded as failed and nothing was exported", 130)
         return 130
     except Exception as exc:  # noqa: BLE001 - the last line of defence against a traceback
-        if os.environ.get("NBA_TOOLKIT_DEBUG"):
-            raise
+        return _unexpected(out, exc)
+
+
+def _unexpected(out: Output, exc: Exception) -> int:
+    """An exception nobody turned into a message: a full disk (exit 4), a plugin's failure (exit 5, naming it)
+    or a toolkit bug (exit 1)."""
+    from nba_toolkit.plugin.calls import failed_call
+
+    if (full := disk_full(exc)) is not None:
+        out.error(full)
+        return full.exit_code
+    failure = failed_call(exc)
+    if failure is not None:
+        what, plugin = failure
+        out.debug_traceback(exc)
         out.fail(
-            f"unexpected error: {type(exc).__name__}: {exc}. This is a bug; set NBA_TOOLKIT_DEBUG=1 "
-            "to see where it happened and report it.",
-            1,
+            f"{what}: {type(exc).__name__}: {exc}",
+            EXIT_PLUGIN,
+            hint=f"This is the plugin's error, not the toolkit's: ask a developer to fix the plugin '{plugin}' "
+            "(NBA_TOOLKIT_DEBUG=1 shows its traceback), or roll it back to the version that worked.",
         )
-        return 1
+        return EXIT_PLUGIN
+    if debugging():
+        raise exc
+    out.fail(
+        f"unexpected error: {type(exc).__name__}: {exc}. This is a bug; set NBA_TOOLKIT_DEBUG=1 "
+        "to see where it happened and report it.",
+        1,
+    )
+    return 1
+
+
+def debugging() -> bool:
+    """NBA_TOOLKIT_DEBUG=1: tracebacks for bugs and for plugin errors."""
+    return os.environ.get("NBA_TOOLKIT_DEBUG", "").strip().lower() not in ("", "0", "false", "no", "off")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -90,6 +122,13 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"nba-toolkit {__version__}")
+    parser.add_argument(
+        "--workspace",
+        dest="any_workspace",
+        type=Path,
+        metavar="DIR",
+        help="the workspace folder, for the UI (no command) or any command",
+    )
     commands = Commands(parser.add_subparsers(title="commands", metavar="COMMAND"))
     for module in COMMAND_MODULES:
         importlib.import_module(module).add_commands(commands)
@@ -149,7 +188,10 @@ def open_workspace(args: argparse.Namespace, out: Output) -> tuple[Workspace, Re
     from nba_toolkit.workspace import Workspace
 
     workspace = Workspace.open(workspace_dir(args))
-    registry = load_plugins(workspace.plugin_folders(), disabled=workspace.config.plugins.disabled)
+    plugins = workspace.config.plugins
+    registry = load_plugins(
+        workspace.plugin_folders(), disabled=plugins.disabled, call_timeout_seconds=plugins.call_timeout_seconds
+    )
     warn_plugin_errors(out, registry)
     return workspace, registry
 
@@ -157,6 +199,8 @@ def open_workspace(args: argparse.Namespace, out: Output) -> tuple[Workspace, Re
 def warn_plugin_errors(out: Output, registry: Registry) -> None:
     for record in registry.errors():
         out.warn(f"plugin '{record.name}' ({record.source}) is not loaded: {record.error}")
+        if record.traceback and debugging():
+            out.err.print(record.traceback, markup=False, highlight=False)
 
 
 def user() -> str:
@@ -179,15 +223,28 @@ def status_text(status: str) -> str:
     }.get(status, status)
 
 
+#: the width a table may take when output goes to a pipe or a log file rather than a terminal
+PIPED_WIDTH = 400
+
+
+def _console(*, stderr: bool) -> Console:
+    """A terminal gets rich's layout at its own width; a pipe or log file gets lines that are never
+    hard-wrapped, so run ids, paths and SHA-256s survive grep and copy-paste whatever the width."""
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    if stream.isatty():
+        return Console(stderr=stderr, highlight=False)
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, width=PIPED_WIDTH)
+
+
 class Output:
     """Rich for people; in JSON mode, one document on stdout and messages on stderr."""
 
     def __init__(self, json_mode: bool) -> None:
-        from rich.console import Console
-
         self.json_mode = json_mode
-        self.console: Console = Console(stderr=json_mode, highlight=False)
-        self.err = Console(stderr=True, highlight=False)
+        self.console: Console = _console(stderr=json_mode)
+        self.err = _console(stderr=True)
 
     def say(self, text: str) -> None:
         self.console.print(text)
@@ -203,6 +260,13 @@ class Output:
 
     def error(self, exc: NbaError) -> None:
         self.fail(exc.message, exc.exit_code, hint=exc.hint)
+
+    def debug_traceback(self, exc: BaseException) -> None:
+        """With NBA_TOOLKIT_DEBUG=1, the traceback (with the plugin's own frames) on stderr, before the message."""
+        if debugging():
+            import traceback
+
+            self.err.print("".join(traceback.format_exception(exc)), markup=False, highlight=False)
 
     def fail(self, message: str, code: int, hint: str | None = None) -> None:
         if self.json_mode:

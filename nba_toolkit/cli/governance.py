@@ -49,6 +49,7 @@ def add_commands(commands: Commands) -> None:
 def _verify(args: argparse.Namespace, out: Output) -> int:
     """Read-only, so an auditor who may only read the workspace can verify it; nothing is written."""
     from nba_toolkit.jobs.evidence import read_anchor
+    from nba_toolkit.jobs.integrity import workspace_problems
     from nba_toolkit.ledger.store import Ledger
     from nba_toolkit.workspace import Workspace
 
@@ -57,6 +58,7 @@ def _verify(args: argparse.Namespace, out: Output) -> int:
     ledger = Ledger.open_read_only(workspace.root / "ledger.sqlite")
     try:
         report = ledger.verify(anchor=anchor)
+        report.problems += workspace_problems(workspace, ledger)
     finally:
         ledger.close()
     if report.ok:
@@ -65,12 +67,13 @@ def _verify(args: argparse.Namespace, out: Output) -> int:
         else:
             against = f"; it contains the recorded head {anchor}" if anchor else ""
             out.say(
-                f"[green]The ledger is intact[/]: {report.records:,} audit records, last hash {report.last_hash}{against}. "
+                f"[green]The ledger is intact[/] and exports/ matches it: {report.records:,} audit records, "
+                f"last hash {report.last_hash}{against}. "
                 "Keep the last hash somewhere outside the workspace to check against later (--anchor)."
             )
         return EXIT_OK
     error = BadInput(
-        f"the ledger was changed outside the toolkit ({len(report.problems)} problem(s))",
+        f"the ledger or exports/ was changed outside the toolkit ({len(report.problems)} problem(s))",
         file=ledger.path,
         hint="Restore ledger.sqlite from a backup, or report this to compliance before any further export.",
     )
@@ -175,6 +178,8 @@ def _replay(args: argparse.Namespace, out: Output) -> int:
         return EXIT_OK if error is None else error.exit_code
     for problem in report.inputs:
         out.say(f"[red]✗[/] {escape(problem)}")
+    if report.mail_file:
+        out.say(f"[red]✗[/] {escape(report.mail_file)}")
     for note in report.versions:
         out.say(f"[yellow]![/] {escape(note)}")
     if report.selection_identical is not None:

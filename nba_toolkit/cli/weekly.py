@@ -67,9 +67,19 @@ def add_commands(commands: Commands) -> None:
 
 
 def _init(args: argparse.Namespace, out: Output) -> int:
+    from nba_toolkit.errors import UsageError, disk_full
     from nba_toolkit.workspace import init_workspace
 
-    workspace = init_workspace(args.directory, sample=args.sample)
+    directory = Path(args.directory).expanduser()
+    if directory.exists() and not directory.is_dir():
+        raise UsageError(f"{directory} is a file, not a folder; a workspace is a folder", hint="Choose another path.")
+    try:
+        workspace = init_workspace(directory, sample=args.sample)
+    except OSError as exc:
+        raise disk_full(exc) or UsageError(
+            f"the workspace {directory} could not be created: {exc.strerror or exc}",
+            hint="Choose a folder you may write to, for example in your home folder.",
+        ) from None
     out.say(f"Created the workspace {workspace.root}" + (" with the sample data." if args.sample else "."))
     if args.sample:
         out.say(f"Next: nba-toolkit train --workspace {workspace.root}")
@@ -247,8 +257,8 @@ def _demo(args: argparse.Namespace, out: Output) -> int:
 
 
 def _print_training(out: Output, result: Any) -> None:
-    m = result.metrics["out_of_time"]
-    lift = f"{m['lift_at_capacity']:.1f}x" if m["lift_at_capacity"] else "n/a"
+    from nba_toolkit.core.model_card import quality_lines
+
     out.say(
         f"Trained model [bold]{result.model_id}[/] on {result.train_weeks[0]} to {result.train_weeks[1]}, "
         f"validated on {result.validation_weeks[0]} to {result.validation_weeks[1]} (out of time)."
@@ -257,11 +267,8 @@ def _print_training(out: Output, result: Any) -> None:
         f"  {result.rows:,} customer-weeks, of which {result.positives:,} were followed by an investment "
         "account within the label window."
     )
-    out.say(
-        f"  Out-of-time AUC {m['auc']:.3f} (in time {result.metrics['in_time_auc']:.3f}); "
-        f"the top of each week converts {lift} as often as average; "
-        f"mean score {m['mean_score']:.2%} against {m['base_rate']:.2%} observed."
-    )
+    for line in quality_lines(result.metrics):
+        out.say(f"  {escape(line)}")
     failed = [c for c in result.checks if c.status != "pass"]
     out.say(f"  Model checks: {len(result.checks) - len(failed)} of {len(result.checks)} passed")
     for check in failed:
@@ -269,10 +276,8 @@ def _print_training(out: Output, result: Any) -> None:
         if check.action:
             out.say(f"    What to do: {escape(check.action)}")
     if not result.promoted:
-        out.say(
-            f"[bold red]The model was not made active[/]: {', '.join(c.check for c in failed if c.blocks)} blocked it. "
-            "The previous model (if any) stays in use."
-        )
+        reasons = "; ".join(f"{c.check}: {c.message}" for c in failed if c.blocks)
+        out.say(f"[bold red]The model was not made active[/] ({escape(reasons)}) The previous model (if any) stays in use.")
 
 
 def _print_run(out: Output, workspace: Workspace, outcome: Any) -> None:

@@ -73,6 +73,12 @@ class VolumeBandSettings(CheckSettings):
 
 
 @dataclass(frozen=True)
+class FreshnessSettings(CheckSettings):
+    #: how many weeks before the last exported week a run may still be for (older weeks are refused)
+    max_weeks_back: int = field(default=8, metadata={"positive": True})
+
+
+@dataclass(frozen=True)
 class RowCountSettings(CheckSettings):
     #: largest change in rows against the previous snapshot, as a share (0.2 = 20%)
     max_change: float = field(default=0.2, metadata={"share": True})
@@ -88,6 +94,8 @@ class NullRateSettings(CheckSettings):
 class ValueRangesSettings(CheckSettings):
     min: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_MINIMUMS), metadata={"values": float})
     max: dict[str, float] = field(default_factory=dict, metadata={"values": float})
+    #: a model feature further outside training's range than this many times that range's width is implausible
+    plausible_spans: float = _positive(10.0)
 
     def problems(self, name: str) -> list[str]:
         found = super().problems(name)
@@ -150,14 +158,25 @@ class RecentVolumeSettings(CheckSettings):
 
 
 @dataclass(frozen=True)
+class ContactOverlapSettings(CheckSettings):
+    #: least share of the customers contacted in the cooldown weeks that must be in this week's snapshot
+    min_share: float = field(default=0.5, metadata={"share": True})
+    #: fewer contacted customers than this: too few to judge
+    min_contacts: int = field(default=50, metadata={"positive": True})
+
+
+@dataclass(frozen=True)
 class PeriodKeySettings(CheckSettings):
-    #: share of training weeks in which the week-constant features must differ to count as a period key
-    distinct_share: float = field(default=0.9, metadata={"share": True})
+    #: share of a feature's variance lying between weeks (not between a week's customers) that makes it a period key
+    max_between_week_share: float = field(default=0.8, metadata={"share": True})
 
 
 @dataclass(frozen=True)
 class AucLimitSettings(CheckSettings):
+    #: highest AUC within the week a single feature may reach on its own
     max_auc: float = field(default=0.9, metadata={"share": True})
+    #: how far the strongest feature's AUC may lie above the next strongest's before it looks like a leak
+    max_lead: float = field(default=0.15, metadata={"share": True})
 
 
 @dataclass(frozen=True)
@@ -170,17 +189,26 @@ class AucGapSettings(CheckSettings):
     max_gap: float = field(default=0.1, metadata={"share": True})
 
 
+@dataclass(frozen=True)
+class RankingFloorSettings(CheckSettings):
+    #: how far above chance (0.5) the AUC within the week must be, at least
+    min_margin: float = field(default=0.05, metadata={"share": True})
+    #: how far below the best single feature's AUC within the week the model may fall
+    baseline_tolerance: float = field(default=0.01, metadata={"share": True})
+
+
 #: built-in check name -> its settings table; any other name gets ``CheckSettings``
 BUILTIN_SETTINGS: dict[str, type[CheckSettings]] = {
     "schema": CheckSettings,
     "duplicate_ids": CheckSettings,
-    "freshness": CheckSettings,
+    "freshness": FreshnessSettings,
     "row_count": RowCountSettings,
     "null_rate": NullRateSettings,
     "value_ranges": ValueRangesSettings,
     "unit_jump": UnitJumpSettings,
     "feature_drift": PsiSettings,
     "market_regime": MarketRegimeSettings,
+    "contact_overlap": ContactOverlapSettings,
     "volume_band": VolumeBandSettings,
     "recent_volume": RecentVolumeSettings,
     "score_drift": PsiSettings,
@@ -193,6 +221,7 @@ BUILTIN_SETTINGS: dict[str, type[CheckSettings]] = {
     "single_feature_auc": AucLimitSettings,
     "out_of_time_auc": OutOfTimeAucSettings,
     "auc_gap": AucGapSettings,
+    "ranking_floor": RankingFloorSettings,
 }
 
 

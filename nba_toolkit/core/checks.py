@@ -7,6 +7,13 @@ not look is treated as a check that saw something wrong. A failed warning
 lets the run go on to review, but the run cannot be exported until a person
 has acknowledged it (``core/acknowledgements.py``).
 
+A check whose answer cannot be trusted as written counts as a crash: no
+result at all, a result of another check or stage, an unknown severity
+(``"BLOCK"``), ``passed`` that is not True or False (``"False"``), a failure
+without an action. The runner and the conformance kit
+(``nba_toolkit.testing``) judge results with one function,
+``validated_results``.
+
 The operator tunes checks in ``nba.toml`` (``[checks.<name>]``): a severity
 replaces the check's own for every result it returns, and a check switched
 off (only with a reason) still leaves a visible ``skipped`` result, so the
@@ -165,6 +172,66 @@ class Check(Protocol):
     def run(self, context: CheckContext) -> CheckResult | Iterable[CheckResult]: ...
 
 
+class MalformedResult(ValueError):
+    """A check's answer breaks the result contract, so the runner cannot tell whether it passed."""
+
+
+def validated_results(check: Check, outcome: Any) -> list[CheckResult]:
+    """What ``check.run`` returned, as a list of results, or ``MalformedResult`` naming the first broken field.
+
+    Strict on purpose: every field that decides whether a run stops must be
+    exactly what the contract says, because ``passed="False"`` is truthy and
+    ``severity="BLOCK"`` is not ``"block"``, and either would let a failing
+    week through. ``crashed`` and ``skipped`` are the toolkit's to set. A
+    result may carry another known severity than its check's (the built-in
+    drift checks grade what they find), never an unknown one.
+    """
+    if outcome is None:
+        raise MalformedResult("run() returned None instead of a result")
+    try:
+        results = [outcome] if isinstance(outcome, CheckResult) else list(outcome)
+    except TypeError:
+        raise MalformedResult(f"run() returned {type(outcome).__name__}, not CheckResult objects") from None
+    if not results:
+        raise MalformedResult("run() returned no result")
+    for result in results:
+        problem = _result_problem(check, result)
+        if problem:
+            raise MalformedResult(problem)
+    return results
+
+
+def _result_problem(check: Check, result: Any) -> str | None:
+    if not isinstance(result, CheckResult):
+        return f"run() must return CheckResult objects, got {type(result).__name__}"
+    if result.check != check.name:
+        return f"a result names the check {result.check!r}, but it came from the check '{check.name}'"
+    if result.stage != check.stage:
+        return f"a result has the stage {result.stage!r}, but the check '{check.name}' runs at '{check.stage}'"
+    if not isinstance(result.severity, str) or result.severity not in SEVERITIES:
+        return f"a result has the severity {result.severity!r}; use one of {', '.join(SEVERITIES)} (lower case)"
+    for flag in ("passed", "crashed", "skipped"):
+        if not isinstance(getattr(result, flag), bool):
+            return f"'{flag}' must be True or False, not {getattr(result, flag)!r}"
+    if result.crashed or result.skipped:
+        return "'crashed' and 'skipped' are set by the toolkit, not by a check"
+    if not _text(result.message):
+        return "every result needs a plain-language message"
+    if not result.passed and not _text(result.action):
+        return "a result that did not pass must say what to do ('action')"
+    if result.action is not None and not isinstance(result.action, str):
+        return f"'action' must be text, not {type(result.action).__name__}"
+    if isinstance(result.affected_count, bool) or not isinstance(result.affected_count, int) or result.affected_count < 0:
+        return f"'affected_count' must be a whole number of 0 or more, not {result.affected_count!r}"
+    if not isinstance(result.affected_sample, tuple | list):
+        return f"'affected_sample' must be a tuple of relation numbers, not {type(result.affected_sample).__name__}"
+    return None
+
+
+def _text(value: Any) -> bool:
+    return isinstance(value, str) and value.strip() != ""
+
+
 def run_checks(
     checks: Sequence[tuple[Check, str]],
     stage: str,
@@ -172,7 +239,7 @@ def run_checks(
     *,
     on_check: Callable[[str], None] | None = None,
 ) -> list[CheckResult]:
-    """Run every check of ``stage``; a crash becomes a blocking result naming its plugin.
+    """Run every check of ``stage``; a crash or a malformed answer becomes a blocking result naming its plugin.
 
     The input stage also reports ``[checks.<name>]`` tables that match no
     loaded check, as a warning: a plugin check that failed to load must not
@@ -200,30 +267,33 @@ def run_checks(
         if on_check:
             on_check(check.name)
         try:
-            outcome = check.run(context)
-            found = [outcome] if isinstance(outcome, CheckResult) else list(outcome)
-            if not all(isinstance(r, CheckResult) for r in found):
-                raise TypeError("run() must return CheckResult objects")
+            found = validated_results(check, check.run(context))
+        except MalformedResult as exc:
+            found = [_crashed(check, stage, plugin, f"answered with a result the toolkit cannot trust: {exc}")]
         except Exception as exc:  # noqa: BLE001 - fail closed on any crash
-            found = [
-                CheckResult(
-                    check=check.name,
-                    stage=stage,
-                    severity="block",
-                    passed=False,
-                    crashed=True,
-                    message=f"The check '{check.name}' from plugin '{plugin}' crashed: "
-                    f"{type(exc).__name__}: {exc}. The run stops, because a check that cannot "
-                    "look cannot vouch for the data.",
-                    action=f"Ask a developer to fix or disable the plugin '{plugin}'.",
-                )
-            ]
+            found = [_crashed(check, stage, plugin, f"crashed: {type(exc).__name__}: {exc}")]
         if settings.severity:
             found = [r if r.crashed else replace(r, severity=settings.severity) for r in found]
-        results.extend(r if r.plugin else replace(r, plugin=plugin) for r in found)
+        # The plugin that registered the check is recorded, whatever the result claims.
+        results.extend(replace(r, plugin=plugin) for r in found)
     if stage == "input":
         results += _tables_without_check(checks, context.config)
     return results
+
+
+def _crashed(check: Check, stage: str, plugin: str, what: str) -> CheckResult:
+    """The blocking result that stands in for a check that could not give a trustworthy answer."""
+    return CheckResult(
+        check=check.name,
+        stage=stage,
+        severity="block",
+        passed=False,
+        crashed=True,
+        message=f"The check '{check.name}' from plugin '{plugin}' {what}. The run stops, because a check that cannot "
+        "look cannot vouch for the data.",
+        action=f"Ask a developer to fix the plugin '{plugin}' (the conformance kit, nba_toolkit.testing, shows what "
+        "is wrong), or switch the check off in nba.toml with a reason.",
+    )
 
 
 def _tables_without_check(checks: Sequence[tuple[Check, str]], config: Config) -> list[CheckResult]:

@@ -22,6 +22,8 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from nba_toolkit.errors import PluginError
+
 if TYPE_CHECKING:
     import numpy as np
     import polars as pl
@@ -68,6 +70,50 @@ def refit_method(engine: Any) -> Callable[..., Any] | None:
     """The engine's ``refit``, or None when it has none and must be fitted from scratch."""
     method = getattr(engine, "refit", None)
     return method if callable(method) else None
+
+
+def require_model_fits_engine(engine: Any, sidecar: Mapping[str, Any], *, recorded_version: str | None = None) -> None:
+    """Refuse to score with a model the installed engine did not make (exit 5): retrain, or roll the engine back.
+
+    ``sidecar`` is the model's metadata (``core/models.py``), which records
+    the engine's name, version and features at training; ``recorded_version``
+    is the engine version in the model's ledger record. An engine upgrade
+    that renames, adds or drops a feature would otherwise fail deep inside
+    scikit-learn, or, worse, score with features in the wrong places; one
+    that keeps the names may still compute them differently.
+    """
+    problems = model_engine_differences(engine, sidecar, recorded_version=recorded_version)
+    if problems:
+        model_id = sidecar.get("model_id", "?")
+        trained = sidecar.get("engine_version") or recorded_version or "?"
+        raise PluginError(
+            f"the model {model_id} does not fit the installed engine '{engine.name}': " + "; ".join(problems),
+            hint=f"Retrain with `nba-toolkit train` so the model matches engine version {engine.version}, or roll "
+            f"the engine plugin back to version {trained}, the one the model was trained with. Nothing was scored.",
+        )
+
+
+def model_engine_differences(engine: Any, sidecar: Mapping[str, Any], *, recorded_version: str | None = None) -> list[str]:
+    """How the engine that trained the model differs from the installed one, in plain words; empty when it does not."""
+    problems = []
+    if sidecar.get("engine") not in (None, engine.name):
+        problems.append(f"it was trained by the engine '{sidecar['engine']}'")
+    versions = {v for v in (sidecar.get("engine_version"), recorded_version) if v is not None}
+    if versions and versions != {engine.version}:
+        problems.append(f"it was trained with engine version {' / '.join(sorted(versions))}, {engine.version} is installed")
+    trained = list(sidecar.get("features") or {})
+    installed = list(engine.feature_labels)
+    # The sidecar is written with sorted keys, so the features compare as a set.
+    if trained and set(trained) != set(installed):
+        gone = [f for f in trained if f not in installed]
+        new = [f for f in installed if f not in trained]
+        parts = []
+        if gone:
+            parts.append(f"without {', '.join(gone)}")
+        if new:
+            parts.append(f"with the new {', '.join(new)}")
+        problems.append("the engine's features changed (" + "; ".join(parts) + ")")
+    return problems
 
 
 @runtime_checkable

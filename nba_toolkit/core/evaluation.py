@@ -33,7 +33,17 @@ import polars as pl
 from nba_toolkit.core.outcomes import window_end, with_conversions
 from nba_toolkit.core.planner import Plan, detectable_uplift, plan_holdout
 from nba_toolkit.core.selection import BELOW_THRESHOLD, HOLDOUT, OVER_CAPACITY, RANDOM_CONTROL, SELECTED
-from nba_toolkit.core.uplift import CONFIDENCE, Interval, Moments, newcombe_difference, stratified_difference, welch_difference
+from nba_toolkit.core.uplift import (
+    CONFIDENCE,
+    STRATIFIED_RATES,
+    Interval,
+    Moments,
+    newcombe_difference,
+    stratified_difference,
+    stratified_newcombe,
+    welch_difference,
+    wider,
+)
 
 #: evaluation group -> the selection reasons it holds
 GROUPS = {
@@ -355,14 +365,20 @@ def _pooled_arm(arm: Arm, rows: pl.DataFrame, confidence: float) -> ArmResult:
     share = sizes.select("stratum", (pl.col("population") / pl.col("population").sum()).alias("weight"))
     count = sizes.select("stratum", pl.col("mailed").cast(pl.Float64).alias("weight"))
     rows_in = both.select("stratum", "treated", "customer_id", pl.col("converted").cast(pl.Float64), "invested")
+    cells = rows_in.group_by("stratum", "treated").agg(pl.len().alias("n"), pl.col("converted").sum().alias("successes"))
+
+    def rates(weights: pl.DataFrame) -> Interval:
+        clustered = stratified_difference(rows_in, weights, value="converted", confidence=confidence)
+        return wider(clustered, stratified_newcombe(cells, weights, confidence=confidence), STRATIFIED_RATES)
+
     return ArmResult(
         name=arm.name,
         treatment=arm.treatment,
         control=arm.control,
         mailed=mailed.height,
-        uplift=stratified_difference(rows_in, share, value="converted", confidence=confidence),
+        uplift=rates(share),
         value_uplift=stratified_difference(rows_in, share, value="invested", confidence=confidence),
-        incremental_conversions=stratified_difference(rows_in, count, value="converted", confidence=confidence),
+        incremental_conversions=rates(count),
         incremental_value=stratified_difference(rows_in, count, value="invested", confidence=confidence),
     )
 

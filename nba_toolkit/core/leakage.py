@@ -1,13 +1,16 @@
-"""Signs that a model learned the calendar, or the answer, instead of the customers (R-E3).
+"""Signs that a model learned the calendar, or the answer, instead of the customers.
 
 The bank's first model overfit through a *period key*: the fund index change
-over 1 and 4 weeks is the same for everyone in a week and, as a pair,
-different in every week, so the model could recognise weeks (May, when
-holiday pay arrives; the crash) rather than learn what makes a customer
-convert. With 1.5 years of history that looks like skill in time and fails
-out of time. The measures here find such features, measure what the model
-does without them, and find single features that predict the label on their
-own suspiciously well (usually information from after the snapshot).
+over 1 and 4 weeks is the same for everyone in a week and different from
+week to week, so the model could recognise weeks (May, when holiday pay
+arrives; the crash) rather than learn what makes a customer convert. A near
+key does the same: monthly macro-economic columns with a few stray values
+within a month, or coarse ones with five values over nine months. What they
+share is that their variance lies between weeks, not between the customers
+of a week, which is what is measured here. The cost of such features is
+measured by refitting without them, and single features that rank a week's
+customers suspiciously well on their own (usually information from after the
+snapshot) are found as well.
 """
 
 from __future__ import annotations
@@ -16,10 +19,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import numpy as np
 import polars as pl
 
-from nba_toolkit.core.training import auc
+from nba_toolkit.core.validation import folded, single_feature_aucs, within_week_auc
 
 if TYPE_CHECKING:
     from nba_toolkit.core.training import TrainingEvidence
@@ -27,58 +29,65 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class PeriodKey:
-    """Features that are constant within each week and, together, tell the weeks apart."""
+    """Features whose variance lies mostly between weeks: feature -> share of its variance between weeks."""
 
-    features: tuple[str, ...]
-    distinct_weeks: int
+    shares: dict[str, float]
     weeks: int
 
-
-def week_constant_features(features: pl.DataFrame, weeks: pl.Series, names: Sequence[str]) -> list[str]:
-    """The features with one value per week for everyone."""
-    if not names:
-        return []
-    most = features.select(names).with_columns(weeks.alias("__week__")).group_by("__week__").agg(pl.all().n_unique()).max()
-    return [name for name in names if most[name].item() == 1]
+    @property
+    def features(self) -> tuple[str, ...]:
+        return tuple(self.shares)
 
 
-def find_period_key(features: pl.DataFrame, weeks: pl.Series, names: Sequence[str], *, distinct_share: float) -> PeriodKey | None:
-    """The week-constant features, if their combined values differ in at least ``distinct_share`` of the weeks."""
-    constant = week_constant_features(features, weeks, names)
-    n_weeks = weeks.n_unique()
-    if not constant or n_weeks < 2:
-        return None
-    per_week = features.select(constant).with_columns(weeks.alias("__week__")).unique(subset="__week__")
-    distinct = per_week.select(constant).unique().height
-    if distinct < distinct_share * n_weeks:
-        return None
-    return PeriodKey(features=tuple(constant), distinct_weeks=distinct, weeks=n_weeks)
+def between_week_shares(features: pl.DataFrame, weeks: pl.Series, names: Sequence[str]) -> dict[str, float]:
+    """Per numeric (or yes/no) feature, the share of its variance that lies between weeks rather than within them.
 
-
-def single_feature_aucs(features: pl.DataFrame, label: np.ndarray, names: Sequence[str]) -> dict[str, float]:
-    """How well each feature alone separates converters, as an AUC folded to 0.5-1 (direction does not matter).
-
-    A numeric feature is its own score; a category scores as its conversion rate.
+    1.0 means the same value for everyone within each week; 0.0 means every
+    week has the same mean. A feature with no variance at all (the same for
+    everyone in every week) carries nothing and is left out: it is never
+    part of a key. Categories are left out too (they have no variance to
+    split); the single-feature measure covers them.
     """
-    found = {}
-    for name in names:
-        column = features[name]
-        if column.dtype.is_numeric():
-            values = column.cast(pl.Float64)
-            score = values.fill_null(values.median() if values.null_count() < values.len() else 0.0).to_numpy()
-        else:
-            frame = pl.DataFrame({"value": column.cast(pl.String), "label": label})
-            score = frame.select(pl.col("label").mean().over("value")).to_series().to_numpy()
-        if np.all(score == score[0]):
-            found[name] = 0.5
+    numeric = [n for n in names if features[n].dtype.is_numeric() or features[n].dtype == pl.Boolean]
+    if not numeric:
+        return {}
+    frame = features.select(pl.col(numeric).cast(pl.Float64)).with_columns(weeks.alias("__week__"))
+    total = frame.select(((pl.col(numeric) - pl.col(numeric).mean()) ** 2).sum())
+    within = frame.select(((pl.col(numeric) - pl.col(numeric).mean().over("__week__")) ** 2).sum())
+    shares = {}
+    for name in numeric:
+        spread = total[name].item()
+        if spread is None or spread <= 1e-12 * max(1, frame.height):
             continue
-        value = auc(label, score)
-        found[name] = max(value, 1.0 - value)
-    return found
+        shares[name] = max(0.0, min(1.0, 1.0 - within[name].item() / spread))
+    return shares
 
 
-def out_of_time_auc_without(evidence: TrainingEvidence, names: Sequence[str]) -> float:
-    """Refit on the training weeks with ``names`` set to one value for everyone, and measure out of time.
+def find_period_key(features: pl.DataFrame, weeks: pl.Series, names: Sequence[str], *, max_share: float) -> PeriodKey | None:
+    """The features with at least ``max_share`` of their variance between weeks, if any (and if there are weeks to tell apart)."""
+    if weeks.n_unique() < 2:
+        return None
+    shares = between_week_shares(features, weeks, names)
+    flagged = {name: share for name, share in shares.items() if share >= max_share}
+    return PeriodKey(shares=flagged, weeks=weeks.n_unique()) if flagged else None
+
+
+def single_feature_strengths(evidence: TrainingEvidence) -> dict[str, float]:
+    """How well each feature alone ranks the customers of a training week (AUC within the week, folded to 0.5-1).
+
+    Training measures them once (``single_feature_auc_within_week`` in its
+    metrics); evidence without them is measured here.
+    """
+    recorded = evidence.metrics.get("single_feature_auc_within_week")
+    if recorded is None:
+        recorded = single_feature_aucs(
+            evidence.train_features, evidence.train_label, evidence.train_weeks, list(evidence.engine.feature_labels)
+        )
+    return folded(recorded)
+
+
+def out_of_time_auc_without(evidence: TrainingEvidence, names: Sequence[str]) -> float | None:
+    """Refit on the training weeks with ``names`` set to one value for everyone; its AUC within the validation weeks.
 
     Neutralising rather than dropping keeps the engine's feature set intact,
     so any engine can be measured this way: a feature with one value carries
@@ -95,4 +104,5 @@ def out_of_time_auc_without(evidence: TrainingEvidence, names: Sequence[str]) ->
 
     engine = evidence.engine
     model = engine.fit(neutral(evidence.train_features), evidence.train_label, seed=evidence.seed)
-    return auc(evidence.test_label, engine.score(model, neutral(evidence.test_features)))
+    score = engine.score(model, neutral(evidence.test_features))
+    return within_week_auc(evidence.test_label, score, evidence.test_weeks)

@@ -79,17 +79,11 @@ def render(sidecar: dict[str, Any], register: dict[str, FeatureUse], *, owner: s
         "",
     ]
     if oot:
-        lift = oot.get("lift_at_capacity")
+        lines += [f"- {line}" for line in quality_lines(metrics)]
         lines += [
-            f"- AUC {oot['auc']:.3f} on the validation weeks (in time, on the training weeks: "
-            f"{metrics.get('in_time_auc', float('nan')):.3f}). 0.5 is guessing, 1.0 is perfect.",
-            f"- The top of each week, up to the capacity, converted {lift:.1f} times as often as average "
-            f"({oot['conversion_rate_at_capacity']:.2%} against {oot['base_rate']:.2%})."
-            if lift
-            else "- Lift at capacity could not be measured (no conversions in the validation weeks).",
-            f"- Mean score {oot['mean_score']:.2%} against {oot['base_rate']:.2%} observed; Brier score {oot['brier']:.4f}.",
+            f"- Brier score {oot['brier']:.4f}.",
             "",
-            "Calibration by score decile (validation weeks):",
+            "Calibration by score decile (validation weeks, pooled):",
             "",
             "| decile | customers | mean score | observed rate |",
             "|---|---|---|---|",
@@ -98,8 +92,29 @@ def render(sidecar: dict[str, Any], register: dict[str, FeatureUse], *, owner: s
                 for row in oot.get("calibration", [])
             ],
         ]
+        weekly = oot.get("per_week") or []
+        if weekly:
+            lines += [
+                "",
+                "Each validation week on its own:",
+                "",
+                "| week of | customers | conversion | mean score | top | top converts | lift | AUC in the week |",
+                "|---|---|---|---|---|---|---|---|",
+                *[
+                    f"| {w['week']} | {w['customers']:,} | {w['base_rate']:.2%} | {w['mean_score']:.2%} | {w['top']:,} | "
+                    f"{w['top_conversion_rate']:.2%} | {_times(w['lift'])} | {_figure(w['auc'])} |"
+                    for w in weekly
+                ],
+            ]
     else:
         lines.append("No out-of-time metrics were recorded.")
+    lines += ["", "## Model checks at training", ""]
+    checks = sidecar.get("checks") or []
+    lines += [
+        f"- **{c['check']}** ({c['severity']}, {c['status']}): {c['message']}"
+        + (f" Measured: {c['measured']}; threshold: {c['threshold']}." if c.get("measured") is not None else "")
+        for c in checks
+    ] or ["- None were recorded."]
     lines += ["", "## Known weaknesses", ""]
     lines += [f"- {item}" for item in card.get("weaknesses", [])] or ["- The engine lists none."]
     lines += ["", "## When not to use it", ""]
@@ -120,6 +135,65 @@ def render(sidecar: dict[str, Any], register: dict[str, FeatureUse], *, owner: s
         "",
     ]
     return "\n".join(lines)
+
+
+def quality_lines(metrics: dict[str, Any]) -> list[str]:
+    """The validation figures in plain words, each next to its references, for the card, the CLI and the Model screen.
+
+    Older models recorded only the pooled figures; they are shown as such.
+    """
+    oot = metrics.get("out_of_time") or {}
+    if not oot:
+        return ["No out-of-time figures were recorded."]
+    references = metrics.get("references") or {}
+    random = references.get("random") or {}
+    single = references.get("single_feature") or {}
+    within = oot.get("auc_within_week")
+    lines = []
+    if within is not None:
+        compared = [f"a random ranking {_figure(random.get('auc_within_week'))}"] if random else []
+        if single:
+            compared.append(f"{single['feature']} alone {_figure(single.get('auc_within_week'))}")
+        lines.append(
+            f"Within a validation week the model ranks customers at AUC {within:.3f}"
+            + (f" ({'; '.join(compared)})" if compared else "")
+            + f". Pooled over weeks {oot['auc']:.3f}; on the training weeks {_figure(metrics.get('in_time_auc_within_week'))}"
+            " within a week. 0.5 is guessing, 1.0 is perfect."
+        )
+    else:
+        lines.append(
+            f"AUC {oot['auc']:.3f} pooled over the validation weeks (in time {_figure(metrics.get('in_time_auc'))}). "
+            "0.5 is guessing, 1.0 is perfect."
+        )
+    lift = oot.get("lift_at_capacity")
+    if lift is None:
+        lines.append("Lift at capacity could not be measured (no conversions in the validation weeks).")
+    elif "per_week" not in oot:
+        lines.append(
+            f"The validation weeks' tops together converted {lift:.2f} times as often as average (pooled over weeks, "
+            "a figure that flatters any model when week sizes differ; retrain for the weekly figure)."
+        )
+    else:
+        spread = oot.get("lift_at_capacity_range")
+        compared = [f"a random ranking {_times(random.get('lift_at_capacity'))}"] if random else []
+        if single:
+            compared.append(f"{single['feature']} alone {_times(single.get('lift_at_capacity'))}")
+        lines.append(
+            f"The top of each week, up to the capacity, converts {lift:.2f} times as often as that week's average"
+            + (f" (weeks from {spread[0]:.2f} to {spread[1]:.2f})" if spread else "")
+            + (f"; {'; '.join(compared)}" if compared else "")
+            + "."
+        )
+    lines.append(f"Mean score {oot['mean_score']:.2%} against {oot['base_rate']:.2%} observed.")
+    return lines
+
+
+def _figure(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def _times(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}x"
 
 
 def _span(weeks: list[str] | None) -> str:

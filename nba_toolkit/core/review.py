@@ -27,6 +27,7 @@ import polars as pl
 from nba_toolkit.config import Config, parse_config
 from nba_toolkit.core.acknowledgements import pending_warnings
 from nba_toolkit.core.files import sha256_of
+from nba_toolkit.core.ids import relation_number
 from nba_toolkit.core.selection import (
     BELOW_THRESHOLD,
     HOLDOUT,
@@ -462,7 +463,7 @@ class RunReview:
     # -- one customer -----------------------------------------------------
 
     def decision(self, customer_id: str) -> Decision:
-        cid = str(customer_id).strip()
+        cid = relation_number(customer_id)
         found = self.selection.filter(pl.col("_id") == cid)
         if found.height == 0:
             return Decision(
@@ -512,7 +513,7 @@ class RunReview:
 
     def explain(self, customer_id: str) -> Explanation:
         """The engine's explanation of one customer's score, from the run's own snapshot and model."""
-        cid = str(customer_id).strip()
+        cid = relation_number(customer_id)
         decision = self.decision(cid)
         if not decision.found:
             return Explanation(cid, [], [], None, problem=decision.why)

@@ -9,7 +9,8 @@ cooldown) and before scoring, so an excluded customer is never scored, and
 each exclusion carries the reason code ``excluded_rule_<name>`` that the
 counts, the review and the ledger show like any other reason.
 
-A rule that crashes, or answers something other than one verdict per row,
+A rule that crashes, does not answer within the time limit ([plugins]
+call_timeout_seconds), or answers something other than one verdict per row,
 stops the run: a rule that could not decide cannot vouch that nobody it
 should keep out gets mail.
 """
@@ -92,6 +93,8 @@ def apply_rules(
             break
         try:
             verdict = rule.apply(snapshot, context)
+        except PluginError:
+            raise  # already names the rule and its plugin (a time limit, an attempt to exit)
         except Exception as exc:  # noqa: BLE001 - any failure of a rule stops the run, named
             raise PluginError(
                 f"the rule '{rule.name}' (plugin '{plugin}') failed: {type(exc).__name__}: {exc}; the run stops, "

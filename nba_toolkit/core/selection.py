@@ -29,6 +29,7 @@ from nba_toolkit.core.assignment import uniform
 
 if TYPE_CHECKING:
     from nba_toolkit.config import Config
+    from nba_toolkit.ledger.store import Ledger
 
 SELECTED = "selected_mailed"
 HOLDOUT = "holdout"
@@ -105,6 +106,26 @@ def cooldown_start(week_start: date, cooldown_weeks: int) -> date:
     in week 43 is next eligible in week 48.
     """
     return week_start - timedelta(weeks=cooldown_weeks)
+
+
+def cooldown_contacts(ledger: Ledger, week_start: date, cooldown_weeks: int, *, upto: int | None) -> pl.DataFrame:
+    """The customers in the cooldown of the week starting ``week_start``: ``customer_id`` and latest ``week_start`` (text).
+
+    The cooldown is an interval, from ``cooldown_start`` up to and including
+    the run's own week. A contact recorded for a later week (a future week
+    exported by mistake) says nothing about this one: counting it would keep
+    those customers out of every real week until then. ``upto`` is the
+    contact history's high-water mark the run read (see the ledger), so a
+    replay finds the same customers.
+    """
+    first = cooldown_start(week_start, cooldown_weeks)
+    known = {customer for customer, _ in ledger.contacted_since(first, upto=upto)}
+    within = [row for row in ledger.contacts_between(first, week_start + timedelta(weeks=1)) if row[0] in known]
+    return (
+        pl.DataFrame(within, schema={"customer_id": pl.String, "week_start": pl.String}, orient="row")
+        .group_by("customer_id", maintain_order=True)
+        .agg(pl.col("week_start").max())
+    )
 
 
 def exclusions(snapshot: pl.DataFrame, contacted: pl.DataFrame) -> pl.Series:

@@ -8,9 +8,12 @@ operator can fix the extract instead of reading a traceback.
 
 Two rules shape the code:
 
-* Sensitive columns (the denylist) are decided from the header alone and are
-  never parsed into a column, so their values cannot reach a frame, a log or
-  an error message.
+* Only the columns a caller asks for and the ones ``[columns]`` maps are read
+  (an allowlist); every other column, and every column on the sensitive-data
+  denylist, is decided from the header alone and never parsed, so its values
+  cannot reach a frame, a log or an error message. Their names are counted in
+  ``dropped_columns``: a name the denylist does not know (``KLANTNAAM``,
+  ``IBAN_NR``) is dropped all the same.
 * Types come from the whole file. Every CSV cell is read as text and converted
   here with vectorised Polars expressions; a type guessed from the first rows
   would turn a ``3,5`` in row 120 into a crash or a silent null.
@@ -29,6 +32,7 @@ from typing import Literal
 
 import polars as pl
 
+from nba_toolkit.core import ids as relation_numbers
 from nba_toolkit.errors import BadInput
 
 ColumnType = Literal["id", "int", "float", "bool", "date", "str"]
@@ -68,6 +72,8 @@ _FLOAT_PATTERN = {
 # Numbers with a leading zero (branch "007", an account "0612345") are codes;
 # reading them as numbers would change the identifier, so they stay text.
 _PLAIN_INT = r"^-?(0|[1-9]\d*)$"
+# A relation number already in form (see core/ids.py): no sign, no leading zero.
+_PLAIN_ID = r"^(0|[1-9]\d*)$"
 _ZERO_PADDED = r"^[+-]?0\d"
 _ISO_DATE = "%Y-%m-%d"
 _DATE_PATTERN = {
@@ -87,7 +93,7 @@ _BOOL_AS_WRITTEN = {
     spelling: value for word, value in _BOOL_WORDS.items() for spelling in {word, word.upper(), word.capitalize()}
 }
 _EXPECTED = {
-    "id": "an id (text or whole number)",
+    "id": f"a relation number ({relation_numbers.RULE})",
     "int": "a whole number",
     "float": "a number",
     "bool": "yes/no (1/0, true/false, y/n, j/n, ja/nee)",
@@ -136,6 +142,7 @@ def load_snapshot(
         raise BadInput(f"could not be loaded ({type(exc).__name__})", file=path) from None
     # Duplicate keys are a blocking check elsewhere; a row without one is unusable.
     _refuse_empty(path, frame[key], plan.file_names[plan.names.index(key)])
+    _refuse_non_finite(path, frame, dict(zip(plan.names, plan.file_names)))
     return Snapshot(
         frame=frame,
         path=path,
@@ -219,7 +226,7 @@ def _plan_columns(
     wanted: Mapping[str, ColumnType],
     may_miss: frozenset[str],
 ) -> _Plan:
-    """Decide from the header alone what to drop, keep and rename."""
+    """Decide from the header alone what to drop, keep and rename: only claimed, non-denied columns are kept."""
     header = [h if h.strip() else f"column_{i + 1}" for i, h in enumerate(header)]
     kept = [i for i, h in enumerate(header) if not is_denied(h, denylist)]
     by_norm: dict[str, int] = {}
@@ -228,22 +235,13 @@ def _plan_columns(
             raise BadInput(f"the column name '{header[i].strip()}' appears twice in the header", file=path)
         by_norm[_norm(header[i])] = i
     claims = _claims(path, header, mapping, wanted, by_norm, may_miss)
-    kept = [i for i in kept if not (i in claims and is_denied(claims[i], denylist))]
+    # The allowlist: only columns the caller asked for or [columns] maps are read.
+    kept = [i for i in kept if i in claims and not is_denied(claims[i], denylist)]
     kept_set = set(kept)
-    names = [claims.get(i, header[i].strip()) for i in kept]
-    seen: dict[str, str] = {}
-    for i, name in zip(kept, names):
-        if _norm(name) in seen:
-            raise BadInput(
-                f"columns '{seen[_norm(name)]}' and '{header[i]}' would both be called '{name}'",
-                file=path,
-                hint="Rename or remove one of them, or change [columns] in nba.toml.",
-            )
-        seen[_norm(name)] = header[i]
     return _Plan(
         positions=tuple(kept),
         file_names=tuple(header[i] for i in kept),
-        names=tuple(names),
+        names=tuple(claims[i] for i in kept),
         dropped=tuple(h for i, h in enumerate(header) if i not in kept_set),
     )
 
@@ -356,8 +354,12 @@ def _load_csv(
     del data  # the body is the same bytes, or their UTF-8 re-encoding
     if not body or body.isspace():
         raise _empty_file(path)
-    delimiter, header, records = _record_structure(path, body)
+    _refuse_lone_carriage_returns(path, body)
+    delimiter, header, records, counted = _record_structure(path, body)
     plan = _plan_columns(path, header, mapping, denylist, wanted, may_miss)
+    if not counted and len(plan.positions) < len(header):
+        # Polars checks the width of the columns it reads only; see _record_structure.
+        _refuse_ragged(path, _line_field_counts(body, delimiter), len(header))
     try:
         frame = pl.read_csv(body, separator=delimiter, has_header=True, infer_schema=False, columns=list(plan.positions))
     except pl.exceptions.PolarsError:
@@ -415,16 +417,18 @@ def _without_blank_end(body: bytes) -> bytes:
     return body if body[end:] in (b"", b"\n", b"\r\n") else body[:end]
 
 
-def _record_structure(path: Path, body: bytes) -> tuple[str, list[str], int]:
-    """The delimiter, the header names and the number of records; refuses a record of another width.
+def _record_structure(path: Path, body: bytes) -> tuple[str, list[str], int, bool]:
+    """The delimiter, the header names, the number of records and whether each record's fields were counted.
 
-    Without quotes, a record is a line. When the file holds exactly (header
-    width - 1) delimiters per line, no line can have fewer fields unless
-    another has more, and Polars refuses a record with more fields than the
-    header while reading; so the lines need not be counted one by one, which
-    is the expensive part. Otherwise, and always with quotes, every record's
-    fields are counted (see _line_field_counts), in Python's csv module when a
-    quoted field spans lines.
+    Refuses a record of another width when it counted them. Without quotes, a
+    record is a line. When the file holds exactly (header width - 1)
+    delimiters per line, no line can have fewer fields unless another has
+    more, and Polars refuses a record with more fields than the header while
+    reading every column; so the lines need not be counted one by one, which
+    is the expensive part, unless some columns are not read (the caller's
+    job). Otherwise, and always with quotes, every record's fields are
+    counted (see _line_field_counts), in Python's csv module when a quoted
+    field spans lines.
     """
     delimiter = _choose_delimiter(pl.Series(_first_lines(body, _DELIMITER_SAMPLE)).str.replace_all(_QUOTED, ""))
     end = body.find(b"\n")
@@ -433,12 +437,31 @@ def _record_structure(path: Path, body: bytes) -> tuple[str, list[str], int]:
     if b'"' not in body:
         records = body.count(b"\n") + (not body.endswith(b"\n"))
         if body.count(delimiter.encode()) == (len(header) - 1) * records:
-            return delimiter, header, records
+            return delimiter, header, records, False
     counts = _line_field_counts(body, delimiter)
     if counts is None:
         header, counts = _csv_module_structure(path, body.decode("utf-8"), delimiter)
     _refuse_ragged(path, counts, len(header))
-    return delimiter, header, counts.len()
+    return delimiter, header, counts.len(), True
+
+
+def _refuse_lone_carriage_returns(path: Path, body: bytes) -> None:
+    """A line break is LF or CR LF; a CR on its own (old Mac files, a stray one in the header) is refused.
+
+    Readers disagree about a lone CR: one sees a line break, another a
+    character in a value, so the file's rows would depend on who reads it.
+    """
+    if body.count(b"\r") == body.count(b"\r\n"):
+        return
+    position = re.search(rb"\r(?!\n)", body).start()
+    line = body.count(b"\n", 0, position)
+    raise BadInput(
+        "has a carriage return (CR) on its own "
+        + ("in the header" if line == 0 else f"in line {line + 1}")
+        + "; line breaks must be LF or CR LF",
+        file=path,
+        hint="Save the extract again with Windows (CR LF) or Unix (LF) line endings.",
+    )
 
 
 def _first_lines(body: bytes, limit: int) -> list[str]:
@@ -667,7 +690,7 @@ def _decimal_of_valid_floats(parts: list[pl.DataFrame], floats: list[str], *, co
 def _declared_expr(v: pl.Expr, kind: ColumnType, decimal: str) -> pl.Expr:
     """A column converted as _text_exprs would, with a null wherever the careful way must look."""
     if kind == "id":
-        return pl.when(v.str.contains(_PLAIN_INT)).then(v.cast(pl.Int64, strict=False))
+        return pl.when(v.str.contains(_PLAIN_ID)).then(v.cast(pl.Int64, strict=False))
     if kind == "int":
         return v.cast(pl.Int64, strict=False)
     if kind == "float":
@@ -750,12 +773,19 @@ def _text_exprs(
 
 
 def _id_expr(path: Path, ids: pl.Series, file_name: str) -> pl.Expr:
-    """Whole numbers become integers; anything else (or any leading zero) stays text."""
+    """Relation numbers in their one form (see core/ids.py); the first that is none is refused."""
     _refuse_empty(path, ids, file_name)
-    as_int = ids.cast(pl.Int64, strict=False)
-    if ids.str.contains(_PLAIN_INT).all() and as_int.null_count() == 0:
-        return pl.col(ids.name).cast(pl.Int64)
-    return pl.col(ids.name)
+    bad = relation_numbers.invalid(ids).arg_true()
+    if bad.len():
+        index = int(bad[0])
+        raise BadInput(
+            f"is not {_EXPECTED['id']}",
+            file=path,
+            column=file_name,
+            row=index + 1,
+            value=ids[index],
+        )
+    return pl.lit(relation_numbers.normalised(ids)).alias(ids.name)
 
 
 def _date_format(dates: pl.Series) -> str:
@@ -788,16 +818,37 @@ def _refuse_bad_values(
     if first is not None:
         index, name = first
         raise BadInput(
-            f"value {_show(raw[name][index])} is not {_EXPECTED[types[name]]}",
+            f"is not {_EXPECTED[types[name]]}",
             file=path,
             column=file_names[name],
             row=index + 1,
+            value=raw[name][index],
         )
 
 
-def _show(value: object, limit: int = 40) -> str:
-    text = str(value)
-    return repr(text if len(text) <= limit else text[:limit] + "...")
+def _refuse_non_finite(path: Path, frame: pl.DataFrame, file_names: Mapping[str, str]) -> None:
+    """Infinity and NaN are no amounts: the first one, in any number column, is refused.
+
+    ``1e999`` in a CSV or ``-inf`` in Parquet would otherwise be scored, and a
+    model gives an infinite balance a score of 1.
+    """
+    floats = [name for name, dtype in frame.schema.items() if dtype.is_float()]
+    if not floats:
+        return
+    first = frame.select(
+        (pl.col(name).is_infinite() | pl.col(name).is_nan()).arg_true().first().alias(name) for name in floats
+    ).row(0, named=True)
+    found = [(index, name) for name, index in first.items() if index is not None]
+    if found:
+        index, name = min(found)
+        raise BadInput(
+            "is not a finite number",
+            file=path,
+            column=file_names[name],
+            row=index + 1,
+            value=frame[name][index],
+            hint="Infinity and NaN are no amounts; ask the data warehouse team for the real value or an empty cell.",
+        )
 
 
 def _refuse_empty(path: Path, values: pl.Series, file_name: str) -> None:
@@ -830,10 +881,19 @@ def _native_column(path: Path, values: pl.Series, file_name: str, kind: ColumnTy
     bad = (values.is_not_null() & converted.is_null()).arg_true()
     if bad.len():
         index = int(bad[0])
-        raise BadInput(f"value {_show(values[index])} is not {_EXPECTED[kind]}", file=path, column=file_name, row=index + 1)
+        raise BadInput(f"is not {_EXPECTED[kind]}", file=path, column=file_name, row=index + 1, value=values[index])
     if kind == "id":
         _refuse_empty(path, values, file_name)
+        _refuse_negative_ids(path, converted, file_name)
     return converted
+
+
+def _refuse_negative_ids(path: Path, ids: pl.Series, file_name: str) -> None:
+    """A relation number has no sign (see core/ids.py)."""
+    negative = (ids < 0).arg_true()
+    if negative.len():
+        index = int(negative[0])
+        raise BadInput(f"is not {_EXPECTED['id']}", file=path, column=file_name, row=index + 1, value=ids[index])
 
 
 def _native_cast(values: pl.Series, kind: ColumnType) -> pl.Series | None:

@@ -28,6 +28,7 @@ import polars as pl
 
 from nba_toolkit.core.drift import bin_shares, decile_edges
 from nba_toolkit.core.engine import refit_method
+from nba_toolkit.core.validation import reference_rankings, single_feature_aucs, weekly_figures, within_week_auc
 from nba_toolkit.errors import BadInput
 
 MIN_TRAINING_WEEKS = 8
@@ -101,10 +102,24 @@ def train_engine(engine: Any, labelled: pl.DataFrame, *, validation_weeks: int, 
     model = engine.fit(train_features, train["label"].to_numpy(), seed=seed)
     in_time = engine.score(model, train_features)
     out_of_time = engine.score(model, test_features)
+    train_label, test_label = train["label"].to_numpy(), test["label"].to_numpy()
     metrics = {
-        "out_of_time": evaluate_scores(test["label"].to_numpy(), out_of_time, test["snapshot_date"], capacity),
-        "in_time_auc": auc(train["label"].to_numpy(), in_time),
+        "out_of_time": evaluate_scores(test_label, out_of_time, test["snapshot_date"], capacity),
+        "in_time_auc": auc(train_label, in_time),
+        "in_time_auc_within_week": within_week_auc(train_label, in_time, train["snapshot_date"]),
     }
+    metrics["single_feature_auc_within_week"] = single_feature_aucs(
+        train_features, train_label, train["snapshot_date"], list(engine.feature_labels)
+    )
+    metrics["references"] = reference_rankings(
+        metrics["single_feature_auc_within_week"],
+        train_features,
+        train_label,
+        test_features,
+        test_label,
+        test["snapshot_date"],
+        capacity,
+    )
     all_features = engine.features(labelled.lazy()).collect()
     # The final model also learns from the validation weeks. An engine that can refit starts from the
     # validated model, a step or two from the final one, and ends at the model a fit from scratch gives.
@@ -124,10 +139,10 @@ def train_engine(engine: Any, labelled: pl.DataFrame, *, validation_weeks: int, 
         evidence=TrainingEvidence(
             engine=engine,
             train_features=train_features,
-            train_label=train["label"].to_numpy(),
+            train_label=train_label,
             train_weeks=train["snapshot_date"],
             test_features=test_features,
-            test_label=test["label"].to_numpy(),
+            test_label=test_label,
             test_weeks=test["snapshot_date"],
             metrics=metrics,
             seed=seed,
@@ -136,13 +151,12 @@ def train_engine(engine: Any, labelled: pl.DataFrame, *, validation_weeks: int, 
 
 
 def evaluate_scores(label: np.ndarray, score: np.ndarray, week: pl.Series, capacity: int) -> dict[str, Any]:
-    """AUC, lift at capacity (per week, averaged) and calibration by score decile."""
+    """The validation figures: per week and combined (``core/validation.py``), plus the pooled AUC and calibration.
+
+    The pooled AUC is kept, labelled as such, because it is what most tools
+    report; the figures the gates and the operator read are the weekly ones.
+    """
     frame = pl.DataFrame({"label": label, "score": score, "week": week})
-    base_rate = float(label.mean())
-    top = frame.with_columns(pl.col("score").rank("ordinal", descending=True).over("week").alias("rank")).filter(
-        pl.col("rank") <= capacity
-    )
-    top_rate = float(top["label"].mean()) if top.height else 0.0
     deciles = (
         frame.with_columns((pl.col("score").rank("ordinal") * 10 / (pl.len() + 1)).floor().cast(pl.Int8).alias("decile"))
         .group_by("decile")
@@ -155,9 +169,8 @@ def evaluate_scores(label: np.ndarray, score: np.ndarray, week: pl.Series, capac
     )
     return {
         "auc": auc(label, score),
-        "base_rate": base_rate,
-        "lift_at_capacity": top_rate / base_rate if base_rate else None,
-        "conversion_rate_at_capacity": top_rate,
+        **weekly_figures(label, score, week, capacity),
+        "base_rate": float(label.mean()),
         "mean_score": float(score.mean()),
         "brier": float(np.mean((score - label) ** 2)),
         "calibration": [

@@ -15,6 +15,13 @@ Three estimators, each chosen for where it is used:
   weights the caller gives (from the recorded probabilities), and the
   standard error is clustered by customer, because a customer held out week
   after week appears in several runs and those rows are not independent.
+* :func:`stratified_newcombe`: the same weighted difference of conversion
+  rates with the Newcombe interval carried over to a weighted sum (the MOVER
+  method of Zou and Donner, 2008, from each run's Wilson intervals). With few
+  conversions the clustered normal interval is too narrow (one run, 100
+  controls, 2 conversions: -8.67 to -2.92 points against Newcombe's -7.51 to
+  -0.73); pooled conversion uplifts therefore report the wider of the two,
+  which is exactly Newcombe's when one run contributes.
 """
 
 from __future__ import annotations
@@ -53,6 +60,10 @@ class Interval:
 NEWCOMBE = "Newcombe hybrid score interval (method 10) for a difference of proportions"
 WELCH = "Welch unequal-variance t interval for a difference of means"
 STRATIFIED = "difference per run, weighted by the recorded assignment probabilities; normal interval, clustered by customer"
+STRATIFIED_RATES = (
+    "difference per run, weighted by the recorded assignment probabilities; the wider of the Newcombe interval "
+    "carried over to the weighted sum (MOVER, from each run's Wilson intervals) and the normal interval clustered by customer"
+)
 
 
 def z_value(confidence: float = CONFIDENCE) -> float:
@@ -151,3 +162,39 @@ def stratified_difference(
     variance = float(per_customer.select((pl.col("s") ** 2).sum()).item()) * clusters / (clusters - 1)
     half = z_value(confidence) * math.sqrt(variance)
     return Interval(estimate, estimate - half, estimate + half, STRATIFIED)
+
+
+def stratified_newcombe(cells: pl.DataFrame, weights: pl.DataFrame, *, confidence: float = CONFIDENCE) -> Interval:
+    """Σ weight × (treated rate − control rate) with the MOVER-Wilson interval; Newcombe's own for one stratum.
+
+    ``cells`` has ``stratum``, ``treated`` (bool), ``n`` and ``successes``;
+    ``weights`` has ``stratum`` and ``weight``. Every stratum needs both a
+    treated and a control cell.
+    """
+    joined = (
+        cells.join(weights, on="stratum")
+        .pivot(on="treated", index=["stratum", "weight"], values=["n", "successes"])
+        .drop_nulls()
+    )
+    if joined.height == 0:
+        return Interval(None, None, None, STRATIFIED_RATES)
+    estimate = 0.0
+    below = above = 0.0
+    for row in joined.iter_rows(named=True):
+        w = row["weight"]
+        n1, s1, n0, s0 = row["n_true"], row["successes_true"], row["n_false"], row["successes_false"]
+        p1, p0 = s1 / n1, s0 / n0
+        l1, u1 = wilson(s1, n1, confidence)
+        l0, u0 = wilson(s0, n0, confidence)
+        estimate += w * (p1 - p0)
+        below += w * w * ((p1 - l1) ** 2 + (u0 - p0) ** 2)
+        above += w * w * ((u1 - p1) ** 2 + (p0 - l0) ** 2)
+    return Interval(estimate, estimate - math.sqrt(below), estimate + math.sqrt(above), STRATIFIED_RATES)
+
+
+def wider(first: Interval, second: Interval, method: str) -> Interval:
+    """The same estimate with the bounds of whichever interval is wider on each side."""
+    if first.ci_low is None or second.ci_low is None:
+        known = first if first.ci_low is not None else second
+        return Interval(first.estimate, known.ci_low, known.ci_high, method)
+    return Interval(first.estimate, min(first.ci_low, second.ci_low), max(first.ci_high, second.ci_high), method)

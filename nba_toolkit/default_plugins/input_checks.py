@@ -3,7 +3,8 @@
 They run before anything is scored. Row count and unit jumps compare with
 the last accepted run; feature drift and the market regime compare with the
 reference the active model saved at training. Null rates and value ranges
-need no comparison at all. Thresholds come from ``[checks.<name>]`` in
+need no comparison at all; the contact overlap compares this week's relation
+numbers with the contact history. Thresholds come from ``[checks.<name>]`` in
 nba.toml (see docs/checks.md).
 """
 
@@ -94,40 +95,91 @@ class ValueRangesCheck:
     name = "value_ranges"
     stage = "input"
     severity = "block"
-    description = "Values lie within their possible range (for example no negative savings balance)."
+    description = (
+        "Values lie within their possible range (for example no negative savings balance), and the model's "
+        "features within a plausible distance of what training saw."
+    )
 
     def run(self, context: CheckContext) -> CheckResult:
         frame = context.snapshot
         settings = context.settings(self.name)
         columns = [c for c in dict.fromkeys([*settings.min, *settings.max]) if c in frame.columns]
-        if not columns:
-            return not_measured(self, "none of the columns with a declared range is in the snapshot.")
         ranges = {column: (settings.min.get(column), settings.max.get(column)) for column in columns}
-        outside = {column: _outside(column, low, high) for column, (low, high) in ranges.items()}
-        # one pass counts what lies outside; the extremes are looked up only for columns that have any
-        counts = frame.select(mask.sum().alias(column) for column, mask in outside.items()).row(0, named=True)
-        found = _extremes(frame, {column: mask for column, mask in outside.items() if counts[column]})
-        rules = [f"{column} {_range_text(low, high)}" for column, (low, high) in ranges.items()]
-        problems = [
-            f"'{column}' is outside {_range_text(*ranges[column])} in {counts[column]:,} rows "
-            f"(values from {figure(low)} to {figure(high)})"
-            for column, (low, high) in found.items()
+        bounds = _plausible_bounds(context, settings.plausible_spans)
+        if not ranges and not bounds:
+            return not_measured(self, "none of the columns with a declared range is in the snapshot.")
+        problems, masks = _outside_ranges(frame, ranges)
+        features = context.features() if bounds else frame
+        implausible, feature_masks = _outside_ranges(features, bounds)
+        problems += [
+            f"the model's feature {problem}: more than {settings.plausible_spans:g} times the width of training's range "
+            "beyond it"
+            for problem in implausible
         ]
-        masks = [outside[column].fill_null(False) for column in found]
-        mask = pl.any_horizontal(masks) if masks else pl.lit(False)
-        hits = affected(frame, mask)
+        hits = _affected_union(frame, masks, features, feature_masks)
+        rules = [f"{column} {_range_text(low, high)}" for column, (low, high) in ranges.items()]
+        rules += [f"feature {name} {_range_text(low, high)}" for name, (low, high) in bounds.items()]
         return result(
             self,
             not problems,
-            "Every value lies within its declared range."
+            "Every value lies within its declared range, and every feature near the range training saw."
             if not problems
             else "Impossible values in the snapshot: " + "; ".join(problems) + ".",
             measured=hits["affected_count"],
             threshold="; ".join(rules),
             action="Ask the data warehouse team about these rows (the sample lists relation numbers). If such values "
-            "are real, widen the range in [checks.value_ranges].",
+            "are real, widen the range in [checks.value_ranges] (min, max, plausible_spans).",
             **hits,
         )
+
+
+def _plausible_bounds(context: CheckContext, spans: float) -> dict[str, tuple[float, float]]:
+    """Per numeric model feature, the band beyond which a value is implausible rather than unusual.
+
+    The band is training's range widened on both sides by ``spans`` times its
+    width: a balance of 1e300 lies hundreds of widths beyond it even on the
+    engine's log scale, a wealthy customer does not. Features that are the same
+    for everyone in a week (the market) are the market regime check's.
+    """
+    reference = (context.model or {}).get("reference")
+    if not reference or context.engine is None:
+        return {}
+    bounds = {}
+    for name, ref in reference.items():
+        if "min" not in ref or "max" not in ref or ref.get("same_within_week"):
+            continue
+        low, high = float(ref["min"]), float(ref["max"])
+        width = (high - low) or max(abs(low), abs(high), 1.0)
+        bounds[name] = (low - spans * width, high + spans * width)
+    return bounds
+
+
+def _outside_ranges(frame: pl.DataFrame, ranges: dict[str, tuple[float | None, float | None]]) -> tuple[list[str], list[pl.Expr]]:
+    """What lies outside each column's range, as sentences, and the masks of the rows concerned."""
+    ranges = {column: bounds for column, bounds in ranges.items() if column in frame.columns}
+    if not ranges or frame.height == 0:
+        return [], []
+    outside = {column: _outside(column, low, high) for column, (low, high) in ranges.items()}
+    # one pass counts what lies outside; the extremes are looked up only for columns that have any
+    counts = frame.select(mask.sum().alias(column) for column, mask in outside.items()).row(0, named=True)
+    found = _extremes(frame, {column: mask for column, mask in outside.items() if counts[column]})
+    problems = [
+        f"'{column}' is outside {_range_text(*ranges[column])} in {counts[column]:,} rows "
+        f"(values from {figure(low)} to {figure(high)})"
+        for column, (low, high) in found.items()
+    ]
+    return problems, [outside[column].fill_null(False) for column in found]
+
+
+def _affected_union(
+    frame: pl.DataFrame, masks: list[pl.Expr], features: pl.DataFrame, feature_masks: list[pl.Expr]
+) -> dict[str, object]:
+    """The customers with a value outside a declared range or a feature outside its plausible band, once each."""
+    ids = [part.filter(pl.any_horizontal(m))["customer_id"] for part, m in ((frame, masks), (features, feature_masks)) if m]
+    if not ids:
+        return affected(frame, pl.lit(False))
+    found = ids[0] if len(ids) == 1 else pl.concat([i.cast(pl.String) for i in ids]).unique(maintain_order=True)
+    return affected(found.to_frame(), pl.lit(True))
 
 
 def _outside(column: str, low: float | None, high: float | None) -> pl.Expr:
@@ -336,6 +388,52 @@ class MarketRegimeCheck:
         )
 
 
+class ContactOverlapCheck:
+    name = "contact_overlap"
+    stage = "input"
+    severity = "block"
+    description = "The customers contacted in the cooldown weeks are found again in this week's snapshot."
+
+    def run(self, context: CheckContext) -> CheckResult:
+        """Relation numbers that changed their form would make last weeks' customers strangers to the cooldown.
+
+        The measure is the share of the customers contacted in the cooldown
+        weeks before this one whose relation number is in this week's
+        snapshot. A bank's customers stay from one week to the next, so this
+        share is close to 1; relation numbers written in another form (a
+        prefix, another numbering) make it fall to about 0.
+        """
+        if context.contacted is None or context.snapshot.height == 0:
+            # An empty extract is the row count's to stop, with its own advice.
+            return not_measured(self, "no contact history or no customers to compare.")
+        settings = context.settings(self.name)
+        recent = context.contacted.filter(pl.col("week_start") < context.week_start.isoformat())
+        if recent.height < settings.min_contacts:
+            return not_measured(
+                self,
+                f"{recent.height:,} customers were contacted in the cooldown weeks; the comparison starts at "
+                f"{settings.min_contacts:,}.",
+            )
+        ids = context.snapshot["customer_id"]
+        found = recent["customer_id"].is_in(ids.cast(pl.String).implode())
+        share = float(found.mean() or 0.0)
+        passed = share >= settings.min_share
+        return result(
+            self,
+            passed,
+            f"{share:.0%} of the {recent.height:,} customers contacted in the cooldown weeks are in this week's snapshot."
+            if passed
+            else f"Only {share:.0%} of the {recent.height:,} customers contacted in the cooldown weeks are in this "
+            "week's snapshot. Their relation numbers may be written differently this week (another numbering or a "
+            "prefix), and then the cooldown cannot recognise them: they would be mailed again.",
+            measured=round(share, 4),
+            threshold=f"at least {settings.min_share:.0%}",
+            action="Ask the data warehouse team whether the relation numbers in this week's extract are the ones "
+            "used before. If the customer base really changed this much, lower [checks.contact_overlap] min_share.",
+            **affected(recent, ~found),
+        )
+
+
 @hookimpl
 def nba_register_checks(register):
     for check in (
@@ -345,5 +443,6 @@ def nba_register_checks(register):
         UnitJumpCheck(),
         FeatureDriftCheck(),
         MarketRegimeCheck(),
+        ContactOverlapCheck(),
     ):
         register(check)

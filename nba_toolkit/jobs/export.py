@@ -1,19 +1,35 @@
 """Approve a run and write the mail program's file (R-X2).
 
 Guards, in order: the run is awaiting approval (not blocked, failed or
-already exported); no other run of the same week was exported; every
-warning of the run was acknowledged by a person; the stored
-selection is byte-for-byte the one the run recorded. Customers the operator
-excluded during review (overrides in the ledger) are left out of the file. The file is written to a
-temporary name with mode 0600 and renamed into place; only then, in one
-ledger transaction, is the run marked exported and the contact history
-extended (with the mailed customers and the holdout, so the cooldown covers
-both). If that transaction fails, the file is removed again: a file in
-exports/ always has a ledger record, and the reverse.
+already exported); every warning of the run was acknowledged by a person;
+the stored selection is byte-for-byte the one the run recorded; no relation
+number would be run as a formula by a spreadsheet. Customers the operator
+excluded during review (overrides in the ledger) are left out of the file.
+
+Then, step by step, each step a named crash point (core/files.py):
+
+1. ``export.reserved``: the week is claimed in the ledger, in the same
+   transaction that checks nobody else has it (a week is mailed once, even
+   when two people press export at the same moment); the claim names the
+   file about to be written and the process writing it.
+2. ``export.written``: the exporter writes to a temporary file (mode 0600),
+   which is read back in the configured dialect and compared with the rows
+   it was given; its hash is noted with the claim.
+3. ``export.renamed``: the file is linked into exports/ under its final
+   name (never over an existing file).
+4. ``export.recorded``: in one transaction the run is marked exported and the
+   contact history extended (with the mailed customers and the holdout, so
+   the cooldown covers both).
+
+A failure at any step removes the file and gives the week back, so a file in
+exports/ always has a ledger record, and the reverse. A process that dies
+between the steps is settled the next time the workspace is opened
+(jobs/integrity.py), from the claim and what is on disk.
 """
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -21,13 +37,15 @@ from typing import Any
 
 import polars as pl
 
+from nba_toolkit.config import Config
 from nba_toolkit.core.acknowledgements import refuse_unacknowledged
-from nba_toolkit.core.export import MAIL_COLUMNS
-from nba_toolkit.core.files import atomic_writer, sha256_of
+from nba_toolkit.core.export import MAIL_COLUMNS, executes_in_spreadsheet, file_dialect, read_back, safe_extension
+from nba_toolkit.core.files import atomic_writer, crash_point, inside, sha256_of
 from nba_toolkit.core.selection import HOLDOUT, MAILED_GROUPS
 from nba_toolkit.core.weeks import parse_week
-from nba_toolkit.errors import NbaError, PluginError, UsageError
-from nba_toolkit.plugin.manager import Registry
+from nba_toolkit.errors import BadInput, NbaError, PluginError, UsageError
+from nba_toolkit.ledger.store import Ledger, RunRecord
+from nba_toolkit.plugin.manager import Registered, Registry
 from nba_toolkit.workspace import Workspace, operator_name
 
 
@@ -56,6 +74,53 @@ def export_run(workspace: Workspace, registry: Registry, run_id: str, *, approve
     ledger.require_intact()
     config = workspace.config
     run = ledger.run(run_id)
+    _refuse_unexportable(ledger, run)
+    selection = mailed_or_held(verified_selection(workspace, run))
+    today = date.today()
+    exporter_entry = registry.exporter(config.export.exporter)
+    path = mail_file_path(workspace, config, run, exporter_entry)
+    approver = approved_by or operator_name()
+    if path.exists():
+        raise UsageError(f"{path} already exists; it was left untouched and nothing was exported")
+    ledger.reserve_export(run_id, path=workspace.record_path(path), export_date=today, by=approver)
+    crash_point("export.reserved")
+    renamed = False
+    try:
+        # read after the reservation, which freezes the run's exclusions until the export is settled
+        operator_excluded = [o["customer_id"] for o in ledger.overrides(run_id) if o["action"] == "exclude"]
+        rows = mail_rows(selection, operator_excluded, campaign_code=config.campaign.code, export_date=today)
+        _refuse_formulas(rows, run_id)
+        _write_checked(path, rows, exporter_entry, config, ledger, run_id)
+        renamed = True
+        crash_point("export.renamed")
+        sha = sha256_of(path)
+        ledger.complete_export(
+            run_id,
+            export_sha256=sha,
+            export_rows=rows.height,
+            contacts=contacts_of(rows, selection),
+            week_start=parse_week(run.week),
+        )
+    except BaseException as exc:
+        if renamed:
+            path.unlink(missing_ok=True)
+        _give_week_back(ledger, run_id, exc)
+        raise
+    crash_point("export.recorded")
+    groups = {group: int(n) for group, n in rows.group_by("group").len().sort("group").iter_rows()}
+    return ExportOutcome(
+        run_id=run_id,
+        path=path,
+        sha256=sha,
+        rows=rows.height,
+        groups={g: groups.get(g, 0) for g in MAILED_GROUPS.values()},
+        approved_by=approver,
+    )
+
+
+def _refuse_unexportable(ledger: Ledger, run: RunRecord) -> None:
+    """The guards a person can read before anything is claimed; the week itself is claimed in the ledger."""
+    run_id = run.run_id
     if run.status == "exported":
         raise UsageError(f"run {run_id} was already exported on {run.exported_at} to {run.export_path}; a run is exported once")
     if run.kind == "acceptance":
@@ -70,62 +135,89 @@ def export_run(workspace: Workspace, registry: Registry, run_id: str, *, approve
         raise UsageError(f"run {run_id} has blocking check results and cannot be exported")
     refuse_unacknowledged(ledger, run_id)
 
+
+def verified_selection(workspace: Workspace, run: RunRecord) -> Path:
     selection_path = workspace.root / (run.selection_path or "")
     if not selection_path.is_file() or sha256_of(selection_path) != run.selection_sha256:
         raise NbaError(
-            f"the stored selection of run {run_id} is missing or was changed after the run; it was not exported",
+            f"the stored selection of run {run.run_id} is missing or was changed after the run; it was not exported",
             hint="Run the week again.",
         )
-    today = date.today()
-    operator_excluded = [o["customer_id"] for o in ledger.overrides(run_id) if o["action"] == "exclude"]
-    selection = _mailed_or_held(selection_path)
-    rows = mail_rows(selection, operator_excluded, campaign_code=config.campaign.code, export_date=today)
-    exporter_entry = registry.exporter(config.export.exporter)
-    exporter = exporter_entry.obj
-    approver = approved_by or operator_name()
-    path = workspace.exports_dir / f"{config.campaign.code}_{run.week}_{run_id}.{exporter.extension}"
-    if path.exists():
-        raise UsageError(f"{path} already exists; it was left untouched and nothing was exported")
+    return selection_path
+
+
+def _refuse_formulas(rows: pl.DataFrame, run_id: str) -> None:
+    """A relation number a spreadsheet would run as a formula never goes out (CSV injection)."""
+    bad = sum(executes_in_spreadsheet(cid) for cid in rows["customer_id"].cast(pl.String).to_list())
+    if bad:
+        raise BadInput(
+            f"{bad} relation number(s) in run {run_id} start with = + - @ or a tab, which a spreadsheet would run "
+            "as a formula; nothing was exported",
+            hint="Ask the data warehouse team to fix the relation numbers in the extract, then run the week again.",
+        )
+
+
+def mail_file_path(workspace: Workspace, config: Config, run: RunRecord, exporter: Registered) -> Path:
+    """Where the run's mail file goes: directly in exports/, named from parts that cannot leave it."""
+    extension = getattr(exporter.obj, "extension", None)
+    if not safe_extension(extension):
+        raise PluginError(
+            f"the exporter '{config.export.exporter}' (plugin '{exporter.plugin}') declares the extension "
+            f"{extension!r}; an extension is 1 to 16 letters or digits; nothing was exported"
+        )
     try:
-        with atomic_writer(path, mode=0o600, overwrite=False) as stream:
+        return inside(workspace.exports_dir, f"{config.campaign.code}_{run.week}_{run.run_id}.{extension}")
+    except ValueError as exc:
+        raise UsageError(f"{exc}; nothing was exported", hint="Check [campaign] code in nba.toml.") from None
+
+
+def _write_checked(
+    path: Path, rows: pl.DataFrame, exporter_entry: Registered, config: Config, ledger: Ledger, run_id: str
+) -> None:
+    """Write the file through the exporter, read it back, note its hash, and only then rename it into exports/."""
+    exporter = exporter_entry.obj
+    who = f"the exporter '{exporter.name}' (plugin '{exporter_entry.plugin}')"
+    delimiter, trailer_lines = file_dialect(exporter, config.export)
+
+    def check(written: Path) -> None:
+        problems = read_back(written.read_bytes(), rows, config.export, delimiter=delimiter, trailer_lines=trailer_lines)
+        if problems:
+            raise PluginError(
+                f"{who} wrote a file that does not hold the rows it was given: {'; '.join(problems)}; "
+                "the file was removed, nothing was exported and the contact history is unchanged"
+            )
+        ledger.record_export_written(run_id, sha256=sha256_of(written), rows=rows.height)
+        crash_point("export.written")
+
+    try:
+        with atomic_writer(path, mode=0o600, overwrite=False, before_rename=check) as stream:
             exporter.write(rows, stream, config.export)
     except FileExistsError:
         raise UsageError(f"{path} already exists; it was left untouched and nothing was exported") from None
+    except NbaError:
+        raise
     except Exception as exc:  # noqa: BLE001 - the exporter's failure, named; no file was left
         raise PluginError(
-            f"the exporter '{exporter.name}' (plugin '{exporter_entry.plugin}') failed: {type(exc).__name__}: {exc}; "
-            "no file was written and the contact history is unchanged"
+            f"{who} failed: {type(exc).__name__}: {exc}; no file was written and the contact history is unchanged"
         ) from exc
-    sha = sha256_of(path)
-    try:
-        ledger.complete_export(
-            run_id,
-            approved_by=approver,
-            export_path=str(path.relative_to(workspace.root)),
-            export_sha256=sha,
-            export_rows=rows.height,
-            contacts=[
-                *((str(cid), grp) for cid, grp in rows.select("customer_id", "group").iter_rows()),
-                *((str(cid), HOLDOUT) for cid in selection.filter(pl.col("reason") == HOLDOUT)["customer_id"]),
-            ],
-            contact_date=today,
-            week_start=parse_week(run.week),
-        )
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    groups = {group: int(n) for group, n in rows.group_by("group").len().sort("group").iter_rows()}
-    return ExportOutcome(
-        run_id=run_id,
-        path=path,
-        sha256=sha,
-        rows=rows.height,
-        groups={g: groups.get(g, 0) for g in MAILED_GROUPS.values()},
-        approved_by=approver,
-    )
 
 
-def _mailed_or_held(selection_path: Path) -> pl.DataFrame:
+def _give_week_back(ledger: Ledger, run_id: str, exc: BaseException) -> None:
+    """After a failed export the week is free again; if even that cannot be recorded, the next opening settles it."""
+    reason = exc.message if isinstance(exc, NbaError) else f"{type(exc).__name__}: {exc}"
+    with suppress(Exception):  # the export's own error is the one to report
+        ledger.abandon_export(run_id, note=f"the export failed: {reason}")
+
+
+def contacts_of(rows: pl.DataFrame, selection: pl.DataFrame) -> list[tuple[str, str]]:
+    """What an export adds to the contact history: the mailed with their group, and the holdout (cooldown covers both)."""
+    return [
+        *((str(cid), grp) for cid, grp in rows.select("customer_id", "group").iter_rows()),
+        *((str(cid), HOLDOUT) for cid in selection.filter(pl.col("reason") == HOLDOUT)["customer_id"]),
+    ]
+
+
+def mailed_or_held(selection_path: Path) -> pl.DataFrame:
     """The stored selection's rows the export writes or records (the mailed and the holdout), in file order.
 
     Everything the export does concerns these few thousand rows; reading

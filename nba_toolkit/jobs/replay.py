@@ -26,7 +26,7 @@ from nba_toolkit.core.degraded import impute, loading_schema
 from nba_toolkit.core.files import sha256_of
 from nba_toolkit.core.models import load_model
 from nba_toolkit.core.rules import RuleContext, rule_columns
-from nba_toolkit.core.selection import Policy, cooldown_start
+from nba_toolkit.core.selection import Policy, cooldown_contacts
 from nba_toolkit.core.snapshot import load_snapshot
 from nba_toolkit.core.weeks import week_bounds
 from nba_toolkit.errors import NbaError, UsageError
@@ -51,10 +51,14 @@ class ReplayReport:
     export_identical: bool | None = None
     export_sha256: str | None = None
     recorded_export_sha256: str | None = None
+    #: the exported mail file in exports/ is missing or no longer the recorded one (None: it is, or nothing was exported)
+    mail_file: str | None = None
 
     @property
     def identical(self) -> bool:
-        return not self.inputs and self.selection_identical is True and self.export_identical is not False
+        return (
+            not self.inputs and self.selection_identical is True and self.export_identical is not False and self.mail_file is None
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -68,6 +72,7 @@ class ReplayReport:
             "export_identical": self.export_identical,
             "export_sha256": self.export_sha256,
             "recorded_export_sha256": self.recorded_export_sha256,
+            "mail_file": self.mail_file,
         }
 
 
@@ -77,6 +82,8 @@ def replay(workspace: Workspace, registry: Registry, run_id: str) -> ReplayRepor
     if run.status not in ("awaiting_approval", "exported"):
         raise UsageError(f"run {run_id} is {run.status}; only a run that reached review can be replayed")
     report = ReplayReport(run_id=run_id, recorded_export_sha256=run.export_sha256)
+    if run.export_path:
+        report.mail_file = _mail_file_problem(workspace.recorded_path(run.export_path), run.export_sha256)
     snapshot_path = workspace.recorded_path(run.snapshot_path or "")
     _verify(report, "the snapshot file", snapshot_path, run.snapshot_sha256)
     model_record = ledger.model(run.model_id) if run.model_id else None
@@ -113,11 +120,7 @@ def replay(workspace: Workspace, registry: Registry, run_id: str) -> ReplayRepor
         return report
     start, end = week_bounds(run.week)
     policy = Policy.from_config(config)
-    contacted = pl.DataFrame(
-        ledger.contacted_since(cooldown_start(start, policy.cooldown_weeks), upto=run.contacts_upto),
-        schema={"customer_id": pl.String, "week_start": pl.String},
-        orient="row",
-    )
+    contacted = cooldown_contacts(ledger, start, policy.cooldown_weeks, upto=run.contacts_upto)
     selection = decide_week(
         frame,
         contacted,
@@ -156,6 +159,15 @@ def _verify(report: ReplayReport, what: str, path: Any, recorded: str | None) ->
         report.inputs.append(f"{what} {path} is missing")
     elif recorded and sha256_of(path) != recorded:
         report.inputs.append(f"{what} {path} was changed after the run (its SHA-256 differs from the one the ledger recorded)")
+
+
+def _mail_file_problem(path: Any, recorded: str | None) -> str | None:
+    """The file the mail program received must still be in exports/ exactly as recorded."""
+    if not path.is_file():
+        return f"the mail file {path} is missing from exports/"
+    if sha256_of(path) != recorded:
+        return f"the mail file {path} was changed after the export (its SHA-256 differs from the one the ledger recorded)"
+    return None
 
 
 def _describe_difference(report: ReplayReport, stored: pl.DataFrame, replayed: pl.DataFrame) -> None:

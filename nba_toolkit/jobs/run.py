@@ -24,18 +24,20 @@ from nba_toolkit.config_history import notice_hand_edits
 from nba_toolkit.core.checks import CheckContext, CheckResult, blocking, run_checks
 from nba_toolkit.core.decision import score_week
 from nba_toolkit.core.degraded import critical_inputs, impute, loading_schema
-from nba_toolkit.core.files import atomic_writer, sha256_of
+from nba_toolkit.core.engine import require_model_fits_engine
+from nba_toolkit.core.files import atomic_writer, crash_point, sha256_of
 from nba_toolkit.core.governance import unapproved
 from nba_toolkit.core.history import past_runs
 from nba_toolkit.core.models import load_model, read_sidecar
 from nba_toolkit.core.notify import Alert, deliver
 from nba_toolkit.core.profile import write_profile
 from nba_toolkit.core.rules import RuleContext, rule_columns
-from nba_toolkit.core.selection import Policy, cooldown_start, reason_counts, select
+from nba_toolkit.core.selection import Policy, cooldown_contacts, reason_counts, select
 from nba_toolkit.core.snapshot import Snapshot, load_snapshot
-from nba_toolkit.core.weeks import is_week_label, week_bounds, week_of
+from nba_toolkit.core.weeks import is_week_label, parse_week, refuse_implausible_week, week_bounds, week_of
 from nba_toolkit.errors import BadInput, CheckBlocked, NbaError, UsageError
 from nba_toolkit.plugin.manager import Registry
+from nba_toolkit.plugin.required import check_plugins_for_run
 from nba_toolkit.workspace import Workspace, operator_name
 
 #: what the selection itself needs from every snapshot, whatever the engine
@@ -156,6 +158,8 @@ def find_snapshot(workspace: Workspace, *, snapshot: Path | None, week: str | No
     """Which file to run on, and for which week (None: take it from the data)."""
     if snapshot is not None:
         snapshot = Path(snapshot).expanduser()
+        if snapshot.is_dir():
+            raise BadInput("is a folder, not a snapshot file", file=snapshot, hint="Give the path of the file itself.")
         if not snapshot.is_file():
             raise BadInput("the snapshot file does not exist", file=snapshot)
         if week:
@@ -203,12 +207,10 @@ def run_scheduled(
         )
         deliver(alert, [(name, entry.obj) for name, entry in registry.notifiers.items()], workspace.root)
         raise CheckBlocked(message, hint="An alert was written to the outbox. Nothing was run.") from None
-    return run_week(workspace, registry, snapshot=path, week=week, on_progress=on_progress)
+    return run_week(workspace, registry, snapshot=path, week=week, on_progress=on_progress, today=today)
 
 
 def _normalise_week(label: str) -> str:
-    from nba_toolkit.core.weeks import parse_week
-
     return week_of(parse_week(label))
 
 
@@ -221,12 +223,14 @@ def run_week(
     on_progress: Progress | None = None,
     cancel: threading.Event | None = None,
     dry_run: bool = False,
+    today: date | None = None,
 ) -> RunOutcome:
     """Run one week up to review. Raises ``CheckBlocked`` when a check stops it.
 
     ``dry_run`` makes an acceptance run: every stage on real data, recorded as
     such, never exportable. A model needs acceptance runs before it may be
     approved, and approval before a weekly run uses it (``[governance]``).
+    ``today`` (the computer's date unless given) decides which weeks have come.
     """
     config = workspace.config
     if not config.engine.enabled:
@@ -236,6 +240,7 @@ def run_week(
         )
     workspace.ledger.require_intact()
     notice_hand_edits(workspace, noticed_by=operator_name())
+    check_plugins_for_run(registry, config, workspace.ledger)
     engine_entry = registry.engine(config.engine.name)
     engine = engine_entry.obj
     if not dry_run:
@@ -266,6 +271,7 @@ def run_week(
                 hint="Ask the data warehouse team for this week's extract; name it after its week, e.g. 2026-W47.csv.",
             )
         week = week_of(newest)
+    _refuse_implausible_week(workspace, week, path, today or date.today())
     run_id = ledger.begin_run(
         week=week,
         operator=operator_name(),
@@ -275,6 +281,7 @@ def run_week(
         salt=config.campaign.salt,
         kind="acceptance" if dry_run else "weekly",
     )
+    crash_point("run.begun")
     outcome = RunOutcome(
         run_id=run_id, week=week, status="running", snapshot_path=str(path), kind="acceptance" if dry_run else "weekly"
     )
@@ -297,6 +304,9 @@ def run_week(
             engine_version=engine.version,
         )
         start, end = week_bounds(week)
+        policy = Policy.from_config(config)
+        contacts_upto = ledger.contacts_high_water()
+        contacted = cooldown_contacts(ledger, start, policy.cooldown_weeks, upto=contacts_upto)
         # The model's sidecar (plain JSON, nothing unpickled) carries the training
         # reference the drift and market regime checks compare this week with.
         model_record = ledger.active_model(engine.name)
@@ -310,6 +320,7 @@ def run_week(
             history=past_runs(ledger, workspace.root, exclude=run_id),
             model=read_sidecar(workspace.root / model_record.path) if model_record else None,
             engine=engine,
+            contacted=contacted,
         )
         all_checks = [(r.obj, r.plugin) for r in registry.checks.values()]
 
@@ -325,17 +336,11 @@ def run_week(
                 f"there is no trained model for the engine '{engine.name}'",
                 hint="Train one with `nba-toolkit train`.",
             )
+        require_model_fits_engine(engine, context.model or {}, recorded_version=model_record.engine_version)
         model = load_model(
             workspace.root / model_record.path, models_dir=workspace.models_dir, expected_sha256=model_record.sha256
         )
-        contacts_upto = ledger.contacts_high_water()
         ledger.update_run(run_id, model_id=model_record.model_id, model_sha256=model_record.sha256, contacts_upto=contacts_upto)
-        policy = Policy.from_config(config)
-        contacted = pl.DataFrame(
-            ledger.contacted_since(cooldown_start(start, policy.cooldown_weeks), upto=contacts_upto),
-            schema={"customer_id": pl.String, "week_start": pl.String},
-            orient="row",
-        )
         # Business rules (plugins) come after the built-in eligibility; the first reason wins.
         scored = score_week(
             frame,
@@ -358,6 +363,7 @@ def run_week(
         selection_path = workspace.run_dir(run_id) / "selection.parquet"
         with atomic_writer(selection_path) as handle:
             selection.write_parquet(handle)
+        crash_point("run.selection_written")
         profile_sha256 = write_profile(workspace.run_dir(run_id), context.profile())
         outcome.counts = reason_counts(selection)
         outcome.checks = checks
@@ -370,6 +376,7 @@ def run_week(
             selection_sha256=sha256_of(selection_path),
             profile_sha256=profile_sha256,
         )
+        crash_point("run.finished")
         outcome.status = "awaiting_approval"
         progress.done()
         return outcome
@@ -380,11 +387,23 @@ def run_week(
         _alert(workspace, registry, outcome, "blocked", blocked.message, checks)
         raise
     except BaseException as exc:
-        message = exc.message if isinstance(exc, NbaError) else f"{type(exc).__name__}: {exc}"
+        message = exc.recorded if isinstance(exc, NbaError) else f"{type(exc).__name__}: {exc}"
         ledger.finish_run(run_id, status="failed", checks=checks, error=message)
         if not isinstance(exc, Cancelled):
             _alert(workspace, registry, outcome, "failed", message, checks)
         raise
+
+
+def _refuse_implausible_week(workspace: Workspace, week: str, path: Path, today: date) -> None:
+    """Refused before a run exists: a week from the future or from long ago is a wrong file or a wrong clock."""
+    exported = [r.week for r in workspace.ledger.runs() if r.status == "exported"]
+    refuse_implausible_week(
+        week,
+        today=today,
+        last_exported=max(exported, key=parse_week, default=None),
+        max_weeks_back=workspace.config.checks.settings("freshness").max_weeks_back,
+        file=path,
+    )
 
 
 def _require_approved_model(workspace: Workspace, engine: str) -> None:

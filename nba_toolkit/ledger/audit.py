@@ -291,8 +291,14 @@ def contact_import_content(db: sqlite3.Connection, source: str) -> dict[str, Any
     return {"source": source, **digest}
 
 
+def export_content(db: sqlite3.Connection, attempt_id: str) -> dict[str, Any] | None:
+    row = db.execute("SELECT * FROM exports WHERE id = ?", (int(attempt_id),)).fetchone()
+    return None if row is None else _plain(row)
+
+
 _CONTENT = {
     "run": run_content,
+    "export": export_content,
     "model": model_content,
     "config_change": config_change_content,
     "config_state": config_state_content,
@@ -302,6 +308,7 @@ _CONTENT = {
 #: the table rows each kind of audit record stands for: (kind, SQL listing the subjects)
 _SUBJECTS = {
     "run": "SELECT run_id FROM runs",
+    "export": "SELECT CAST(id AS TEXT) FROM exports",
     "model": "SELECT model_id FROM models",
     "config_change": "SELECT CAST(id AS TEXT) FROM config_changes",
     "config_state": "SELECT CAST(id AS TEXT) FROM config_state",
@@ -310,7 +317,7 @@ _SUBJECTS = {
 
 
 #: kinds of record that began with a later schema: a ledger read at an older schema has none yet
-AUDITED_SINCE = {"config_state": 2}
+AUDITED_SINCE = {"export": 2, "config_state": 3}
 
 
 @dataclass
@@ -408,6 +415,7 @@ def _status_change(status: dict[str, str], run_id: str, seq: int, content: Any) 
 def _name(kind: str, subject: str) -> str:
     return {
         "run": f"run {subject}",
+        "export": f"export attempt #{subject}",
         "model": f"model {subject}",
         "config_change": f"configuration change #{subject}",
         "config_state": f"the recorded state #{subject} of the configuration files",

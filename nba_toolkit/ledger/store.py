@@ -9,12 +9,19 @@ Every change happens in one transaction, so a crash leaves either nothing or a
 run marked failed; SQLite runs in WAL mode with foreign keys on. The ledger
 holds relation numbers, so its file (and SQLite's -wal and -shm files, which
 take its mode) is readable by its owner only.
+
+A run in flight and an export in flight each hold a lock file in the
+workspace's ``.locks/`` folder for as long as their process works on them
+(core/liveness.py): a run is marked interrupted, and an export is settled
+from what is on disk, only once that lock is free, that is once its process
+is gone, never because another command happened to open the ledger.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import socket
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -24,10 +31,11 @@ from pathlib import Path
 from typing import Any
 
 from nba_toolkit.core.files import PRIVATE_FILE
+from nba_toolkit.core.liveness import Hold, hold, is_held
 from nba_toolkit.errors import BadInput, NbaError, UsageError
 from nba_toolkit.ledger import audit
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SCHEMA_V1 = """
 CREATE TABLE runs (
@@ -160,10 +168,42 @@ CREATE TABLE outcomes (
 );
 """
 
-#: schema 2: the run records its profile's hash; a model approval keeps the approver's note;
+# Every export attempt, from the moment it reserves its week until it is
+# recorded or given up. The partial unique index is what makes "a week is
+# mailed once" hold under races: a second reservation of a week fails inside
+# the same BEGIN IMMEDIATE transaction that would have made it.
+_SCHEMA_V2 = """
+CREATE TABLE exports (
+    id           INTEGER PRIMARY KEY,
+    week         TEXT NOT NULL,
+    run_id       TEXT NOT NULL REFERENCES runs(run_id),
+    state        TEXT NOT NULL CHECK (state IN ('exporting', 'exported', 'abandoned')),
+    path         TEXT NOT NULL,
+    export_date  TEXT NOT NULL,
+    reserved_by  TEXT NOT NULL,
+    reserved_at  TEXT NOT NULL,
+    pid          INTEGER,
+    host         TEXT,
+    sha256       TEXT,
+    rows         INTEGER,
+    settled_at   TEXT,
+    note         TEXT
+);
+CREATE UNIQUE INDEX exports_one_per_week ON exports(week) WHERE state IN ('exporting', 'exported');
+INSERT INTO exports (week, run_id, state, path, export_date, reserved_by, reserved_at, sha256, rows, settled_at, note)
+    SELECT week, run_id, 'exported', export_path,
+           COALESCE((SELECT MIN(contact_date) FROM contacts c WHERE c.run_id = runs.run_id), substr(exported_at, 1, 10)),
+           COALESCE(approved_by, operator), COALESCE(approved_at, exported_at), export_sha256, export_rows, exported_at,
+           'recorded from the run when the ledger was upgraded to schema 2'
+    FROM runs WHERE status = 'exported' AND export_path IS NOT NULL
+    AND run_id = (SELECT r.run_id FROM runs r WHERE r.week = runs.week AND r.status = 'exported'
+                  ORDER BY r.exported_at, r.rowid LIMIT 1)
+"""
+
+#: schema 3: the run records its profile's hash; a model approval keeps the approver's note;
 #: the configuration state names its file (nba.toml or governance.toml); a run's contacts are
 #: found by index (every audited write of a run reads them)
-_SCHEMA_V2_GOVERNANCE = """
+_SCHEMA_V3_GOVERNANCE = """
 CREATE INDEX contacts_run ON contacts(run_id, customer_id, grp);
 ALTER TABLE runs ADD COLUMN profile_sha256 TEXT;
 ALTER TABLE models ADD COLUMN approval_note TEXT;
@@ -172,14 +212,34 @@ ALTER TABLE config_state ADD COLUMN file TEXT NOT NULL DEFAULT 'nba.toml'
 
 
 def _audit_config_states(db: sqlite3.Connection) -> None:
-    """The configuration states written before schema 2 were not audited; the upgrade records them as found."""
+    """The configuration states written before schema 3 were not audited; the upgrade records them as found."""
     for (state_id,) in db.execute("SELECT CAST(id AS TEXT) FROM config_state ORDER BY id").fetchall():
         audit.record(db, "config_state", state_id, now())
 
 
-_MIGRATIONS = {1: _SCHEMA_V1 + audit.SCHEMA, 2: _SCHEMA_V2_GOVERNANCE}
+_MIGRATIONS = {1: _SCHEMA_V1 + audit.SCHEMA, 2: _SCHEMA_V2, 3: _SCHEMA_V3_GOVERNANCE}
 #: what an upgrade does after the schema change of the same number
-_MIGRATION_STEPS = {2: _audit_config_states}
+_MIGRATION_STEPS = {3: _audit_config_states}
+
+
+@dataclass(frozen=True)
+class ExportAttempt:
+    """One row of the exports table: an export reserved, recorded, or given up."""
+
+    id: int
+    week: str
+    run_id: str
+    state: str
+    path: str
+    export_date: str
+    reserved_by: str
+    reserved_at: str
+    pid: int | None
+    host: str | None
+    sha256: str | None
+    rows: int | None
+    settled_at: str | None
+    note: str | None
 
 
 def now() -> str:
@@ -274,6 +334,8 @@ class Ledger:
     def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
         self._db = connection
         self.path = path
+        #: the lock files of the runs and exports this process works on (see core/liveness.py)
+        self._holds: dict[str, Hold] = {}
 
     @classmethod
     def open(cls, path: Path) -> Ledger:
@@ -314,7 +376,27 @@ class Ledger:
         return cls(db, path)
 
     def close(self) -> None:
+        for name in list(self._holds):
+            self._release(name)
         self._db.close()
+
+    def _lock_path(self, name: str) -> Path:
+        return self.path.parent / ".locks" / f"{name}.lock"
+
+    def _hold(self, name: str) -> None:
+        """Take the lock that says this process works on ``name``; refused if a living process has it."""
+        taken = hold(self._lock_path(name))
+        if taken is None:
+            raise UsageError(f"another process is working on {name.replace('-', ' ', 1)} right now")
+        self._holds[name] = taken
+
+    def _release(self, name: str) -> None:
+        taken = self._holds.pop(name, None)
+        if taken is not None:
+            taken.release()
+
+    def _alive(self, name: str) -> bool:
+        return name in self._holds or is_held(self._lock_path(name))
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -349,9 +431,15 @@ class Ledger:
             )
         for target in range(version + 1, SCHEMA_VERSION + 1):
             with self.transaction() as db:
+                if db.execute("PRAGMA user_version").fetchone()[0] >= target:
+                    continue  # another process opening the ledger at the same moment migrated it first
                 for statement in _MIGRATIONS[target].split(";"):
                     if statement.strip():
                         db.execute(statement)
+                if target == 2:
+                    # the exports recorded before schema 2 enter the chain like every other row
+                    for (attempt_id,) in db.execute("SELECT id FROM exports ORDER BY id").fetchall():
+                        self._audit_export(db, attempt_id)
                 if target in _MIGRATION_STEPS:
                     _MIGRATION_STEPS[target](db)
                 db.execute(f"PRAGMA user_version = {target}")
@@ -373,71 +461,112 @@ class Ledger:
         salt: str,
         kind: str = "weekly",
     ) -> str:
-        """Record that a run started; it stays 'running' until finished or failed."""
-        with self.transaction() as db:
-            run_id = self.next_run_id(week)
-            with self._changing_runs(db, run_id):
+        """Record that a run started; it stays 'running' until finished or failed.
+
+        The run's lock is taken before the row is committed, so no other
+        process can ever see the run 'running' without its lock held.
+        """
+        run_id = ""
+        try:
+            with self.transaction() as db:
+                run_id = self.next_run_id(week)
+                self._guard_runs(db, run_id)
                 db.execute(
                     "INSERT INTO runs (run_id, week, kind, status, started_at, operator, toolkit_version,"
                     " config, plugins, salt) VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)",
                     (run_id, week, kind, now(), operator, toolkit_version, json.dumps(config), json.dumps(plugins), salt),
                 )
+                self._audit_run(db, run_id)
+                self._hold(f"run-{run_id}")
+        except BaseException:
+            self._release(f"run-{run_id}")
+            raise
         return run_id
 
     def update_run(self, run_id: str, **fields: Any) -> None:
-        with self.transaction() as db, self._changing_runs(db, run_id):
+        with self.transaction() as db:
+            self._guard_runs(db, run_id)
             self._update(db, run_id, fields)
+            self._audit_run(db, run_id)
+
+    def _audit_run(self, db: sqlite3.Connection, run_id: str) -> None:
+        audit.record(db, "run", run_id, now())
 
     @staticmethod
-    def _changing_runs(db: sqlite3.Connection, *run_ids: str) -> Any:
-        """Refuse to change a run edited outside the toolkit; record each run once changed (see audit.change)."""
-        return audit.change(db, "run", list(run_ids), now())
+    def _guard_runs(db: sqlite3.Connection, *run_ids: str) -> None:
+        """Before a run is changed: refuse if its row was edited outside the toolkit (see audit.guard)."""
+        for run_id in run_ids:
+            audit.guard(db, "run", run_id)
 
-    def _update(self, db: sqlite3.Connection, run_id: str, fields: dict[str, Any]) -> None:
+    def _update(self, db: sqlite3.Connection, run_id: str, fields: dict[str, Any]) -> int:
         columns = []
         values = []
         for key, value in fields.items():
             columns.append(f"{key} = ?")
             values.append(json.dumps(value) if key in _JSON_FIELDS else value)
-        db.execute(f"UPDATE runs SET {', '.join(columns)} WHERE run_id = ?", (*values, run_id))
+        # a run in a final state is never moved out of it, whoever asks
+        guard = " AND status = 'running'" if "status" in fields else ""
+        return db.execute(f"UPDATE runs SET {', '.join(columns)} WHERE run_id = ?{guard}", (*values, run_id)).rowcount
 
     def finish_run(self, run_id: str, *, status: str, checks: Sequence[Any] = (), **fields: Any) -> None:
-        """Close a run and store its check results in the same transaction."""
-        with self.transaction() as db, self._changing_runs(db, run_id):
-            self._update(db, run_id, {"status": status, "finished_at": now(), **fields})
-            db.executemany(
-                "INSERT INTO check_results (run_id, check_name, plugin, stage, severity, status, message,"
-                " measured, threshold, action, affected_count, affected_sample)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        run_id,
-                        c.check,
-                        c.plugin,
-                        c.stage,
-                        c.severity,
-                        c.status,
-                        c.message,
-                        None if c.measured is None else str(c.measured),
-                        None if c.threshold is None else str(c.threshold),
-                        c.action,
-                        c.affected_count,
-                        json.dumps([str(x) for x in c.affected_sample]),
-                    )
-                    for c in checks
-                ],
-            )
+        """Close a run and store its check results in the same transaction, then let go of its lock.
+
+        Only a run still 'running' can be closed: a run another process
+        already settled keeps that state, and this result is refused.
+        """
+        try:
+            with self.transaction() as db:
+                self._guard_runs(db, run_id)
+                if self._update(db, run_id, {"status": status, "finished_at": now(), **fields}) != 1:
+                    raise NbaError(f"run {run_id} is no longer running; its result was not recorded")
+                db.executemany(
+                    "INSERT INTO check_results (run_id, check_name, plugin, stage, severity, status, message,"
+                    " measured, threshold, action, affected_count, affected_sample)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (
+                            run_id,
+                            c.check,
+                            c.plugin,
+                            c.stage,
+                            c.severity,
+                            c.status,
+                            c.message,
+                            None if c.measured is None else str(c.measured),
+                            None if c.threshold is None else str(c.threshold),
+                            c.action,
+                            c.affected_count,
+                            json.dumps([str(x) for x in c.affected_sample]),
+                        )
+                        for c in checks
+                    ],
+                )
+                self._audit_run(db, run_id)
+        finally:
+            self._release(f"run-{run_id}")
 
     def mark_interrupted(self) -> list[str]:
-        """Runs left 'running' by a process that died are failed, never silently resumed."""
+        """Runs left 'running' by a process that died are failed, never silently resumed.
+
+        A run whose process still holds its lock is in flight and left alone,
+        so a ``runs`` or ``status`` during a long run changes nothing.
+        """
+        if not self._db.execute("SELECT 1 FROM runs WHERE status = 'running' LIMIT 1").fetchone():
+            return []
         with self.transaction() as db:
-            stale = [r[0] for r in db.execute("SELECT run_id FROM runs WHERE status = 'running'")]
-            with self._changing_runs(db, *stale):
+            running = [r[0] for r in db.execute("SELECT run_id FROM runs WHERE status = 'running'")]
+            stale = [run_id for run_id in running if not self._alive(f"run-{run_id}")]
+            self._guard_runs(db, *stale)
+            for run_id in stale:
                 db.execute(
                     "UPDATE runs SET status = 'failed', finished_at = ?,"
-                    " error = 'interrupted: the process stopped before the run finished' WHERE status = 'running'",
-                    (now(),),
+                    " error = 'interrupted: the process stopped before the run finished'"
+                    " WHERE run_id = ? AND status = 'running'",
+                    (now(), run_id),
                 )
+                self._audit_run(db, run_id)
+        for run_id in stale:
+            self._lock_path(f"run-{run_id}").unlink(missing_ok=True)
         return stale
 
     def run(self, run_id: str) -> RunRecord:
@@ -477,51 +606,171 @@ class Ledger:
 
     # -- export -----------------------------------------------------------
 
+    def reserve_export(self, run_id: str, *, path: str, export_date: date, by: str) -> int:
+        """Claim the run's week for this export before any file is written; returns the attempt's id.
+
+        Checked and claimed in one ``BEGIN IMMEDIATE`` transaction: of two
+        exports of one week started at the same moment, exactly one gets the
+        week, the other is refused (exit 2) naming the run that has it. The
+        attempt records the file it will write and this process (its pid and
+        the lock it holds until the export is recorded or given up), so a
+        crash can be settled later from what is on disk.
+        """
+        try:
+            with self.transaction() as db:
+                self._guard_runs(db, run_id)
+                row = db.execute("SELECT week, status FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+                if row is None or row["status"] != "awaiting_approval":
+                    raise UsageError(f"run {run_id} is no longer awaiting approval; it was not exported")
+                taken = db.execute(
+                    "SELECT * FROM exports WHERE week = ? AND state IN ('exporting', 'exported')", (row["week"],)
+                ).fetchone()
+                if taken is not None:
+                    raise UsageError(_week_taken(_attempt(taken)))
+                cursor = db.execute(
+                    "INSERT INTO exports (week, run_id, state, path, export_date, reserved_by, reserved_at, pid, host)"
+                    " VALUES (?, ?, 'exporting', ?, ?, ?, ?, ?, ?)",
+                    (row["week"], run_id, path, export_date.isoformat(), by, now(), os.getpid(), socket.gethostname()),
+                )
+                attempt_id = int(cursor.lastrowid or 0)
+                audit.record_new(db, "export", str(attempt_id), now())
+                self._hold(f"export-{run_id}")
+        except sqlite3.IntegrityError:
+            raise UsageError(f"run {run_id}'s week is being exported by another process; it was not exported") from None
+        except BaseException:
+            self._release(f"export-{run_id}")
+            raise
+        return attempt_id
+
+    def record_export_written(self, run_id: str, *, sha256: str, rows: int) -> None:
+        """Note the checked file's hash before it is renamed into exports/: a crash after the rename is then settled by it."""
+        with self.transaction() as db:
+            attempt = self._reservation(db, run_id)
+            db.execute("UPDATE exports SET sha256 = ?, rows = ? WHERE id = ?", (sha256, rows, attempt.id))
+            self._audit_export(db, attempt.id)
+
     def complete_export(
         self,
         run_id: str,
         *,
-        approved_by: str,
-        export_path: str,
         export_sha256: str,
         export_rows: int,
         contacts: Iterable[tuple[str, str]],
-        contact_date: date,
         week_start: date,
+        note: str | None = None,
     ) -> None:
-        """Mark the run exported and write its contacts, all or nothing.
+        """Mark the run exported, settle its reservation and write its contacts, all or nothing.
 
-        The status guard in the UPDATE makes a second export of the same run
+        The status guards in the UPDATEs make a second export of the same run
         fail here even if two processes raced past the earlier checks.
         """
-        with self.transaction() as db, self._changing_runs(db, run_id):
-            stamp = now()
-            cursor = db.execute(
-                "UPDATE runs SET status = 'exported', approved_by = ?, approved_at = ?, export_path = ?,"
-                " export_sha256 = ?, export_rows = ?, exported_at = ?"
-                " WHERE run_id = ? AND status = 'awaiting_approval'",
-                (approved_by, stamp, export_path, export_sha256, export_rows, stamp, run_id),
-            )
-            if cursor.rowcount != 1:
-                raise UsageError(f"run {run_id} is no longer awaiting approval; it was not exported again")
-            week = db.execute("SELECT week FROM runs WHERE run_id = ?", (run_id,)).fetchone()[0]
-            db.executemany(
-                "INSERT INTO contacts (customer_id, contact_date, week, week_start, grp, run_id, source)"
-                " VALUES (?, ?, ?, ?, ?, ?, 'export')",
-                [(cid, contact_date.isoformat(), week, week_start.isoformat(), grp, run_id) for cid, grp in contacts],
-            )
+        with self.transaction() as db:
+            self._record_export(db, self._reservation(db, run_id), export_sha256, export_rows, contacts, week_start, note)
+        self._release(f"export-{run_id}")
+
+    def abandon_export(self, run_id: str, *, note: str) -> None:
+        """Give the week back: the export failed before it was recorded (the run stays awaiting approval)."""
+        try:
+            with self.transaction() as db:
+                self._settle(db, self._reservation(db, run_id).id, "abandoned", note)
+        finally:
+            self._release(f"export-{run_id}")
+
+    def stale_exports(self) -> list[ExportAttempt]:
+        """Exports reserved by a process that is gone (its lock is free) and never recorded or given up."""
+        rows = self._db.execute("SELECT * FROM exports WHERE state = 'exporting' ORDER BY id").fetchall()
+        return [a for a in map(_attempt, rows) if not self._alive(f"export-{a.run_id}")]
+
+    def recover_export(
+        self, attempt: ExportAttempt, *, contacts: Iterable[tuple[str, str]] | None, week_start: date, note: str
+    ) -> bool:
+        """Settle an export whose process died: recorded with ``contacts``, or given up when they are None.
+
+        Done only if the attempt is still unsettled and its process still
+        gone, inside one transaction, so two commands opening the workspace
+        at once settle it once. Returns whether this call settled it.
+        """
+        with self.transaction() as db:
+            row = db.execute("SELECT * FROM exports WHERE id = ? AND state = 'exporting'", (attempt.id,)).fetchone()
+            if row is None or self._alive(f"export-{attempt.run_id}"):
+                return False
+            audit.guard(db, "export", str(attempt.id))
+            if contacts is None:
+                self._settle(db, attempt.id, "abandoned", note)
+            else:
+                self._record_export(db, attempt, attempt.sha256 or "", attempt.rows or 0, contacts, week_start, note)
+        self._lock_path(f"export-{attempt.run_id}").unlink(missing_ok=True)
+        return True
+
+    def export_attempts(self) -> list[ExportAttempt]:
+        """Every export attempt, oldest first (the workspace check compares exports/ with them).
+
+        A ledger read as it is (``open_read_only``) before schema 2 has no exports table, so none.
+        """
+        if self._db.execute("PRAGMA user_version").fetchone()[0] < 2:
+            return []
+        return [_attempt(r) for r in self._db.execute("SELECT * FROM exports ORDER BY id")]
+
+    def _reservation(self, db: sqlite3.Connection, run_id: str) -> ExportAttempt:
+        """The run's export in progress, before it is changed (refused if edited outside the toolkit)."""
+        row = db.execute("SELECT * FROM exports WHERE run_id = ? AND state = 'exporting'", (run_id,)).fetchone()
+        if row is None:
+            raise UsageError(f"run {run_id} has no export in progress; nothing was recorded")
+        audit.guard(db, "export", str(row["id"]))
+        return _attempt(row)
+
+    def _record_export(
+        self,
+        db: sqlite3.Connection,
+        attempt: ExportAttempt,
+        sha256: str,
+        rows: int,
+        contacts: Iterable[tuple[str, str]],
+        week_start: date,
+        note: str | None,
+    ) -> None:
+        self._guard_runs(db, attempt.run_id)
+        stamp = now()
+        cursor = db.execute(
+            "UPDATE runs SET status = 'exported', approved_by = ?, approved_at = ?, export_path = ?,"
+            " export_sha256 = ?, export_rows = ?, exported_at = ?"
+            " WHERE run_id = ? AND status = 'awaiting_approval'",
+            (attempt.reserved_by, stamp, attempt.path, sha256, rows, stamp, attempt.run_id),
+        )
+        if cursor.rowcount != 1:
+            raise UsageError(f"run {attempt.run_id} is no longer awaiting approval; it was not exported again")
+        db.execute("UPDATE exports SET sha256 = ?, rows = ? WHERE id = ?", (sha256, rows, attempt.id))
+        self._settle(db, attempt.id, "exported", note)
+        db.executemany(
+            "INSERT INTO contacts (customer_id, contact_date, week, week_start, grp, run_id, source)"
+            " VALUES (?, ?, ?, ?, ?, ?, 'export')",
+            [(cid, attempt.export_date, attempt.week, week_start.isoformat(), grp, attempt.run_id) for cid, grp in contacts],
+        )
+        self._audit_run(db, attempt.run_id)
+
+    def _settle(self, db: sqlite3.Connection, attempt_id: int, state: str, note: str | None) -> None:
+        db.execute(
+            "UPDATE exports SET state = ?, settled_at = ?, note = ? WHERE id = ? AND state = 'exporting'",
+            (state, now(), note, attempt_id),
+        )
+        self._audit_export(db, attempt_id)
+
+    def _audit_export(self, db: sqlite3.Connection, attempt_id: int) -> None:
+        audit.record(db, "export", str(attempt_id), now())
 
     # -- review: acknowledgements and overrides ---------------------------
 
     def acknowledge(self, run_id: str, check_name: str, *, by: str, note: str | None = None) -> None:
         """Record that a person read a warning and accepts it for this run (once per check)."""
         self.run(run_id)
-        with self.transaction() as db, self._changing_runs(db, run_id):
+        with self.transaction() as db:
+            self._guard_runs(db, run_id)
             db.execute(
                 "INSERT OR IGNORE INTO acknowledgements (run_id, check_name, acknowledged_by, acknowledged_at, note)"
                 " VALUES (?, ?, ?, ?, ?)",
                 (run_id, check_name, by, now(), note),
             )
+            self._audit_run(db, run_id)
 
     def acknowledgements(self, run_id: str) -> dict[str, tuple[str, str]]:
         """Check name -> (who, when) for the warnings acknowledged on a run."""
@@ -541,12 +790,16 @@ class Ledger:
         run = self.run(run_id)
         if run.status != "awaiting_approval":
             raise UsageError(f"run {run_id} is {run.status}; only a run awaiting approval can be changed")
-        with self.transaction() as db, self._changing_runs(db, run_id):
+        with self.transaction() as db:
+            self._guard_runs(db, run_id)
+            if db.execute("SELECT 1 FROM exports WHERE run_id = ? AND state != 'abandoned'", (run_id,)).fetchone():
+                raise UsageError(f"run {run_id} is being exported; its mail file is no longer changed")
             db.execute(
                 "INSERT OR REPLACE INTO overrides (run_id, customer_id, action, reason, made_by, made_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (run_id, str(customer_id), action, reason.strip(), by, now()),
             )
+            self._audit_run(db, run_id)
 
     def overrides(self, run_id: str) -> list[dict[str, str]]:
         return [
@@ -841,6 +1094,19 @@ def _owner_only(path: Path) -> None:
         companion = path.with_name(path.name + suffix)
         if companion.exists() and companion.stat().st_uid == os.geteuid():
             companion.chmod(PRIVATE_FILE)
+
+
+def _attempt(row: sqlite3.Row) -> ExportAttempt:
+    return ExportAttempt(**dict(row))
+
+
+def _week_taken(attempt: ExportAttempt) -> str:
+    if attempt.state == "exported":
+        return f"{attempt.week} was already exported by run {attempt.run_id}; a week is mailed once"
+    return (
+        f"{attempt.week} is being exported by run {attempt.run_id} right now (process {attempt.pid} on {attempt.host}, "
+        f"started by {attempt.reserved_by} at {attempt.reserved_at}); a week is mailed once"
+    )
 
 
 def _run_record(row: sqlite3.Row) -> RunRecord:

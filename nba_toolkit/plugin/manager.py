@@ -1,4 +1,4 @@
-"""Loading plugins one at a time, so one broken plugin never takes the week down.
+"""Loading plugins one at a time, so one broken plugin never hides the others.
 
 Plugins come from three places, in this order: the built-ins (ordinary
 plugins, registered first), installed distributions that declare an entry
@@ -18,7 +18,14 @@ A plugin without the declaration is loaded as written for the current
 version, with a note in its record: in-house files should not break over a
 missing line, and the note tells a developer to add it. Setting
 ``NBA_TOOLKIT_TRACE_PLUGINS=1`` (or ``trace=True``) writes every hook call,
-its plugin, its outcome and its duration to stderr.
+and every later call of a registered object's methods, with its plugin, its
+outcome and its duration to stderr.
+
+Loading in isolation is for seeing every plugin's state (``nba-toolkit
+plugins``); whether a run may go ahead with what loaded is decided by
+``plugin/required.py``. Every registered object is held wrapped (see
+``plugin/calls.py``): its calls are traced, time-limited where they can hang
+a run, and may not end the process.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ import inspect
 import os
 import sys
 import time
+import traceback
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
@@ -43,6 +51,7 @@ from nba_toolkit.core.engine import ENGINE_ATTRIBUTES, ENGINE_METHODS
 from nba_toolkit.core.rules import CODE_PATTERN
 from nba_toolkit.errors import PluginError
 from nba_toolkit.plugin import API_VERSION, PROJECT, hookspecs
+from nba_toolkit.plugin.calls import DEFAULT_TIMEOUT_SECONDS, CallSettings, Guarded, exits_refused
 
 ENTRY_POINT_GROUP = "nba_toolkit"
 LOCAL_PACKAGE = "nba_toolkit_local"
@@ -90,6 +99,8 @@ class PluginRecord:
     api_version: int | None = None
     #: something a developer should know that is not an error
     note: str | None = None
+    #: the Python traceback behind ``error``, for NBA_TOOLKIT_DEBUG=1
+    traceback: str | None = None
 
     @property
     def kinds(self) -> list[str]:
@@ -119,6 +130,22 @@ class Registered:
     plugin: str
 
 
+#: the value a run records for a plugin that nba.toml switched off
+DISABLED = "disabled"
+
+
+def provision_key(plugin: str, kind: str, name: str) -> str:
+    """How a run records that ``plugin`` provided the ``kind`` called ``name``: "recent_complaints: rule recent_complaint"."""
+    return f"{plugin}: {kind} {name}"
+
+
+def parse_provision(key: str) -> tuple[str, str, str] | None:
+    """(plugin, kind, name) of a key made by ``provision_key``; None for a plain plugin name."""
+    plugin, sep, rest = key.rpartition(": ")
+    kind, _, name = rest.partition(" ")
+    return (plugin, kind, name) if sep and kind in HOOKS and name else None
+
+
 @dataclass
 class Registry:
     """Everything the loaded plugins provide, by kind and name, plus a record per plugin."""
@@ -130,6 +157,8 @@ class Registry:
     rules: dict[str, Registered] = field(default_factory=dict)
     analysis_exporters: dict[str, Registered] = field(default_factory=dict)
     records: list[PluginRecord] = field(default_factory=list)
+    #: the time limit and tracing every registered object's calls follow
+    calls: CallSettings = field(default_factory=CallSettings)
 
     def of_kind(self, kind: str) -> dict[str, Registered]:
         return {
@@ -171,8 +200,20 @@ class Registry:
         return found
 
     def versions(self) -> dict[str, str]:
-        """Plugin name -> version of every loaded plugin, for the run record."""
-        return {r.name: r.version for r in self.records if r.status == "ok"}
+        """What a run records about its plugins, so the next run can tell when one went missing.
+
+        Plugin name -> version of every loaded plugin, ``"disabled"`` for one
+        switched off in nba.toml, and, for every object a plugin other than a
+        built-in provides, ``"<plugin>: <kind> <name>"`` -> the plugin's
+        version (see ``provision_key``). Built-ins ship with the toolkit,
+        whose version the run records itself.
+        """
+        recorded = {r.name: (r.version if r.status == "ok" else DISABLED) for r in self.records if r.status != "error"}
+        for record in self.records:
+            if record.status == "ok" and record.origin != "builtin":
+                for kind, names in record.provides.items():
+                    recorded.update({provision_key(record.name, kind, name): record.version for name in names})
+        return recorded
 
     def errors(self) -> list[PluginRecord]:
         return [r for r in self.records if r.status == "error"]
@@ -185,14 +226,17 @@ def load_plugins(
     strict: bool = False,
     entry_points_enabled: bool = True,
     trace: bool | None = None,
+    call_timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
 ) -> Registry:
     """Load every plugin source; ``disabled`` names plugins to skip (recorded as disabled).
 
     ``trace`` None follows the ``NBA_TOOLKIT_TRACE_PLUGINS`` environment variable.
+    ``call_timeout_seconds`` limits each call of a check, rule or notifier.
     """
     if trace is None:
         trace = os.environ.get(TRACE_ENV, "").strip().lower() in ("1", "true", "yes", "on")
     loader = _Loader(set(disabled), strict, trace)
+    loader.registry.calls = CallSettings(timeout_seconds=call_timeout_seconds, trace=trace)
     for module_name in BUILTIN_MODULES:
         name = "nba_toolkit." + module_name.rsplit(".", 1)[1]
         loader.load(name, module_name, module_name, "builtin", lambda m=module_name: importlib.import_module(m))
@@ -270,7 +314,8 @@ class _Loader:
             self._fail(record, f"another plugin is already called '{name}' ({taken[0].source})")
             return
         try:
-            plugin = importer()
+            with exits_refused(f"the plugin '{name}' while being imported"):
+                plugin = importer()
         except BaseException as exc:  # noqa: BLE001 - a plugin may fail in any way, even SystemExit
             self._fail(record, f"import failed: {type(exc).__name__}: {exc}")
             return
@@ -290,10 +335,11 @@ class _Loader:
         staged: dict[str, list[Any]] = {kind: [] for kind in HOOKS}
         others = [p for p in self.pm.get_plugins() if p is not plugin]
         try:
-            for kind, hook in HOOKS.items():
-                if hook in record.hooks:
-                    caller = self.pm.subset_hook_caller(hook, remove_plugins=others)
-                    caller(register=self._registrar(kind, staged, name))
+            with exits_refused(f"the plugin '{name}' while registering its objects"):
+                for kind, hook in HOOKS.items():
+                    if hook in record.hooks:
+                        caller = self.pm.subset_hook_caller(hook, remove_plugins=others)
+                        caller(register=self._registrar(kind, staged, name))
         except BaseException as exc:  # noqa: BLE001
             self.pm.unregister(name=name)
             self._fail(record, f"{type(exc).__name__}: {exc}")
@@ -301,7 +347,7 @@ class _Loader:
         for kind, objects in staged.items():
             table = self.registry.of_kind(kind)
             for obj in objects:
-                table[obj.name] = Registered(obj, name)
+                table[obj.name] = Registered(Guarded(obj, kind, name, self.registry.calls), name)
             record.provides[kind] = [obj.name for obj in objects]
 
     def _registrar(self, kind: str, staged: dict[str, list[Any]], plugin: str) -> Callable[[Any], None]:
@@ -324,6 +370,8 @@ class _Loader:
     def _fail(self, record: PluginRecord, error: str) -> None:
         record.status = "error"
         record.error = error
+        if sys.exc_info()[0] is not None:
+            record.traceback = traceback.format_exc()
         if self.strict:
             raise PluginError(f"plugin '{record.name}' ({record.source}): {error}")
 
@@ -426,3 +474,48 @@ def _validate(kind: str, obj: Any) -> None:
         missing = [] if callable(getattr(obj, "notify", None)) else ["notify"]
     if missing:
         raise PluginError(f"{kind} '{name}' lacks {', '.join(missing)}")
+    problem = _call_shape_problem(kind, name, obj)
+    if problem:
+        raise PluginError(problem)
+
+
+#: kind -> method -> the arguments the toolkit calls it with (``*name``: by keyword)
+CALL_SHAPES: dict[str, dict[str, tuple[str, ...]]] = {
+    "engine": {
+        "features": ("snapshot",),
+        "fit": ("features", "label", "*seed"),
+        "refit": ("previous", "features", "label", "*seed"),
+        "score": ("model", "features"),
+        "explain": ("model", "features"),
+        "model_card": (),
+    },
+    "check": {"run": ("context",)},
+    "rule": {"apply": ("snapshot", "context")},
+    "exporter": {"write": ("rows", "stream", "config")},
+    "analysis_exporter": {"write": ("rows", "stream", "config")},
+    "notifier": {"notify": ("alert", "workspace_root")},
+}
+
+
+def _call_shape_problem(kind: str, name: str, obj: Any) -> str | None:
+    """A method the toolkit could not call with its arguments, found now rather than on the day it is needed.
+
+    A notifier is only called when a run is blocked or fails: a wrong
+    signature would otherwise surface exactly when the alert matters most.
+    """
+    for method, arguments in CALL_SHAPES[kind].items():
+        function = getattr(obj, method, None)
+        if not callable(function):
+            continue  # an optional method (refit) left out; a missing required one was reported above
+        try:
+            signature = inspect.signature(function)
+        except (TypeError, ValueError):
+            continue  # a built-in or C function: nothing to inspect
+        positional = [a for a in arguments if not a.startswith("*")]
+        keywords = {a[1:]: None for a in arguments if a.startswith("*")}
+        try:
+            signature.bind(*positional, **keywords)
+        except TypeError as exc:
+            shown = ", ".join(a if not a.startswith("*") else f"{a[1:]}=..." for a in arguments)
+            return f"{kind.replace('_', ' ')} '{name}': the toolkit calls {method}({shown}), but it is defined as {method}{signature} ({exc})"
+    return None

@@ -12,15 +12,23 @@ import pytest
 from check_frames import ENGINE, context, snapshot
 
 from nba_toolkit.cli import main
-from nba_toolkit.core.training import TrainingEvidence, auc
-from nba_toolkit.default_plugins.model_checks import AucGapCheck, OutOfTimeAucCheck, PeriodKeyCheck, SingleFeatureAucCheck
+from nba_toolkit.core.training import TrainingEvidence, auc, evaluate_scores
+from nba_toolkit.core.validation import reference_rankings, single_feature_aucs, weekly_figures
+from nba_toolkit.default_plugins.model_checks import (
+    AucGapCheck,
+    OutOfTimeAucCheck,
+    PeriodKeyCheck,
+    RankingFloorCheck,
+    SingleFeatureAucCheck,
+)
 from nba_toolkit.workspace import Workspace
 
 FIRST = date(2026, 1, 5)
+CAPACITY = 60
 
 
 def evidence(*, market_per_customer: bool = False, leak: bool = False, weeks: int = 12, test_weeks: int = 4) -> TrainingEvidence:
-    """A labelled history: conversion follows savings and, in some weeks, a holiday-pay bump."""
+    """A labelled history: conversion follows savings, logins and, in some weeks, a holiday-pay bump."""
     rng = np.random.default_rng(11)
     frames, labels = [], []
     for k in range(weeks):
@@ -29,10 +37,15 @@ def evidence(*, market_per_customer: bool = False, leak: bool = False, weeks: in
         )
         if market_per_customer:
             frame = frame.with_columns(
-                pl.col("fund_change_1w") + rng.normal(0, 1, frame.height),
-                pl.col("fund_change_4w") + rng.normal(0, 1, frame.height),
+                pl.col("fund_change_1w") + rng.normal(0, 10, frame.height),
+                pl.col("fund_change_4w") + rng.normal(0, 10, frame.height),
             )
-        logit = -4 + 0.8 * (np.log1p(frame["savings_balance"].to_numpy()) - 8.5) + (1.0 if k % 5 == 0 else 0.0)
+        logit = (
+            -4
+            + 0.8 * (np.log1p(frame["savings_balance"].to_numpy()) - 8.5)
+            + 0.03 * (frame["logins_per_month"].to_numpy() - 30)
+            + (1.0 if k % 5 == 0 else 0.0)
+        )
         label = (rng.random(frame.height) < 1 / (1 + np.exp(-logit))).astype(np.int8)
         if leak:
             frame = frame.with_columns(
@@ -45,10 +58,23 @@ def evidence(*, market_per_customer: bool = False, leak: bool = False, weeks: in
     features = ENGINE.features(frame.lazy()).collect()
     train, test = features.filter(~cut), features.filter(cut)
     model = ENGINE.fit(train, label[~cut.to_numpy()], seed=0)
+    train_weeks, test_weeks = frame.filter(~cut)["snapshot_date"], frame.filter(cut)["snapshot_date"]
+    train_label, test_label = label[~cut.to_numpy()], label[cut.to_numpy()]
+    in_time = ENGINE.score(model, train)
     metrics = {
-        "out_of_time": {"auc": auc(label[cut.to_numpy()], ENGINE.score(model, test))},
-        "in_time_auc": auc(label[~cut.to_numpy()], ENGINE.score(model, train)),
+        "out_of_time": evaluate_scores(test_label, ENGINE.score(model, test), test_weeks, CAPACITY),
+        "in_time_auc": auc(train_label, in_time),
+        "in_time_auc_within_week": weekly_figures(train_label, in_time, train_weeks, CAPACITY)["auc_within_week"],
     }
+    metrics["references"] = reference_rankings(
+        single_feature_aucs(train, train_label, train_weeks, list(ENGINE.feature_labels)),
+        train,
+        train_label,
+        test,
+        test_label,
+        test_weeks,
+        CAPACITY,
+    )
     return TrainingEvidence(
         engine=ENGINE,
         train_features=train,
@@ -69,11 +95,39 @@ def model_context(training: TrainingEvidence, **fields):
 def test_period_key() -> None:
     found = PeriodKeyCheck().run(model_context(evidence()))
     assert not found.passed and found.severity == "warn"
-    assert "fund_change_1w, fund_change_4w are the same for every customer within a week" in found.message
-    assert "different in 8 of the 8 training weeks" in found.message and "AUC" in found.message
-    assert found.measured.startswith("8 of 8 weeks distinct; out-of-time AUC")
-    # market values that differ between customers of one week are not a period key
+    assert found.message.startswith("fund_change_1w, fund_change_4w vary almost only between weeks")
+    assert "fund_change_1w 100.0%" in found.measured and "AUC within the week" in found.measured
+    assert "with," in found.measured and "without" in found.measured
+    # values that differ mostly between the customers of a week are not a period key
     assert PeriodKeyCheck().run(model_context(evidence(market_per_customer=True))).passed
+
+
+def _with_features(base: TrainingEvidence, **columns: np.ndarray) -> TrainingEvidence:
+    return TrainingEvidence(
+        **{**base.__dict__, "train_features": base.train_features.with_columns(pl.Series(k, v) for k, v in columns.items())}
+    )
+
+
+def test_a_near_period_key_with_a_few_values_within_each_week_is_flagged() -> None:
+    """A monthly macro column with stray values inside a month: not constant in any week, yet a key."""
+    base = evidence()
+    rng = np.random.default_rng(5)
+    week_value = base.train_weeks.rank("dense").cast(pl.Float64).to_numpy() * 1.7
+    stray = rng.random(week_value.shape[0]) < 0.03
+    near = np.where(stray, week_value + rng.normal(0, 0.5, week_value.shape[0]), week_value)
+    found = PeriodKeyCheck().run(model_context(_with_features(base, fund_change_1w=near)))
+    assert not found.passed
+    assert "fund_change_1w" in found.message
+
+
+def test_a_coarse_key_is_flagged_and_a_constant_column_is_never_part_of_a_key() -> None:
+    """Five values over the weeks (like a quarterly rate) is a key; a column the same everywhere carries nothing."""
+    base = evidence()
+    coarse = (base.train_weeks.rank("dense").cast(pl.Int64).to_numpy() // 2).astype(np.float64)
+    constant = np.full(coarse.shape[0], 3.0)
+    found = PeriodKeyCheck().run(model_context(_with_features(base, fund_change_1w=coarse, fund_change_4w=constant)))
+    assert not found.passed
+    assert "fund_change_1w" in found.message and "fund_change_4w" not in found.message
 
 
 def test_single_feature_auc() -> None:
@@ -85,7 +139,13 @@ def test_single_feature_auc() -> None:
 
 def _with_metrics(in_time: float, out_of_time: float) -> TrainingEvidence:
     base = evidence(weeks=10)
-    return TrainingEvidence(**{**base.__dict__, "metrics": {"out_of_time": {"auc": out_of_time}, "in_time_auc": in_time}})
+    metrics = {
+        **base.metrics,
+        "out_of_time": {**base.metrics["out_of_time"], "auc": out_of_time, "auc_within_week": out_of_time},
+        "in_time_auc": in_time,
+        "in_time_auc_within_week": in_time,
+    }
+    return TrainingEvidence(**{**base.__dict__, "metrics": metrics})
 
 
 def test_out_of_time_auc() -> None:
@@ -94,24 +154,50 @@ def test_out_of_time_auc() -> None:
     assert too_good.blocks and "too good to be true" in too_good.message and "not made active" in too_good.action
 
 
-def test_auc_gap() -> None:
+def test_auc_gap_looks_both_ways() -> None:
     assert AucGapCheck().run(model_context(_with_metrics(0.76, 0.73))).passed
     gap = AucGapCheck().run(model_context(_with_metrics(0.90, 0.70)))
-    assert not gap.passed and gap.severity == "warn" and "does much better on the weeks it learned from" in gap.message
+    assert not gap.passed and gap.severity == "warn" and "ranks much better on the weeks it learned from" in gap.message
+    better_later = AucGapCheck().run(model_context(_with_metrics(0.62, 0.75)))
+    assert not better_later.passed and "ranks much better on later weeks" in better_later.message
+
+
+def test_the_ranking_floor_blocks_a_model_no_better_than_chance() -> None:
+    assert RankingFloorCheck().run(model_context(evidence())).passed
+    for worse in (0.48, 0.52):
+        floor = RankingFloorCheck().run(model_context(_with_metrics(0.7, worse)))
+        assert floor.blocks and "not clearly better than chance" in floor.message, floor.message
+        assert "at least 0.55" in floor.threshold
+
+
+def test_the_ranking_floor_blocks_a_model_worse_than_its_best_single_feature() -> None:
+    single = _with_metrics(0.7, 0.7).metrics["references"]["single_feature"]
+    weaker = _with_metrics(0.7, single["auc_within_week"] - 0.15)
+    floor = RankingFloorCheck().run(model_context(weaker))
+    assert floor.blocks and f"ranking by {single['feature']} alone does better" in floor.message
+
+
+def test_a_feature_far_ahead_of_every_other_is_named_as_a_leak() -> None:
+    """A value known only after the outcome (a call's duration) below the 0.9 limit, but far ahead of the rest."""
+    base = evidence()
+    rng = np.random.default_rng(3)
+    duration = base.train_label * 1.7 + rng.normal(0, 1.0, base.train_label.shape[0])
+    leaked = SingleFeatureAucCheck().run(model_context(_with_features(base, current_balance=duration)))
+    assert not leaked.passed and "On its own, current_balance ranks at AUC" in leaked.message, leaked.message
+    assert "far above every other feature" in leaked.message
 
 
 def test_sample_training_flags_the_market_features_as_a_period_key(trained_sample: Path) -> None:
     """The sample data's fund index pair is unique per week by construction (sample_data/README.md)."""
     sidecar = json.loads(next((trained_sample / "models").glob("*.json")).read_text())
     results = {c["check"]: c for c in sidecar["checks"]}
-    assert set(results) == {"period_key", "single_feature_auc", "out_of_time_auc", "auc_gap"}
+    assert set(results) == {"ranking_floor", "period_key", "single_feature_auc", "out_of_time_auc", "auc_gap"}
     key = results["period_key"]
-    weeks = len(pl.read_parquet(trained_sample / "data" / "history.parquet", columns=["SNAPSHOT_DATE"]).unique())
-    training_weeks = weeks - 4 - 12 + 1  # label window not over for the last 3 weeks; 12 validation weeks
     assert key["status"] == "fail" and key["severity"] == "warn"
-    assert key["message"].startswith("fund_change_1w, fund_change_4w are the same for every customer within a week")
-    assert f"{training_weeks} of {training_weeks} weeks distinct" in key["measured"]
-    assert all(results[name]["status"] == "pass" for name in ("single_feature_auc", "out_of_time_auc", "auc_gap"))
+    assert key["message"].startswith("fund_change_1w, fund_change_4w vary almost only between weeks")
+    assert "fund_change_1w 100.0%, fund_change_4w 100.0%" in key["measured"]
+    passing = ("ranking_floor", "single_feature_auc", "out_of_time_auc", "auc_gap")
+    assert all(results[name]["status"] == "pass" for name in passing), results
     assert sidecar["promoted"] is True
 
 

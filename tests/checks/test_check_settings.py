@@ -18,7 +18,7 @@ class Failing:
     description = "fails, to see what the settings do with it"
 
     def run(self, context):
-        return CheckResult(check=self.name, stage=self.stage, severity=self.severity, passed=False, message="found something")
+        return CheckResult(check=self.name, stage=self.stage, severity=self.severity, passed=False, message="found something", action="look")
 
 
 class Crashing(Failing):

@@ -23,6 +23,9 @@ def test_status_follows_the_week(sample_workspace: Workspace, capsys: pytest.Cap
     assert before["week"] == "2026-W47" and before["status"] == "missing" and before["run_id"] is None
     assert [p["plugin"] for p in before["plugin_errors"]] == ["broken"]
 
+    # a plugin that fails to load stops the run; taken out, the week runs
+    assert main(["run", "--workspace", str(ws.root), "--json"]) == 5
+    (ws.root / "plugins" / "broken.py").unlink()
     text = ws.config_path.read_text().replace("max = 2500 ", 'max = 1000\nseverity = "warn"\n', 1)
     ws.config_path.write_text(text)
     capsys.readouterr()
@@ -43,6 +46,7 @@ def test_status_follows_the_week(sample_workspace: Workspace, capsys: pytest.Cap
     later = status(capsys, ws, "--week", "2026-W49")
     assert later["status"] == "missing"
     assert "2026-W48" in later["missed_weeks"] and "2026-W47" not in later["missed_weeks"]
+    (ws.root / "plugins" / "broken.py").write_text("import a_module_that_does_not_exist\n", encoding="utf-8")
     capsys.readouterr()
     assert main(["status", "--workspace", str(ws.root), "--week", "2026-W49"]) == 0
     shown = capsys.readouterr().out

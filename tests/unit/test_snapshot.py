@@ -17,6 +17,11 @@ from nba_toolkit.core.snapshot import Snapshot, is_denied, load_snapshot
 from nba_toolkit.errors import EXIT_BAD_INPUT, BadInput
 
 MAPPING = {"customer_id": "RELATION_NO", "savings_balance": "SAVINGS_BAL", "n_accounts": "NUM_ACCOUNTS"}
+#: the other columns these tests' files use, mapped under their own names: only mapped columns are loaded
+UNDECLARED = (
+    "FUND_CHG_1W", "BAL", "TXT", "N", "D", "MIXED", "CODE", "EMPTY", "OTHER", "SCORE", "SEEN", "APP", "APP_USER",
+    "X", "A", "B", "CITY_NOTE", "SEGMENT", "NAMESPACE", "NOTE",
+)  # fmt: skip
 
 
 def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
@@ -25,6 +30,8 @@ def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
 
 
 def load(path: Path, schema=None, mapping=MAPPING, denylist=DEFAULT_DENYLIST, **kw) -> Snapshot:
+    taken = {name.casefold() for name in [*(schema or {}), *kw.get("optional", {}), *mapping, *mapping.values()]}
+    mapping = {**{name: name for name in UNDECLARED if name.casefold() not in taken}, **mapping}
     return load_snapshot(path, mapping=mapping, denylist=denylist, schema=schema or {}, **kw)
 
 
@@ -147,9 +154,20 @@ def test_duplicate_ids_are_kept(tmp_path):
     assert snap.rows == 3
 
 
-def test_ids_with_leading_zeros_stay_text(tmp_path):
-    path = write(tmp_path / "z.csv", csv_text(["RELATION_NO", "X"], [["0012", 1], ["13", 2]]))
-    assert load(path).frame["customer_id"].to_list() == ["0012", "13"]
+def test_ids_lose_their_leading_zeros_so_one_customer_has_one_relation_number(tmp_path):
+    path = write(tmp_path / "z.csv", csv_text(["RELATION_NO", "X"], [["0012", 1], [" 13 ", 2], ["000", 3]]))
+    assert load(path).frame["customer_id"].to_list() == [12, 13, 0]
+    mixed = write(tmp_path / "m.csv", csv_text(["RELATION_NO", "X"], [["0012", 1], ["a7", 2]]))
+    assert load(mixed).frame["customer_id"].to_list() == ["12", "A7"]
+
+
+@pytest.mark.parametrize("bad", ["12.0", "-3", "+3", "1 2", "12/3", "1,2e3"])
+def test_what_is_not_a_relation_number_is_bad_input_at_its_row(tmp_path, bad):
+    path = write(tmp_path / "b.csv", csv_text(["RELATION_NO", "X"], [["11", 1], [bad, 2]]))
+    with pytest.raises(BadInput) as raised:
+        load(path)
+    assert (raised.value.column, raised.value.row) == ("RELATION_NO", 2)
+    assert bad not in raised.value.recorded
 
 
 def test_quoted_fields_with_delimiters_and_line_breaks(tmp_path):
@@ -457,8 +475,16 @@ def test_ambiguous_header(tmp_path):
     with pytest.raises(BadInput, match="appears twice"):
         load(path)
     path = write(tmp_path / "b.csv", csv_text(["RELATION_NO", "customer_id"], [[1, 2]]))
-    with pytest.raises(BadInput, match="would both be called 'customer_id'"):
-        load(path)
+    assert load(path).frame.columns == ["customer_id"], "the mapped column is the key; the other one is not loaded"
+
+
+def test_only_declared_and_mapped_columns_are_loaded(tmp_path):
+    """Personal data under a name the denylist does not know is dropped all the same, and its name recorded."""
+    header = ["RELATION_NO", "KLANTNAAM", "SAVINGS_BAL", "EMAIL", "IBAN_NR", "GESLACHT"]
+    path = write(tmp_path / "k.csv", csv_text(header, [[1, "Jan de Vries", "1,5", "jan@example.nl", "NL00BANK01", "M"]]))
+    snap = load_snapshot(path, mapping=MAPPING, denylist=DEFAULT_DENYLIST, schema={"savings_balance": "float"})
+    assert snap.frame.columns == ["customer_id", "savings_balance"]
+    assert snap.dropped_columns == ("KLANTNAAM", "EMAIL", "IBAN_NR", "GESLACHT")
 
 
 # ------------------------------------------------------------------- property

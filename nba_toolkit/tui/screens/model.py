@@ -11,6 +11,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from nba_toolkit.core.model_card import quality_lines
 from nba_toolkit.tui.screens.base import SectionScreen
 
 
@@ -64,12 +65,16 @@ def card_text(sidecar: dict[str, Any]) -> Text:
     oot = metrics.get("out_of_time", {})
     if oot:
         text.append("\nHow well it ranks (out of time, on weeks it never saw)\n", style="bold underline")
-        if oot.get("auc") is not None:
-            text.append(f"  AUC {oot['auc']:.3f}   (in time {metrics.get('in_time_auc', float('nan')):.3f}; 0.5 is chance)\n")
-        if oot.get("lift_at_capacity"):
-            text.append(f"  The top of each week converts {oot['lift_at_capacity']:.1f}x as often as average\n")
-        if oot.get("mean_score") is not None and oot.get("base_rate") is not None:
-            text.append(f"  Mean score {oot['mean_score']:.2%} against {oot['base_rate']:.2%} observed\n")
+        for line in quality_lines(metrics):
+            text.append(f"  {line}\n")
+    checks = sidecar.get("checks") or []
+    if checks:
+        text.append("\nModel checks at training\n", style="bold underline")
+        for check in checks:
+            mark = "ok" if check["status"] == "pass" else check["status"]
+            style = "green" if check["status"] == "pass" else ("bold red" if check["severity"] == "block" else "yellow")
+            text.append(f"  {mark:<5}", style=style)
+            text.append(f" {check['check']} ({check['severity']}): {check['message']}\n")
     card = sidecar.get("model_card", {})
     for key, title in (("purpose", "Purpose"), ("population", "Population"), ("method", "Method")):
         if card.get(key):
@@ -102,7 +107,7 @@ def calibration_table(sidecar: dict[str, Any]) -> Table | Text:
         table.add_column(column, justify="right")
     for row in rows:
         table.add_row(
-            str(row.get("decile", "")),
+            str(row.get("decile", 0) + 1),
             f"{row.get('customers', 0):,}",
             f"{row.get('mean_score', 0):.2%}",
             f"{row.get('conversion_rate', 0):.2%}",
