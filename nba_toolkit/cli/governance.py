@@ -42,7 +42,9 @@ def add_commands(commands: Commands) -> None:
     model.add("card", _model_card, "Print the active model's card: purpose, data, performance, when not to use it.")
     approve_model = model.add("approve", _model_approve, "Approve the active model for weekly runs (recorded).")
     approve_model.add_argument(
-        "--by", metavar="NOTE", help="a note kept with the approval, e.g. on whose behalf; the approver is you, the logged-in user"
+        "--by",
+        metavar="NOTE",
+        help="a note kept with the approval, e.g. on whose behalf; the approver is you, the logged-in user",
     )
 
 

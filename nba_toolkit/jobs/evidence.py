@@ -98,7 +98,9 @@ def read_anchor(value: str) -> str:
     try:
         content = path.read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError) as exc:
-        raise BadInput(f"the anchor cannot be read ({exc.__class__.__name__}); give a hash or an evidence pack", file=path) from None
+        raise BadInput(
+            f"the anchor cannot be read ({exc.__class__.__name__}); give a hash or an evidence pack", file=path
+        ) from None
     try:
         found = json.loads(content).get("last_hash", "") if content.startswith("{") else content
     except (ValueError, AttributeError):
