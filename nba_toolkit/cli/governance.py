@@ -232,10 +232,10 @@ def _purge(args: argparse.Namespace, out: Output) -> int:
     report = purge(workspace)
     if out.json_mode:
         out.document(report.to_dict())
-    elif report.runs or report.ledger_rows:
+    elif report.runs or report.ledger_rows or report.extracts:
         out.say(
             f"Removed the per-customer data of {len(report.runs)} run(s) started before {report.cutoff} "
-            f"({report.ledger_rows:,} ledger rows); their counts and hashes stay."
+            f"({report.ledger_rows:,} ledger rows, {len(report.extracts)} raw extract(s)); their counts and hashes stay."
         )
     else:
         out.say(f"Nothing to remove: no run data older than {report.cutoff}.")

@@ -273,3 +273,21 @@ def test_an_auditor_who_can_only_read_the_workspace_can_verify_it(
         for path in [base, *base.rglob("*")]:
             os.chmod(path, 0o700)
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_purge_removes_the_raw_extract_only_old_runs_read(
+    sample_workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ws = sample_workspace
+    code, run = _cli(capsys, "run", "--workspace", str(ws.root))
+    assert code == 0
+    extract = Path(run["snapshot"])
+    others = sorted(p for p in ws.snapshots_dir.iterdir() if p != extract)
+    assert extract.is_file() and extract.parent == ws.snapshots_dir
+
+    later = datetime.now(UTC) + timedelta(days=ws.config.retention.run_data_days + 1)
+    report = purge(Workspace.open(ws.root), now=later)
+    assert report.runs == [run["run_id"]] and report.extracts == [f"data/snapshots/{extract.name}"]
+    assert not extract.exists()
+    assert sorted(p for p in ws.snapshots_dir.iterdir()) == others, "extracts no run read are left alone"
+    assert Workspace.open(ws.root).ledger.verify().ok
