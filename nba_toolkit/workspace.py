@@ -25,7 +25,7 @@ from pathlib import Path
 
 from nba_toolkit.config import Config, load_config
 from nba_toolkit.core.governance import DEFAULT_PURPOSES, new_register, write_register
-from nba_toolkit.errors import UsageError
+from nba_toolkit.errors import BadInput, UsageError
 from nba_toolkit.ledger.store import Ledger
 
 FOLDERS = ("data", "data/snapshots", "models", "runs", "exports", "outbox", "plugins")
@@ -154,6 +154,7 @@ class Workspace:
         """The ledger, after settling what a process that died left behind (see jobs/integrity.py)."""
         from nba_toolkit.jobs.integrity import settle_after_crashes  # it works on workspaces, so it is imported here
 
+        refuse_a_new_ledger_beside_old_runs(self.root)
         ledger = Ledger.open(self.root / "ledger.sqlite")
         settle_after_crashes(self, ledger)
         return ledger
@@ -208,6 +209,24 @@ class Workspace:
             del self.__dict__["ledger"]
 
 
+def refuse_a_new_ledger_beside_old_runs(root: Path) -> None:
+    """A missing ledger is not created again where runs/ or exports/ hold files: their record would be lost.
+
+    A fresh empty ledger would verify as intact and let the weeks it no
+    longer knows be run and mailed again.
+    """
+    if (root / "ledger.sqlite").exists():
+        return
+    left = [path for folder in ("runs", "exports") if (root / folder).is_dir() for path in (root / folder).iterdir()]
+    if left:
+        raise BadInput(
+            f"the ledger is missing, but runs/ and exports/ hold {len(left)} file(s) of earlier runs; "
+            "a new ledger would lose their record, so none was created",
+            file=root / "ledger.sqlite",
+            hint="Restore ledger.sqlite from your backup (with its -wal file, if there is one).",
+        )
+
+
 def init_workspace(root: Path, *, sample: bool = False) -> Workspace:
     """Create the folders, a documented nba.toml and the ledger; with ``sample``, copy the sample data in."""
     root = Path(root).expanduser()
@@ -234,6 +253,7 @@ def init_workspace(root: Path, *, sample: bool = False) -> Workspace:
     from nba_toolkit.config_history import remember  # it reads workspaces, so it is imported here
 
     remember(workspace)
+    remember(workspace, "governance.toml")
     return workspace
 
 

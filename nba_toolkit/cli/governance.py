@@ -12,7 +12,12 @@ from nba_toolkit.errors import EXIT_OK, BadInput
 
 def add_commands(commands: Commands) -> None:
     audit = commands.group("audit", "Check that the ledger was not changed outside the toolkit.")
-    audit.add("verify", _verify, "Recompute the ledger's hash chain and compare every record with it.")
+    verify = audit.add("verify", _verify, "Recompute the ledger's hash chain and compare every record with it.")
+    verify.add_argument(
+        "--anchor",
+        metavar="FILE_OR_HASH",
+        help="a head of the chain kept elsewhere: a hash, an evidence pack (folder or its audit.json) or a file holding the hash",
+    )
 
     govern = commands.group("govern", "The data-use register: which data may be used, why, approved by whom.")
     govern.add("list", _govern_list, "List every data use with its purpose and approval.")
@@ -36,28 +41,42 @@ def add_commands(commands: Commands) -> None:
     model = commands.group("model", "The trained model.")
     model.add("card", _model_card, "Print the active model's card: purpose, data, performance, when not to use it.")
     approve_model = model.add("approve", _model_approve, "Approve the active model for weekly runs (recorded).")
-    approve_model.add_argument("--by", metavar="NAME", help="who approves (default: you)")
+    approve_model.add_argument(
+        "--by",
+        metavar="NOTE",
+        help="a note kept with the approval, e.g. on whose behalf; the approver is you, the logged-in user",
+    )
 
 
 def _verify(args: argparse.Namespace, out: Output) -> int:
+    """Read-only, so an auditor who may only read the workspace can verify it; nothing is written."""
+    from nba_toolkit.jobs.evidence import read_anchor
     from nba_toolkit.jobs.integrity import workspace_problems
+    from nba_toolkit.ledger.store import Ledger
     from nba_toolkit.workspace import Workspace
 
     workspace = Workspace.open(workspace_dir(args))
-    report = workspace.ledger.verify()
-    report.problems += workspace_problems(workspace)
+    anchor = read_anchor(args.anchor) if args.anchor else None
+    ledger = Ledger.open_read_only(workspace.root / "ledger.sqlite")
+    try:
+        report = ledger.verify(anchor=anchor)
+        report.problems += workspace_problems(workspace, ledger)
+    finally:
+        ledger.close()
     if report.ok:
         if out.json_mode:
             out.document(report.to_dict())
         else:
+            against = f"; it contains the recorded head {anchor}" if anchor else ""
             out.say(
                 f"[green]The ledger is intact[/] and exports/ matches it: {report.records:,} audit records, "
-                f"last hash {report.last_hash}"
+                f"last hash {report.last_hash}{against}. "
+                "Keep the last hash somewhere outside the workspace to check against later (--anchor)."
             )
         return EXIT_OK
     error = BadInput(
         f"the ledger or exports/ was changed outside the toolkit ({len(report.problems)} problem(s))",
-        file=workspace.ledger.path,
+        file=ledger.path,
         hint="Restore ledger.sqlite from a backup, or report this to compliance before any further export.",
     )
     if out.json_mode:
@@ -90,6 +109,8 @@ def _govern_list(args: argparse.Namespace, out: Output) -> int:
 
 
 def _govern_approve(args: argparse.Namespace, out: Output) -> int:
+    from nba_toolkit.config_history import remember
+    from nba_toolkit.core.governance import FILE_NAME as REGISTER_FILE
     from nba_toolkit.core.governance import approve, as_dict
     from nba_toolkit.workspace import Workspace, operator_name
 
@@ -98,6 +119,7 @@ def _govern_approve(args: argparse.Namespace, out: Output) -> int:
     workspace.ledger.record_config_change(
         f"data_use.{args.feature}", as_dict(before), as_dict(after), by=operator_name(), reason=f"approved by {args.by}"
     )
+    remember(workspace, REGISTER_FILE)
     if out.json_mode:
         out.document({"feature": args.feature, "before": as_dict(before), "after": as_dict(after)})
     else:
@@ -180,16 +202,24 @@ def _replay(args: argparse.Namespace, out: Output) -> int:
 
 def _model_approve(args: argparse.Namespace, out: Output) -> int:
     from nba_toolkit.jobs.governance import approve_model
-    from nba_toolkit.workspace import Workspace, operator_name
+    from nba_toolkit.workspace import Workspace
 
     workspace = Workspace.open(workspace_dir(args))
-    record = approve_model(workspace, by=args.by or operator_name())
+    record = approve_model(workspace, note=args.by)
     if out.json_mode:
-        out.document({"model_id": record.model_id, "approved_by": record.approved_by, "approved_at": record.approved_at})
+        out.document(
+            {
+                "model_id": record.model_id,
+                "approved_by": record.approved_by,
+                "approved_at": record.approved_at,
+                "note": record.approval_note,
+            }
+        )
     else:
+        note = f", note: {escape(record.approval_note)}" if record.approval_note else ""
         out.say(
             f"Approved the model [bold]{record.model_id}[/] for weekly runs (by {escape(record.approved_by or '')}, "
-            f"{record.approved_at}); recorded in the ledger."
+            f"{record.approved_at}{note}); recorded in the ledger."
         )
     return EXIT_OK
 
@@ -202,10 +232,10 @@ def _purge(args: argparse.Namespace, out: Output) -> int:
     report = purge(workspace)
     if out.json_mode:
         out.document(report.to_dict())
-    elif report.runs or report.ledger_rows:
+    elif report.runs or report.ledger_rows or report.extracts:
         out.say(
             f"Removed the per-customer data of {len(report.runs)} run(s) started before {report.cutoff} "
-            f"({report.ledger_rows:,} ledger rows); their counts and hashes stay."
+            f"({report.ledger_rows:,} ledger rows, {len(report.extracts)} raw extract(s)); their counts and hashes stay."
         )
     else:
         out.say(f"Nothing to remove: no run data older than {report.cutoff}.")

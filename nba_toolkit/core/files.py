@@ -10,6 +10,10 @@ from a file being written now (:func:`remove_stale_temp_files`).
 Crash points (:func:`crash_point`) let the reliability tests stop a real
 process at a named step with ``kill -9``, or hold it there, to show that every
 step leaves the workspace consistent (docs/architecture.md, "Crash points").
+
+One mode policy: what the toolkit writes is readable by its owner only
+(0600, and 0700 for a folder it creates), because most of it holds customer
+data (selections, profiles, evidence, analysis files, exports, the ledger).
 """
 
 from __future__ import annotations
@@ -26,6 +30,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 from nba_toolkit.core.liveness import is_held, lock_open_file
+
+PRIVATE_FILE = 0o600
+PRIVATE_FOLDER = 0o700
 
 #: every named step a test may stop a process at, in the order a weekly run and its export pass them
 CRASH_POINTS = (
@@ -69,7 +76,7 @@ def sha256_of(path: Path) -> str:
 def atomic_writer(
     path: Path,
     *,
-    mode: int = 0o644,
+    mode: int = PRIVATE_FILE,
     overwrite: bool = True,
     before_rename: Callable[[Path], None] | None = None,
 ) -> Iterator[BinaryIO]:
@@ -81,7 +88,7 @@ def atomic_writer(
     if it raises, nothing appears at ``path`` (the export reads its file back
     there). The writer keeps the temporary file locked until it is renamed.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
     try:
         os.fchmod(fd, mode)
@@ -103,7 +110,15 @@ def atomic_writer(
         raise
 
 
-def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o644) -> None:
+def private_folder(folder: Path) -> None:
+    """Create ``folder`` (and its parents) if missing; the folder itself owner-only."""
+    if not folder.is_dir():
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=PRIVATE_FOLDER, exist_ok=True)
+        os.chmod(folder, PRIVATE_FOLDER)  # mkdir's mode is narrowed by the umask, never widened; set it exactly
+
+
+def atomic_write_bytes(path: Path, data: bytes, *, mode: int = PRIVATE_FILE) -> None:
     with atomic_writer(path, mode=mode) as handle:
         handle.write(data)
 

@@ -3,7 +3,8 @@
 Checks compare this week with earlier ones (rows in, units, mailed volume,
 scores). Only runs that passed their own checks count: a run blocked for a
 unit change must not become the yardstick that makes the corrected snapshot
-look like a unit change in turn.
+look like a unit change in turn. A run's snapshot profile counts only while
+it matches the hash the run recorded.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nba_toolkit.core.files import sha256_of
-from nba_toolkit.core.profile import read_profile
+from nba_toolkit.core.profile import profile_changed, read_profile
 
 if TYPE_CHECKING:
     import polars as pl
@@ -34,6 +35,7 @@ class PastRun:
     folder: Path
     selection_path: Path | None = None
     selection_sha256: str | None = None
+    profile_sha256: str | None = None
     _scores: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
@@ -46,7 +48,12 @@ class PastRun:
         return int(self.counts.get("selected_mailed", 0)) + int(self.counts.get("random_control", 0))
 
     def profile(self) -> dict[str, dict[str, Any]] | None:
-        return read_profile(self.folder)
+        """The snapshot profile the run left, unless it was changed after the run (then it is no yardstick)."""
+        return None if self.profile_changed else read_profile(self.folder)
+
+    @property
+    def profile_changed(self) -> bool:
+        return profile_changed(self.folder, self.profile_sha256)
 
     def scores(self) -> pl.DataFrame | None:
         """``customer_id`` (as text) and ``score`` of every customer the run scored, if its selection file is intact."""
@@ -85,6 +92,7 @@ def past_runs(ledger: Ledger, root: Path, *, exclude: str | None = None, limit: 
                 folder=root / "runs" / record.run_id,
                 selection_path=root / record.selection_path if record.selection_path else None,
                 selection_sha256=record.selection_sha256,
+                profile_sha256=record.profile_sha256,
             )
         )
     return tuple(found)

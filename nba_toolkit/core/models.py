@@ -3,7 +3,9 @@
 A joblib file is a pickle, and unpickling can run arbitrary code. So a model
 is loaded only if it sits in the workspace's ``models/`` folder, its SHA-256
 matches both its metadata sidecar and what the ledger recorded when it was
-trained, and it was made with the scikit-learn version installed now.
+trained, the ledger's audit chain vouches for that record (so replacing the
+file and the ledger row together is found), and it was made with the
+scikit-learn version installed now.
 """
 
 from __future__ import annotations
@@ -63,7 +65,11 @@ def read_sidecar(model_path: Path) -> dict[str, Any]:
 
 
 def load_model(path: Path, *, models_dir: Path, expected_sha256: str) -> Any:
-    """Unpickle a model only after every check that it is the one the workspace recorded."""
+    """Unpickle a model only after every check that it is the one the workspace recorded.
+
+    ``models_dir`` is the workspace's ``models/``; the ledger next to it is
+    read (read-only) to check the audit chain, so every caller gets that check.
+    """
     import joblib
 
     path = path.resolve()
@@ -83,6 +89,7 @@ def load_model(path: Path, *, models_dir: Path, expected_sha256: str) -> Any:
             file=path,
             hint="Restore the file from backup or train a new model with `nba-toolkit train`.",
         )
+    _chain_vouches(models_dir, expected_sha256)
     trained_with = sidecar.get("libraries", {}).get("scikit-learn")
     installed = library_versions()["scikit-learn"]
     if trained_with != installed:
@@ -93,3 +100,14 @@ def load_model(path: Path, *, models_dir: Path, expected_sha256: str) -> Any:
             hint="Retrain with `nba-toolkit train`, or install the scikit-learn version it was trained with.",
         )
     return joblib.load(path)
+
+
+def _chain_vouches(models_dir: Path, sha256: str) -> None:
+    """The audit chain of the workspace's ledger must vouch for the model; raises BadInput otherwise."""
+    from nba_toolkit.ledger.store import Ledger
+
+    ledger = Ledger.open_read_only(models_dir.parent / "ledger.sqlite")
+    try:
+        ledger.vouch_for_model(sha256)
+    finally:
+        ledger.close()

@@ -4,7 +4,9 @@ A unit change (balances in cents, durations in milliseconds) keeps every
 value plausible on its own; only the comparison with last week shows it. So
 each run that passes its input checks leaves ``runs/<id>/profile.json`` with
 the median, the 99th percentile and the number of distinct values of every
-numeric column it used: a few numbers, no customer data.
+numeric column it used: a few numbers, no customer data. The run records
+the file's SHA-256, so a profile changed afterwards is not taken as next
+week's yardstick (see core/history.py).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from nba_toolkit.core.files import atomic_write_bytes
+from nba_toolkit.core.files import atomic_write_bytes, sha256_of
 
 PROFILE_FILE = "profile.json"
 NUMERIC_KINDS = ("int", "float")
@@ -49,8 +51,16 @@ def _ascending(values: pl.Series) -> pl.Series:
     return pl.Series(values.name, np.sort(values.to_numpy())).set_sorted()
 
 
-def write_profile(run_dir: Path, profile: Mapping[str, Any]) -> None:
+def write_profile(run_dir: Path, profile: Mapping[str, Any]) -> str:
+    """Write the profile; returns its SHA-256, for the run's record."""
     atomic_write_bytes(run_dir / PROFILE_FILE, json.dumps(profile, indent=2, sort_keys=True).encode("utf-8"))
+    return sha256_of(run_dir / PROFILE_FILE)
+
+
+def profile_changed(run_dir: Path, recorded_sha256: str | None) -> bool:
+    """The run recorded its profile's hash and the file there now differs (a missing file is just absent)."""
+    path = run_dir / PROFILE_FILE
+    return bool(recorded_sha256) and path.is_file() and sha256_of(path) != recorded_sha256
 
 
 def read_profile(run_dir: Path) -> dict[str, dict[str, Any]] | None:

@@ -219,8 +219,9 @@ class UnitJumpCheck:
 
     def run(self, context: CheckContext) -> CheckResult:
         previous = next((r for r in context.history if r.profile() is not None), None)
+        changed = _changed_profiles(context, previous)
         if previous is None:
-            return not_measured(self, "no earlier run left a profile of its snapshot to compare with.")
+            return not_measured(self, "no earlier run left a profile of its snapshot to compare with." + changed)
         factor = context.settings(self.name).factor
         before = previous.profile() or {}
         now = context.profile()
@@ -235,7 +236,7 @@ class UnitJumpCheck:
         return result(
             self,
             not jumps,
-            f"No column changed its scale against run {previous.run_id} ({previous.week})."
+            f"No column changed its scale against run {previous.run_id} ({previous.week})." + changed
             if not jumps
             else "A column changed its scale, as a unit change does (euros to cents, seconds to milliseconds): "
             + "; ".join(
@@ -243,12 +244,29 @@ class UnitJumpCheck:
                 f"{previous.run_id} (median {figure(old['median'])} then, {figure(new['median'])} now)"
                 for c, r, old, new in jumps
             )
-            + ".",
+            + "."
+            + changed,
             measured=", ".join(f"{c} x{r:.3g}" for c, r, _, _ in jumps) if jumps else None,
             threshold=f"a factor of {factor:g} or more against run {previous.run_id}",
             action="Ask the data warehouse team whether the unit or the meaning of these columns changed; run again "
             "once the extract is back in the usual units.",
         )
+
+
+def _changed_profiles(context: CheckContext, used: object) -> str:
+    """Words for the newer runs whose profile was changed after the run, and so was not the yardstick."""
+    newer = []
+    for past in context.history:
+        if past is used:
+            break
+        if past.profile_changed:
+            newer.append(past.run_id)
+    if not newer:
+        return ""
+    return (
+        f" The snapshot profile of run {', '.join(newer)} was changed after the run (its SHA-256 differs from the "
+        "ledger's) and was not used."
+    )
 
 
 def _comparable(now: float | None, before: float | None) -> bool:

@@ -7,7 +7,10 @@ configuration), what was checked, who approved and acknowledged what, what
 came out (counts, the export's hash), and the audit chain's state at the
 time of writing, so later tampering with the ledger cannot rewrite the
 pack. No customer data beyond relation numbers is written; the pack holds
-counts, hashes and the relation numbers of operator overrides only.
+counts, hashes and the relation numbers of operator overrides only, and like
+every file with customer data it is readable by its owner only.
+``audit.json`` records the chain's head: ``audit verify --anchor DIR`` later
+checks that the ledger's chain still contains it.
 """
 
 from __future__ import annotations
@@ -17,11 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nba_toolkit.core.files import atomic_write_bytes, sha256_of
+from nba_toolkit.core.files import atomic_write_bytes, private_folder, sha256_of
 from nba_toolkit.core.governance import as_dict, read_register
 from nba_toolkit.core.model_card import render
 from nba_toolkit.core.models import read_sidecar
-from nba_toolkit.errors import UsageError
+from nba_toolkit.errors import BadInput, UsageError
 from nba_toolkit.workspace import Workspace
 
 
@@ -70,7 +73,7 @@ def write_evidence(workspace: Workspace, run_id: str, out: Path) -> EvidencePack
     files["audit.json"] = _json(report.to_dict())
     files["README.md"] = _readme(run, report.ok).encode()
 
-    out.mkdir(parents=True, exist_ok=True)
+    private_folder(out)
     hashes = {}
     for name, data in files.items():
         atomic_write_bytes(out / name, data)
@@ -78,6 +81,37 @@ def write_evidence(workspace: Workspace, run_id: str, out: Path) -> EvidencePack
     atomic_write_bytes(out / "manifest.json", _json({"run_id": run_id, "files": hashes}))
     hashes["manifest.json"] = sha256_of(out / "manifest.json")
     return EvidencePack(run_id=run_id, folder=out, files=hashes)
+
+
+def read_anchor(value: str) -> str:
+    """The chain head to verify against: a hash as it is, or read from an evidence pack or a file holding it.
+
+    An evidence pack's ``audit.json`` records the head when the pack was
+    written (``last_hash``); a file may also hold just the hash.
+    """
+    text = value.strip().lower()
+    if _is_hash(text):
+        return text
+    path = Path(value).expanduser()
+    if path.is_dir():
+        path = path / "audit.json"
+    try:
+        content = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInput(
+            f"the anchor cannot be read ({exc.__class__.__name__}); give a hash or an evidence pack", file=path
+        ) from None
+    try:
+        found = json.loads(content).get("last_hash", "") if content.startswith("{") else content
+    except (ValueError, AttributeError):
+        found = ""
+    if not isinstance(found, str) or not _is_hash(found.strip().lower()):
+        raise BadInput("the anchor holds no chain head (a SHA-256 of 64 hex digits, or audit.json's last_hash)", file=path)
+    return found.strip().lower()
+
+
+def _is_hash(text: str) -> bool:
+    return len(text) == 64 and all(c in "0123456789abcdef" for c in text)
 
 
 def _inputs(workspace: Workspace, run: Any) -> dict[str, Any]:

@@ -71,6 +71,7 @@ class ExportOutcome:
 
 def export_run(workspace: Workspace, registry: Registry, run_id: str, *, approved_by: str | None = None) -> ExportOutcome:
     ledger = workspace.ledger
+    ledger.require_intact()
     config = workspace.config
     run = ledger.run(run_id)
     _refuse_unexportable(ledger, run)

@@ -7,7 +7,7 @@ from nba_toolkit.core.model_card import render
 from nba_toolkit.core.models import read_sidecar
 from nba_toolkit.errors import UsageError
 from nba_toolkit.ledger.store import ModelRecord
-from nba_toolkit.workspace import Workspace
+from nba_toolkit.workspace import Workspace, operator_name
 
 
 def model_card(workspace: Workspace) -> tuple[str, str]:
@@ -21,8 +21,14 @@ def model_card(workspace: Workspace) -> tuple[str, str]:
     return record.model_id, render(sidecar, read_register(workspace.root), owner=governance.owner, contacts=governance.contacts)
 
 
-def approve_model(workspace: Workspace, *, by: str) -> ModelRecord:
-    """Sign the active model off for weekly runs, after its acceptance runs; recorded and audited."""
+def approve_model(workspace: Workspace, *, note: str | None = None) -> ModelRecord:
+    """Sign the active model off for weekly runs, after its acceptance runs; recorded and audited.
+
+    The approver is the logged-in user, never a name typed in: otherwise
+    whoever trained the model could sign it off as someone else. ``note``
+    (``--by``) is kept with the approval as text.
+    """
+    by = operator_name()
     engine = workspace.config.engine.name
     governance = workspace.config.governance
     ledger = workspace.ledger
@@ -39,6 +45,9 @@ def approve_model(workspace: Workspace, *, by: str) -> ModelRecord:
             hint="Run it on this week's real data with `nba-toolkit run --dry-run` and review the result first.",
         )
     if governance.four_eyes and by.strip().lower() == record.trained_by.strip().lower():
-        raise UsageError(f"four eyes: {record.trained_by} trained the model {record.model_id}, so another person must approve it")
-    ledger.approve_model(record.model_id, by=by)
+        raise UsageError(
+            f"four eyes: you ({by}) trained the model {record.model_id}, so another person must approve it, "
+            "logged in as themselves"
+        )
+    ledger.approve_model(record.model_id, by=by, note=note.strip() if note and note.strip() else None)
     return ledger.model(record.model_id)

@@ -137,9 +137,11 @@ def _tell(workspace: Workspace, alert: Alert) -> None:
         pass  # an unwritable outbox must not stop the command; the ledger holds the record
 
 
-def workspace_problems(workspace: Workspace) -> list[str]:
-    """What in exports/ does not match the ledger: unrecorded files, missing or changed mail files, double weeks."""
-    ledger = workspace.ledger
+def workspace_problems(workspace: Workspace, ledger: Ledger) -> list[str]:
+    """What in exports/ does not match the ledger: unrecorded files, missing or changed mail files, double weeks.
+
+    ``ledger`` may be opened read-only (``audit verify``), so nothing here writes.
+    """
     runs = ledger.runs()
     recorded = {workspace.recorded_path(r.export_path): r for r in runs if r.export_path}
     in_progress = {workspace.recorded_path(a.path) for a in ledger.export_attempts() if a.state == "exporting"}

@@ -238,6 +238,7 @@ def run_week(
             "the weekly run is switched off ([engine] enabled = false in nba.toml); nothing was run",
             hint="Switch it on again on the home screen or set enabled = true in nba.toml.",
         )
+    workspace.ledger.require_intact()
     notice_hand_edits(workspace, noticed_by=operator_name())
     check_plugins_for_run(registry, config, workspace.ledger)
     engine_entry = registry.engine(config.engine.name)
@@ -363,7 +364,7 @@ def run_week(
         with atomic_writer(selection_path) as handle:
             selection.write_parquet(handle)
         crash_point("run.selection_written")
-        write_profile(workspace.run_dir(run_id), context.profile())
+        profile_sha256 = write_profile(workspace.run_dir(run_id), context.profile())
         outcome.counts = reason_counts(selection)
         outcome.checks = checks
         ledger.finish_run(
@@ -373,6 +374,7 @@ def run_week(
             counts=outcome.counts,
             selection_path=str(selection_path.relative_to(workspace.root)),
             selection_sha256=sha256_of(selection_path),
+            profile_sha256=profile_sha256,
         )
         crash_point("run.finished")
         outcome.status = "awaiting_approval"

@@ -6,7 +6,9 @@ every check result, who approved, and the exported file's hash. It also holds
 the contact history that drives the cooldown, and the registered models.
 
 Every change happens in one transaction, so a crash leaves either nothing or a
-run marked failed; SQLite runs in WAL mode with foreign keys on.
+run marked failed; SQLite runs in WAL mode with foreign keys on. The ledger
+holds relation numbers, so its file (and SQLite's -wal and -shm files, which
+take its mode) is readable by its owner only.
 
 A run in flight and an export in flight each hold a lock file in the
 workspace's ``.locks/`` folder for as long as their process works on them
@@ -28,11 +30,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from nba_toolkit.core.files import PRIVATE_FILE
 from nba_toolkit.core.liveness import Hold, hold, is_held
-from nba_toolkit.errors import NbaError, UsageError
+from nba_toolkit.errors import BadInput, NbaError, UsageError
 from nba_toolkit.ledger import audit
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SCHEMA_V1 = """
 CREATE TABLE runs (
@@ -197,7 +200,26 @@ INSERT INTO exports (week, run_id, state, path, export_date, reserved_by, reserv
                   ORDER BY r.exported_at, r.rowid LIMIT 1)
 """
 
-_MIGRATIONS = {1: _SCHEMA_V1 + audit.SCHEMA, 2: _SCHEMA_V2}
+#: schema 3: the run records its profile's hash; a model approval keeps the approver's note;
+#: the configuration state names its file (nba.toml or governance.toml); a run's contacts are
+#: found by index (every audited write of a run reads them)
+_SCHEMA_V3_GOVERNANCE = """
+CREATE INDEX contacts_run ON contacts(run_id, customer_id, grp);
+ALTER TABLE runs ADD COLUMN profile_sha256 TEXT;
+ALTER TABLE models ADD COLUMN approval_note TEXT;
+ALTER TABLE config_state ADD COLUMN file TEXT NOT NULL DEFAULT 'nba.toml'
+"""
+
+
+def _audit_config_states(db: sqlite3.Connection) -> None:
+    """The configuration states written before schema 3 were not audited; the upgrade records them as found."""
+    for (state_id,) in db.execute("SELECT CAST(id AS TEXT) FROM config_state ORDER BY id").fetchall():
+        audit.record(db, "config_state", state_id, now())
+
+
+_MIGRATIONS = {1: _SCHEMA_V1 + audit.SCHEMA, 2: _SCHEMA_V2, 3: _SCHEMA_V3_GOVERNANCE}
+#: what an upgrade does after the schema change of the same number
+_MIGRATION_STEPS = {3: _audit_config_states}
 
 
 @dataclass(frozen=True)
@@ -263,6 +285,8 @@ class RunRecord:
     degraded: dict[str, dict[str, Any]]
     #: when retention removed the run's per-customer data (counts and hashes stay)
     purged_at: str | None = None
+    #: SHA-256 of runs/<id>/profile.json, next week's yardstick for unit changes
+    profile_sha256: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -300,6 +324,8 @@ class ModelRecord:
     active: bool
     approved_by: str | None = None
     approved_at: str | None = None
+    #: what the approver typed with ``--by``: a note; the approver is the logged-in user
+    approval_note: str | None = None
 
 
 class Ledger:
@@ -314,16 +340,40 @@ class Ledger:
     @classmethod
     def open(cls, path: Path) -> Ledger:
         try:
+            _owner_only(path)
             db = sqlite3.connect(path, isolation_level=None, timeout=30)
             db.row_factory = sqlite3.Row
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA foreign_keys=ON")
             db.execute("PRAGMA synchronous=FULL")
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, OSError) as exc:
             raise NbaError(f"{path}: the ledger cannot be opened ({exc})") from None
         ledger = cls(db, path)
         ledger._migrate()
         return ledger
+
+    @classmethod
+    def open_read_only(cls, path: Path) -> Ledger:
+        """The ledger for reading only (``audit verify``): works for a user who may read but not write it.
+
+        Nothing is written, not even the upgrade of an older schema (it is
+        read as it is) or the marking of interrupted runs.
+        """
+        if not path.is_file():
+            raise BadInput("the ledger is missing", file=path, hint="Restore ledger.sqlite from your backup.")
+        try:
+            db = _connect_read_only(path)
+            db.row_factory = sqlite3.Row
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise NbaError(f"{path}: the ledger cannot be opened for reading ({exc})") from None
+        if version > SCHEMA_VERSION:
+            db.close()
+            raise UsageError(
+                f"{path}: the ledger was written by a newer nba-toolkit (schema {version}); "
+                f"this one knows schema {SCHEMA_VERSION}. Upgrade nba-toolkit."
+            )
+        return cls(db, path)
 
     def close(self) -> None:
         for name in list(self._holds):
@@ -360,6 +410,18 @@ class Ledger:
         else:
             self._db.execute("COMMIT")
 
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        """One consistent view for a read of many statements, which a writer could otherwise change halfway."""
+        if self._db.in_transaction:
+            yield
+            return
+        self._db.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self._db.execute("COMMIT")
+
     def _migrate(self) -> None:
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
@@ -378,6 +440,8 @@ class Ledger:
                     # the exports recorded before schema 2 enter the chain like every other row
                     for (attempt_id,) in db.execute("SELECT id FROM exports ORDER BY id").fetchall():
                         self._audit_export(db, attempt_id)
+                if target in _MIGRATION_STEPS:
+                    _MIGRATION_STEPS[target](db)
                 db.execute(f"PRAGMA user_version = {target}")
 
     # -- runs -------------------------------------------------------------
@@ -406,6 +470,7 @@ class Ledger:
         try:
             with self.transaction() as db:
                 run_id = self.next_run_id(week)
+                self._guard_runs(db, run_id)
                 db.execute(
                     "INSERT INTO runs (run_id, week, kind, status, started_at, operator, toolkit_version,"
                     " config, plugins, salt) VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)",
@@ -420,11 +485,18 @@ class Ledger:
 
     def update_run(self, run_id: str, **fields: Any) -> None:
         with self.transaction() as db:
+            self._guard_runs(db, run_id)
             self._update(db, run_id, fields)
             self._audit_run(db, run_id)
 
     def _audit_run(self, db: sqlite3.Connection, run_id: str) -> None:
-        audit.append(db, "run", run_id, audit.run_content(db, run_id), now())
+        audit.record(db, "run", run_id, now())
+
+    @staticmethod
+    def _guard_runs(db: sqlite3.Connection, *run_ids: str) -> None:
+        """Before a run is changed: refuse if its row was edited outside the toolkit (see audit.guard)."""
+        for run_id in run_ids:
+            audit.guard(db, "run", run_id)
 
     def _update(self, db: sqlite3.Connection, run_id: str, fields: dict[str, Any]) -> int:
         columns = []
@@ -444,6 +516,7 @@ class Ledger:
         """
         try:
             with self.transaction() as db:
+                self._guard_runs(db, run_id)
                 if self._update(db, run_id, {"status": status, "finished_at": now(), **fields}) != 1:
                     raise NbaError(f"run {run_id} is no longer running; its result was not recorded")
                 db.executemany(
@@ -483,6 +556,7 @@ class Ledger:
         with self.transaction() as db:
             running = [r[0] for r in db.execute("SELECT run_id FROM runs WHERE status = 'running'")]
             stale = [run_id for run_id in running if not self._alive(f"run-{run_id}")]
+            self._guard_runs(db, *stale)
             for run_id in stale:
                 db.execute(
                     "UPDATE runs SET status = 'failed', finished_at = ?,"
@@ -544,6 +618,7 @@ class Ledger:
         """
         try:
             with self.transaction() as db:
+                self._guard_runs(db, run_id)
                 row = db.execute("SELECT week, status FROM runs WHERE run_id = ?", (run_id,)).fetchone()
                 if row is None or row["status"] != "awaiting_approval":
                     raise UsageError(f"run {run_id} is no longer awaiting approval; it was not exported")
@@ -558,7 +633,7 @@ class Ledger:
                     (row["week"], run_id, path, export_date.isoformat(), by, now(), os.getpid(), socket.gethostname()),
                 )
                 attempt_id = int(cursor.lastrowid or 0)
-                self._audit_export(db, attempt_id)
+                audit.record_new(db, "export", str(attempt_id), now())
                 self._hold(f"export-{run_id}")
         except sqlite3.IntegrityError:
             raise UsageError(f"run {run_id}'s week is being exported by another process; it was not exported") from None
@@ -619,6 +694,7 @@ class Ledger:
             row = db.execute("SELECT * FROM exports WHERE id = ? AND state = 'exporting'", (attempt.id,)).fetchone()
             if row is None or self._alive(f"export-{attempt.run_id}"):
                 return False
+            audit.guard(db, "export", str(attempt.id))
             if contacts is None:
                 self._settle(db, attempt.id, "abandoned", note)
             else:
@@ -627,13 +703,20 @@ class Ledger:
         return True
 
     def export_attempts(self) -> list[ExportAttempt]:
-        """Every export attempt, oldest first (the workspace check compares exports/ with them)."""
+        """Every export attempt, oldest first (the workspace check compares exports/ with them).
+
+        A ledger read as it is (``open_read_only``) before schema 2 has no exports table, so none.
+        """
+        if self._db.execute("PRAGMA user_version").fetchone()[0] < 2:
+            return []
         return [_attempt(r) for r in self._db.execute("SELECT * FROM exports ORDER BY id")]
 
     def _reservation(self, db: sqlite3.Connection, run_id: str) -> ExportAttempt:
+        """The run's export in progress, before it is changed (refused if edited outside the toolkit)."""
         row = db.execute("SELECT * FROM exports WHERE run_id = ? AND state = 'exporting'", (run_id,)).fetchone()
         if row is None:
             raise UsageError(f"run {run_id} has no export in progress; nothing was recorded")
+        audit.guard(db, "export", str(row["id"]))
         return _attempt(row)
 
     def _record_export(
@@ -646,6 +729,7 @@ class Ledger:
         week_start: date,
         note: str | None,
     ) -> None:
+        self._guard_runs(db, attempt.run_id)
         stamp = now()
         cursor = db.execute(
             "UPDATE runs SET status = 'exported', approved_by = ?, approved_at = ?, export_path = ?,"
@@ -672,7 +756,7 @@ class Ledger:
         self._audit_export(db, attempt_id)
 
     def _audit_export(self, db: sqlite3.Connection, attempt_id: int) -> None:
-        audit.append(db, "export", str(attempt_id), audit.export_content(db, str(attempt_id)), now())
+        audit.record(db, "export", str(attempt_id), now())
 
     # -- review: acknowledgements and overrides ---------------------------
 
@@ -680,6 +764,7 @@ class Ledger:
         """Record that a person read a warning and accepts it for this run (once per check)."""
         self.run(run_id)
         with self.transaction() as db:
+            self._guard_runs(db, run_id)
             db.execute(
                 "INSERT OR IGNORE INTO acknowledgements (run_id, check_name, acknowledged_by, acknowledged_at, note)"
                 " VALUES (?, ?, ?, ?, ?)",
@@ -706,6 +791,7 @@ class Ledger:
         if run.status != "awaiting_approval":
             raise UsageError(f"run {run_id} is {run.status}; only a run awaiting approval can be changed")
         with self.transaction() as db:
+            self._guard_runs(db, run_id)
             if db.execute("SELECT 1 FROM exports WHERE run_id = ? AND state != 'abandoned'", (run_id,)).fetchone():
                 raise UsageError(f"run {run_id} is being exported; its mail file is no longer changed")
             db.execute(
@@ -733,20 +819,29 @@ class Ledger:
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (now(), by, key, json.dumps(old_value), json.dumps(new_value), reason),
             )
-            change = str(cursor.lastrowid)
-            audit.append(db, "config_change", change, audit.config_change_content(db, change), now())
+            audit.record_new(db, "config_change", str(cursor.lastrowid), now())
 
-    def last_config_state(self) -> tuple[str, dict[str, Any]] | None:
-        """The nba.toml the toolkit last saw: its SHA-256 and the configuration it gave."""
-        row = self._db.execute("SELECT sha256, config FROM config_state ORDER BY id DESC LIMIT 1").fetchone()
-        return (row[0], json.loads(row[1])) if row else None
+    def last_config_state(self, file: str = "nba.toml") -> tuple[str, dict[str, Any]] | None:
+        """The configuration file the toolkit last saw: its SHA-256 and what it gave.
 
-    def record_config_state(self, sha256: str, config: dict[str, Any]) -> None:
+        The row is compared with its audit record first: a state added or
+        edited by hand could otherwise hide a hand edit of the file itself.
+        """
         with self.transaction() as db:
-            db.execute(
-                "INSERT INTO config_state (recorded_at, sha256, config) VALUES (?, ?, ?)",
-                (now(), sha256, json.dumps(config, sort_keys=True)),
+            row = db.execute(
+                "SELECT id, sha256, config FROM config_state WHERE file = ? ORDER BY id DESC LIMIT 1", (file,)
+            ).fetchone()
+            if row is not None:
+                audit.guard(db, "config_state", str(row[0]))
+        return (row[1], json.loads(row[2])) if row else None
+
+    def record_config_state(self, sha256: str, config: dict[str, Any], file: str = "nba.toml") -> None:
+        with self.transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO config_state (recorded_at, sha256, config, file) VALUES (?, ?, ?, ?)",
+                (now(), sha256, json.dumps(config, sort_keys=True), file),
             )
+            audit.record_new(db, "config_state", str(cursor.lastrowid), now())
 
     def config_changes(self) -> list[dict[str, Any]]:
         """Every recorded change, newest first; values as they were set (JSON-decoded)."""
@@ -768,28 +863,50 @@ class Ledger:
         removed = 0
         with self.transaction() as db:
             stamp = now()
-            for run_id in run_ids:
-                removed += db.execute("DELETE FROM contacts WHERE run_id = ?", (run_id,)).rowcount
-                removed += db.execute("DELETE FROM overrides WHERE run_id = ?", (run_id,)).rowcount
-                db.execute("UPDATE check_results SET affected_sample = '[]' WHERE run_id = ?", (run_id,))
-                db.execute("UPDATE runs SET purged_at = ? WHERE run_id = ?", (stamp, run_id))
-                self._audit_run(db, run_id)
+            with audit.change(db, "run", list(run_ids), stamp):
+                for run_id in run_ids:
+                    removed += db.execute("DELETE FROM contacts WHERE run_id = ?", (run_id,)).rowcount
+                    removed += db.execute("DELETE FROM overrides WHERE run_id = ?", (run_id,)).rowcount
+                    db.execute("UPDATE check_results SET affected_sample = '[]' WHERE run_id = ?", (run_id,))
+                    db.execute("UPDATE runs SET purged_at = ? WHERE run_id = ?", (stamp, run_id))
             sources = [r[0] for r in db.execute("SELECT DISTINCT source FROM contacts WHERE run_id IS NULL")]
             for source in sources:
+                audit.guard(db, "contact_import", source)
                 gone = db.execute(
                     "DELETE FROM contacts WHERE run_id IS NULL AND source = ? AND week_start < ?",
                     (source, contacts_before.isoformat()),
                 ).rowcount
                 if gone:
                     removed += gone
-                    audit.append(db, "contact_import", source, audit.contact_import_content(db, source), stamp)
+                    audit.record(db, "contact_import", source, stamp)
         return removed
 
     # -- tamper evidence --------------------------------------------------
 
-    def verify(self) -> audit.AuditReport:
-        """Recompute the audit chain and compare every audited row with it (``audit verify``)."""
-        return audit.verify(self._db)
+    def verify(self, *, anchor: str | None = None) -> audit.AuditReport:
+        """Recompute the audit chain and compare every audited row with it (``audit verify``).
+
+        ``anchor``: a head of the chain recorded outside the ledger, which the chain must still contain.
+        """
+        with self._reading():
+            return audit.verify(self._db, anchor=anchor)
+
+    def require_intact(self) -> None:
+        """Refuse to go on with a ledger that fails ``audit verify`` (before a run or an export)."""
+        report = self.verify()
+        if not report.ok:
+            more = f" and {len(report.problems) - 1} more" if len(report.problems) > 1 else ""
+            raise BadInput(
+                f"the ledger was changed outside the toolkit ({report.problems[0]}{more}); nothing was run or exported",
+                file=self.path,
+                hint="Run `nba-toolkit audit verify` to see every change, then restore ledger.sqlite from a backup "
+                "or report it to compliance.",
+            )
+
+    def vouch_for_model(self, sha256: str) -> None:
+        """Raise unless the audit chain vouches for a model file with this SHA-256 (before it is unpickled)."""
+        with self._reading():
+            audit.vouch_for_model(self._db, sha256)
 
     # -- contact history --------------------------------------------------
 
@@ -798,13 +915,12 @@ class Ledger:
         rows = list(rows)
         if not rows:
             return 0
-        with self.transaction() as db:
+        with self.transaction() as db, audit.change(db, "contact_import", [source], now()):
             db.executemany(
                 "INSERT INTO contacts (customer_id, contact_date, week, week_start, grp, run_id, source)"
                 " VALUES (?, ?, ?, ?, ?, NULL, ?)",
                 [(*r, source) for r in rows],
             )
-            audit.append(db, "contact_import", source, audit.contact_import_content(db, source), now())
         return len(rows)
 
     def contacted_since(self, week_start: date, *, upto: int | None = None) -> list[tuple[str, str]]:
@@ -835,6 +951,9 @@ class Ledger:
     def register_model(self, record: ModelRecord) -> None:
         """Add a trained model and make it the active one."""
         with self.transaction() as db:
+            known = [r[0] for r in db.execute("SELECT model_id FROM models ORDER BY trained_at, rowid").fetchall()]
+            for model_id in [*known, record.model_id]:
+                audit.guard(db, "model", model_id)
             db.execute("UPDATE models SET active = 0")
             db.execute(
                 "INSERT INTO models (model_id, engine, engine_version, path, sha256, trained_at, trained_by,"
@@ -851,8 +970,9 @@ class Ledger:
                     json.dumps(record.metrics),
                 ),
             )
+            stamp = now()
             for (model_id,) in db.execute("SELECT model_id FROM models ORDER BY trained_at, rowid").fetchall():
-                audit.append(db, "model", model_id, audit.model_content(db, model_id), now())
+                audit.record(db, "model", model_id, stamp)
 
     def active_model(self, engine: str) -> ModelRecord | None:
         row = self._db.execute(
@@ -861,11 +981,13 @@ class Ledger:
         ).fetchone()
         return _model_record(row) if row else None
 
-    def approve_model(self, model_id: str, *, by: str) -> None:
-        """Record that a person approved a model for weekly runs (production)."""
-        with self.transaction() as db:
-            db.execute("UPDATE models SET approved_by = ?, approved_at = ? WHERE model_id = ?", (by, now(), model_id))
-            audit.append(db, "model", model_id, audit.model_content(db, model_id), now())
+    def approve_model(self, model_id: str, *, by: str, note: str | None = None) -> None:
+        """Record that a person (the logged-in user ``by``) approved a model for weekly runs, with their note."""
+        with self.transaction() as db, audit.change(db, "model", [model_id], now()):
+            db.execute(
+                "UPDATE models SET approved_by = ?, approved_at = ?, approval_note = ? WHERE model_id = ?",
+                (by, now(), note, model_id),
+            )
 
     def acceptance_runs(self, model_id: str) -> list[str]:
         """The model's acceptance (dry) runs that went through every stage."""
@@ -939,6 +1061,39 @@ class Ledger:
             (r[0], r[1], r[2])
             for r in self._db.execute("SELECT customer_id, opened_date, invested_amount FROM outcomes ORDER BY opened_date")
         ]
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """A read-only connection, also for a user who cannot create SQLite's -shm file next to the ledger.
+
+    SQLite needs that file to read a ledger in WAL mode. Without it, and when
+    no write-ahead log exists (every committed change is in the main file),
+    the ledger is read as an unchanging file instead.
+    """
+    uri = path.resolve().as_uri()
+    db = sqlite3.connect(f"{uri}?mode=ro", uri=True, isolation_level=None, timeout=30)
+    try:
+        db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        return db
+    except sqlite3.OperationalError:
+        db.close()
+        if path.with_name(path.name + "-wal").exists():
+            raise
+    return sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
+
+
+def _owner_only(path: Path) -> None:
+    """Create the ledger file owner-only, and tighten an existing one; SQLite gives -wal and -shm the same mode."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
+    try:
+        if os.fstat(fd).st_uid == os.geteuid():
+            os.fchmod(fd, PRIVATE_FILE)
+    finally:
+        os.close(fd)
+    for suffix in ("-wal", "-shm"):
+        companion = path.with_name(path.name + suffix)
+        if companion.exists() and companion.stat().st_uid == os.geteuid():
+            companion.chmod(PRIVATE_FILE)
 
 
 def _attempt(row: sqlite3.Row) -> ExportAttempt:

@@ -17,7 +17,7 @@ def _json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict]:
 
 
 def test_acceptance_run_then_four_eyes_approval_then_weekly_run(
-    sample_workspace: Workspace, capsys: pytest.CaptureFixture[str]
+    sample_workspace: Workspace, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ws = sample_workspace
     toml = ws.config_path.read_text()
@@ -40,21 +40,26 @@ def test_acceptance_run_then_four_eyes_approval_then_weekly_run(
     assert code == 2 and "never be exported" in export["error"]
 
     trainer = Workspace.open(ws.root).ledger.active_model("logistic").trained_by
+    monkeypatch.setenv("NBA_TOOLKIT_USER", trainer)
     code, same_person = _json(capsys, "model", "approve", "--by", trainer.upper(), "--workspace", root)
     assert code == 2 and "four eyes" in same_person["error"]
+    # --by is a note, not an identity: the trainer cannot sign off as someone else
+    code, forged = _json(capsys, "model", "approve", "--by", "C. Compliance", "--workspace", root)
+    assert code == 2 and "four eyes" in forged["error"]
 
+    monkeypatch.setenv("NBA_TOOLKIT_USER", "second-person")
     code, approved = _json(capsys, "model", "approve", "--by", "Second Person", "--workspace", root)
-    assert code == 0 and approved["approved_by"] == "Second Person"
+    assert code == 0 and approved["approved_by"] == "second-person" and approved["note"] == "Second Person"
     code, weekly = _json(capsys, "run", "--approve", "--workspace", root)
     assert code == 0 and weekly["status"] == "exported"
 
     ledger = Workspace.open(ws.root).ledger
-    assert ledger.model(approved["model_id"]).approved_by == "Second Person"
+    assert ledger.model(approved["model_id"]).approved_by == "second-person"
     assert [r.kind for r in sorted(ledger.runs(), key=lambda r: r.run_id)] == ["acceptance", "weekly"]
     assert ledger.verify().ok
 
     code, again = _json(capsys, "model", "approve", "--by", "Third Person", "--workspace", root)
-    assert code == 2 and "already approved by Second Person" in again["error"]
+    assert code == 2 and "already approved by second-person" in again["error"]
 
 
 def test_model_card_file_is_written_at_training_with_the_owner(

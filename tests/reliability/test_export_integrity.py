@@ -241,9 +241,15 @@ def test_a_ledger_from_before_schema_2_keeps_its_exports_and_still_mails_a_week_
     old = store.Ledger.open(path)
     recorded = {"week": WEEK, "operator": "o", "toolkit_version": "0", "config": {}, "plugins": {}, "salt": "s"}
     exported, waiting = old.begin_run(**recorded), old.begin_run(**recorded)
-    old.update_run(exported, export_path="exports/x.csv", export_sha256="0" * 64, export_rows=3, exported_at=store.now())
-    old.finish_run(exported, status="exported")  # as schema 1 left an exported run
+    old.finish_run(exported, status="awaiting_approval")
     old.finish_run(waiting, status="awaiting_approval")
+    with old.transaction() as db:  # as schema 1's export left an exported run: awaiting approval, then exported
+        db.execute(
+            "UPDATE runs SET status = 'exported', export_path = 'exports/x.csv', export_sha256 = ?, export_rows = 3,"
+            " exported_at = ? WHERE run_id = ?",
+            ("0" * 64, store.now(), exported),
+        )
+        old._audit_run(db, exported)
     old.close()
     monkeypatch.undo()
 
