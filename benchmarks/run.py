@@ -100,7 +100,7 @@ def benchmark(
         with workspace.config_path.open("a", encoding="utf-8") as toml:
             # The generated weeks are a population of their own: the sample's contact history is not theirs.
             toml.write(
-                '\n[checks.contact_overlap]\nenabled = false\n'
+                "\n[checks.contact_overlap]\nenabled = false\n"
                 'reason = "benchmark: the generated customers are not the ones in the sample contact history"\n'
             )
         registry = load_plugins(workspace.plugin_folders(), entry_points_enabled=False)

@@ -27,6 +27,7 @@ from typing import Any
 import polars as pl
 
 from nba_toolkit.core.decision import CONTACT_SCHEMA, decide_week
+from nba_toolkit.core.market import band_of
 from nba_toolkit.core.rules import RuleContext
 from nba_toolkit.core.selection import (
     COOLDOWN_REASONS,
@@ -40,10 +41,6 @@ from nba_toolkit.core.selection import (
 from nba_toolkit.core.weeks import parse_week
 from nba_toolkit.errors import NbaError
 
-#: the bank's market proxy: fund index change over 1 and 4 weeks, the same for everyone in a week
-MARKET_COLUMNS = ("fund_change_1w", "fund_change_4w")
-#: a market value further than this many robust standard deviations from the median is out of band
-MARKET_BAND_WIDTH = 4.0
 #: a week mailing more than this many times the median of the weeks before is a jump (20,000 instead of 2,000)
 VOLUME_JUMP = 3.0
 VOLUME_JUMP_WEEKS = 8
@@ -128,7 +125,7 @@ def run_backtest(
         )
         cooled = selection.filter(pl.col("reason").is_in(COOLDOWN_REASONS)).select(pl.col("customer_id").cast(pl.String))
         contacts.append(cooled.with_columns(pl.lit(monday.isoformat()).alias("week_start")).cast(CONTACT_SCHEMA))
-        rows.append(_week_row(week, monday, snapshot, selection, model_label))
+        rows.append(_week_row(week, monday, snapshot, selection, model_label, market=list(market_band or {})))
         selections.append(
             selection.select(
                 pl.lit(week).alias("run_id"),
@@ -156,23 +153,21 @@ def run_backtest(
     )
 
 
-def market_band(weeks: Sequence[pl.DataFrame]) -> dict[str, tuple[float, float]]:
-    """The normal band of each market column over the weekly snapshots: median ± 4 robust sd (1.4826 × MAD).
+def market_band(
+    weeks: Sequence[pl.DataFrame], names: Sequence[str], *, width: float, margin: float
+) -> dict[str, tuple[float, float]]:
+    """The band of each market feature over the replayed weekly snapshots, by the weekly check's own rule.
 
-    Robust, so the crash itself cannot widen the band that is meant to catch it.
+    For a replay whose model has no training reference of its own (retrained
+    as it goes); with a registered model the band comes from that model, as
+    in the weekly run.
     """
-    present = [c for c in MARKET_COLUMNS if weeks and all(c in frame.columns for frame in weeks)]
-    if not present:
-        return {}
-    per_week = pl.concat([frame.select(pl.col(c).median() for c in present) for frame in weeks])
+    present = [c for c in names if weeks and all(c in frame.columns for frame in weeks)]
     band = {}
     for column in present:
-        values = per_week[column].drop_nulls()
-        if values.len() < 2:
-            continue
-        median = float(values.median())
-        spread = 1.4826 * float((values - median).abs().median())
-        band[column] = (median - MARKET_BAND_WIDTH * spread, median + MARKET_BAND_WIDTH * spread)
+        found = band_of([frame[column].median() for frame in weeks], width=width, margin=margin)
+        if found is not None:
+            band[column] = (found.low, found.high)
     return band
 
 
@@ -206,7 +201,9 @@ def compare(first: Backtest, second: Backtest) -> pl.DataFrame:
     )
 
 
-def _week_row(week: str, monday: date, snapshot: pl.DataFrame, selection: pl.DataFrame, model_label: str) -> dict[str, Any]:
+def _week_row(
+    week: str, monday: date, snapshot: pl.DataFrame, selection: pl.DataFrame, model_label: str, *, market: list[str]
+) -> dict[str, Any]:
     counts = dict(selection.group_by("reason").len().iter_rows())
     row: dict[str, Any] = {"week": week, "week_start": monday}
     row.update({reason: int(counts.get(reason, 0)) for reason in REASONS})
@@ -216,7 +213,7 @@ def _week_row(week: str, monday: date, snapshot: pl.DataFrame, selection: pl.Dat
     eligible = selection.filter(pl.col("exclusion").is_null())
     row["eligible"] = eligible.height
     row["mean_score"] = float(eligible["score"].mean()) if eligible.height else None
-    for column in MARKET_COLUMNS:
+    for column in market:
         if column in snapshot.columns:
             row[column] = snapshot[column].median()
     row["model"] = model_label

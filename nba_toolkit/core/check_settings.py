@@ -129,8 +129,10 @@ class PsiSettings(CheckSettings):
 class MarketRegimeSettings(CheckSettings):
     #: the engine features that describe the market (the same for everyone in a week)
     features: tuple[str, ...] = ("fund_change_1w", "fund_change_4w")
-    #: how far (in the features' own unit, percentage points) a value may lie outside the training band
+    #: how far (in the features' own unit, percentage points) a value may lie outside the band
     margin: float = 0.0
+    #: the band's half-width in robust standard deviations of the training weeks (see core/market.py)
+    robust_sd: float = field(default=4.0, metadata={"positive": True})
 
     def problems(self, name: str) -> list[str]:
         found = super().problems(name)

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from nba_toolkit.core.check_settings import MarketRegimeSettings
 from nba_toolkit.core.governance import FeatureUse
-
-MARKET_FEATURES = ("fund_change_1w", "fund_change_4w")
+from nba_toolkit.core.market import model_bands
 
 
 def render(sidecar: dict[str, Any], register: dict[str, FeatureUse], *, owner: str = "", contacts: str = "") -> str:
@@ -119,13 +119,12 @@ def render(sidecar: dict[str, Any], register: dict[str, FeatureUse], *, owner: s
     lines += [f"- {item}" for item in card.get("weaknesses", [])] or ["- The engine lists none."]
     lines += ["", "## When not to use it", ""]
     lines += [f"- {item}" for item in card.get("do_not_use_when", [])]
-    reference = sidecar.get("reference", {})
-    for name in MARKET_FEATURES:
-        if name in reference and "min" in reference[name]:
-            lines.append(
-                f"- `{name}` outside {reference[name]['min']:.2f} to {reference[name]['max']:.2f}: the band seen "
-                "in training. Outside it the model extrapolates."
-            )
+    market = MarketRegimeSettings()
+    for name, band in model_bands(sidecar.get("reference", {}), market.features, width=market.robust_sd).items():
+        lines.append(
+            f"- `{name}` outside {band.describe()}: the market's normal band. Outside it people take the wheel "
+            "(the weekly run is blocked), also in a market like one the model saw in training."
+        )
     lines += [
         "",
         "## Owner and contacts",

@@ -187,10 +187,14 @@ def reference_profile(features: pl.DataFrame, engine: Any, weeks: pl.Series) -> 
     Numeric features get their deciles, range, drift bins (``edges``) with
     training's own share per bin (``shares``), and whether they were the same
     for everyone within each week (the market features): such a feature has
-    no distribution within a week to drift, so only its range is checked.
+    no distribution within a week to drift; its value per training week
+    (``weekly``) gives the market band instead.
     """
     names = list(engine.feature_labels)
-    per_week = features.select(names).with_columns(weeks.alias("__week__")).group_by("__week__").agg(pl.all().n_unique()).max()
+    by_week = features.select(names).with_columns(weeks.alias("__week__")).group_by("__week__")
+    per_week = by_week.agg(pl.all().n_unique()).max()
+    numeric = [n for n in names if features[n].dtype.is_numeric()]
+    medians = by_week.agg(pl.col(numeric).median()).sort("__week__") if numeric else None
     profile = {}
     for name in names:
         column = features[name]
@@ -198,14 +202,18 @@ def reference_profile(features: pl.DataFrame, engine: Any, weeks: pl.Series) -> 
             values = column.drop_nulls().sort()  # sorted once, each of the eleven quantiles is a lookup
             finite = values.cast(pl.Float64).to_numpy()
             edges = decile_edges(finite)
+            same_within_week = bool(per_week[name].item() == 1)
             profile[name] = {
                 "quantiles": [float(values.quantile(q / 10)) for q in range(11)],
                 "min": float(values.min()),
                 "max": float(values.max()),
                 "edges": edges,
                 "shares": [float(x) for x in bin_shares(finite, edges)],
-                "same_within_week": bool(per_week[name].item() == 1),
+                "same_within_week": same_within_week,
             }
+            if same_within_week and medians is not None:
+                # one value per training week: what the market band (core/market.py) is built from
+                profile[name]["weekly"] = [float(v) for v in medians[name].drop_nulls()]
         else:
             profile[name] = {"shares": {str(k): float(v) for k, v in column.value_counts(normalize=True).iter_rows()}}
     return profile

@@ -172,9 +172,7 @@ def stratified_newcombe(cells: pl.DataFrame, weights: pl.DataFrame, *, confidenc
     treated and a control cell.
     """
     joined = (
-        cells.join(weights, on="stratum")
-        .pivot(on="treated", index=["stratum", "weight"], values=["n", "successes"])
-        .drop_nulls()
+        cells.join(weights, on="stratum").pivot(on="treated", index=["stratum", "weight"], values=["n", "successes"]).drop_nulls()
     )
     if joined.height == 0:
         return Interval(None, None, None, STRATIFIED_RATES)

@@ -100,9 +100,7 @@ def within_week_auc(label: np.ndarray, score: np.ndarray, week: pl.Series) -> fl
 
 
 def _per_week(label: np.ndarray, score: np.ndarray, week: pl.Series, capacity: int) -> pl.DataFrame:
-    frame = pl.DataFrame(
-        {"label": np.asarray(label, dtype=np.int64), "score": np.asarray(score, dtype=np.float64), "week": week}
-    )
+    frame = pl.DataFrame({"label": np.asarray(label, dtype=np.int64), "score": np.asarray(score, dtype=np.float64), "week": week})
     by_week = pl.col("week")
     descending_min = pl.col("score").rank("min", descending=True).over(by_week)
     descending_max = pl.col("score").rank("max", descending=True).over(by_week)
@@ -126,15 +124,12 @@ def _per_week(label: np.ndarray, score: np.ndarray, week: pl.Series, capacity: i
     p = pl.col("positives").cast(pl.Float64)
     q = (pl.col("customers") - pl.col("positives")).cast(pl.Float64)
     auc = (pl.col("rank_sum") - p * (p + 1) / 2) / (p * q)
-    return (
-        weekly.with_columns(
-            (p / pl.col("customers")).alias("base_rate"),
-            pl.when((p > 0) & (q > 0)).then(auc).otherwise(None).alias("auc"),
-        )
-        .with_columns(
-            pl.when(p > 0).then(pl.col("top_conversions") / pl.col("top") / pl.col("base_rate")).otherwise(None).alias("lift"),
-            _hanley_mcneil(pl.col("auc"), p, q).alias("auc_var"),
-        )
+    return weekly.with_columns(
+        (p / pl.col("customers")).alias("base_rate"),
+        pl.when((p > 0) & (q > 0)).then(auc).otherwise(None).alias("auc"),
+    ).with_columns(
+        pl.when(p > 0).then(pl.col("top_conversions") / pl.col("top") / pl.col("base_rate")).otherwise(None).alias("lift"),
+        _hanley_mcneil(pl.col("auc"), p, q).alias("auc_var"),
     )
 
 

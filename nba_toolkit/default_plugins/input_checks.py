@@ -16,6 +16,7 @@ import polars as pl
 
 from nba_toolkit.core.checks import CheckContext, CheckResult
 from nba_toolkit.core.drift import bin_shares, category_psi, psi
+from nba_toolkit.core.market import model_bands
 from nba_toolkit.default_plugins._results import affected, figure, not_measured, result
 from nba_toolkit.plugin import hookimpl
 
@@ -345,7 +346,7 @@ class MarketRegimeCheck:
     name = "market_regime"
     stage = "input"
     severity = "block"
-    description = "The market features (fund index changes) lie within the band seen in training."
+    description = "The market features (fund index changes) lie within their normal band (core/market.py)."
 
     def run(self, context: CheckContext) -> CheckResult:
         reference = (context.model or {}).get("reference")
@@ -353,36 +354,34 @@ class MarketRegimeCheck:
             return not_measured(self, "there is no trained model to compare with yet.")
         settings = context.settings(self.name)
         features = context.features()
-        names = [f for f in settings.features if f in reference and f in features.columns and "min" in reference[f]]
-        if not names or features.height == 0:
+        names = [f for f in settings.features if f in features.columns]
+        bands = model_bands(reference, names, width=settings.robust_sd, margin=settings.margin)
+        if not bands or features.height == 0:
             return not_measured(self, f"the engine uses none of the market features {', '.join(settings.features)}.")
         outside = []
         now = []
-        bands = []
         mask = pl.lit(False)
-        for name in names:
-            low, high = reference[name]["min"] - settings.margin, reference[name]["max"] + settings.margin
+        for name, band in bands.items():
             column = features[name].cast(pl.Float64)
             lo, hi = column.min(), column.max()
             shown = figure(lo) if lo == hi else f"{figure(lo)} to {figure(hi)}"
             now.append(f"{name} {shown}")
-            bands.append(f"{name} {figure(low)} to {figure(high)}")
-            if lo < low or hi > high:
-                outside.append(f"'{name}' is {shown} this week; training saw {figure(low)} to {figure(high)}")
-                mask = mask | (pl.col(name) < low) | (pl.col(name) > high)
+            if not (band.holds(lo) and band.holds(hi)):
+                outside.append(f"'{name}' is {shown} this week; its normal band is {band.describe()}")
+                mask = mask | (pl.col(name) < band.low) | (pl.col(name) > band.high)
         return result(
             self,
             not outside,
-            "The market lies within the band the model was trained on: " + ", ".join(now) + "."
+            "The market lies within its normal band: " + ", ".join(now) + "."
             if not outside
-            else "The market has left the band the model was trained on: "
+            else "The market has left its normal band: "
             + "; ".join(outside)
-            + ". The model has never seen a market like this, so its scores mean little: people must take the wheel.",
+            + ". The model cannot be trusted in a market like this, even if it saw one like it in training "
+            "(a crash): people must take the wheel.",
             measured=", ".join(now),
-            threshold="; ".join(bands),
+            threshold="; ".join(f"{name} {band.describe()}" for name, band in bands.items()),
             action="Do not mail on the model's advice this week. Decide with the marketing manager whether to mail at "
-            "all, and whom; the model can take over again once the market is back within its band, or after it "
-            "was retrained on history that includes weeks like this.",
+            "all, and whom; the model can take over again once the market is back within its band.",
             **affected(features, mask),
         )
 

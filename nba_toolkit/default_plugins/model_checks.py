@@ -206,8 +206,7 @@ class AucGapCheck:
         gap = in_time - out_of_time
         if abs(gap) <= limit:
             message = (
-                f"Within a week: AUC {in_time:.3f} on the training weeks, {out_of_time:.3f} on later weeks "
-                f"(a gap of {gap:+.3f})."
+                f"Within a week: AUC {in_time:.3f} on the training weeks, {out_of_time:.3f} on later weeks (a gap of {gap:+.3f})."
             )
         elif gap > 0:
             message = (

@@ -36,7 +36,8 @@ from nba_toolkit.core.backtest import Backtest, compare, market_band, run_backte
 from nba_toolkit.core.decision import CONTACT_SCHEMA
 from nba_toolkit.core.engine import refit_method
 from nba_toolkit.core.evaluation import Evaluation, evaluate_runs
-from nba_toolkit.core.models import load_model
+from nba_toolkit.core.market import model_bands
+from nba_toolkit.core.models import load_model, read_sidecar
 from nba_toolkit.core.rules import RuleContext, rule_columns
 from nba_toolkit.core.selection import Policy, cooldown_start, reason_counts
 from nba_toolkit.core.snapshot import load_snapshot
@@ -171,7 +172,7 @@ def backtest_workspace(
         )
         weeks = weeks[skip:]
     first_monday = parse_week(weeks[0][0])
-    band = market_band([frame for _, frame in every_week])
+    band = _market_band(workspace, base, engines[base.engine.name], every_week, retrain, model_id)
     outcomes = None
     try:
         outcomes = workspace_outcomes(workspace)
@@ -331,6 +332,27 @@ def _model_source(
         fitted = fit(first_monday)
         return lambda _monday: fitted
     return fit
+
+
+def _market_band(
+    workspace: Workspace,
+    config: Config,
+    engine: Any,
+    every_week: list[tuple[str, pl.DataFrame]],
+    retrain: str,
+    model_id: str | None,
+) -> dict[str, tuple[float, float]]:
+    """The weeks the weekly market_regime check would block are the weeks a replay flags: the same band, from the same model.
+
+    A replay that retrains as it goes has no one model: its band is built
+    by the same rule from the replayed weeks themselves.
+    """
+    settings = config.checks.settings("market_regime")
+    if retrain == "none":
+        sidecar = read_sidecar(workspace.root / registered_model(workspace, engine.name, model_id).path)
+        bands = model_bands(sidecar.get("reference") or {}, settings.features, width=settings.robust_sd, margin=settings.margin)
+        return {name: (b.low, b.high) for name, b in bands.items()}
+    return market_band([frame for _, frame in every_week], settings.features, width=settings.robust_sd, margin=settings.margin)
 
 
 def registered_model(workspace: Workspace, engine: str, model_id: str | None = None) -> ModelRecord:

@@ -10,6 +10,7 @@ import pytest
 from check_frames import ENGINE, WEEK_START, context, past_run, snapshot, training_model
 
 from nba_toolkit.core.decision import score_week
+from nba_toolkit.core.market import band_of
 from nba_toolkit.default_plugins.checks import DuplicateIdsCheck, FreshnessCheck, SchemaCheck
 from nba_toolkit.default_plugins.input_checks import (
     FeatureDriftCheck,
@@ -146,15 +147,35 @@ def test_feature_drift(model: dict) -> None:
 
 def test_market_regime(model: dict) -> None:
     assert MarketRegimeCheck().run(context(snapshot())).severity == "info"
-    normal = MarketRegimeCheck().run(context(snapshot(fund=(1.0, -3.0)), model=model))
+    # training weeks of a calm market with a crash among them: the crash does not widen the band
+    calm_1w, calm_4w = [-1.0, -0.5, 0.0, 0.5, 1.0, 0.2, -0.3, 0.4], [-3.0, -1.0, 0.0, 1.0, 2.5, 1.5, -2.0, 0.5]
+    weekly = {"fund_change_1w": [*calm_1w, -9.8, -9.6], "fund_change_4w": [*calm_4w, -19.0, -30.0]}
+    reference = {
+        name: {**model["reference"][name], "weekly": values, "min": min(values), "max": max(values)}
+        for name, values in weekly.items()
+    }
+    crashed = {**model, "reference": {**model["reference"], **reference}}
+    normal = MarketRegimeCheck().run(context(snapshot(fund=(0.8, -2.5)), model=crashed))
     assert normal.passed, normal.message
-    crash = MarketRegimeCheck().run(context(snapshot(fund=(-12.5, -31.0)), model=model))
+    crash = MarketRegimeCheck().run(context(snapshot(fund=(-9.5, -30.0)), model=crashed))
     assert crash.blocks and "take the wheel" in crash.message
-    assert "'fund_change_1w' is -12.50" in crash.message and "'fund_change_4w' is -31" in crash.message
-    # a margin widens the band: -6 is 1 point outside training's -5
-    assert not MarketRegimeCheck().run(context(snapshot(fund=(-6.0, 0.0)), model=model)).passed
-    widened = context(snapshot(fund=(-6.0, 0.0)), model=model, toml={"checks": {"market_regime": {"margin": 1.5}}})
+    assert "'fund_change_1w' is -9.50" in crash.message and "'fund_change_4w' is -30" in crash.message
+    # a margin widens the band, in the features' own unit
+    low = band_of(weekly["fund_change_1w"]).low
+    outside = context(snapshot(fund=(low - 0.5, 0.0)), model=crashed)
+    assert not MarketRegimeCheck().run(outside).passed
+    widened = context(snapshot(fund=(low - 0.5, 0.0)), model=crashed, toml={"checks": {"market_regime": {"margin": 1.0}}})
     assert MarketRegimeCheck().run(widened).passed
+
+
+def test_a_model_trained_before_the_weekly_values_were_kept_is_held_to_its_training_range(model: dict) -> None:
+    """The fixture's model has no weekly market values: its band is the training range (-5 to 5)."""
+    assert MarketRegimeCheck().run(context(snapshot(fund=(4.9, 0.0)), model=_without_weekly(model))).passed
+    assert not MarketRegimeCheck().run(context(snapshot(fund=(-6.0, 0.0)), model=_without_weekly(model))).passed
+
+
+def _without_weekly(model: dict) -> dict:
+    return {**model, "reference": {n: {k: v for k, v in e.items() if k != "weekly"} for n, e in model["reference"].items()}}
 
 
 def test_the_checks_see_the_engines_features_of_the_non_investors() -> None:

@@ -55,7 +55,9 @@ def test_a_left_over_temporary_file_is_found(exported: Path) -> None:
 def test_contacts_that_do_not_match_the_file_are_found(exported: Path) -> None:
     db = sqlite3.connect(exported / "ledger.sqlite")
     with db:
-        db.execute("DELETE FROM contacts WHERE rowid IN (SELECT rowid FROM contacts WHERE grp = 'model' AND run_id IS NOT NULL LIMIT 3)")
+        db.execute(
+            "DELETE FROM contacts WHERE rowid IN (SELECT rowid FROM contacts WHERE grp = 'model' AND run_id IS NOT NULL LIMIT 3)"
+        )
     db.close()
     problems = check_workspace(exported, verify_with_toolkit=False).problems
     assert any("only in the file" in p for p in problems), problems
