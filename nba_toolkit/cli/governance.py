@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from nba_toolkit.cli.app import Commands, Output, escape, workspace_dir
 from nba_toolkit.errors import EXIT_OK, BadInput
@@ -45,6 +46,14 @@ def add_commands(commands: Commands) -> None:
         "--by",
         metavar="NOTE",
         help="a note kept with the approval, e.g. on whose behalf; the approver is you, the logged-in user",
+    )
+    approve_model.add_argument(
+        "--acknowledge",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("CHECK", "NOTE"),
+        help="acknowledge a model-check warning by name, with a note saying why it is acceptable (once per warning)",
     )
 
 
@@ -200,12 +209,26 @@ def _replay(args: argparse.Namespace, out: Output) -> int:
     return EXIT_OK
 
 
+def _print_model_checks(out: Output, checks: list[dict[str, Any]]) -> None:
+    """Whoever signs a model off sees every model check first, the failed ones with what to do."""
+    out.say(f"Model checks at training ({len(checks)}):")
+    for check in checks:
+        mark = "[green]ok[/]" if check["status"] == "pass" else f"[yellow]{check['status']}[/]"
+        out.say(f"  {mark} {check['check']} ({check['severity']}): {escape(check['message'])}")
+        if check["status"] != "pass" and check.get("action"):
+            out.say(f"     What to do: {escape(check['action'])}")
+
+
 def _model_approve(args: argparse.Namespace, out: Output) -> int:
-    from nba_toolkit.jobs.governance import approve_model
+    from nba_toolkit.jobs.governance import approve_model, model_checks
     from nba_toolkit.workspace import Workspace
 
     workspace = Workspace.open(workspace_dir(args))
-    record = approve_model(workspace, note=args.by)
+    active = workspace.ledger.active_model(workspace.config.engine.name)
+    checks = model_checks(workspace, active) if active else []
+    if not out.json_mode:
+        _print_model_checks(out, checks)
+    record = approve_model(workspace, note=args.by, acknowledged=dict(args.acknowledge))
     if out.json_mode:
         out.document(
             {
@@ -213,6 +236,8 @@ def _model_approve(args: argparse.Namespace, out: Output) -> int:
                 "approved_by": record.approved_by,
                 "approved_at": record.approved_at,
                 "note": record.approval_note,
+                "acknowledged": record.approval_acknowledged or {},
+                "checks": checks,
             }
         )
     else:

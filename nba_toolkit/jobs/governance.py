@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from nba_toolkit.core.governance import read_register
 from nba_toolkit.core.model_card import render
 from nba_toolkit.core.models import read_sidecar
@@ -21,12 +24,19 @@ def model_card(workspace: Workspace) -> tuple[str, str]:
     return record.model_id, render(sidecar, read_register(workspace.root), owner=governance.owner, contacts=governance.contacts)
 
 
-def approve_model(workspace: Workspace, *, note: str | None = None) -> ModelRecord:
+def model_checks(workspace: Workspace, record: ModelRecord) -> list[dict[str, Any]]:
+    """Every model-check result of the model's training, as its sidecar keeps them."""
+    return list(read_sidecar(workspace.root / record.path).get("checks") or [])
+
+
+def approve_model(workspace: Workspace, *, note: str | None = None, acknowledged: Mapping[str, str] | None = None) -> ModelRecord:
     """Sign the active model off for weekly runs, after its acceptance runs; recorded and audited.
 
     The approver is the logged-in user, never a name typed in: otherwise
     whoever trained the model could sign it off as someone else. ``note``
-    (``--by``) is kept with the approval as text.
+    (``--by``) is kept with the approval as text. Whoever signs off sees
+    every model check (the command shows them), and each warning must be
+    acknowledged by name with a note, as a run's warnings are before export.
     """
     by = operator_name()
     engine = workspace.config.engine.name
@@ -49,5 +59,20 @@ def approve_model(workspace: Workspace, *, note: str | None = None) -> ModelReco
             f"four eyes: you ({by}) trained the model {record.model_id}, so another person must approve it, "
             "logged in as themselves"
         )
-    ledger.approve_model(record.model_id, by=by, note=note.strip() if note and note.strip() else None)
+    given = {name: text.strip() for name, text in (acknowledged or {}).items()}
+    warnings = [c["check"] for c in model_checks(workspace, record) if c["status"] != "pass" and c["severity"] == "warn"]
+    unknown = sorted(set(given) - set(warnings))
+    if unknown:
+        raise UsageError(
+            f"{', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not a warning of the model {record.model_id}",
+            hint=f"Its warnings: {', '.join(warnings) or 'none'}.",
+        )
+    missing = [name for name in warnings if not given.get(name)]
+    if missing:
+        raise UsageError(
+            f"the model {record.model_id} has model-check warnings that nobody acknowledged: {', '.join(missing)}",
+            hint="Read them (`nba-toolkit model card`), then acknowledge each by name with a note: "
+            + " ".join(f'--acknowledge {name} "why it is acceptable"' for name in missing),
+        )
+    ledger.approve_model(record.model_id, by=by, note=note.strip() if note and note.strip() else None, acknowledged=given or None)
     return ledger.model(record.model_id)

@@ -35,7 +35,7 @@ from nba_toolkit.core.liveness import Hold, hold, is_held
 from nba_toolkit.errors import BadInput, NbaError, UsageError
 from nba_toolkit.ledger import audit
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _SCHEMA_V1 = """
 CREATE TABLE runs (
@@ -217,7 +217,12 @@ def _audit_config_states(db: sqlite3.Connection) -> None:
         audit.record(db, "config_state", state_id, now())
 
 
-_MIGRATIONS = {1: _SCHEMA_V1 + audit.SCHEMA, 2: _SCHEMA_V2, 3: _SCHEMA_V3_GOVERNANCE}
+#: schema 4: a model's approval keeps the model-check warnings the approver acknowledged, each with a note
+_SCHEMA_V4_SIGN_OFF = """
+ALTER TABLE models ADD COLUMN approval_acknowledged TEXT
+"""
+
+_MIGRATIONS = {1: _SCHEMA_V1 + audit.SCHEMA, 2: _SCHEMA_V2, 3: _SCHEMA_V3_GOVERNANCE, 4: _SCHEMA_V4_SIGN_OFF}
 #: what an upgrade does after the schema change of the same number
 _MIGRATION_STEPS = {3: _audit_config_states}
 
@@ -326,6 +331,8 @@ class ModelRecord:
     approved_at: str | None = None
     #: what the approver typed with ``--by``: a note; the approver is the logged-in user
     approval_note: str | None = None
+    #: model-check warnings acknowledged at approval: check name -> the approver's note
+    approval_acknowledged: dict[str, str] | None = None
 
 
 class Ledger:
@@ -981,12 +988,16 @@ class Ledger:
         ).fetchone()
         return _model_record(row) if row else None
 
-    def approve_model(self, model_id: str, *, by: str, note: str | None = None) -> None:
-        """Record that a person (the logged-in user ``by``) approved a model for weekly runs, with their note."""
+    def approve_model(
+        self, model_id: str, *, by: str, note: str | None = None, acknowledged: dict[str, str] | None = None
+    ) -> None:
+        """Record that a person (the logged-in user ``by``) approved a model for weekly runs, with their note
+        and the model-check warnings they acknowledged."""
         with self.transaction() as db, audit.change(db, "model", [model_id], now()):
             db.execute(
-                "UPDATE models SET approved_by = ?, approved_at = ?, approval_note = ? WHERE model_id = ?",
-                (by, now(), note, model_id),
+                "UPDATE models SET approved_by = ?, approved_at = ?, approval_note = ?, approval_acknowledged = ?"
+                " WHERE model_id = ?",
+                (by, now(), note, json.dumps(acknowledged, sort_keys=True) if acknowledged else None, model_id),
             )
 
     def acceptance_runs(self, model_id: str) -> list[str]:
@@ -1120,4 +1131,5 @@ def _model_record(row: sqlite3.Row) -> ModelRecord:
     data = dict(row)
     data["metrics"] = json.loads(data["metrics"])
     data["active"] = bool(data["active"])
+    data["approval_acknowledged"] = json.loads(data["approval_acknowledged"]) if data.get("approval_acknowledged") else None
     return ModelRecord(**data)

@@ -48,8 +48,25 @@ def test_acceptance_run_then_four_eyes_approval_then_weekly_run(
     assert code == 2 and "four eyes" in forged["error"]
 
     monkeypatch.setenv("NBA_TOOLKIT_USER", "second-person")
-    code, approved = _json(capsys, "model", "approve", "--by", "Second Person", "--workspace", root)
+    # the sample model warns of a period key: nobody signs it off without acknowledging that, by name, with a note
+    code, unread = _json(capsys, "model", "approve", "--by", "Second Person", "--workspace", root)
+    assert code == 2 and "nobody acknowledged: period_key" in unread["error"]
+    assert '--acknowledge period_key "why it is acceptable"' in unread["hint"]
+    code, wrong = _json(capsys, "model", "approve", "--acknowledge", "auc_gap", "fine", "--workspace", root)
+    assert code == 2 and "auc_gap is not a warning" in wrong["error"]
+    reason = "the fund changes add nothing within a week; the market regime check guards them"
+    code, approved = _json(
+        capsys, "model", "approve", "--by", "Second Person", "--acknowledge", "period_key", reason, "--workspace", root
+    )
     assert code == 0 and approved["approved_by"] == "second-person" and approved["note"] == "Second Person"
+    assert approved["acknowledged"] == {"period_key": reason}
+    assert {c["check"] for c in approved["checks"]} == {
+        "ranking_floor",
+        "period_key",
+        "single_feature_auc",
+        "out_of_time_auc",
+        "auc_gap",
+    }
     code, weekly = _json(capsys, "run", "--approve", "--workspace", root)
     assert code == 0 and weekly["status"] == "exported"
 
@@ -60,6 +77,20 @@ def test_acceptance_run_then_four_eyes_approval_then_weekly_run(
 
     code, again = _json(capsys, "model", "approve", "--by", "Third Person", "--workspace", root)
     assert code == 2 and "already approved by second-person" in again["error"]
+    assert ledger.model(approved["model_id"]).approval_acknowledged == {"period_key": reason}
+
+
+def test_whoever_signs_off_sees_every_model_check(sample_workspace: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
+    """The plain approval prints each model check before it refuses or records anything; so does the card."""
+    capsys.readouterr()
+    assert main(["model", "approve", "--workspace", str(sample_workspace.root)]) == 2
+    printed = capsys.readouterr().out
+    assert "Model checks at training (5):" in printed
+    for name in ("ranking_floor", "period_key", "single_feature_auc", "out_of_time_auc", "auc_gap"):
+        assert name in printed
+    card = next(sample_workspace.models_dir.glob("*.md")).read_text()
+    assert "## Model checks at training" in card
+    assert "**period_key** (warn, fail)" in card and "**ranking_floor** (block, pass)" in card
 
 
 def test_model_card_file_is_written_at_training_with_the_owner(
