@@ -40,7 +40,7 @@ import polars as pl
 from nba_toolkit.config import Config
 from nba_toolkit.core.acknowledgements import refuse_unacknowledged
 from nba_toolkit.core.export import MAIL_COLUMNS, executes_in_spreadsheet, file_dialect, read_back, safe_extension
-from nba_toolkit.core.files import atomic_writer, crash_point, inside, sha256_of
+from nba_toolkit.core.files import atomic_writer, crash_point, inside, sha256_of, temp_file_writer
 from nba_toolkit.core.selection import HOLDOUT, MAILED_GROUPS
 from nba_toolkit.core.weeks import parse_week
 from nba_toolkit.errors import BadInput, NbaError, PluginError, UsageError
@@ -178,8 +178,10 @@ def _write_checked(
     exporter = exporter_entry.obj
     who = f"the exporter '{exporter.name}' (plugin '{exporter_entry.plugin}')"
     delimiter, trailer_lines = file_dialect(exporter, config.export)
+    before = _files_in(path.parent)
 
     def check(written: Path) -> None:
+        _refuse_stray_files(path.parent, before | {written.name}, ledger, who)
         problems = read_back(written.read_bytes(), rows, config.export, delimiter=delimiter, trailer_lines=trailer_lines)
         if problems:
             raise PluginError(
@@ -200,6 +202,29 @@ def _write_checked(
         raise PluginError(
             f"{who} failed: {type(exc).__name__}: {exc}; no file was written and the contact history is unchanged"
         ) from exc
+
+
+def _files_in(folder: Path) -> set[str]:
+    return {p.name for p in folder.iterdir()} if folder.is_dir() else set()
+
+
+def _refuse_stray_files(folder: Path, expected: set[str], ledger: Ledger, who: str) -> None:
+    """Only the mail file may reach exports/: a file an exporter wrote there of its own accord is removed.
+
+    Another export's temporary file and the files the ledger knows (another
+    week exporting at the same moment) are not the exporter's doing.
+    """
+    known = {Path(a.path).name for a in ledger.export_attempts()}
+    strays = sorted(name for name in _files_in(folder) - expected - known if temp_file_writer(folder / name) is None)
+    if not strays:
+        return
+    for name in strays:
+        (folder / name).unlink(missing_ok=True)
+    raise PluginError(
+        f"{who} wrote files of its own into exports/ ({', '.join(strays)}); they were removed, nothing was exported "
+        "and the contact history is unchanged",
+        hint="An exporter writes only to the stream it is given; ask a developer to fix the plugin.",
+    )
 
 
 def _remove_unrecorded(path: Path, ledger: Ledger, run_id: str) -> None:

@@ -134,6 +134,13 @@ BROKEN_EXPORTERS = {
         "        stream.write(_csv(rows.with_columns(pl.col('customer_id').cast(pl.String) + '0'), config))\n",
         "relation number(s) given are not in it",
     ),
+    "stray_file": (
+        "        import os, pathlib\n"
+        "        mine = pathlib.Path(os.readlink(f'/proc/self/fd/{stream.fileno()}'))\n"
+        "        mine.with_name('copy_for_me.csv').write_bytes(_csv(rows, config))\n"
+        "        stream.write(_csv(rows, config))\n",
+        "wrote files of its own into exports/ (copy_for_me.csv)",
+    ),
 }
 
 _PLUGIN = """\
