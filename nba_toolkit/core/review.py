@@ -538,11 +538,15 @@ class RunReview:
     def _load_snapshot(self) -> pl.DataFrame | None:
         if self._snapshot is not None or self._snapshot_problem is not None:
             return self._snapshot
+        from nba_toolkit.core.kept_inputs import kept_inputs
         from nba_toolkit.core.snapshot import load_snapshot
 
         path = self.root / (self.run.snapshot_path or "")  # recorded relative to the workspace, or absolute
+        kept = kept_inputs(self.root / "runs" / self.run.run_id, self.run.inputs_sha256)
         if self.engine is None:
             self._snapshot_problem = f"the engine '{self.run.engine}' of this run is not installed now"
+        elif kept is not None:
+            self._snapshot = kept.with_columns(pl.col("customer_id").cast(pl.String).alias("_id"))
         elif not path.is_file():
             self._snapshot_problem = f"the run's snapshot is no longer at {path}, so customer values cannot be shown"
         else:

@@ -24,6 +24,7 @@ from nba_toolkit.config import parse_config
 from nba_toolkit.core.decision import decide_week
 from nba_toolkit.core.degraded import impute, loading_schema
 from nba_toolkit.core.files import sha256_of
+from nba_toolkit.core.kept_inputs import kept_inputs
 from nba_toolkit.core.models import load_model
 from nba_toolkit.core.rules import RuleContext, rule_columns
 from nba_toolkit.core.selection import Policy, cooldown_contacts
@@ -85,7 +86,10 @@ def replay(workspace: Workspace, registry: Registry, run_id: str) -> ReplayRepor
     if run.export_path:
         report.mail_file = _mail_file_problem(workspace.recorded_path(run.export_path), run.export_sha256)
     snapshot_path = workspace.recorded_path(run.snapshot_path or "")
-    _verify(report, "the snapshot file", snapshot_path, run.snapshot_sha256)
+    kept = kept_inputs(workspace.run_dir(run_id), run.inputs_sha256)
+    if kept is None or snapshot_path.is_file():
+        # without kept inputs the extract is the input; with them, an extract still present must be unchanged too
+        _verify(report, "the snapshot file", snapshot_path, run.snapshot_sha256)
     model_record = ledger.model(run.model_id) if run.model_id else None
     model_path = workspace.root / model_record.path if model_record else None
     if model_path is None:
@@ -112,8 +116,9 @@ def replay(workspace: Workspace, registry: Registry, run_id: str) -> ReplayRepor
     rules = [(r.obj, r.plugin) for r in registry.rules.values()]
     must, may = loading_schema({**CORE_COLUMNS, **rule_columns(rules), **engine.required_columns}, engine)
     try:
-        loaded = load_snapshot(snapshot_path, mapping=config.columns, denylist=config.denylist, schema=must, optional=may)
-        frame, _ = impute(loaded.frame, engine, path=snapshot_path)  # as the run filled optional inputs
+        if kept is None:
+            kept = load_snapshot(snapshot_path, mapping=config.columns, denylist=config.denylist, schema=must, optional=may).frame
+        frame, _ = impute(kept, engine, path=snapshot_path)  # as the run filled optional inputs
         model = load_model(model_path, models_dir=workspace.models_dir, expected_sha256=run.model_sha256 or "")
     except NbaError as exc:
         report.inputs.append(exc.message)

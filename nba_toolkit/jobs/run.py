@@ -28,6 +28,7 @@ from nba_toolkit.core.engine import require_model_fits_engine
 from nba_toolkit.core.files import atomic_writer, crash_point, sha256_of
 from nba_toolkit.core.governance import unapproved
 from nba_toolkit.core.history import past_runs
+from nba_toolkit.core.kept_inputs import keep_inputs
 from nba_toolkit.core.models import load_model, read_sidecar
 from nba_toolkit.core.notify import Alert, deliver
 from nba_toolkit.core.profile import write_profile
@@ -365,6 +366,7 @@ def run_week(
             selection.write_parquet(handle)
         crash_point("run.selection_written")
         profile_sha256 = write_profile(workspace.run_dir(run_id), context.profile())
+        inputs_sha256 = keep_inputs(workspace.run_dir(run_id), loaded.frame)
         outcome.counts = reason_counts(selection)
         outcome.checks = checks
         ledger.finish_run(
@@ -375,6 +377,7 @@ def run_week(
             selection_path=str(selection_path.relative_to(workspace.root)),
             selection_sha256=sha256_of(selection_path),
             profile_sha256=profile_sha256,
+            inputs_sha256=inputs_sha256,
         )
         crash_point("run.finished")
         outcome.status = "awaiting_approval"

@@ -35,7 +35,7 @@ from nba_toolkit.core.liveness import Hold, hold, is_held
 from nba_toolkit.errors import BadInput, NbaError, UsageError
 from nba_toolkit.ledger import audit
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 _SCHEMA_V1 = """
 CREATE TABLE runs (
@@ -222,7 +222,18 @@ _SCHEMA_V4_SIGN_OFF = """
 ALTER TABLE models ADD COLUMN approval_acknowledged TEXT
 """
 
-_MIGRATIONS = {1: _SCHEMA_V1 + audit.SCHEMA, 2: _SCHEMA_V2, 3: _SCHEMA_V3_GOVERNANCE, 4: _SCHEMA_V4_SIGN_OFF}
+#: schema 5: a run records the SHA-256 of the inputs it kept (core/kept_inputs.py)
+_SCHEMA_V5_KEPT_INPUTS = """
+ALTER TABLE runs ADD COLUMN inputs_sha256 TEXT
+"""
+
+_MIGRATIONS = {
+    1: _SCHEMA_V1 + audit.SCHEMA,
+    2: _SCHEMA_V2,
+    3: _SCHEMA_V3_GOVERNANCE,
+    4: _SCHEMA_V4_SIGN_OFF,
+    5: _SCHEMA_V5_KEPT_INPUTS,
+}
 #: what an upgrade does after the schema change of the same number
 _MIGRATION_STEPS = {3: _audit_config_states}
 
@@ -292,6 +303,8 @@ class RunRecord:
     purged_at: str | None = None
     #: SHA-256 of runs/<id>/profile.json, next week's yardstick for unit changes
     profile_sha256: str | None = None
+    #: SHA-256 of runs/<id>/inputs.parquet: the columns the run read from its extract (core/kept_inputs.py)
+    inputs_sha256: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)

@@ -78,8 +78,13 @@ def test_explanation_is_made_from_the_runs_own_inputs(reviewed) -> None:
     savings = dict(explanation.values)["Savings balance"]
     assert "," in savings or "." in savings, "a balance is the customer's own value, not the log the model uses"
 
+    # the run kept what it read: a changed (or deleted) extract does not change what the review shows
     snapshot = workspace.recorded_path(workspace.ledger.run(run_id).snapshot_path)
     snapshot.write_bytes(snapshot.read_bytes() + b"\n")
+    still = RunReview.open(workspace, registry, run_id).explain(top["customer_id"])
+    assert still.problem is None and still.values == explanation.values
+    # a run without kept inputs (made before runs kept them) is explained from the extract, if unchanged
+    (workspace.run_dir(run_id) / "inputs.parquet").unlink()
     changed = RunReview.open(workspace, registry, run_id).explain(top["customer_id"])
     assert changed.problem and "changed after the run" in changed.problem and not changed.contributions
 
