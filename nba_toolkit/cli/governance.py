@@ -27,6 +27,11 @@ def add_commands(commands: Commands) -> None:
     approve.add_argument("--by", required=True, metavar="NAME", help="who approves (compliance officer)")
     approve.add_argument("--source", metavar="TEXT", help="where the data comes from")
     approve.add_argument("--purpose", metavar="TEXT", help="what it is used for")
+    approve.add_argument(
+        "--known-by-snapshot",
+        choices=("yes", "no"),
+        help="whether the value is known on the snapshot date, before the outcome (training needs yes)",
+    )
 
     evidence = commands.add("evidence", _evidence, "Write a run's evidence pack for a reviewer without the toolkit.")
     evidence.add_argument("run_id", metavar="RUN_ID")
@@ -124,7 +129,10 @@ def _govern_approve(args: argparse.Namespace, out: Output) -> int:
     from nba_toolkit.workspace import Workspace, operator_name
 
     workspace = Workspace.open(workspace_dir(args))
-    before, after = approve(workspace.root, args.feature, by=args.by, source=args.source, purpose=args.purpose)
+    known = None if args.known_by_snapshot is None else args.known_by_snapshot == "yes"
+    before, after = approve(
+        workspace.root, args.feature, by=args.by, source=args.source, purpose=args.purpose, known_by_snapshot=known
+    )
     workspace.ledger.record_config_change(
         f"data_use.{args.feature}", as_dict(before), as_dict(after), by=operator_name(), reason=f"approved by {args.by}"
     )

@@ -9,8 +9,14 @@ diffable by people who never open the toolkit::
     purpose = "Customers with savings can consider investing"
     approved_by = "J. Jansen (compliance)"
     approved_on = "2026-11-24"
+    known_by_snapshot = true
 
-A feature without ``approved_by`` and ``approved_on`` is not approved. The
+A feature without ``approved_by`` and ``approved_on`` is not approved.
+``known_by_snapshot`` says whether the value is known on the snapshot date,
+before the outcome it is meant to predict: no data check can tell that a
+value was recorded only afterwards (a call's duration), the people who
+register the data can, and training refuses a feature they have not
+confirmed. The
 toolkit rewrites this file only through ``approve`` (atomically), and every
 approval is also recorded in the ledger's audited configuration history.
 """
@@ -32,6 +38,8 @@ HEADER = """\
 # Data-use register: each piece of customer data an engine may use, why, and who approved it.
 # A feature without approved_by and approved_on is not approved, and no run will score with it.
 # Approve with: nba-toolkit govern approve FEATURE --by "NAME" [--source TEXT] [--purpose TEXT]
+# known_by_snapshot = true confirms the value is known on the snapshot date, before the outcome;
+# training refuses a feature without it (nba-toolkit govern approve FEATURE --known-by-snapshot yes).
 """
 
 #: what the default engine and the selection read, with a plain purpose, for a new register
@@ -59,6 +67,8 @@ class FeatureUse:
     purpose: str = ""
     approved_by: str = ""
     approved_on: str = ""
+    #: the value is known on the snapshot date, before the outcome (None: nobody said yet)
+    known_by_snapshot: bool | None = None
 
     @property
     def approved(self) -> bool:
@@ -81,10 +91,14 @@ def read_register(root: Path) -> dict[str, FeatureUse]:
     for name, entry in raw.get("features", {}).items():
         if not isinstance(entry, dict):
             raise BadInput(f"[features.{name}] must be a table", file=path)
-        extra = set(entry) - {"source", "purpose", "approved_by", "approved_on"}
+        extra = set(entry) - {"source", "purpose", "approved_by", "approved_on", "known_by_snapshot"}
         if extra:
             raise BadInput(f"unknown key(s) {', '.join(sorted(extra))} in [features.{name}]", file=path)
-        register[name] = FeatureUse(feature=name, **{k: str(v) for k, v in entry.items()})
+        known = entry.get("known_by_snapshot")
+        if known is not None and not isinstance(known, bool):
+            raise BadInput(f"[features.{name}] known_by_snapshot must be true or false, not {known!r}", file=path)
+        texts = {k: str(v) for k, v in entry.items() if k != "known_by_snapshot"}
+        register[name] = FeatureUse(feature=name, known_by_snapshot=known, **texts)
     return register
 
 
@@ -95,12 +109,15 @@ def write_register(root: Path, register: dict[str, FeatureUse]) -> None:
         lines.append(f"[features.{name}]")
         for key in ("source", "purpose", "approved_by", "approved_on"):
             lines.append(f"{key} = {json.dumps(getattr(entry, key), ensure_ascii=False)}")
+        if entry.known_by_snapshot is not None:
+            lines.append(f"known_by_snapshot = {'true' if entry.known_by_snapshot else 'false'}")
         lines.append("")
     atomic_write_bytes(root / FILE_NAME, "\n".join(lines).encode("utf-8"))
 
 
 def new_register(features: list[str], *, approved_by: str = "", source: str = "") -> dict[str, FeatureUse]:
-    """A register listing ``features``; approved only when ``approved_by`` is given (the sample)."""
+    """A register listing ``features``; approved, and known by the snapshot date, only when ``approved_by``
+    is given (the sample, whose data is synthetic and made that way)."""
     today = date.today().isoformat() if approved_by else ""
     return {
         name: FeatureUse(
@@ -109,13 +126,20 @@ def new_register(features: list[str], *, approved_by: str = "", source: str = ""
             purpose=DEFAULT_PURPOSES.get(name, ""),
             approved_by=approved_by,
             approved_on=today,
+            known_by_snapshot=True if approved_by else None,
         )
         for name in features
     }
 
 
 def approve(
-    root: Path, feature: str, *, by: str, source: str | None = None, purpose: str | None = None
+    root: Path,
+    feature: str,
+    *,
+    by: str,
+    source: str | None = None,
+    purpose: str | None = None,
+    known_by_snapshot: bool | None = None,
 ) -> tuple[FeatureUse | None, FeatureUse]:
     """Record an approval in the register; returns the entry before and after."""
     if not by.strip():
@@ -129,6 +153,7 @@ def approve(
         purpose=purpose if purpose is not None else base.purpose,
         approved_by=by.strip(),
         approved_on=date.today().isoformat(),
+        known_by_snapshot=known_by_snapshot if known_by_snapshot is not None else base.known_by_snapshot,
     )
     if not after.purpose.strip():
         raise BadInput(f"'{feature}' needs a purpose before it can be approved (--purpose)")
@@ -143,5 +168,11 @@ def unapproved(root: Path, features: list[str]) -> list[str]:
     return [name for name in features if not (name in register and register[name].approved)]
 
 
-def as_dict(entry: FeatureUse | None) -> dict[str, str] | None:
+def not_known_in_time(root: Path, features: list[str]) -> list[str]:
+    """The features in ``features`` the register does not confirm as known on the snapshot date, in order."""
+    register = read_register(root)
+    return [name for name in features if not (name in register and register[name].known_by_snapshot is True)]
+
+
+def as_dict(entry: FeatureUse | None) -> dict[str, str | bool | None] | None:
     return None if entry is None else asdict(entry)

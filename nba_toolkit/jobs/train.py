@@ -24,13 +24,13 @@ import polars as pl
 from nba_toolkit import __version__
 from nba_toolkit.core.checks import CheckContext, CheckResult, blocking, run_checks
 from nba_toolkit.core.files import atomic_write_bytes
-from nba_toolkit.core.governance import read_register
+from nba_toolkit.core.governance import not_known_in_time, read_register
 from nba_toolkit.core.model_card import render
 from nba_toolkit.core.models import read_sidecar, save_model
 from nba_toolkit.core.snapshot import load_snapshot
 from nba_toolkit.core.training import label_history, train_engine
 from nba_toolkit.core.weeks import parse_week, week_bounds, week_of
-from nba_toolkit.errors import BadInput
+from nba_toolkit.errors import BadInput, UsageError
 from nba_toolkit.jobs.run import CORE_COLUMNS
 from nba_toolkit.ledger.store import ModelRecord, now
 from nba_toolkit.plugin.manager import Registry
@@ -73,6 +73,7 @@ class TrainOutcome:
 def train(workspace: Workspace, registry: Registry, *, until: str | None = None, seed: int = 0) -> TrainOutcome:
     config = workspace.config
     engine = registry.engine(config.engine.name).obj
+    _refuse_features_not_known_in_time(workspace, engine)
     schema = {**CORE_COLUMNS, **engine.required_columns}
     history = load_snapshot(workspace.history_path, mapping=config.columns, denylist=config.denylist, schema=schema)
     outcomes = load_snapshot(workspace.outcomes_path, mapping=config.columns, denylist=config.denylist, schema=OUTCOME_COLUMNS)
@@ -168,6 +169,20 @@ def train(workspace: Workspace, registry: Registry, *, until: str | None = None,
         checks=checks,
         promoted=promoted,
     )
+
+
+def _refuse_features_not_known_in_time(workspace: Workspace, engine: Any) -> None:
+    """A model may learn only from values known on the snapshot date; the data-use register says which are."""
+    late = not_known_in_time(workspace.root, list(engine.required_columns))
+    if late:
+        raise UsageError(
+            f"training refuses data the data-use register does not confirm as known on the snapshot date, before "
+            f"the outcome: {', '.join(late)}",
+            hint="A value recorded only after the outcome (a call's duration) makes a model look good and fail in use. "
+            "Once the data owner confirms each one, record it: "
+            + "; ".join(f"nba-toolkit govern approve {name} --by NAME --known-by-snapshot yes" for name in late)
+            + " (or add known_by_snapshot = true to its [features.NAME] table in governance.toml).",
+        )
 
 
 def _register(

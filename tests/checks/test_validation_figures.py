@@ -113,3 +113,26 @@ def test_a_model_of_random_outcomes_is_not_promoted_and_says_why_in_one_line(
     printed = capsys.readouterr().out
     (refusal,) = [line for line in printed.splitlines() if line.startswith("The model was not made active")]
     assert "ranking_floor" in refusal and "not clearly better than chance" in refusal
+
+
+def test_a_feature_not_registered_as_known_by_the_snapshot_date_is_refused_at_training(
+    sample_workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Only the people who register the data can say a value was known in time; training asks them."""
+    ws = sample_workspace
+    register = ws.root / "governance.toml"
+    text = register.read_text(encoding="utf-8")
+    marker = "[features.current_balance]"
+    head, tail = text.split(marker, 1)
+    register.write_text(head + marker + tail.replace("known_by_snapshot = true", "known_by_snapshot = false", 1))
+    capsys.readouterr()
+    code = main(["train", "--workspace", str(ws.root), "--json"])
+    refused = json.loads(capsys.readouterr().out)
+    assert code == 2 and "not confirm as known on the snapshot date" in refused["error"], refused
+    assert "current_balance" in refused["error"] and "savings_balance" not in refused["error"]
+    assert "--known-by-snapshot yes" in refused["hint"]
+
+    approver = ["govern", "approve", "current_balance", "--by", "Data owner", "--known-by-snapshot", "yes"]
+    assert main([*approver, "--workspace", str(ws.root), "--json"]) == 0
+    capsys.readouterr()
+    assert main(["train", "--workspace", str(ws.root), "--json"]) == 0
