@@ -114,18 +114,19 @@ def load_snapshot(
     denylist: Sequence[str],
     schema: Mapping[str, ColumnType],
     optional: Mapping[str, ColumnType] | None = None,
-    key: str = "customer_id",
+    key: str | None = "customer_id",
 ) -> Snapshot:
     """Read a snapshot file into canonical columns, or raise ``BadInput``.
 
     ``mapping`` is canonical name -> the file's column name; ``schema`` lists
-    the canonical columns this caller needs and their types. The key is always
-    needed: when ``schema`` does not declare it, it is loaded as an ``id``.
+    the canonical columns this caller needs and their types. The key is
+    needed unless ``key`` is None (a published experiment file, one row per
+    customer): when ``schema`` does not declare it, it is loaded as an ``id``.
     ``optional`` lists columns typed the same way when the file has them and
     left out when it does not (an engine's optional inputs).
     """
     path = Path(path)
-    wanted: dict[str, ColumnType] = {**(optional or {}), key: "id", **schema}
+    wanted: dict[str, ColumnType] = {**(optional or {}), **({key: "id"} if key else {}), **schema}
     _refuse_denied_requests(path, wanted, mapping, denylist)
     may_miss = frozenset(optional or ()) - {key, *schema}
     suffix = path.suffix.lower()
@@ -141,7 +142,8 @@ def load_snapshot(
         # row; anything else still reaches the operator as bad input, not a trace.
         raise BadInput(f"could not be loaded ({type(exc).__name__})", file=path) from None
     # Duplicate keys are a blocking check elsewhere; a row without one is unusable.
-    _refuse_empty(path, frame[key], plan.file_names[plan.names.index(key)])
+    if key:
+        _refuse_empty(path, frame[key], plan.file_names[plan.names.index(key)])
     _refuse_non_finite(path, frame, dict(zip(plan.names, plan.file_names)))
     return Snapshot(
         frame=frame,

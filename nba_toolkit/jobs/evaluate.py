@@ -23,7 +23,7 @@ from nba_toolkit.core.mailing import MailingEvaluation, evaluate_mailing
 from nba_toolkit.core.outcomes import OUTCOME_SCHEMA, validated_outcomes
 from nba_toolkit.core.snapshot import Snapshot, load_snapshot
 from nba_toolkit.core.weeks import parse_week
-from nba_toolkit.errors import NbaError, UsageError
+from nba_toolkit.errors import BadInput, NbaError, UsageError
 from nba_toolkit.ledger.store import RunRecord
 from nba_toolkit.workspace import Workspace, operator_name
 
@@ -209,9 +209,10 @@ def evaluate_file(
 ) -> MailingEvaluation:
     """Evaluate a mailing from a file, loaded and validated like any input.
 
-    The file needs a customer id column (``id_column``, else the workspace's
-    ``customer_id`` mapping, ``RELATION_NO`` by default) besides the named
-    columns; the denylist applies as always.
+    The customer id column is ``id_column``, else the workspace's
+    ``customer_id`` mapping (``RELATION_NO`` by default). A file without it,
+    as public e-mail experiments are usually published, is read as one
+    customer per row; the denylist applies as always.
     """
     config = config or Config()
     mapping = {**config.columns, "customer_id": id_column} if id_column else config.columns
@@ -220,7 +221,12 @@ def evaluate_file(
         schema[value] = "float"
     if len(set(schema)) < 2 + bool(value):
         raise UsageError("the group, outcome and value columns must be three different columns")
-    loaded = load_snapshot(Path(path), mapping=mapping, denylist=config.denylist, schema=schema)
+    try:
+        loaded = load_snapshot(Path(path), mapping=mapping, denylist=config.denylist, schema=schema)
+    except BadInput as missing:
+        if id_column or missing.column != mapping.get("customer_id", "customer_id"):
+            raise
+        loaded = load_snapshot(Path(path), mapping=mapping, denylist=config.denylist, schema=schema, key=None)
     return evaluate_mailing(
         loaded.frame, file=str(path), group=group, treatment=treatment, control=control, outcome=outcome, value=value
     )

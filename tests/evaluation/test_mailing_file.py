@@ -187,3 +187,19 @@ def test_the_human_summary(tmp_path, capsys):
     assert code == 0
     assert "+60.00 pp (95% interval +17.05 pp to +80.90 pp)" in text
     assert "3 rows of other groups were left out" in text
+
+
+def test_a_published_experiment_without_customer_ids_is_one_customer_per_row(tmp_path, capsys):
+    """Public e-mail experiments are shared without ids: each row is a customer, and the figures are the same."""
+    with_ids = small_file(tmp_path / "with_ids.csv")
+    lines = with_ids.read_text(encoding="utf-8").splitlines()
+    without = tmp_path / "published.csv"
+    without.write_text("\n".join(line.split(",", 1)[1] for line in lines) + "\n", encoding="utf-8")
+    code, published = evaluate(capsys, without, "--value", "AMT")
+    assert code == 0, published
+    _, recorded = evaluate(capsys, with_ids, "--value", "AMT")
+    for key in ("treatment", "control", "uplift", "value_uplift", "ignored_rows"):
+        assert published[key] == recorded[key], key
+    # an id column named on purpose must still be there
+    code, result = evaluate(capsys, without, "--id-col", "RELATION_NO")
+    assert code == 4 and "'RELATION_NO'" in result["error"]
