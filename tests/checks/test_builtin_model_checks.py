@@ -27,7 +27,14 @@ FIRST = date(2026, 1, 5)
 CAPACITY = 60
 
 
-def evidence(*, market_per_customer: bool = False, leak: bool = False, weeks: int = 12, test_weeks: int = 4) -> TrainingEvidence:
+def evidence(
+    *,
+    market_per_customer: bool = False,
+    leak: bool = False,
+    weeks: int = 12,
+    test_weeks: int = 4,
+    flip_later: bool = False,
+) -> TrainingEvidence:
     """A labelled history: conversion follows savings, logins and, in some weeks, a holiday-pay bump."""
     rng = np.random.default_rng(11)
     frames, labels = [], []
@@ -40,10 +47,12 @@ def evidence(*, market_per_customer: bool = False, leak: bool = False, weeks: in
                 pl.col("fund_change_1w") + rng.normal(0, 10, frame.height),
                 pl.col("fund_change_4w") + rng.normal(0, 10, frame.height),
             )
+        # flip_later: what made customers convert in the training weeks holds them back in the later ones
+        direction = -1.0 if flip_later and k >= weeks - test_weeks else 1.0
         logit = (
             -4
-            + 0.8 * (np.log1p(frame["savings_balance"].to_numpy()) - 8.5)
-            + 0.03 * (frame["logins_per_month"].to_numpy() - 30)
+            + direction * 0.8 * (np.log1p(frame["savings_balance"].to_numpy()) - 8.5)
+            + direction * 0.03 * (frame["logins_per_month"].to_numpy() - 30)
             + (1.0 if k % 5 == 0 else 0.0)
         )
         label = (rng.random(frame.height) < 1 / (1 + np.exp(-logit))).astype(np.int8)
@@ -170,6 +179,15 @@ def test_the_ranking_floor_blocks_a_model_no_better_than_chance() -> None:
         assert "at least 0.55" in floor.threshold
 
 
+def test_a_model_worse_than_random_out_of_time_is_not_promoted() -> None:
+    """Fitted on weeks where savings meant conversion, measured on weeks where it means the opposite."""
+    worse = evidence(flip_later=True)
+    assert worse.metrics["out_of_time"]["auc_within_week"] < 0.5
+    floor = RankingFloorCheck().run(model_context(worse))
+    assert floor.blocks and floor.message.startswith("The model was not made active:")
+    assert "not clearly better than chance" in floor.message and "\n" not in floor.message
+
+
 def test_the_ranking_floor_blocks_a_model_worse_than_its_best_single_feature() -> None:
     single = _with_metrics(0.7, 0.7).metrics["references"]["single_feature"]
     weaker = _with_metrics(0.7, single["auc_within_week"] - 0.15)
@@ -216,3 +234,14 @@ def test_train_blocked_by_a_model_check_keeps_the_previous_model(
     assert blocked["status"] == "fail" and blocked["severity"] == "block" and blocked["threshold"] == "at most 0.6"
     assert Workspace.open(ws.root).ledger.active_model("logistic").model_id == before.model_id
     assert json.loads(Path(result["path"]).with_suffix(".json").read_text())["promoted"] is False
+
+
+def test_the_model_screen_lists_every_model_check(trained_sample: Path) -> None:
+    from nba_toolkit.tui.screens.model import card_text
+
+    sidecar = json.loads(next((trained_sample / "models").glob("*.json")).read_text())
+    shown = card_text(sidecar).plain
+    assert "Model checks at training" in shown
+    for check in sidecar["checks"]:
+        assert f"{check['check']} ({check['severity']})" in shown
+    assert "Within a validation week the model ranks customers at AUC" in shown
