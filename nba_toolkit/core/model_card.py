@@ -145,14 +145,10 @@ def quality_lines(metrics: dict[str, Any]) -> list[str]:
     if not oot:
         return ["No out-of-time figures were recorded."]
     references = metrics.get("references") or {}
-    random = references.get("random") or {}
-    single = references.get("single_feature") or {}
     within = oot.get("auc_within_week")
     lines = []
     if within is not None:
-        compared = [f"a random ranking {_figure(random.get('auc_within_week'))}"] if random else []
-        if single:
-            compared.append(f"{single['feature']} alone {_figure(single.get('auc_within_week'))}")
+        compared = _beside(references, "auc_within_week", _figure)
         lines.append(
             f"Within a validation week the model ranks customers at AUC {within:.3f}"
             + (f" ({'; '.join(compared)})" if compared else "")
@@ -174,9 +170,7 @@ def quality_lines(metrics: dict[str, Any]) -> list[str]:
         )
     else:
         spread = oot.get("lift_at_capacity_range")
-        compared = [f"a random ranking {_times(random.get('lift_at_capacity'))}"] if random else []
-        if single:
-            compared.append(f"{single['feature']} alone {_times(single.get('lift_at_capacity'))}")
+        compared = _beside(references, "lift_at_capacity", _times)
         lines.append(
             f"The top of each week, up to the capacity, converts {lift:.2f} times as often as that week's average"
             + (f" (weeks from {spread[0]:.2f} to {spread[1]:.2f})" if spread else "")
@@ -185,6 +179,15 @@ def quality_lines(metrics: dict[str, Any]) -> list[str]:
         )
     lines.append(f"Mean score {oot['mean_score']:.2%} against {oot['base_rate']:.2%} observed.")
     return lines
+
+
+def _beside(references: dict[str, Any], figure: str, shown: Any) -> list[str]:
+    """The same figure of the reference rankings: a random one and the best single feature."""
+    random, single = references.get("random") or {}, references.get("single_feature") or {}
+    compared = [f"a random ranking {shown(random.get(figure))}"] if random else []
+    if single:
+        compared.append(f"{single['feature']} alone {shown(single.get(figure))}")
+    return compared
 
 
 def _figure(value: float | None) -> str:
