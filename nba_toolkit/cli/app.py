@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 COMMAND_MODULES = (
     "nba_toolkit.cli.weekly",
     "nba_toolkit.cli.checks",
+    "nba_toolkit.cli.exclusions",
     "nba_toolkit.cli.plugins",
     "nba_toolkit.cli.analysis",
     "nba_toolkit.cli.config",

@@ -37,14 +37,16 @@ def score_week(
     rules: Sequence[tuple[Any, str]] = (),
     rule_context: RuleContext | None = None,
     features: pl.DataFrame | None = None,
+    suppressed: pl.Series | None = None,
 ) -> pl.DataFrame:
     """``customer_id``, ``exclusion`` (null when eligible) and ``score`` (null when excluded) per snapshot row.
 
     ``features`` are the engine's features of every snapshot row when the
     caller has them already (the weekly run's input checks computed them);
-    without them only the eligible rows' are computed.
+    without them only the eligible rows' are computed. ``suppressed`` are the
+    relation numbers under a standing exclusion (the weekly run and its replay).
     """
-    exclusion = exclusions(snapshot, contacted)
+    exclusion = exclusions(snapshot, contacted, suppressed)
     if rules and rule_context is not None:
         exclusion = apply_rules(rules, snapshot, exclusion, rule_context)
     # from the columns themselves: an eager select on a snapshot read in several chunks would copy them
@@ -65,9 +67,12 @@ def decide_week(
     policy: Policy,
     rules: Sequence[tuple[Any, str]] = (),
     rule_context: RuleContext | None = None,
+    suppressed: pl.Series | None = None,
 ) -> pl.DataFrame:
-    """The selection for ``snapshot`` (canonical columns), given who is in the cooldown."""
-    scored = score_week(snapshot, contacted, engine=engine, model=model, rules=rules, rule_context=rule_context)
+    """The selection for ``snapshot`` (canonical columns), given who is in the cooldown or kept out for good."""
+    scored = score_week(
+        snapshot, contacted, engine=engine, model=model, rules=rules, rule_context=rule_context, suppressed=suppressed
+    )
     return select(scored, policy)
 
 

@@ -574,12 +574,30 @@ class RunReview:
         return self._model
 
 
-def override(workspace: Workspace, review: RunReview, customer_id: str, *, action: str, reason: str, by: str) -> Decision:
-    """Exclude or flag a customer of the run under review, recorded in the ledger (R-S5)."""
+def override(
+    workspace: Workspace,
+    review: RunReview,
+    customer_id: str,
+    *,
+    action: str,
+    reason: str,
+    by: str,
+    standing: bool = False,
+    until: date | None = None,
+) -> Decision:
+    """Exclude or flag a customer of the run under review, recorded in the ledger.
+
+    ``standing`` makes an exclusion last: the customer is also kept out of
+    every later run (up to ``until``), until someone lifts it.
+    """
     decision = review.decision(customer_id)
     if not decision.found:
         raise UsageError(decision.why)
+    if standing and action != "exclude":
+        raise UsageError("only an exclusion can be standing")
     workspace.ledger.add_override(review.run.run_id, decision.customer_id, action=action, reason=reason, by=by)
+    if standing:
+        workspace.ledger.suppress(decision.customer_id, reason=reason, by=by, until=until, run_id=review.run.run_id)
     review.refresh(workspace)
     return review.decision(customer_id)
 

@@ -40,6 +40,7 @@ OVER_CAPACITY = "over_capacity"
 EXCLUDED_INVESTOR = "excluded_investor"
 EXCLUDED_NO_CONSENT = "excluded_no_consent"
 EXCLUDED_COOLDOWN = "excluded_cooldown"
+EXCLUDED_SUPPRESSED = "excluded_suppressed"
 
 #: every reason code, in the order a summary lists them
 REASONS = (
@@ -50,6 +51,7 @@ REASONS = (
     OVER_CAPACITY,
     EXCLUDED_INVESTOR,
     EXCLUDED_NO_CONSENT,
+    EXCLUDED_SUPPRESSED,
     EXCLUDED_COOLDOWN,
 )
 
@@ -69,6 +71,7 @@ REASON_TEXT = {
     OVER_CAPACITY: "above the threshold, but over this week's capacity",
     EXCLUDED_INVESTOR: "already has an investment account",
     EXCLUDED_NO_CONSENT: "no marketing consent",
+    EXCLUDED_SUPPRESSED: "kept out by a standing exclusion",
     EXCLUDED_COOLDOWN: "contacted within the cooldown",
 }
 
@@ -131,22 +134,34 @@ def cooldown_contacts(ledger: Ledger, week_start: date, cooldown_weeks: int, *, 
     )
 
 
-def exclusions(snapshot: pl.DataFrame, contacted: pl.DataFrame) -> pl.Series:
+def standing_exclusions(ledger: Ledger, week_start: date, *, upto: int | None) -> pl.Series:
+    """The relation numbers under a standing exclusion in the week starting ``week_start`` (as of event ``upto``)."""
+    ids = [customer for customer, _ in ledger.suppressed_on(week_start, upto=upto)]
+    return relation_numbers.in_form(pl.Series("customer_id", ids, dtype=pl.String))
+
+
+def exclusions(snapshot: pl.DataFrame, contacted: pl.DataFrame, suppressed: pl.Series | None = None) -> pl.Series:
     """The exclusion reason per snapshot row, null when eligible.
 
     ``contacted`` lists the customers in the cooldown (column ``customer_id``
-    as text), as the ledger's contact history reports them.
+    as text), as the ledger's contact history reports them; ``suppressed``
+    the relation numbers (text) under a standing exclusion, which keeps a
+    customer out whether or not they were mailed lately.
     """
     in_cooldown = _contacted(snapshot["customer_id"], contacted["customer_id"])
+    kept_out = _contacted(snapshot["customer_id"], suppressed if suppressed is not None else pl.Series([], dtype=pl.String))
     code = snapshot.select(
         pl.when(pl.col("is_investor").fill_null(False))
         .then(0)
         .when(~pl.col("marketing_consent").fill_null(False))
         .then(1)
-        .when(in_cooldown)
+        .when(kept_out)
         .then(2)
+        .when(in_cooldown)
+        .then(3)
     ).to_series()
-    return _named(code, (EXCLUDED_INVESTOR, EXCLUDED_NO_CONSENT, EXCLUDED_COOLDOWN)).alias("exclusion")
+    names = (EXCLUDED_INVESTOR, EXCLUDED_NO_CONSENT, EXCLUDED_SUPPRESSED, EXCLUDED_COOLDOWN)
+    return _named(code, names).alias("exclusion")
 
 
 def _contacted(ids: pl.Series, contacted: pl.Series) -> pl.Series:

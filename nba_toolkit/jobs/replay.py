@@ -27,7 +27,7 @@ from nba_toolkit.core.files import sha256_of
 from nba_toolkit.core.kept_inputs import kept_inputs
 from nba_toolkit.core.models import load_model
 from nba_toolkit.core.rules import RuleContext, rule_columns
-from nba_toolkit.core.selection import Policy, cooldown_contacts
+from nba_toolkit.core.selection import Policy, cooldown_contacts, standing_exclusions
 from nba_toolkit.core.snapshot import load_snapshot
 from nba_toolkit.core.weeks import week_bounds
 from nba_toolkit.errors import NbaError, UsageError
@@ -126,12 +126,15 @@ def replay(workspace: Workspace, registry: Registry, run_id: str) -> ReplayRepor
     start, end = week_bounds(run.week)
     policy = Policy.from_config(config)
     contacted = cooldown_contacts(ledger, start, policy.cooldown_weeks, upto=run.contacts_upto)
+    # a run from before standing exclusions existed read none: upto 0
+    suppressed = standing_exclusions(ledger, start, upto=run.suppressions_upto or 0)
     selection = decide_week(
         frame,
         contacted,
         engine=engine,
         model=model,
         policy=policy,
+        suppressed=suppressed,
         rules=rules,
         rule_context=RuleContext(week=run.week, week_start=start, week_end=end, config=config, workspace_root=workspace.root),
     )

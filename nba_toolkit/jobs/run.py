@@ -33,7 +33,7 @@ from nba_toolkit.core.models import load_model, read_sidecar
 from nba_toolkit.core.notify import Alert, deliver
 from nba_toolkit.core.profile import write_profile
 from nba_toolkit.core.rules import RuleContext, rule_columns
-from nba_toolkit.core.selection import Policy, cooldown_contacts, reason_counts, select
+from nba_toolkit.core.selection import Policy, cooldown_contacts, reason_counts, select, standing_exclusions
 from nba_toolkit.core.snapshot import Snapshot, load_snapshot
 from nba_toolkit.core.weeks import is_week_label, parse_week, refuse_implausible_week, week_bounds, week_of
 from nba_toolkit.errors import BadInput, CheckBlocked, NbaError, UsageError
@@ -341,7 +341,14 @@ def run_week(
         model = load_model(
             workspace.root / model_record.path, models_dir=workspace.models_dir, expected_sha256=model_record.sha256
         )
-        ledger.update_run(run_id, model_id=model_record.model_id, model_sha256=model_record.sha256, contacts_upto=contacts_upto)
+        suppressions_upto = ledger.suppressions_high_water()
+        ledger.update_run(
+            run_id,
+            model_id=model_record.model_id,
+            model_sha256=model_record.sha256,
+            contacts_upto=contacts_upto,
+            suppressions_upto=suppressions_upto,
+        )
         # Business rules (plugins) come after the built-in eligibility; the first reason wins.
         scored = score_week(
             frame,
@@ -351,6 +358,7 @@ def run_week(
             rules=rules,
             rule_context=RuleContext(week=week, week_start=start, week_end=end, config=config, workspace_root=workspace.root),
             features=context.snapshot_features(),
+            suppressed=standing_exclusions(ledger, start, upto=suppressions_upto),
         )
 
         progress.stage("select")

@@ -58,7 +58,7 @@ FIRST_STATUS = "running"
 
 #: columns added to a table after its first schema: left out of the content while empty,
 #: so the records written before the column existed still match
-ADDED_COLUMNS = {"profile_sha256", "approval_note", "approval_acknowledged", "inputs_sha256"}
+ADDED_COLUMNS = {"profile_sha256", "approval_note", "approval_acknowledged", "inputs_sha256", "suppressions_upto"}
 
 SCHEMA = """
 CREATE TABLE audit (
@@ -296,8 +296,19 @@ def export_content(db: sqlite3.Connection, attempt_id: str) -> dict[str, Any] | 
     return None if row is None else _plain(row)
 
 
+def suppression_content(db: sqlite3.Connection, event_id: str) -> dict[str, Any] | None:
+    """A standing-exclusion event; its relation number and reason enter the chain as a digest only."""
+    row = db.execute("SELECT * FROM suppressions WHERE id = ?", (int(event_id),)).fetchone()
+    if row is None:
+        return None
+    plain = _plain(row)
+    private = [plain.pop("customer_id"), plain.pop("reason")]
+    return {**plain, "customer": _digest([private])}
+
+
 _CONTENT = {
     "run": run_content,
+    "suppression": suppression_content,
     "export": export_content,
     "model": model_content,
     "config_change": config_change_content,
@@ -313,11 +324,12 @@ _SUBJECTS = {
     "config_change": "SELECT CAST(id AS TEXT) FROM config_changes",
     "config_state": "SELECT CAST(id AS TEXT) FROM config_state",
     "contact_import": "SELECT DISTINCT source FROM contacts WHERE run_id IS NULL",
+    "suppression": "SELECT CAST(id AS TEXT) FROM suppressions",
 }
 
 
 #: kinds of record that began with a later schema: a ledger read at an older schema has none yet
-AUDITED_SINCE = {"export": 2, "config_state": 3}
+AUDITED_SINCE = {"export": 2, "config_state": 3, "suppression": 6}
 
 
 @dataclass
@@ -420,6 +432,7 @@ def _name(kind: str, subject: str) -> str:
         "config_change": f"configuration change #{subject}",
         "config_state": f"the recorded state #{subject} of the configuration files",
         "contact_import": f"the contacts imported from '{subject}'",
+        "suppression": f"standing exclusion event #{subject}",
     }[kind]
 
 

@@ -35,7 +35,7 @@ from nba_toolkit.core.liveness import Hold, hold, is_held
 from nba_toolkit.errors import BadInput, NbaError, UsageError
 from nba_toolkit.ledger import audit
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 _SCHEMA_V1 = """
 CREATE TABLE runs (
@@ -227,12 +227,30 @@ _SCHEMA_V5_KEPT_INPUTS = """
 ALTER TABLE runs ADD COLUMN inputs_sha256 TEXT
 """
 
+#: schema 6: standing exclusions (suppressions), kept as events that are only ever appended,
+#: and the point in them each run read, so a replay applies exactly the same ones
+_SCHEMA_V6_SUPPRESSIONS = """
+CREATE TABLE suppressions (
+    id          INTEGER PRIMARY KEY,
+    customer_id TEXT NOT NULL,
+    action      TEXT NOT NULL CHECK (action IN ('suppress', 'lift')),
+    reason      TEXT NOT NULL,
+    until       TEXT,
+    run_id      TEXT REFERENCES runs(run_id),
+    made_by     TEXT NOT NULL,
+    made_at     TEXT NOT NULL
+);
+CREATE INDEX suppressions_customer ON suppressions(customer_id, id);
+ALTER TABLE runs ADD COLUMN suppressions_upto INTEGER
+"""
+
 _MIGRATIONS = {
     1: _SCHEMA_V1 + audit.SCHEMA,
     2: _SCHEMA_V2,
     3: _SCHEMA_V3_GOVERNANCE,
     4: _SCHEMA_V4_SIGN_OFF,
     5: _SCHEMA_V5_KEPT_INPUTS,
+    6: _SCHEMA_V6_SUPPRESSIONS,
 }
 #: what an upgrade does after the schema change of the same number
 _MIGRATION_STEPS = {3: _audit_config_states}
@@ -305,6 +323,8 @@ class RunRecord:
     profile_sha256: str | None = None
     #: SHA-256 of runs/<id>/inputs.parquet: the columns the run read from its extract (core/kept_inputs.py)
     inputs_sha256: str | None = None
+    #: the last standing-exclusion event the run applied (see :meth:`Ledger.suppressed_on`)
+    suppressions_upto: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -829,6 +849,56 @@ class Ledger:
                 (run_id,),
             )
         ]
+
+    # -- standing exclusions (suppressions) -----------------------------
+
+    def suppress(self, customer_id: str, *, reason: str, by: str, until: date | None = None, run_id: str | None = None) -> int:
+        """Keep a customer out of every run from now on (or up to ``until``), with the reason; audited."""
+        if not reason.strip():
+            raise UsageError("a standing exclusion needs a reason, so the next person understands it")
+        return self._suppression_event(customer_id, "suppress", reason.strip(), by, until, run_id)
+
+    def lift_suppression(self, customer_id: str, *, reason: str, by: str) -> int:
+        """End a customer's standing exclusion, with the reason; the exclusion stays on record."""
+        if not reason.strip():
+            raise UsageError("lifting a standing exclusion needs a reason")
+        if customer_id not in dict(self.suppressed_on(date.today(), upto=None)):
+            raise UsageError(f"customer {customer_id} has no standing exclusion in force; nothing was lifted")
+        return self._suppression_event(customer_id, "lift", reason.strip(), by, None, None)
+
+    def _suppression_event(
+        self, customer_id: str, action: str, reason: str, by: str, until: date | None, run_id: str | None
+    ) -> int:
+        with self.transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO suppressions (customer_id, action, reason, until, run_id, made_by, made_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (customer_id, action, reason, until.isoformat() if until else None, run_id, by, now()),
+            )
+            event = int(cursor.lastrowid or 0)
+            audit.record_new(db, "suppression", str(event), now())
+        return event
+
+    def suppressions_high_water(self) -> int:
+        """The newest standing-exclusion event; events are only ever appended, so this marks a point in them."""
+        return int(self._db.execute("SELECT COALESCE(MAX(id), 0) FROM suppressions").fetchone()[0])
+
+    def suppressed_on(self, day: date, *, upto: int | None) -> list[tuple[str, str]]:
+        """The customers under a standing exclusion on ``day`` (customer id, reason), as of event ``upto``.
+
+        A customer's latest event (up to ``upto``) decides: a suppression
+        whose end date has not passed keeps them out; a lift lets them in.
+        """
+        rows = self._db.execute(
+            "SELECT customer_id, action, reason, until FROM suppressions s WHERE id = ("
+            " SELECT MAX(id) FROM suppressions t WHERE t.customer_id = s.customer_id AND t.id <= ?)",
+            (upto if upto is not None else 2**62,),
+        )
+        return [(r[0], r[2]) for r in rows if r[1] == "suppress" and (r[3] is None or date.fromisoformat(r[3]) >= day)]
+
+    def suppression_events(self) -> list[dict[str, Any]]:
+        """Every standing-exclusion event, oldest first, for listing."""
+        return [dict(r) for r in self._db.execute("SELECT * FROM suppressions ORDER BY id")]
 
     # -- configuration history -------------------------------------------
 

@@ -61,6 +61,7 @@ class ReviewScreen(SectionScreen):
         Binding("n", "page(1)", "Pages", key_display="n/b"),
         Binding("b", "page(-1)", "Previous page", show=False),
         Binding("x", "override('exclude')", "Exclude"),
+        Binding("X", "override('standing')", "Exclude for good"),
         Binding("f", "override('flag')", "Flag"),
     ]
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (140, "-wide")]
@@ -124,12 +125,16 @@ class ReviewScreen(SectionScreen):
         return review.decision(customer_id), review.explain(customer_id)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="override", name="override")
-    def save_override(self, review: RunReview, customer_id: str, action: str, reason: str) -> tuple[Decision, ReviewSummary]:
+    def save_override(
+        self, review: RunReview, customer_id: str, action: str, reason: str, standing: bool = False
+    ) -> tuple[Decision, ReviewSummary]:
         from nba_toolkit.core.review import override
         from nba_toolkit.workspace import operator_name
 
         with self.session.workspace() as workspace:
-            decision = override(workspace, review, customer_id, action=action, reason=reason, by=operator_name())
+            decision = override(
+                workspace, review, customer_id, action=action, reason=reason, by=operator_name(), standing=standing
+            )
             return decision, review.summary(workspace)
 
     def job_done(self, name: str, result: Any) -> None:
@@ -281,16 +286,24 @@ class ReviewScreen(SectionScreen):
         if not customer:
             self.notify("Highlight or look up a customer first.", severity="warning")
             return
-        what = "Exclude from the mail file" if action == "exclude" else "Flag as suspicious"
-        text = f"{what}: relation number {customer} in run {review.run.run_id}. " + (
-            "They are left out of the exported file; the reason is recorded in the ledger."
-            if action == "exclude"
-            else "The flag and its reason are recorded in the ledger; the customer stays in the selection."
+        what = {"exclude": "Exclude from the mail file", "standing": "Exclude for good", "flag": "Flag as suspicious"}[action]
+        text = (
+            f"{what}: relation number {customer} in run {review.run.run_id}. "
+            + {
+                "exclude": "They are left out of this run's file only; the reason is recorded in the ledger. "
+                "Next week they can be selected again (X excludes for good).",
+                "standing": "They are left out of this run's file and of every later run, with this reason, until "
+                "someone lifts it (nba-toolkit lift); recorded in the ledger.",
+                "flag": "The flag and its reason are recorded in the ledger; the customer stays in the selection.",
+            }[action]
         )
 
         def answered(reason: str | None) -> None:
             if reason:
-                self.save_override(review, customer, action, reason)
+                if action == "standing":
+                    self.save_override(review, customer, "exclude", reason, standing=True)
+                else:
+                    self.save_override(review, customer, action, reason)
 
         self.app.push_screen(ReasonDialog(what, text, placeholder="Reason (required), then Enter"), answered)
 
