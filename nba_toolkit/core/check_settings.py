@@ -216,6 +216,7 @@ BUILTIN_SETTINGS: dict[str, type[CheckSettings]] = {
     "score_drift": PsiSettings,
     "reconciliation": CheckSettings,
     "mailed_cooldown": CheckSettings,
+    "mailed_suppressed": CheckSettings,
     "mailed_consent": CheckSettings,
     "mailed_investor": CheckSettings,
     "mailed_duplicates": CheckSettings,

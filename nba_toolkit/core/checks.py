@@ -118,6 +118,8 @@ class CheckContext:
     engine: Any = None
     #: output stage: customers in the cooldown according to the contact history (``customer_id`` as text)
     contacted: pl.DataFrame | None = None
+    #: output stage: relation numbers (text) under a standing exclusion this week
+    suppressed: pl.Series | None = None
     #: model stage: what training produced, for the leakage checks
     training: TrainingEvidence | None = None
     _cache: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)

@@ -202,6 +202,31 @@ class MailedCooldownCheck:
         )
 
 
+class MailedSuppressedCheck:
+    name = "mailed_suppressed"
+    stage = "output"
+    severity = "block"
+    description = "Nobody who would be mailed is under a standing exclusion."
+
+    def run(self, context: CheckContext) -> CheckResult:
+        if context.suppressed is None:
+            raise ValueError("the run did not hand the standing exclusions to the check")
+        mailed = _mailed(context)
+        hit = in_form(mailed["customer_id"]).is_in(in_form(context.suppressed).implode())
+        hits = affected(mailed, hit)
+        return result(
+            self,
+            hits["affected_count"] == 0,
+            "Nobody who would be mailed is under a standing exclusion."
+            if not hits["affected_count"]
+            else f"{hits['affected_count']:,} customers who would be mailed are under a standing exclusion.",
+            measured=hits["affected_count"],
+            threshold=0,
+            action="Do not export. Report this run to the developers: the standing exclusions were not applied.",
+            **hits,
+        )
+
+
 class MailedConsentCheck:
     name = "mailed_consent"
     stage = "output"
@@ -277,6 +302,7 @@ def nba_register_checks(register):
         RecentVolumeCheck(),
         ScoreDriftCheck(),
         MailedCooldownCheck(),
+        MailedSuppressedCheck(),
         MailedConsentCheck(),
         MailedInvestorCheck(),
         MailedDuplicatesCheck(),

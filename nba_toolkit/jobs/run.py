@@ -358,14 +358,14 @@ def run_week(
             rules=rules,
             rule_context=RuleContext(week=week, week_start=start, week_end=end, config=config, workspace_root=workspace.root),
             features=context.snapshot_features(),
-            suppressed=standing_exclusions(ledger, start, upto=suppressions_upto),
+            suppressed=(suppressed := standing_exclusions(ledger, start, upto=suppressions_upto)),
         )
 
         progress.stage("select")
         selection = select(scored, policy)
 
         progress.stage("output checks")
-        checks += run_checks(all_checks, "output", _with_selection(context, selection, contacted))
+        checks += run_checks(all_checks, "output", _with_selection(context, selection, contacted, suppressed))
         _stop_if_blocked(checks, "output")
 
         progress.stage("save")
@@ -452,10 +452,12 @@ def _data_use(workspace: Workspace, required: dict[str, str]) -> CheckResult:
     )
 
 
-def _with_selection(context: CheckContext, selection: pl.DataFrame, contacted: pl.DataFrame) -> CheckContext:
+def _with_selection(
+    context: CheckContext, selection: pl.DataFrame, contacted: pl.DataFrame, suppressed: pl.Series
+) -> CheckContext:
     from dataclasses import replace
 
-    return replace(context, selection=selection, contacted=contacted)
+    return replace(context, selection=selection, contacted=contacted, suppressed=suppressed)
 
 
 def _stop_if_blocked(checks: list[CheckResult], stage: str) -> None:

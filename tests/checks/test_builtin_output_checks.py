@@ -14,6 +14,7 @@ from nba_toolkit.default_plugins.output_checks import (
     MailedCooldownCheck,
     MailedDuplicatesCheck,
     MailedInvestorCheck,
+    MailedSuppressedCheck,
     RecentVolumeCheck,
     ScoreDriftCheck,
 )
@@ -24,7 +25,8 @@ NOBODY = pl.DataFrame(schema={"customer_id": pl.String, "week_start": pl.String}
 
 
 def output(sel: pl.DataFrame = SELECTION, frame: pl.DataFrame = FRAME, **fields):
-    return context(frame, selection=sel, contacted=fields.pop("contacted", NOBODY), **fields)
+    contacted, suppressed = fields.pop("contacted", NOBODY), fields.pop("suppressed", pl.Series([], dtype=pl.String))
+    return context(frame, selection=sel, contacted=contacted, suppressed=suppressed, **fields)
 
 
 def test_volume_band() -> None:
@@ -84,6 +86,14 @@ def test_mailed_cooldown() -> None:
     recent = pl.DataFrame({"customer_id": mailed, "week_start": ["2026-10-19"] * 2})
     found = MailedCooldownCheck().run(output(contacted=recent))
     assert found.blocks and found.affected_count == 2 and set(found.affected_sample) == set(mailed)
+
+
+def test_mailed_suppressed() -> None:
+    """The safety net under the standing exclusions: checked against the mailed rows, independently of selection."""
+    assert MailedSuppressedCheck().run(output()).passed
+    mailed = SELECTION.filter(pl.col("mailed"))["customer_id"].cast(pl.String).head(3)
+    found = MailedSuppressedCheck().run(output(suppressed=("00" + mailed).rename("customer_id")))
+    assert found.blocks and found.affected_count == 3 and set(found.affected_sample) == set(mailed.to_list())
 
 
 def test_mailed_consent() -> None:
