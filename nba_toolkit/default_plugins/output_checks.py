@@ -183,22 +183,14 @@ class MailedCooldownCheck:
     def run(self, context: CheckContext) -> CheckResult:
         if context.contacted is None:
             raise ValueError("the run did not hand the contact history to the check")
-        # Both sides in the one form of relation numbers, independently of how the run read them.
-        mailed = _mailed(context)
-        recent = in_form(context.contacted["customer_id"]).implode()
-        hit = in_form(mailed["customer_id"]).is_in(recent)
-        hits = affected(mailed, hit)
         weeks = context.config.selection.cooldown_weeks
-        return result(
+        return _none_mailed_among(
             self,
-            hits["affected_count"] == 0,
-            f"Nobody who would be mailed was contacted in the last {weeks} weeks."
-            if not hits["affected_count"]
-            else f"{hits['affected_count']:,} customers who would be mailed were contacted in the last {weeks} weeks.",
-            measured=hits["affected_count"],
-            threshold=0,
+            context,
+            context.contacted["customer_id"],
+            fine=f"Nobody who would be mailed was contacted in the last {weeks} weeks.",
+            found=f"customers who would be mailed were contacted in the last {weeks} weeks.",
             action="Do not export. Report this run to the developers: the cooldown was not applied.",
-            **hits,
         )
 
 
@@ -211,20 +203,31 @@ class MailedSuppressedCheck:
     def run(self, context: CheckContext) -> CheckResult:
         if context.suppressed is None:
             raise ValueError("the run did not hand the standing exclusions to the check")
-        mailed = _mailed(context)
-        hit = in_form(mailed["customer_id"]).is_in(in_form(context.suppressed).implode())
-        hits = affected(mailed, hit)
-        return result(
+        return _none_mailed_among(
             self,
-            hits["affected_count"] == 0,
-            "Nobody who would be mailed is under a standing exclusion."
-            if not hits["affected_count"]
-            else f"{hits['affected_count']:,} customers who would be mailed are under a standing exclusion.",
-            measured=hits["affected_count"],
-            threshold=0,
+            context,
+            context.suppressed,
+            fine="Nobody who would be mailed is under a standing exclusion.",
+            found="customers who would be mailed are under a standing exclusion.",
             action="Do not export. Report this run to the developers: the standing exclusions were not applied.",
-            **hits,
         )
+
+
+def _none_mailed_among(check: Any, context: CheckContext, ids: pl.Series, *, fine: str, found: str, action: str) -> CheckResult:
+    """Whether anyone who would be mailed is among ``ids``: both sides in the one form of relation numbers,
+    independently of how the run read them."""
+    mailed = _mailed(context)
+    hit = in_form(mailed["customer_id"]).is_in(in_form(ids).implode())
+    hits = affected(mailed, hit)
+    return result(
+        check,
+        hits["affected_count"] == 0,
+        fine if not hits["affected_count"] else f"{hits['affected_count']:,} {found}",
+        measured=hits["affected_count"],
+        threshold=0,
+        action=action,
+        **hits,
+    )
 
 
 class MailedConsentCheck:
