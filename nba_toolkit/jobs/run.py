@@ -342,6 +342,7 @@ def run_week(
             workspace.root / model_record.path, models_dir=workspace.models_dir, expected_sha256=model_record.sha256
         )
         suppressions_upto = ledger.suppressions_high_water()
+        suppressed = standing_exclusions(ledger, start, upto=suppressions_upto)
         ledger.update_run(
             run_id,
             model_id=model_record.model_id,
@@ -358,7 +359,7 @@ def run_week(
             rules=rules,
             rule_context=RuleContext(week=week, week_start=start, week_end=end, config=config, workspace_root=workspace.root),
             features=context.snapshot_features(),
-            suppressed=(suppressed := standing_exclusions(ledger, start, upto=suppressions_upto)),
+            suppressed=suppressed,
         )
 
         progress.stage("select")
