@@ -191,14 +191,13 @@ def _runs(args: argparse.Namespace, out: Output) -> int:
     for column in ("run", "week", "status", "started (UTC)", "by", "mailed", "held out", "export"):
         table.add_column(column)
     for r in runs:
-        mailed = r.counts.get("selected_mailed", 0) + r.counts.get("random_control", 0) if r.counts else None
         table.add_row(
             r.run_id,
             r.week,
             status_text(r.status),
             r.started_at.replace("+00:00", ""),
             r.operator,
-            number(mailed),
+            number(r.mailed),
             number(r.counts.get("holdout") if r.counts else None),
             r.export_path or "",
         )

@@ -326,6 +326,16 @@ class RunRecord:
     #: the last standing-exclusion event the run applied (see :meth:`Ledger.suppressed_on`)
     suppressions_upto: int | None = None
 
+    @property
+    def mailed(self) -> int | None:
+        """How many customers the run mails: the rows of its mail file once exported (the operator's
+        exclusions left out), before that the selection's mailed and random control."""
+        if self.export_rows is not None:
+            return self.export_rows
+        if not self.counts:
+            return None
+        return self.counts.get("selected_mailed", 0) + self.counts.get("random_control", 0)
+
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 

@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 
+import polars as pl
 import pytest
 
 from nba_toolkit.workspace import Workspace
@@ -38,3 +39,15 @@ def test_run_ids_paths_and_hashes_stay_on_one_line(sample_workspace: Workspace, 
     listed = _piped(ws, columns, "runs")
     assert "2026-W47.1" in listed, listed
     assert "2026-W..." not in listed
+
+
+def test_the_runs_list_counts_what_the_mail_file_holds(sample_workspace: Workspace) -> None:
+    """After one review exclusion the list shows the file's rows, not the selection's."""
+    ws = sample_workspace
+    _piped(ws, "200", "run")
+    selection = pl.read_parquet(ws.run_dir("2026-W47.1") / "selection.parquet")
+    mailed = selection.filter(pl.col("mailed"))
+    _piped(ws, "200", "exclude", "2026-W47.1", str(mailed["customer_id"][0]), "--reason", "asked for no mail")
+    _piped(ws, "200", "export", "2026-W47.1")
+    row = next(line for line in _piped(ws, "200", "runs").splitlines() if "2026-W47.1" in line)
+    assert f"{mailed.height - 1:,}" in row and f"{mailed.height:,}" not in row, row

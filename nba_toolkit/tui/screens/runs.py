@@ -69,7 +69,7 @@ class RunsScreen(SectionScreen):
         table.clear()
         for r in result:
             counts = r.counts or {}
-            mailed = counts.get("selected_mailed", 0) + counts.get("random_control", 0) if counts else None
+            mailed = r.mailed
             table.add_row(
                 r.run_id,
                 r.week,
