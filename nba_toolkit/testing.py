@@ -142,6 +142,7 @@ def check_context(snapshot: pl.DataFrame, *, config: Config | None = None, with_
         selection=sample_selection(snapshot, config=config) if with_selection else None,
         engine=LogisticEngine(),
         contacted=pl.DataFrame(schema={"customer_id": pl.String}) if with_selection else None,
+        suppressed=pl.Series("customer_id", [], dtype=pl.String) if with_selection else None,
     )
 
 
