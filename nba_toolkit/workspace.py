@@ -25,6 +25,7 @@ from pathlib import Path
 
 from nba_toolkit.config import Config, load_config
 from nba_toolkit.core.governance import DEFAULT_PURPOSES, new_register, write_register
+from nba_toolkit.core.weeks import is_week_label, parse_week
 from nba_toolkit.errors import BadInput, UsageError
 from nba_toolkit.ledger.store import Ledger
 
@@ -120,6 +121,18 @@ folders = []                    # extra folders with local plugin files
 """
 
 
+#: the extracts the weekly run reads
+SNAPSHOT_SUFFIXES = (".csv", ".parquet")
+
+
+@dataclass(frozen=True)
+class SnapshotFiles:
+    #: week label -> its file, oldest week first
+    weekly: dict[str, Path]
+    #: CSV or Parquet files whose name is not a week: never run without --snapshot
+    others: list[Path]
+
+
 def operator_name() -> str:
     """Who is at the keyboard, for the ledger; NBA_TOOLKIT_USER overrides for scheduled jobs."""
     name = os.environ.get("NBA_TOOLKIT_USER")
@@ -182,6 +195,29 @@ class Workspace:
     @property
     def exports_dir(self) -> Path:
         return self.root / "exports"
+
+    def snapshot_files(self) -> SnapshotFiles:
+        """The extracts in data/snapshots: the one place that decides which files count, for every command and screen.
+
+        A file counts for its week when its name is the week (``2026-W48.csv``,
+        any case, CSV or Parquet; Parquet first when both are there). Any other
+        CSV or Parquet file is listed apart, so it can be reported instead of
+        being silently passed over.
+        """
+        weekly: dict[str, Path] = {}
+        others: list[Path] = []
+        folder = self.snapshots_dir
+        files = sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
+        for path in files:
+            if path.suffix.lower() not in SNAPSHOT_SUFFIXES:
+                continue
+            if not is_week_label(path.stem):
+                others.append(path)
+                continue
+            week = path.stem.strip().upper()
+            if week not in weekly or path.suffix.lower() == ".parquet":
+                weekly[week] = path
+        return SnapshotFiles(weekly=dict(sorted(weekly.items(), key=lambda item: parse_week(item[0]))), others=others)
 
     def run_dir(self, run_id: str) -> Path:
         return self.root / "runs" / run_id

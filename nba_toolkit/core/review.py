@@ -38,7 +38,7 @@ from nba_toolkit.core.selection import (
     REASONS,
     SELECTED,
 )
-from nba_toolkit.core.weeks import is_week_label, parse_week, week_of
+from nba_toolkit.core.weeks import parse_week, week_of
 from nba_toolkit.errors import BadInput, NbaError, UsageError
 
 if TYPE_CHECKING:
@@ -118,6 +118,8 @@ class HomeStatus:
     this_week: WeekStatus
     missed_weeks: list[str]
     ready_snapshots: list[tuple[str, str]]  # (week, file name) with no run awaiting or exported
+    #: CSV or Parquet files in data/snapshots not named after a week: never run without --snapshot
+    unnamed_snapshots: list[str]
     pending_runs: list[str]
     volumes: WeeklyVolumes
     open_warnings: list[OpenWarning]
@@ -138,7 +140,8 @@ def home_status(workspace: Workspace, registry: Registry, *, today: date | None 
     missed = [w for w in window[:-1] if first is not None and w >= first and w not in mailed_weeks]
     handled = {r.week for r in runs if r.status in ("exported", "awaiting_approval")}
     missed = [w for w in missed if w not in handled]
-    snapshots = _snapshot_files(workspace)
+    files = workspace.snapshot_files()
+    snapshots = {week: path.name for week, path in files.weekly.items()}
     ready = [(week, name) for week, name in sorted(snapshots.items(), reverse=True) if week not in handled][:3]
     pending = [r.run_id for r in runs if r.status == "awaiting_approval"]
     warnings = [w for run_id in pending for w in open_warnings(ledger, run_id)]
@@ -152,6 +155,7 @@ def home_status(workspace: Workspace, registry: Registry, *, today: date | None 
         this_week=_week_status(this_week, [r for r in runs if r.week == this_week], snapshots),
         missed_weeks=missed,
         ready_snapshots=ready,
+        unnamed_snapshots=[p.name for p in files.others],
         pending_runs=pending,
         volumes=volumes,
         open_warnings=warnings,
@@ -209,17 +213,6 @@ def _first_active_week(ledger_path: Path, runs: list[RunRecord]) -> str | None:
     found = _query(ledger_path, "SELECT MIN(week) FROM contacts", ())[0][0]
     candidates = [w for w in (found, *(r.week for r in runs)) if w]
     return min(candidates) if candidates else None
-
-
-def _snapshot_files(workspace: Workspace) -> dict[str, str]:
-    folder = workspace.snapshots_dir
-    if not folder.is_dir():
-        return {}
-    return {
-        p.stem.upper(): p.name
-        for p in sorted(folder.iterdir())
-        if p.suffix.lower() in (".csv", ".parquet") and is_week_label(p.stem)
-    }
 
 
 def _week_status(week: str, runs: list[RunRecord], snapshots: Mapping[str, str]) -> WeekStatus:

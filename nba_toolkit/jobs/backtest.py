@@ -42,7 +42,7 @@ from nba_toolkit.core.rules import RuleContext, rule_columns
 from nba_toolkit.core.selection import Policy, cooldown_start, reason_counts
 from nba_toolkit.core.snapshot import load_snapshot
 from nba_toolkit.core.training import MIN_TRAINING_WEEKS, label_history
-from nba_toolkit.core.weeks import is_week_label, parse_week, week_bounds, week_of
+from nba_toolkit.core.weeks import parse_week, week_bounds, week_of
 from nba_toolkit.errors import BadInput, UsageError
 from nba_toolkit.jobs.evaluate import exported_runs, stored_selection, workspace_outcomes
 from nba_toolkit.jobs.run import CORE_COLUMNS
@@ -256,12 +256,10 @@ def _weeks(
     weeks = {week_of(day): frame for (day,), frame in history.partition_by("snapshot_date", as_dict=True).items()}
     del history
     last_history = max(weeks, key=parse_week) if weeks else None
-    for path in sorted(workspace.snapshots_dir.glob("*")):
-        if path.suffix not in (".csv", ".parquet") or not is_week_label(path.stem):
-            continue
-        if last_history is None or parse_week(path.stem) > parse_week(last_history):
+    for label, path in workspace.snapshot_files().weekly.items():
+        if last_history is None or parse_week(label) > parse_week(last_history):
             frame = load_snapshot(path, mapping=config.columns, denylist=config.denylist, schema=schema).frame
-            weeks[week_of(parse_week(path.stem))] = frame
+            weeks[week_of(parse_week(label))] = frame
     first = parse_week(from_week) if from_week else None
     last = parse_week(to_week) if to_week else None
     every_week = sorted(weeks.items(), key=lambda item: parse_week(item[0]))

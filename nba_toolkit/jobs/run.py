@@ -35,7 +35,7 @@ from nba_toolkit.core.profile import write_profile
 from nba_toolkit.core.rules import RuleContext, rule_columns
 from nba_toolkit.core.selection import Policy, cooldown_contacts, reason_counts, select, standing_exclusions
 from nba_toolkit.core.snapshot import Snapshot, load_snapshot
-from nba_toolkit.core.weeks import is_week_label, parse_week, refuse_implausible_week, week_bounds, week_of
+from nba_toolkit.core.weeks import parse_week, refuse_implausible_week, week_bounds, week_of
 from nba_toolkit.errors import BadInput, CheckBlocked, NbaError, UsageError
 from nba_toolkit.plugin.manager import Registry
 from nba_toolkit.plugin.required import check_plugins_for_run
@@ -168,18 +168,26 @@ def find_snapshot(workspace: Workspace, *, snapshot: Path | None, week: str | No
         found = _WEEK_IN_NAME.search(snapshot.stem)
         return snapshot, found.group(1).upper() if found else None
     folder = workspace.snapshots_dir
+    files = workspace.snapshot_files()
     if week:
         week = _normalise_week(week)
-        for suffix in (".parquet", ".csv"):
-            candidate = folder / f"{week}{suffix}"
-            if candidate.is_file():
-                return candidate, week
+        if week in files.weekly:
+            return files.weekly[week], week
         raise BadInput(f"there is no snapshot for {week}", file=folder, hint=f"Expected {week}.csv or {week}.parquet.")
-    weekly = sorted(p for p in folder.glob("*") if p.suffix in (".csv", ".parquet") and is_week_label(p.stem))
-    if not weekly:
+    if files.others:
+        # An extract not named after its week may be this week's: running last week's file instead is the trap.
+        names = ", ".join(p.name for p in files.others)
+        raise BadInput(
+            f"{names} {'is' if len(files.others) == 1 else 'are'} not named after a week, so the toolkit cannot tell "
+            "which week it is for; nothing was run",
+            file=folder,
+            hint="Rename the file after the week its rows carry (for example 2026-W48.csv), move it out of "
+            "data/snapshots, or run it as it is with `nba-toolkit run --snapshot FILE` (its rows then say the week).",
+        )
+    if not files.weekly:
         raise BadInput("there is no snapshot to run on", file=folder, hint="Put this week's extract there as YYYY-Www.csv.")
-    newest = weekly[-1]
-    return newest, newest.stem.upper()
+    newest = list(files.weekly)[-1]
+    return files.weekly[newest], newest
 
 
 def run_scheduled(

@@ -138,6 +138,15 @@ def status_table(status: HomeStatus) -> Table:
     if status.ready_snapshots:
         ready = ", ".join(name for _, name in status.ready_snapshots)
         table.add_row("Ready to run", f"{ready}  (2 Run)")
+    if status.unnamed_snapshots:
+        table.add_row(
+            "Not named",
+            Text(
+                f"{', '.join(status.unnamed_snapshots)}: not named after a week, so not run; rename it "
+                "after its week (2026-W48.csv) or pick it on Run",
+                style="yellow",
+            ),
+        )
     if status.pending_runs:
         verb = "awaits" if len(status.pending_runs) == 1 else "await"
         table.add_row("Waiting", f"{', '.join(status.pending_runs)} {verb} review (4) and approval (5)")

@@ -96,14 +96,9 @@ class RunScreen(SectionScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="snapshots", name="snapshots")
     def find_snapshots(self) -> list[tuple[str, str]]:
-        from nba_toolkit.core.weeks import is_week_label
-
         with self.session.workspace() as workspace:
-            folder = workspace.snapshots_dir
-            files = [p for p in folder.iterdir() if p.suffix.lower() in (".csv", ".parquet")] if folder.is_dir() else []
-        weekly = sorted((p for p in files if is_week_label(p.stem)), key=lambda p: p.stem.upper(), reverse=True)
-        others = sorted(p for p in files if not is_week_label(p.stem))
-        return [(p.name, str(p)) for p in (*weekly, *others)]
+            files = workspace.snapshot_files()
+        return [(p.name, str(p)) for p in (*reversed(files.weekly.values()), *files.others)]
 
     def job_done(self, name: str, result: Any) -> None:
         if name == "snapshots":
