@@ -39,3 +39,20 @@ def sample_workspace(trained_sample: Path, tmp_path: Path) -> Workspace:
     workspace = Workspace.open(root)
     yield workspace
     workspace.close()
+
+
+@pytest.fixture
+def later_week():
+    """Writes the sample week's extract again for a later week (same customers, dated in that week).
+
+    ``later_week(workspace, "2026-W48", "2026-11-23")`` returns the new file's path; ``name`` overrides
+    the file name (for example to test how names are read).
+    """
+
+    def write(workspace: Workspace, week: str, monday: str, *, name: str | None = None) -> Path:
+        source = workspace.snapshots_dir / "2026-W47.csv"
+        path = workspace.snapshots_dir / (name or f"{week}.csv")
+        path.write_bytes(source.read_bytes().decode("cp1252").replace(";2026-11-16;", f";{monday};").encode("cp1252"))
+        return path
+
+    return write

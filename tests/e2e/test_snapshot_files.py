@@ -20,13 +20,10 @@ def _run(capsys: pytest.CaptureFixture[str], ws: Workspace, *args: str) -> tuple
 
 
 def test_a_week_file_in_capitals_is_the_newest_for_run_and_home_alike(
-    sample_workspace: Workspace, capsys: pytest.CaptureFixture[str]
+    sample_workspace: Workspace, capsys: pytest.CaptureFixture[str], later_week
 ) -> None:
     ws = sample_workspace
-    source = ws.snapshots_dir / "2026-W47.csv"
-    (ws.snapshots_dir / "2026-W48.CSV").write_bytes(
-        source.read_bytes().decode("cp1252").replace(";2026-11-16;", ";2026-11-23;").encode("cp1252")
-    )
+    later_week(ws, "2026-W48", "2026-11-23", name="2026-W48.CSV")
     status = home_status(ws, load_plugins(ws.plugin_folders()))
     assert status.ready_snapshots[0] == ("2026-W48", "2026-W48.CSV")
     code, run = _run(capsys, ws)

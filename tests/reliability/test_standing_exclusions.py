@@ -28,14 +28,6 @@ def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict]:
     return code, json.loads(capsys.readouterr().out)
 
 
-def _later_weeks(ws: Workspace) -> None:
-    """Weeks 48 and 49: the same customers as week 47, dated in their own week."""
-    source = ws.snapshots_dir / "2026-W47.csv"
-    for week, day in WEEKS.items():
-        text = source.read_bytes().decode("cp1252").replace(";2026-11-16;", f";{day};")
-        (ws.snapshots_dir / f"{week}.csv").write_bytes(text.encode("cp1252"))
-
-
 def _reason(ws: Workspace, run_id: str, customer: str) -> str:
     selection = pl.read_parquet(ws.run_dir(run_id) / "selection.parquet")
     return selection.filter(pl.col("customer_id").cast(pl.String) == customer)["reason"][0]
@@ -53,10 +45,11 @@ def _top_two(ws: Workspace, run_id: str) -> list[str]:
 
 
 def test_a_standing_exclusion_lasts_and_a_run_only_one_does_not(
-    sample_workspace: Workspace, capsys: pytest.CaptureFixture[str]
+    sample_workspace: Workspace, capsys: pytest.CaptureFixture[str], later_week
 ) -> None:
     ws = sample_workspace
-    _later_weeks(ws)
+    for week, monday in WEEKS.items():  # weeks 48 and 49: the same customers as week 47
+        later_week(ws, week, monday)
     root = str(ws.root)
 
     week1 = _week(capsys, ws, "2026-W47")

@@ -47,13 +47,10 @@ async def _why(ws: Workspace, customer: str) -> str:
 
 
 def test_an_exclusion_for_good_made_in_the_review_keeps_the_customer_out_next_week(
-    sample_workspace: Workspace, capsys: pytest.CaptureFixture[str]
+    sample_workspace: Workspace, capsys: pytest.CaptureFixture[str], later_week
 ) -> None:
     ws = sample_workspace
-    source = ws.snapshots_dir / "2026-W47.csv"
-    (ws.snapshots_dir / "2026-W48.csv").write_bytes(
-        source.read_bytes().decode("cp1252").replace(";2026-11-16;", ";2026-11-23;").encode("cp1252")
-    )
+    later_week(ws, "2026-W48", "2026-11-23")
     assert main(["run", "--week", "2026-W47", "--workspace", str(ws.root)]) == 0
     selection = pl.read_parquet(ws.run_dir("2026-W47.1") / "selection.parquet")
     top = str(selection.filter(pl.col("reason") == "selected_mailed").sort("score", descending=True)["customer_id"][0])
