@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "nba_toolkit.cli.weekly",
     "nba_toolkit.cli.checks",
     "nba_toolkit.cli.exclusions",
+    "nba_toolkit.cli.review",
     "nba_toolkit.cli.plugins",
     "nba_toolkit.cli.analysis",
     "nba_toolkit.cli.config",
