@@ -20,16 +20,18 @@ from nba_toolkit.cli.app import (
 from nba_toolkit.errors import EXIT_BLOCKED, EXIT_OK
 
 if TYPE_CHECKING:
+    from nba_toolkit.plugin.manager import Registry
     from nba_toolkit.workspace import Workspace
 
 
 def add_commands(commands: Commands) -> None:
     demo = commands.add(
-        "demo", _demo, "Prepare the sample workspace and open the UI on it (headless without a terminal).", json_flag=False
+        "demo",
+        _demo,
+        "Set up the sample workspace, train, run and export the sample week, then open the UI on it (at a terminal).",
+        json_flag=False,
     )
-    demo.add_argument(
-        "--headless", action="store_true", help="run, approve and export the sample week and print the summary, with no screen"
-    )
+    demo.add_argument("--headless", action="store_true", help="print the summary and exit, with no screen")
     demo.add_argument("--reset", action="store_true", help="start again from a fresh sample workspace")
 
     init = commands.add("init", _init, "Create a workspace folder.", workspace=False, json_flag=False)
@@ -206,13 +208,23 @@ def _runs(args: argparse.Namespace, out: Output) -> int:
 
 
 def _demo(args: argparse.Namespace, out: Output) -> int:
+    """The README's promise: the whole weekly job on the sample data, then (at a terminal) the UI on its result."""
+    from nba_toolkit.cli.ui import interactive, run_ui
+
+    workspace = _demo_workspace(args, out)
+    registry = _demo_plugins(workspace, out)
+    _demo_week(workspace, registry, out)
+    if args.headless or not interactive():
+        return EXIT_OK
+    workspace.close()
+    return run_ui(workspace.root)  # the exported week, to look up any customer and see why
+
+
+def _demo_workspace(args: argparse.Namespace, out: Output) -> Workspace:
+    """The sample workspace: reused, started again with --reset, or created."""
     import shutil
 
-    from nba_toolkit.jobs.export import export_run
-    from nba_toolkit.jobs.run import RunOutcome, find_snapshot, run_week
-    from nba_toolkit.jobs.train import train
     from nba_toolkit.paths import demo_workspace
-    from nba_toolkit.plugin.manager import load_plugins
     from nba_toolkit.workspace import Workspace, init_workspace
 
     root = args.workspace or demo_workspace()
@@ -221,21 +233,32 @@ def _demo(args: argparse.Namespace, out: Output) -> int:
     if (root / "nba.toml").is_file():
         workspace = Workspace.open(root)
         out.say(f"Using the sample workspace {workspace.root}")
-    else:
-        with out.status("Creating the sample workspace..."):
-            workspace = init_workspace(root, sample=True)
-        out.say(f"Created the sample workspace {workspace.root}")
+        return workspace
+    with out.status("Creating the sample workspace..."):
+        workspace = init_workspace(root, sample=True)
+    out.say(f"Created the sample workspace {workspace.root}")
+    return workspace
+
+
+def _demo_plugins(workspace: Workspace, out: Output) -> Registry:
+    """The plugins, and a trained model if the sample workspace has none yet."""
+    from nba_toolkit.jobs.train import train
+    from nba_toolkit.plugin.manager import load_plugins
+
     registry = load_plugins(workspace.plugin_folders(), disabled=workspace.config.plugins.disabled)
     warn_plugin_errors(out, registry)
     if workspace.ledger.active_model(workspace.config.engine.name) is None:
         with out.status("Training the default engine on 77 weeks of history..."):
             trained = train(workspace, registry)
         _print_training(out, trained)
-    from nba_toolkit.cli.ui import interactive, run_ui
+    return registry
 
-    if not args.headless and interactive():
-        workspace.close()
-        return run_ui(workspace.root)  # the operator runs, reviews and exports the week on the screens
+
+def _demo_week(workspace: Workspace, registry: Registry, out: Output) -> None:
+    """Run, approve and export the sample week, or show it again if this workspace already mailed it."""
+    from nba_toolkit.jobs.export import export_run
+    from nba_toolkit.jobs.run import RunOutcome, find_snapshot, run_week
+
     _, week = find_snapshot(workspace, snapshot=None, week=None)
     earlier = workspace.ledger.exported_run_for_week(week) if week else None
     if earlier:
@@ -244,7 +267,7 @@ def _demo(args: argparse.Namespace, out: Output) -> int:
             "(`nba-toolkit demo --reset` starts over)."
         )
         _print_run(out, workspace, RunOutcome.from_ledger(workspace, earlier))
-        return EXIT_OK
+        return
     with out.status("Running this week's selection...") as status:
         outcome = run_week(
             workspace, registry, on_progress=lambda done, total, stage: status.update(f"Run: {stage} ({done}/{total})")
@@ -252,7 +275,6 @@ def _demo(args: argparse.Namespace, out: Output) -> int:
     outcome.export = export_run(workspace, registry, outcome.run_id, approved_by=f"{user()} (demo)")
     outcome.status = "exported"
     _print_run(out, workspace, outcome)
-    return EXIT_OK
 
 
 def _print_training(out: Output, result: Any) -> None:
