@@ -147,16 +147,18 @@ def operator_name() -> str:
 @dataclass
 class Workspace:
     root: Path
+    #: opened to look, not to change: the ledger is read as it is and every change to it is refused
+    read_only: bool = False
 
     @classmethod
-    def open(cls, root: Path) -> Workspace:
+    def open(cls, root: Path, *, read_only: bool = False) -> Workspace:
         root = Path(root).expanduser()
         if not (root / "nba.toml").is_file():
             raise UsageError(
                 f"{root} is not a workspace (it has no nba.toml)",
                 hint=f"Create one with `nba-toolkit init {root}` (add --sample for the sample data).",
             )
-        return cls(root.resolve())
+        return cls(root.resolve(), read_only=read_only)
 
     @cached_property
     def config(self) -> Config:
@@ -164,9 +166,11 @@ class Workspace:
 
     @cached_property
     def ledger(self) -> Ledger:
-        """The ledger, after settling what a process that died left behind (see jobs/integrity.py)."""
+        """The ledger, after settling what a process that died left behind (see jobs/integrity.py); read-only: as it is."""
         from nba_toolkit.jobs.integrity import settle_after_crashes  # it works on workspaces, so it is imported here
 
+        if self.read_only:
+            return Ledger.open_read_only(self.root / "ledger.sqlite")  # as it is: nothing settled, nothing migrated
         refuse_a_new_ledger_beside_old_runs(self.root)
         ledger = Ledger.open(self.root / "ledger.sqlite")
         settle_after_crashes(self, ledger)
@@ -238,6 +242,11 @@ class Workspace:
             path = Path(folder).expanduser()
             folders.append(path if path.is_absolute() else self.root / path)
         return folders
+
+    def writable(self) -> bool:
+        """Whether this user may change the workspace: its folder and its ledger can be written."""
+        ledger = self.root / "ledger.sqlite"
+        return os.access(self.root, os.W_OK) and (not ledger.exists() or os.access(ledger, os.W_OK))
 
     def close(self) -> None:
         if "ledger" in self.__dict__:

@@ -12,7 +12,7 @@ from nba_toolkit.errors import EXIT_OK
 
 def add_commands(commands: Commands) -> None:
     config = commands.group("config", "Show the workspace configuration.")
-    config.add("show", _config_show, "Print the effective configuration (defaults filled in).")
+    config.add("show", _config_show, "Print the effective configuration (defaults filled in).", writes=False)
 
 
 def _config_show(args: argparse.Namespace, out: Output) -> int:

@@ -25,7 +25,10 @@ TOP = 20
 
 def add_commands(commands: Commands) -> None:
     review = commands.add(
-        "review", _review, "Show a run for review: customers by reason, the mail file's groups, and the top of the list."
+        "review",
+        _review,
+        "Show a run for review: customers by reason, the mail file's groups, and the top of the list.",
+        writes=False,
     )
     review.add_argument("run_id", metavar="RUN_ID")
     review.add_argument("--top", type=int, default=TOP, metavar="N", help=f"how many customers to list (default {TOP})")
@@ -38,7 +41,10 @@ def add_commands(commands: Commands) -> None:
     )
 
     customer = commands.add(
-        "customer", _customer, "Show one customer of a run: their values, what moves their score, why (not) selected."
+        "customer",
+        _customer,
+        "Show one customer of a run: their values, what moves their score, why (not) selected.",
+        writes=False,
     )
     customer.add_argument("run_id", metavar="RUN_ID")
     customer.add_argument("customer", metavar="CUSTOMER", help="the relation number")

@@ -15,7 +15,7 @@ from nba_toolkit.cli.app import (
     status_text,
     user,
     warn_plugin_errors,
-    workspace_dir,
+    workspace_of,
 )
 from nba_toolkit.errors import EXIT_BLOCKED, EXIT_OK
 
@@ -65,7 +65,7 @@ def add_commands(commands: Commands) -> None:
     export = commands.add("export", _export, "Approve a reviewed run and write the mail program's file.")
     export.add_argument("run_id", metavar="RUN_ID")
 
-    commands.add("runs", _runs, "List the runs in the ledger, newest first.")
+    commands.add("runs", _runs, "List the runs in the ledger, newest first.", writes=False)
 
 
 def _init(args: argparse.Namespace, out: Output) -> int:
@@ -177,9 +177,8 @@ def _export(args: argparse.Namespace, out: Output) -> int:
 
 
 def _runs(args: argparse.Namespace, out: Output) -> int:
-    from nba_toolkit.workspace import Workspace
 
-    workspace = Workspace.open(workspace_dir(args))
+    workspace = workspace_of(args)
     runs = workspace.ledger.runs()
     if out.json_mode:
         out.document({"runs": [r.to_dict() for r in runs]})

@@ -15,7 +15,6 @@ connection, each call is handed the workspace of its own thread.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -201,7 +200,9 @@ def blocking_results(ledger: Ledger, run_id: str) -> list[str]:
 
 
 def _query(path: Path, sql: str, params: Iterable[Any]) -> list[tuple[Any, ...]]:
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+    from nba_toolkit.ledger.store import connect_read_only  # also for a user who cannot write the workspace
+
+    db = connect_read_only(path)
     try:
         return db.execute(sql, tuple(params)).fetchall()
     finally:
