@@ -154,10 +154,7 @@ class Workspace:
     def open(cls, root: Path, *, read_only: bool = False) -> Workspace:
         root = Path(root).expanduser()
         if not (root / "nba.toml").is_file():
-            raise UsageError(
-                f"{root} is not a workspace (it has no nba.toml)",
-                hint=f"Create one with `nba-toolkit init {root}` (add --sample for the sample data).",
-            )
+            raise not_a_workspace(root)
         return cls(root.resolve(), read_only=read_only)
 
     @cached_property
@@ -252,6 +249,21 @@ class Workspace:
         if "ledger" in self.__dict__:
             self.ledger.close()
             del self.__dict__["ledger"]
+
+
+def not_a_workspace(root: Path) -> UsageError:
+    """Where to go from a path that is no workspace: a folder that does not exist is first of all a typo to check,
+    never a hint to create a workspace at the typo."""
+    ways = f"`nba-toolkit init {root}` makes it one; `nba-toolkit demo` sets up the sample workspace in a folder of its own."
+    if not root.exists():
+        return UsageError(
+            f"not a workspace: there is no folder {root}",
+            hint=f"Check the path for a typo (--workspace DIR, or $NBA_TOOLKIT_HOME). If it is right, {ways}",
+        )
+    return UsageError(
+        f"not a workspace: {root} has no nba.toml",
+        hint=f"Give the workspace folder with --workspace DIR (or $NBA_TOOLKIT_HOME); {ways}",
+    )
 
 
 def refuse_a_new_ledger_beside_old_runs(root: Path) -> None:

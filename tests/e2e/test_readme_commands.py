@@ -158,3 +158,45 @@ def test_analysis_works_with_only_what_the_toolkit_installs(trained_sample: Path
     plugins = json.loads(nba_toolkit("plugins", "--workspace", str(root), "--json", cwd=outside).stdout)
     [origin] = [p["origin"] for p in plugins["plugins"] if "analysis_exporter" in p["kind"]]
     assert origin == "builtin"
+
+
+def test_a_typo_in_the_workspace_path_is_called_a_typo_not_a_place_for_a_new_workspace(tmp_path: Path) -> None:
+    typo = tmp_path / "nbaa"
+    done = nba_toolkit("status", "--workspace", str(typo), cwd=tmp_path)
+    assert done.returncode == 2
+    assert f"not a workspace: there is no folder {typo}" in done.stderr and "typo" in done.stderr
+    assert f"nba-toolkit init {typo}" in done.stderr and "nba-toolkit demo" in done.stderr
+    assert not typo.exists()
+
+    plain = tmp_path / "documents"
+    plain.mkdir()
+    done = nba_toolkit("runs", "--workspace", str(plain), cwd=tmp_path)
+    assert done.returncode == 2 and f"not a workspace: {plain} has no nba.toml" in done.stderr
+    assert "--workspace DIR" in done.stderr and "nba-toolkit demo" in done.stderr
+    assert list(plain.iterdir()) == []
+
+
+def test_s_on_the_welcome_screen_asks_before_a_typo_or_the_default_workspace_becomes_a_sample(tmp_path: Path) -> None:
+    import asyncio
+
+    from nba_toolkit.paths import default_workspace
+    from nba_toolkit.tui.app import NbaApp
+    from nba_toolkit.tui.screens.dialogs import ConfirmDialog
+
+    async def press_s_then_no(root: Path) -> str:
+        app = NbaApp(root)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            await pilot.press("s")
+            await pilot.pause()
+            assert isinstance(app.screen, ConfirmDialog), "asked first"
+            question = app.screen.text
+            await pilot.press("n")
+            await pilot.pause()
+            await app.workers.wait_for_complete()
+            return question
+
+    typo = tmp_path / "nbaa"
+    assert "There is no folder" in asyncio.run(press_s_then_no(typo)) and not typo.exists()
+    assert "default workspace" in asyncio.run(press_s_then_no(default_workspace()))
+    assert not (default_workspace() / "nba.toml").exists()
