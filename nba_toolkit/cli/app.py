@@ -80,6 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = Output(json_mode=getattr(args, "json", False))
     try:
         args.reading = reading(args)
+        if args.reading and not args.read_only:
+            out.warn(f"you may not write the workspace {workspace_dir(args)}, so it is shown read-only, as it is")
         return args.handler(args, out)
     except NbaError as exc:
         if exc.exit_code == EXIT_PLUGIN:

@@ -142,6 +142,7 @@ def test_a_workspace_the_user_cannot_write_can_be_read_and_says_who_to_ask(unwri
     for command in (("status",), ("runs",), ("review", run_id), ("customer", run_id, customer)):
         done = _unwritable(ws.root, *command)
         assert done.returncode == 0, (command, done.stderr)
+        assert "shown read-only" in done.stderr
     done = _unwritable(ws.root, "review", run_id, "--json")
     assert json.loads(done.stdout)["run_id"] == run_id
 
