@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +39,13 @@ def add_commands(commands: Commands) -> None:
 
     train = commands.add("train", _train, "Train the configured engine on the workspace's history.")
     train.add_argument("--until", metavar="WEEK", help="use history up to this week only (YYYY-Www)")
+    train.add_argument(
+        "--known-until",
+        type=date.fromisoformat,
+        metavar="YYYY-MM-DD",
+        help="the outcomes are complete up to this day (default: the newest opening in outcomes.csv); "
+        "weeks whose label window ends later are left out",
+    )
 
     run = commands.add("run", _run, "Run this week's selection (stops at review unless --approve).")
     source = run.add_mutually_exclusive_group()
@@ -93,7 +101,7 @@ def _train(args: argparse.Namespace, out: Output) -> int:
 
     workspace, registry = open_workspace(args, out)
     with out.status("Training the engine on the history..."):
-        result = train(workspace, registry, until=args.until)
+        result = train(workspace, registry, until=args.until, known_until=args.known_until)
     if out.json_mode:
         out.document(result.to_dict())
         return EXIT_OK if result.promoted else EXIT_BLOCKED
@@ -265,6 +273,11 @@ def _print_training(out: Output, result: Any) -> None:
     out.say(
         f"  {result.rows:,} customer-weeks, of which {result.positives:,} were followed by an investment "
         "account within the label window."
+    )
+    known = result.known_until
+    out.say(
+        f"  Outcomes known until {known.date.isoformat()} ({known.source}); {known.weeks_left_out} newest "
+        f"week{'' if known.weeks_left_out == 1 else 's'} left out, their label window not over by then."
     )
     for line in quality_lines(result.metrics):
         out.say(f"  {escape(line)}")

@@ -69,6 +69,7 @@ def render(sidecar: dict[str, Any], register: dict[str, FeatureUse], *, owner: s
         f"- {sidecar.get('rows', 0):,} customer-weeks, {sidecar.get('positives', 0):,} followed by an account "
         "within the label window.",
     ]
+    lines += _known_until_lines(sidecar.get("outcomes_known_until"))
     for name, data in sidecar.get("data", {}).items():
         lines.append(f"- {name}: `{data['path']}`, {data['rows']:,} rows, SHA-256 `{data['sha256']}`")
     lines += [
@@ -134,6 +135,16 @@ def render(sidecar: dict[str, Any], register: dict[str, FeatureUse], *, owner: s
         "",
     ]
     return "\n".join(lines)
+
+
+def _known_until_lines(known: dict[str, Any] | None) -> list[str]:
+    """Up to when the outcomes counted as known; a model trained before this was recorded says nothing."""
+    if not known:
+        return []
+    return [
+        f"- Outcomes known until {known['date']} ({known['source']}): the {known['weeks_left_out']} newest "
+        "history weeks, whose label window ends later, were left out rather than labelled as no account opened."
+    ]
 
 
 def quality_lines(metrics: dict[str, Any]) -> list[str]:
