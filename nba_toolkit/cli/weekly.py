@@ -331,7 +331,9 @@ def _print_run(out: Output, workspace: Workspace, outcome: Any) -> None:
         row(REASON_TEXT.get(reason, reason), n, indent=4)
     row("Scored (eligible)", outcome.rows_in - sum(excluded.values()), indent=2)
     row(f"below the threshold of {selection.threshold:.1%}", counts["below_threshold"], indent=4)
-    row(f"over the capacity of {selection.capacity:,}", counts["over_capacity"], indent=4)
+    # the capacity the run selected with; a run recorded before it was kept shows the configured number
+    capacity = outcome.capacity if outcome.capacity is not None else selection.capacity
+    row(f"over this week's capacity of {capacity:,}", counts["over_capacity"], indent=4)
     row("selected", counts["selected_mailed"] + counts["holdout"], indent=4)
     row("mailed", counts["selected_mailed"], indent=6)
     row("held out (not mailed, to measure the effect)", counts["holdout"], indent=6)

@@ -63,13 +63,20 @@ def _positive(default: float) -> float:
 @dataclass(frozen=True)
 class VolumeBandSettings(CheckSettings):
     min: int = 0
-    max: int = 2500
+    #: None: the week's capacity plus its random control, the most a correct selection can mail
+    max: int | None = None
 
     def problems(self, name: str) -> list[str]:
         found = super().problems(name)
-        if self.min < 0 or self.max < self.min:
+        if self.max is not None and (isinstance(self.max, bool) or not isinstance(self.max, int)):
+            found.append(f"[checks.{name}] max must be a whole number, got {self.max!r}")
+        elif self.min < 0 or (self.max is not None and self.max < self.min):
             found.append(f"[checks.{name}] needs 0 <= min <= max")
         return found
+
+    def highest(self, most_mailed: int) -> int:
+        """The band's top for a week whose selection can mail at most ``most_mailed``: ``max`` when set."""
+        return most_mailed if self.max is None else self.max
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from nba_toolkit.core.files import atomic_write_bytes
 from nba_toolkit.core.governance import not_known_in_time, read_register
 from nba_toolkit.core.model_card import render
 from nba_toolkit.core.models import read_sidecar, save_model
+from nba_toolkit.core.selection import Policy
 from nba_toolkit.core.snapshot import load_snapshot
 from nba_toolkit.core.training import label_history, train_engine
 from nba_toolkit.core.weeks import parse_week, week_bounds, week_of
@@ -131,7 +132,7 @@ def train(
         engine,
         labelled,
         validation_weeks=config.engine.validation_weeks,
-        capacity=config.selection.capacity,
+        capacity=_training_capacity(config, labelled),
         seed=seed,
     )
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
@@ -212,6 +213,16 @@ def train(
         promoted=promoted,
         known_until=known,
     )
+
+
+def _training_capacity(config: Any, labelled: pl.DataFrame) -> int:
+    """The capacity the lift at capacity is measured at: a share of the eligible taken of a typical history week.
+
+    A typical week is the median of the customers with marketing consent per
+    week; the cooldown of those days is not known, so it is left out.
+    """
+    eligible = labelled.filter(pl.col("marketing_consent").fill_null(False)).group_by("snapshot_date").len()["len"]
+    return Policy.from_config(config).capacity_for(int(eligible.median() or 0))
 
 
 def _refuse_future_knowledge(known_until: date | None, today: date) -> None:

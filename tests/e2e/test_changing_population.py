@@ -113,3 +113,87 @@ def test_known_until_in_the_future_is_refused(small_workspace: Workspace, capsys
     assert code == 2
     assert "after today" in refused["error"]
     assert sorted(p.name for p in small_workspace.models_dir.iterdir()) == models_before
+
+
+def _configure(workspace: Workspace, old: str, new: str) -> None:
+    text = workspace.config_path.read_text()
+    assert old in text
+    workspace.config_path.write_text(text.replace(old, new, 1))
+
+
+def _week_of_size(workspace: Workspace, week: str, monday: str, customers: int) -> Path:
+    """The sample week's extract for a later week, with its first ``customers`` customers only."""
+    lines = (workspace.snapshots_dir / "2026-W47.csv").read_bytes().decode("cp1252").splitlines(keepends=True)
+    path = workspace.snapshots_dir / f"{week}.csv"
+    path.write_bytes("".join(lines[: customers + 1]).replace(";2026-11-16;", f";{monday};").encode("cp1252"))
+    return path
+
+
+def _eligible(counts: dict[str, int]) -> int:
+    return sum(n for reason, n in counts.items() if not reason.startswith("excluded_"))
+
+
+def test_capacity_as_a_share_of_the_eligible_follows_the_week(
+    sample_workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ws = sample_workspace
+    _configure(ws, "capacity = 2000 ", "capacity_share = 0.05 ")
+    _configure(ws, "max = 2500 ", "")  # the band follows the capacity
+    _week_of_size(ws, "2026-W48", "2026-11-23", 17_000)  # within the row count's 20% of the week before
+
+    code, full = cli(capsys, "run", "--week", "2026-W47", "--workspace", str(ws.root))
+    assert code == 0, full
+    capsys.readouterr()
+    assert main(["run", "--week", "2026-W48", "--workspace", str(ws.root)]) == 0
+    printed = capsys.readouterr().out
+    smaller = ws.ledger.runs()[0]
+    assert smaller.week == "2026-W48"
+
+    for run_id, counts, capacity in (
+        (full["run_id"], full["counts"], full["capacity"]),
+        (smaller.run_id, smaller.counts, smaller.capacity),
+    ):
+        assert capacity == int(0.05 * _eligible(counts))
+        assert ws.ledger.run(run_id).capacity == capacity
+        assert counts["selected_mailed"] + counts["holdout"] <= capacity
+        assert counts["over_capacity"] == 0 or counts["selected_mailed"] + counts["holdout"] == capacity
+        # the random control is 5% of this week's capacity, and the band's top is the capacity plus it
+        assert counts["random_control"] == round(0.05 * capacity)
+        band = next(c for c in ws.ledger.check_results(run_id) if c.check_name == "volume_band")
+        assert band.threshold == f"0 to {capacity + counts['random_control']} (the capacity plus its random control)"
+    assert smaller.capacity < full["capacity"]
+    # the run's summary names the capacity it selected with
+    assert f"over this week's capacity of {smaller.capacity:,}" in printed
+
+
+def test_capacity_and_capacity_share_together_are_refused(
+    sample_workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _configure(sample_workspace, "capacity = 2000 ", "capacity = 2000\ncapacity_share = 0.05 ")
+
+    code, refused = cli(capsys, "run", "--workspace", str(sample_workspace.root))
+
+    assert code == 4
+    assert "sets both capacity and capacity_share; set one" in refused["error"]
+    assert sample_workspace.ledger.runs() == []
+
+
+@pytest.mark.parametrize("share", ["0", "1.5", '"5%"', "true"])
+def test_a_capacity_share_that_is_no_share_is_refused(
+    sample_workspace: Workspace, capsys: pytest.CaptureFixture[str], share: str
+) -> None:
+    _configure(sample_workspace, "capacity = 2000 ", f"capacity_share = {share} ")
+
+    code, refused = cli(capsys, "config", "show", "--workspace", str(sample_workspace.root))
+
+    assert code == 4
+    assert "capacity_share" in refused["error"] and "at most 1 (0.05 for 5%)" in refused["error"]
+
+
+def test_a_simulation_can_try_a_capacity_share_on_a_workspace_with_a_number() -> None:
+    from nba_toolkit.jobs.backtest import config_with
+
+    config, changes, _ = config_with({"selection": {"capacity": 2000}}, ["selection.capacity_share=0.05"])
+
+    assert config.selection.capacity_share == 0.05 and changes == {"selection.capacity_share": 0.05}
+    assert config.to_dict()["selection"].get("capacity") is None
