@@ -121,9 +121,10 @@ def _configure(workspace: Workspace, old: str, new: str) -> None:
     workspace.config_path.write_text(text.replace(old, new, 1))
 
 
-def _week_of_size(workspace: Workspace, week: str, monday: str, customers: int) -> Path:
-    """The sample week's extract for a later week, with its first ``customers`` customers only."""
-    lines = (workspace.snapshots_dir / "2026-W47.csv").read_bytes().decode("cp1252").splitlines(keepends=True)
+def _week_of_size(workspace: Workspace, week: str, monday: str, customers: int, *, source: Path | None = None) -> Path:
+    """The sample week's extract (or ``source``) dated in another week, with its first ``customers`` customers only."""
+    source = source or workspace.snapshots_dir / "2026-W47.csv"
+    lines = source.read_bytes().decode("cp1252").splitlines(keepends=True)
     path = workspace.snapshots_dir / f"{week}.csv"
     path.write_bytes("".join(lines[: customers + 1]).replace(";2026-11-16;", f";{monday};").encode("cp1252"))
     return path
@@ -197,3 +198,31 @@ def test_a_simulation_can_try_a_capacity_share_on_a_workspace_with_a_number() ->
 
     assert config.selection.capacity_share == 0.05 and changes == {"selection.capacity_share": 0.05}
     assert config.to_dict()["selection"].get("capacity") is None
+
+
+def test_a_growing_customer_base_runs_and_a_half_size_week_is_stopped(
+    sample_workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ws = sample_workspace
+    # a list whose size swings from week to week: the band against the last run is wide, the recent weeks judge
+    _configure(ws, "[checks.volume_band]", "[checks.row_count]\nmax_change = 0.6\n\n[checks.volume_band]")
+    (ws.snapshots_dir / "2026-W47.csv").rename(ws.root / "W47-source.csv")
+    source = ws.root / "W47-source.csv"
+    weeks = [("2026-W44", "2026-10-26"), ("2026-W45", "2026-11-02"), ("2026-W46", "2026-11-09"), ("2026-W47", "2026-11-16")]
+    for k, (week, monday) in enumerate(weeks):
+        _week_of_size(ws, week, monday, round(10_000 * 1.05**k), source=source)
+        code, run = cli(capsys, "run", "--week", week, "--approve", "--workspace", str(ws.root))
+        assert code == 0, run
+        rows = next(c for c in run["checks"] if c["check"] == "row_count")
+        assert rows["status"] == "pass", rows
+
+    _week_of_size(ws, "2026-W48", "2026-11-23", 5_788, source=source)
+    code, blocked = cli(capsys, "run", "--week", "2026-W48", "--workspace", str(ws.root))
+
+    assert code == 3
+    assert "row_count" in blocked["error"]
+    rows = next(c for c in ws.ledger.check_results(blocked["run_id"]) if c.check_name == "row_count")
+    assert rows.status == "fail"
+    assert "0.54 times the median of the last 4 exported weeks (10,762)" in rows.message
+    assert ws.ledger.run(blocked["run_id"]).status == "blocked"
+    assert not [p for p in ws.exports_dir.iterdir() if "2026-W48" in p.name]
