@@ -264,7 +264,7 @@ def _demo(args: argparse.Namespace, out: Output) -> int:
 
 
 def _print_training(out: Output, result: Any) -> None:
-    from nba_toolkit.core.model_card import quality_lines
+    from nba_toolkit.core.model_card import imputed_lines, quality_lines
 
     out.say(
         f"Trained model [bold]{result.model_id}[/] on {result.train_weeks[0]} to {result.train_weeks[1]}, "
@@ -279,6 +279,8 @@ def _print_training(out: Output, result: Any) -> None:
         f"  Outcomes known until {known.date.isoformat()} ({known.source}); {known.weeks_left_out} newest "
         f"week{'' if known.weeks_left_out == 1 else 's'} left out, their label window not over by then."
     )
+    for line in imputed_lines(result.imputed):
+        out.say(f"  [yellow]! {escape(line)}[/]")
     for line in quality_lines(result.metrics):
         out.say(f"  {escape(line)}")
     failed = [c for c in result.checks if c.status != "pass"]

@@ -23,6 +23,7 @@ import polars as pl
 
 from nba_toolkit import __version__
 from nba_toolkit.core.checks import CheckContext, CheckResult, blocking, run_checks
+from nba_toolkit.core.degraded import impute, loading_schema
 from nba_toolkit.core.files import atomic_write_bytes
 from nba_toolkit.core.governance import not_known_in_time, read_register
 from nba_toolkit.core.model_card import render
@@ -56,6 +57,8 @@ class TrainOutcome:
     promoted: bool = True
     #: the date up to which outcomes were taken as known, and where that date came from
     known_until: OutcomesKnown | None = None
+    #: optional inputs filled in with the engine's stand-in at training, per column (see core/degraded.py)
+    imputed: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -71,6 +74,7 @@ class TrainOutcome:
             "promoted": self.promoted,
             "checks": [c.to_dict() for c in self.checks],
             "outcomes_known_until": self.known_until.to_dict() if self.known_until else None,
+            "imputed": self.imputed,
         }
 
 
@@ -116,7 +120,9 @@ def train(
     engine = registry.engine(config.engine.name).obj
     _refuse_features_not_known_in_time(workspace, engine)
     schema = {**CORE_COLUMNS, **engine.required_columns}
-    history = load_snapshot(workspace.history_path, mapping=config.columns, denylist=config.denylist, schema=schema)
+    # The engine's optional inputs may be missing from the history, as from a week's snapshot; impute() fills them.
+    must, may = loading_schema(schema, engine)
+    history = load_snapshot(workspace.history_path, mapping=config.columns, denylist=config.denylist, schema=must, optional=may)
     outcomes = load_snapshot(workspace.outcomes_path, mapping=config.columns, denylist=config.denylist, schema=OUTCOME_COLUMNS)
     frame = history.frame
     known = OutcomesKnown(known_until, given=True) if known_until else OutcomesKnown(_newest_outcome(outcomes, frame), False)
@@ -128,6 +134,8 @@ def train(
             raise BadInput(f"the history has no weeks up to {until}", file=workspace.history_path)
     labelled = label_history(frame, outcomes.frame, window_weeks=config.engine.label_window_weeks, known_until=known.date)
     known = replace(known, weeks_left_out=frame["snapshot_date"].n_unique() - labelled["snapshot_date"].n_unique())
+    labelled, filled = impute(labelled, engine, path=workspace.history_path)
+    imputed = _training_imputations(filled, labelled.height)
     result = train_engine(
         engine,
         labelled,
@@ -171,6 +179,7 @@ def train(
             "seed": seed,
             "label_window_weeks": config.engine.label_window_weeks,
             "outcomes_known_until": known.to_dict(),
+            "imputed": imputed,
             "training_window": window,
             "data": {
                 "history": {"path": "data/history.parquet", "sha256": history.sha256, "rows": history.rows},
@@ -212,7 +221,13 @@ def train(
         checks=checks,
         promoted=promoted,
         known_until=known,
+        imputed=imputed,
     )
+
+
+def _training_imputations(filled: dict[str, dict[str, Any]], rows: int) -> dict[str, dict[str, Any]]:
+    """What ``impute`` filled in at training, each with its share of the training rows, for the sidecar and the card."""
+    return {column: {**d, "share": d["imputed_rows"] / rows if rows else 0.0} for column, d in filled.items()}
 
 
 def _training_capacity(config: Any, labelled: pl.DataFrame) -> int:

@@ -226,3 +226,53 @@ def test_a_growing_customer_base_runs_and_a_half_size_week_is_stopped(
     assert "0.54 times the median of the last 4 exported weeks (10,762)" in rows.message
     assert ws.ledger.run(blocked["run_id"]).status == "blocked"
     assert not [p for p in ws.exports_dir.iterdir() if "2026-W48" in p.name]
+
+
+def test_an_optional_input_missing_from_the_history_is_filled_at_training_and_recorded(
+    small_workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ws = small_workspace
+    pl.read_parquet(ws.history_path).drop("IB_LOGINS_M").write_parquet(ws.history_path)
+
+    code, trained = cli(capsys, "train", "--workspace", str(ws.root))
+
+    assert code in (0, 3), trained
+    assert trained["imputed"] == {
+        "logins_per_month": {
+            "missing_from_file": True,
+            "imputed_rows": trained["rows"],
+            "value": 6,
+            "how": "declared",
+            "share": 1.0,
+        }
+    }
+    sidecar = json.loads(Path(trained["path"]).with_suffix(".json").read_text())
+    assert sidecar["imputed"] == trained["imputed"]
+    card = Path(trained["path"]).with_suffix(".md").read_text()
+    assert "logins_per_month missing for 100% of training rows (not in the history), filled with 6" in card
+
+
+def test_an_optional_input_empty_in_some_history_rows_is_filled_and_counted(
+    small_workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ws = small_workspace
+    history = pl.read_parquet(ws.history_path)
+    # about one row in eight has no logins recorded
+    holes = history.with_columns(
+        pl.when(pl.col("RELATION_NO") % 8 == 0).then(None).otherwise(pl.col("IB_LOGINS_M")).alias("IB_LOGINS_M")
+    )
+    holes.write_parquet(ws.history_path)
+
+    capsys.readouterr()
+    code = main(["train", "--workspace", str(ws.root)])
+    printed = capsys.readouterr().out
+
+    assert code in (0, 3), printed
+    sidecar = json.loads(next(ws.models_dir.glob("*.json")).read_text())
+    filled = sidecar["imputed"]["logins_per_month"]
+    assert not filled["missing_from_file"] and filled["value"] == 6
+    assert filled["share"] == filled["imputed_rows"] / sidecar["rows"]
+    assert 0.08 < filled["share"] < 0.17
+    line = f"logins_per_month missing for {filled['share']:.0%} of training rows (empty in the history), filled with 6"
+    assert line in " ".join(printed.split())
+    assert "app_installed" not in sidecar["imputed"]
