@@ -276,3 +276,29 @@ def test_an_optional_input_empty_in_some_history_rows_is_filled_and_counted(
     line = f"logins_per_month missing for {filled['share']:.0%} of training rows (empty in the history), filled with 6"
     assert line in " ".join(printed.split())
     assert "app_installed" not in sidecar["imputed"]
+
+
+def test_a_simulation_with_a_capacity_share_resolves_it_every_week(
+    sample_workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ws = sample_workspace
+    _configure(ws, "max = 2500 ", "")  # the band follows the capacity
+    code, report = cli(
+        capsys,
+        "simulate",
+        "--from",
+        "2026-W43",
+        "--set",
+        "selection.capacity_share=0.02",
+        "--workspace",
+        str(ws.root),
+    )
+
+    assert code == 0, report
+    weeks = report["configurations"][0]["weeks"]
+    assert len(weeks) >= 4
+    for week in weeks:
+        assert week["capacity"] == int(0.02 * week["eligible"])
+        assert week["selected"] <= week["capacity"]
+        assert week["random_control"] == round(0.05 * week["capacity"])
+        assert "volume_band" not in week["flags"]  # never more than the capacity plus its random control
