@@ -69,7 +69,7 @@ def render(sidecar: dict[str, Any], register: dict[str, FeatureUse], *, owner: s
         f"- {sidecar.get('rows', 0):,} customer-weeks, {sidecar.get('positives', 0):,} followed by an account "
         "within the label window.",
     ]
-    lines += _known_until_lines(sidecar.get("outcomes_known_until"))
+    lines += [f"- {line}" for line in known_until_lines(sidecar.get("outcomes_known_until"))]
     lines += [f"- {line}" for line in imputed_lines(sidecar.get("imputed") or {})]
     for name, data in sidecar.get("data", {}).items():
         lines.append(f"- {name}: `{data['path']}`, {data['rows']:,} rows, SHA-256 `{data['sha256']}`")
@@ -159,12 +159,12 @@ def _share(share: float) -> str:
     return f"{share:.0%}" if share >= 0.01 or share == 0 else f"{share:.1%}"
 
 
-def _known_until_lines(known: dict[str, Any] | None) -> list[str]:
+def known_until_lines(known: dict[str, Any] | None) -> list[str]:
     """Up to when the outcomes counted as known; a model trained before this was recorded says nothing."""
     if not known:
         return []
     return [
-        f"- Outcomes known until {known['date']} ({known['source']}): the {known['weeks_left_out']} newest "
+        f"Outcomes known until {known['date']} ({known['source']}): the {known['weeks_left_out']} newest "
         "history weeks, whose label window ends later, were left out rather than labelled as no account opened."
     ]
 

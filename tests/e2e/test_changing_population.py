@@ -16,6 +16,7 @@ import polars as pl
 import pytest
 
 from nba_toolkit.cli import main
+from nba_toolkit.tui.screens.model import card_text
 from nba_toolkit.workspace import Workspace, init_workspace
 
 #: a fifth of the sample's 20,000 customers: enough conversions to train on, quick to train
@@ -102,6 +103,8 @@ def test_known_until_leaves_out_the_weeks_whose_outcomes_are_not_known_yet(
     assert sidecar["outcomes_known_until"]["date"] == COMPLETE_UNTIL.isoformat()
     card = Path(told["path"]).with_suffix(".md").read_text()
     assert f"Outcomes known until {COMPLETE_UNTIL.isoformat()} (given with --known-until)" in card
+    # and the Model screen
+    assert f"Outcomes known until {COMPLETE_UNTIL.isoformat()} (given with --known-until)" in card_text(sidecar).plain
 
 
 def test_known_until_in_the_future_is_refused(small_workspace: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
@@ -250,6 +253,7 @@ def test_an_optional_input_missing_from_the_history_is_filled_at_training_and_re
     assert sidecar["imputed"] == trained["imputed"]
     card = Path(trained["path"]).with_suffix(".md").read_text()
     assert "logins_per_month missing for 100% of training rows (not in the history), filled with 6" in card
+    assert "logins_per_month missing for 100% of training rows (not in the history), filled with 6" in card_text(sidecar).plain
 
 
 def test_an_optional_input_empty_in_some_history_rows_is_filled_and_counted(
