@@ -71,6 +71,8 @@ class CampaignConfig:
 @dataclass(frozen=True)
 class SelectionConfig:
     capacity: int = 2000
+    #: the capacity as a share of each week's eligible customers instead (0.05: 5%); set this or capacity, not both
+    capacity_share: float | None = None
     threshold: float = 0.015
     cooldown_weeks: int = 4
     holdout_share: float = 0.10
@@ -187,6 +189,8 @@ class Config:
         data["plugins"] = {k: list(v) if isinstance(v, tuple) else v for k, v in data["plugins"].items()}
         data["checks"] = data["checks"]["by_name"]
         data["notify"]["smtp"]["from"] = data["notify"]["smtp"].pop("sender")
+        # the capacity in force, as nba.toml sets it: a number or a share, never both
+        data["selection"].pop("capacity" if self.selection.capacity_share is not None else "capacity_share")
         return data
 
 
@@ -229,6 +233,7 @@ def parse_config(raw: dict[str, Any], *, source: Path | str = "nba.toml") -> Con
     for key in raw:
         if key not in known:
             raise BadInput(f"unknown section [{key}]; known sections: {', '.join(sorted(known))}", file=source)
+    _one_capacity(raw.get("selection"), source)
     values: dict[str, Any] = {}
     for name, cls in _TABLES.items():
         values[name] = _table(cls, raw.get(name, {}), name, source)
@@ -251,6 +256,16 @@ def parse_config(raw: dict[str, Any], *, source: Path | str = "nba.toml") -> Con
     config = Config(**values)
     _validate(config, source)
     return config
+
+
+def _one_capacity(selection: Any, source: Path | str) -> None:
+    """A week's capacity is a number or a share of the eligible, never both: which one would win is a guess."""
+    if isinstance(selection, dict) and "capacity" in selection and "capacity_share" in selection:
+        raise BadInput(
+            "[selection] sets both capacity and capacity_share; set one: capacity = 2000 (a number a week) "
+            "or capacity_share = 0.05 (a share of each week's eligible customers)",
+            file=source,
+        )
 
 
 def _table(cls: type, raw: Any, name: str, source: Path | str) -> Any:
@@ -366,6 +381,17 @@ def _mail_file_text_problems(config: Config) -> list[str]:
     return problems
 
 
+def _capacity_share_problems(share: Any) -> list[str]:
+    if share is None:
+        return []
+    if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share <= 1:
+        return [
+            f"[selection] capacity_share = {share!r} must be a share of the eligible customers above 0 and at most 1 "
+            "(0.05 for 5%)"
+        ]
+    return []
+
+
 #: a cooldown longer than this is a typo; the weeks it spans must still be dates
 MAX_COOLDOWN_WEEKS = 520
 
@@ -375,6 +401,7 @@ def _validate(config: Config, source: Path | str) -> None:
     problems = []
     if s.capacity < 0:
         problems.append("[selection] capacity must be 0 or more")
+    problems += _capacity_share_problems(s.capacity_share)
     if not 0.0 <= s.threshold <= 1.0:
         problems.append("[selection] threshold is a probability and must lie between 0 and 1")
     if not 0 <= s.cooldown_weeks <= MAX_COOLDOWN_WEEKS:

@@ -44,6 +44,7 @@ salt = "{salt}"   # decides holdout and random-control membership; keep it fixed
 
 [selection]
 capacity = 2000                 # most customers the model may select in a week
+# capacity_share = 0.05         # instead of capacity: a share of each week's eligible customers
 threshold = 0.015               # lowest score worth a mail: 0.015 = a 1.5% chance to convert
 cooldown_weeks = 4              # no new mail within this many weeks of the last
 holdout_share = 0.10            # share of the selected that is not mailed (control)
@@ -93,7 +94,7 @@ export_date = "export_date"
 # for example [checks.feature_drift] warn_psi = 0.1, block_psi = 0.25
 [checks.volume_band]
 min = 0                         # fewest customers a week may mail
-max = 2500                      # most customers a week may mail (capacity plus random control)
+max = 2500                      # most customers a week may mail; without max: the capacity plus random control
 
 # Alerts always go to outbox/; also by mail when [notify.smtp] has a host:
 # [notify.smtp]

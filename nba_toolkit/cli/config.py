@@ -35,6 +35,8 @@ def _toml(data: dict[str, Any], prefix: str = "") -> str:
     for key, value in data.items():
         if isinstance(value, dict):
             tables.append((key, value))
+        elif value is None:
+            lines.append(f"# {key} is not set")
         else:
             lines.append(f"{key} = {json.dumps(list(value) if isinstance(value, tuple) else value)}")
     for key, value in tables:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +41,13 @@ def add_commands(commands: Commands) -> None:
 
     train = commands.add("train", _train, "Train the configured engine on the workspace's history.")
     train.add_argument("--until", metavar="WEEK", help="use history up to this week only (YYYY-Www)")
+    train.add_argument(
+        "--known-until",
+        type=date.fromisoformat,
+        metavar="YYYY-MM-DD",
+        help="the outcomes are complete up to this day (default: the newest opening in outcomes.csv); "
+        "weeks whose label window ends later are left out",
+    )
 
     run = commands.add("run", _run, "Run this week's selection (stops at review unless --approve).")
     source = run.add_mutually_exclusive_group()
@@ -95,7 +103,7 @@ def _train(args: argparse.Namespace, out: Output) -> int:
 
     workspace, registry = open_workspace(args, out)
     with out.status("Training the engine on the history..."):
-        result = train(workspace, registry, until=args.until)
+        result = train(workspace, registry, until=args.until, known_until=args.known_until)
     if out.json_mode:
         out.document(result.to_dict())
         return EXIT_OK if result.promoted else EXIT_BLOCKED
@@ -277,7 +285,7 @@ def _demo_week(workspace: Workspace, registry: Registry, out: Output) -> None:
 
 
 def _print_training(out: Output, result: Any) -> None:
-    from nba_toolkit.core.model_card import quality_lines
+    from nba_toolkit.core.model_card import imputed_lines, quality_lines
 
     out.say(
         f"Trained model [bold]{result.model_id}[/] on {result.train_weeks[0]} to {result.train_weeks[1]}, "
@@ -287,6 +295,13 @@ def _print_training(out: Output, result: Any) -> None:
         f"  {result.rows:,} customer-weeks, of which {result.positives:,} were followed by an investment "
         "account within the label window."
     )
+    known = result.known_until
+    out.say(
+        f"  Outcomes known until {known.date.isoformat()} ({known.source}); {known.weeks_left_out} newest "
+        f"week{'' if known.weeks_left_out == 1 else 's'} left out, their label window not over by then."
+    )
+    for line in imputed_lines(result.imputed):
+        out.say(f"  [yellow]! {escape(line)}[/]")
     for line in quality_lines(result.metrics):
         out.say(f"  {escape(line)}")
     failed = [c for c in result.checks if c.status != "pass"]
@@ -339,7 +354,9 @@ def _print_run(out: Output, workspace: Workspace, outcome: Any) -> None:
         row(REASON_TEXT.get(reason, reason), n, indent=4)
     row("Scored (eligible)", outcome.rows_in - sum(excluded.values()), indent=2)
     row(f"below the threshold of {selection.threshold:.1%}", counts["below_threshold"], indent=4)
-    row(f"over the capacity of {selection.capacity:,}", counts["over_capacity"], indent=4)
+    # the capacity the run selected with; a run recorded before it was kept shows the configured number
+    capacity = outcome.capacity if outcome.capacity is not None else selection.capacity
+    row(f"over this week's capacity of {capacity:,}", counts["over_capacity"], indent=4)
     row("selected", counts["selected_mailed"] + counts["holdout"], indent=4)
     row("mailed", counts["selected_mailed"], indent=6)
     row("held out (not mailed, to measure the effect)", counts["holdout"], indent=6)

@@ -35,7 +35,7 @@ from nba_toolkit.core.liveness import Hold, hold, is_held
 from nba_toolkit.errors import BadInput, NbaError, ReadOnlyWorkspace, UsageError, not_writable
 from nba_toolkit.ledger import audit
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 _SCHEMA_V1 = """
 CREATE TABLE runs (
@@ -244,6 +244,11 @@ CREATE INDEX suppressions_customer ON suppressions(customer_id, id);
 ALTER TABLE runs ADD COLUMN suppressions_upto INTEGER
 """
 
+#: schema 7: the capacity a run selected with, resolved for its week (a share of the eligible or a number)
+_SCHEMA_V7_CAPACITY = """
+ALTER TABLE runs ADD COLUMN capacity INTEGER
+"""
+
 _MIGRATIONS = {
     1: _SCHEMA_V1 + audit.SCHEMA,
     2: _SCHEMA_V2,
@@ -251,6 +256,7 @@ _MIGRATIONS = {
     4: _SCHEMA_V4_SIGN_OFF,
     5: _SCHEMA_V5_KEPT_INPUTS,
     6: _SCHEMA_V6_SUPPRESSIONS,
+    7: _SCHEMA_V7_CAPACITY,
 }
 #: what an upgrade does after the schema change of the same number
 _MIGRATION_STEPS = {3: _audit_config_states}
@@ -325,6 +331,8 @@ class RunRecord:
     inputs_sha256: str | None = None
     #: the last standing-exclusion event the run applied (see :meth:`Ledger.suppressed_on`)
     suppressions_upto: int | None = None
+    #: the capacity the run selected with, resolved for its week; None before schema 7
+    capacity: int | None = None
 
     @property
     def mailed(self) -> int | None:
