@@ -25,6 +25,7 @@ from nba_toolkit import __version__
 from nba_toolkit.core.checks import CheckContext, CheckResult, blocking, run_checks
 from nba_toolkit.core.files import atomic_write_bytes
 from nba_toolkit.core.governance import not_known_in_time, read_register
+from nba_toolkit.core.memory import refuse_training_too_large
 from nba_toolkit.core.model_card import render
 from nba_toolkit.core.models import read_sidecar, save_model
 from nba_toolkit.core.snapshot import load_snapshot
@@ -74,6 +75,9 @@ def train(workspace: Workspace, registry: Registry, *, until: str | None = None,
     config = workspace.config
     engine = registry.engine(config.engine.name).obj
     _refuse_features_not_known_in_time(workspace, engine)
+    refuse_training_too_large(
+        workspace.history_path, date_column=config.columns.get("snapshot_date", "snapshot_date"), until=until
+    )
     schema = {**CORE_COLUMNS, **engine.required_columns}
     history = load_snapshot(workspace.history_path, mapping=config.columns, denylist=config.denylist, schema=schema)
     outcomes = load_snapshot(workspace.outcomes_path, mapping=config.columns, denylist=config.denylist, schema=OUTCOME_COLUMNS)
