@@ -15,6 +15,9 @@ connection, each call is handed the workspace of its own thread.
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -25,7 +28,7 @@ import polars as pl
 
 from nba_toolkit.config import Config, parse_config
 from nba_toolkit.core.acknowledgements import pending_warnings
-from nba_toolkit.core.files import sha256_of
+from nba_toolkit.core.files import atomic_write_bytes, sha256_of
 from nba_toolkit.core.ids import relation_number
 from nba_toolkit.core.selection import (
     BELOW_THRESHOLD,
@@ -50,6 +53,8 @@ PAGE_SIZE = 100
 #: weeks of mailing history the home screen and the review compare against
 RECENT_WEEKS = 12
 HISTOGRAM_BINS = 20
+#: the figures of a run's selection, counted once when the run is saved (see :func:`write_selection_figures`)
+FIGURES_FILE = "summary.json"
 
 #: the views of the customer table, with what each shows
 VIEWS = {
@@ -325,7 +330,7 @@ class Explanation:
 
 
 class RunReview:
-    """One run opened for review: its selection in memory, its snapshot and model loaded when first needed.
+    """One run opened for review: its stored summary at once; its selection, snapshot and model read when first needed.
 
     Holds data, never a ledger connection, so any worker thread can use it
     with the workspace of its own thread.
@@ -337,7 +342,12 @@ class RunReview:
         self.config = config
         self.engine = engine
         self.model_path = model_path
-        self.selection = self._read_selection()
+        self._selection: pl.DataFrame | None = None
+        self._figures = stored_figures(root / "runs" / run.run_id, run)
+        if self._figures is None:
+            self._selection = self._read_selection()
+        elif sha256_of(self._selection_path) != run.selection_sha256:
+            raise self._selection_changed()
         self.overrides: dict[str, list[dict[str, str]]] = {}
         self._views: dict[str, pl.DataFrame] = {}
         self._snapshot: pl.DataFrame | None = None
@@ -369,39 +379,55 @@ class RunReview:
     def editable(self) -> bool:
         return self.run.status == "awaiting_approval"
 
+    @property
+    def selection(self) -> pl.DataFrame:
+        """The run's selection, every customer; read when first needed (the summary does not need it)."""
+        if self._selection is None:
+            self._selection = self._read_selection()
+        return self._selection
+
+    @property
+    def _selection_path(self) -> Path:
+        return self.root / (self.run.selection_path or "")
+
     def _read_selection(self) -> pl.DataFrame:
-        path = self.root / (self.run.selection_path or "")
-        if not path.is_file() or sha256_of(path) != self.run.selection_sha256:
-            raise NbaError(
-                f"the stored selection of run {self.run.run_id} is missing or was changed after the run ({path})",
-                hint="Run the week again; the ledger keeps what the run recorded.",
-            )
-        frame = pl.read_parquet(path)
+        path = self._selection_path
+        data = path.read_bytes() if path.is_file() else b""
+        if not data or hashlib.sha256(data).hexdigest() != self.run.selection_sha256:
+            raise self._selection_changed()
+        frame = pl.read_parquet(io.BytesIO(data))
         return frame.with_columns(pl.col("customer_id").cast(pl.String).alias("_id"))
+
+    def _selection_changed(self) -> NbaError:
+        return NbaError(
+            f"the stored selection of run {self.run.run_id} is missing or was changed after the run ({self._selection_path})",
+            hint="Run the week again; the ledger keeps what the run recorded.",
+        )
 
     # -- summary ------------------------------------------------------
 
     def summary(self, workspace: Workspace) -> ReviewSummary:
-        s = self.selection
-        counted = dict(s.group_by("reason").len().iter_rows())
+        """The Summary tab: the run's figures as counted when it was saved, less the customers excluded since."""
+        figures = self._figures or selection_figures(self.selection, self.config.selection.threshold)
+        counted = figures["reasons"]
         counts = [(r, REASON_TEXT.get(r, r), int(counted.get(r, 0))) for r in (*REASONS, *sorted(set(counted) - set(REASONS)))]
-        excluded = self._operator_excluded()
-        mailed = s.filter(pl.col("mailed") & ~pl.col("_id").is_in(excluded))
-        per_group = dict(mailed.group_by("group").len().iter_rows())
+        excluded = self._mailed_and_excluded()
+        taken_out = dict(excluded.group_by("group").len().iter_rows())
+        histogram = figures["histogram"]
         return ReviewSummary(
             run_id=self.run.run_id,
             week=self.run.week,
             status=self.run.status,
             editable=self.editable,
-            rows_in=s.height,
+            rows_in=figures["rows"],
             counts=counts,
-            mailed={g: int(per_group.get(g, 0)) for g in MAILED_GROUPS.values()},
-            operator_excluded=s.filter(pl.col("mailed") & pl.col("_id").is_in(excluded)).height,
+            mailed={g: int(figures["mailed"].get(g, 0)) - int(taken_out.get(g, 0)) for g in MAILED_GROUPS.values()},
+            operator_excluded=excluded.height,
             flagged=sum(1 for v in self.overrides.values() if any(o["action"] == "flag" for o in v)),
-            expected_conversions=float(mailed["score"].fill_null(0).sum()),
+            expected_conversions=figures["mailed_score"] - float(excluded["score"].fill_null(0).sum()),
             threshold=self.config.selection.threshold,
             capacity=self.capacity,
-            histogram=score_histogram(s["score"], self.config.selection.threshold),
+            histogram=Histogram(histogram["edges"], histogram["counts"], self.config.selection.threshold),
             recent=weekly_volumes(workspace.ledger.path, weeks_before(self.run.week, RECENT_WEEKS - 1)),
         )
 
@@ -409,6 +435,13 @@ class RunReview:
     def capacity(self) -> int:
         """The capacity the run selected with; a run recorded before it was kept shows the configured number."""
         return self.run.capacity if self.run.capacity is not None else self.config.selection.capacity
+
+    def _mailed_and_excluded(self) -> pl.DataFrame:
+        """The mailed customers the operator has excluded since the run (the selection is read only if there are any)."""
+        excluded = self._operator_excluded()
+        if not excluded:
+            return pl.DataFrame(schema={"group": pl.String, "score": pl.Float64})
+        return self.selection.filter(pl.col("mailed") & pl.col("_id").is_in(excluded)).select("group", "score")
 
     def _operator_excluded(self) -> list[str]:
         return [cid for cid, items in self.overrides.items() if any(o["action"] == "exclude" for o in items)]
@@ -599,6 +632,55 @@ def override(
         workspace.ledger.suppress(decision.customer_id, reason=reason, by=by, until=until, run_id=review.run.run_id)
     review.refresh(workspace)
     return review.decision(customer_id)
+
+
+def selection_figures(selection: pl.DataFrame, threshold: float) -> dict[str, Any]:
+    """What the Summary tab shows of a selection before any exclusion at review, as JSON-ready values."""
+    mailed = selection.filter(pl.col("mailed"))
+    histogram = score_histogram(selection["score"], threshold)
+    return {
+        "rows": selection.height,
+        "reasons": {reason: int(n) for reason, n in selection.group_by("reason").len().iter_rows()},
+        "mailed": {group: int(n) for group, n in mailed.group_by("group").len().iter_rows()},
+        "mailed_score": float(mailed["score"].fill_null(0).sum()),
+        "histogram": {"edges": histogram.edges, "counts": histogram.counts},
+    }
+
+
+def write_selection_figures(run_dir: Path, selection: pl.DataFrame, *, threshold: float, selection_sha256: str) -> None:
+    """Count the summary once, when the run is saved, next to its selection (``runs/<id>/summary.json``).
+
+    Opening Review on a million customers then reads a few hundred bytes
+    instead of grouping and binning the whole selection. The file names the
+    selection it counted; aggregate figures only, no customer's value.
+    """
+    figures = {"selection_sha256": selection_sha256, **selection_figures(selection, threshold)}
+    atomic_write_bytes(run_dir / FIGURES_FILE, json.dumps(figures, indent=1).encode("utf-8"))
+
+
+_FIGURE_KEYS = {"selection_sha256", "rows", "reasons", "mailed", "mailed_score", "histogram"}
+
+
+def stored_figures(run_dir: Path, run: RunRecord) -> dict[str, Any] | None:
+    """The figures the run counted, when they are of the selection the ledger recorded and agree with its counts.
+
+    An older run has none; a file that cannot be read, counts another
+    selection, or whose reason counts differ from the ones the ledger
+    recorded (and audits) is not trusted: the summary is then counted from
+    the selection itself.
+    """
+    try:
+        figures = json.loads((run_dir / FIGURES_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(figures, dict) or set(figures) != _FIGURE_KEYS or run.selection_sha256 is None:
+        return None
+    recorded = {reason: n for reason, n in (run.counts or {}).items() if n}
+    counted = {reason: n for reason, n in figures["reasons"].items() if n} if isinstance(figures["reasons"], dict) else None
+    shaped = isinstance(figures["histogram"], dict) and set(figures["histogram"]) == {"edges", "counts"}
+    if figures["selection_sha256"] != run.selection_sha256 or counted != recorded or not shaped:
+        return None
+    return figures
 
 
 def score_histogram(scores: pl.Series, threshold: float, bins: int = HISTOGRAM_BINS) -> Histogram:

@@ -37,6 +37,7 @@ from nba_toolkit.core.decision import CONTACT_SCHEMA
 from nba_toolkit.core.engine import refit_method
 from nba_toolkit.core.evaluation import Evaluation, evaluate_runs
 from nba_toolkit.core.market import model_bands
+from nba_toolkit.core.memory import refuse_simulation_too_large
 from nba_toolkit.core.models import load_model, read_sidecar
 from nba_toolkit.core.rules import RuleContext, rule_columns
 from nba_toolkit.core.selection import Policy, cooldown_start, reason_counts
@@ -166,6 +167,12 @@ def backtest_workspace(
     schema = {**CORE_COLUMNS, **rule_columns(rules)}
     for engine in engines.values():
         schema.update(engine.required_columns)
+    refuse_simulation_too_large(
+        workspace.history_path,
+        list(workspace.snapshot_files().weekly.values()),
+        configurations=len(configurations),
+        retraining=retrain != "none",
+    )
     weeks, every_week = _weeks(workspace, base, schema, from_week, to_week)
     notes = []
     if retrain != "none" and not from_week:

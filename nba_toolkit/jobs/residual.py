@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from nba_toolkit.core.memory import refuse_residual_too_large
 from nba_toolkit.core.residual import ResidualGroup, residual_group
 from nba_toolkit.core.snapshot import load_snapshot
 from nba_toolkit.errors import BadInput, UsageError
@@ -30,6 +31,7 @@ def residual_workspace(workspace: Workspace, registry: Registry, *, weeks: int =
     path = workspace.recorded_path(latest.snapshot_path or "")
     if not path.is_file():
         raise BadInput(f"the snapshot of run {latest.run_id} is no longer there", file=path)
+    refuse_residual_too_large(path, [workspace.root / (run.selection_path or "") for run in runs])
     schema = {**CORE_COLUMNS, **engine.required_columns}
     loaded = load_snapshot(path, mapping=config.columns, denylist=config.denylist, schema=schema)
     if loaded.sha256 != latest.snapshot_sha256:

@@ -32,6 +32,7 @@ from nba_toolkit.core.kept_inputs import keep_inputs
 from nba_toolkit.core.models import load_model, read_sidecar
 from nba_toolkit.core.notify import Alert, deliver
 from nba_toolkit.core.profile import write_profile
+from nba_toolkit.core.review import write_selection_figures
 from nba_toolkit.core.rules import RuleContext, rule_columns
 from nba_toolkit.core.selection import Policy, cooldown_contacts, reason_counts, select, standing_exclusions, week_policy
 from nba_toolkit.core.snapshot import Snapshot, load_snapshot
@@ -388,6 +389,10 @@ def run_week(
         with atomic_writer(selection_path) as handle:
             selection.write_parquet(handle)
         crash_point("run.selection_written")
+        selection_sha256 = sha256_of(selection_path)
+        write_selection_figures(
+            workspace.run_dir(run_id), selection, threshold=config.selection.threshold, selection_sha256=selection_sha256
+        )
         profile_sha256 = write_profile(workspace.run_dir(run_id), context.profile())
         inputs_sha256 = keep_inputs(workspace.run_dir(run_id), loaded.frame)
         outcome.counts = reason_counts(selection)
@@ -398,7 +403,7 @@ def run_week(
             checks=checks,
             counts=outcome.counts,
             selection_path=str(selection_path.relative_to(workspace.root)),
-            selection_sha256=sha256_of(selection_path),
+            selection_sha256=selection_sha256,
             profile_sha256=profile_sha256,
             inputs_sha256=inputs_sha256,
             capacity=outcome.capacity,

@@ -101,7 +101,8 @@ class ReviewScreen(SectionScreen):
     # -- jobs ----------------------------------------------------------------
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="open", name="open")
-    def open_run(self) -> tuple[RunReview, ReviewSummary, Page] | None:
+    def open_run(self) -> tuple[RunReview, ReviewSummary] | None:
+        """The run and its summary, painted at once; the customer table's page follows in its own worker."""
         from nba_toolkit.core.review import RunReview
 
         with self.session.workspace() as workspace:
@@ -114,7 +115,7 @@ class ReviewScreen(SectionScreen):
                 self.page_offset = 0
             else:
                 review.refresh(workspace)
-            return review, review.summary(workspace), review.page(self.page_offset, view=self.view)
+            return review, review.summary(workspace)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="page", name="page")
     def load_page(self, review: RunReview, offset: int, view: str) -> Page:
@@ -142,9 +143,9 @@ class ReviewScreen(SectionScreen):
             if result is None:
                 self.query_one("#review-title", Static).update("No run yet. Start one on 2 Run.")
                 return
-            self.review, summary, page = result
+            self.review, summary = result
             self.show_summary(summary)
-            self.show_page(page)
+            self.load_page(self.review, self.page_offset, self.view)
         elif name == "page":
             self.show_page(result)
         elif name == "detail":
