@@ -23,6 +23,7 @@ from nba_toolkit.tui.screens.base import SectionScreen
 from nba_toolkit.tui.screens.dialogs import ReasonDialog
 from nba_toolkit.tui.screens.home import volume_chart
 from nba_toolkit.tui.widgets.barchart import Bar, BarChart, Chart
+from nba_toolkit.tui.widgets.textbox import TextBox
 
 if TYPE_CHECKING:
     from nba_toolkit.core.review import Decision, Explanation, Histogram, Page, ReviewSummary, RunReview
@@ -87,7 +88,7 @@ class ReviewScreen(SectionScreen):
                     yield BarChart(id="review-volumes")
             with TabPane("Customers (t)", id="customers"):
                 with Horizontal(id="customer-bar"):
-                    yield Input(placeholder="Relation number, then Enter", id="lookup")
+                    yield TextBox(placeholder="Relation number, then Enter", id="lookup")
                     yield Select(VIEW_CHOICES, value="all", allow_blank=False, id="view")
                     yield Label("", id="page-info")
                 with Horizontal(id="customer-main"):

@@ -21,6 +21,7 @@ from textual.widgets import Input, Label, ProgressBar, Select, Static
 
 from nba_toolkit.tui.screens.base import SectionScreen
 from nba_toolkit.tui.widgets.barchart import Bar, BarChart, Chart
+from nba_toolkit.tui.widgets.textbox import TextBox
 
 #: the replay's groups as stacked in the chart, bottom up
 VOLUME_GROUPS = (
@@ -68,9 +69,9 @@ class SimulationScreen(SectionScreen):
                 classes="intro",
             )
             with Horizontal(id="simulation-form"):
-                yield Input(placeholder="from week, e.g. 2026-W01", id="simulation-from")
-                yield Input(placeholder="to week", id="simulation-to")
-                yield Input(placeholder="compare: key=value", id="simulation-compare")
+                yield TextBox(placeholder="from week, e.g. 2026-W01", id="simulation-from")
+                yield TextBox(placeholder="to week", id="simulation-to")
+                yield TextBox(placeholder="compare: key=value", id="simulation-compare")
             yield Select(RETRAIN_CHOICES, value="none", allow_blank=False, id="simulation-retrain")
             with Horizontal(id="simulation-progress-row"):
                 yield ProgressBar(total=1, show_eta=False, id="simulation-progress")
