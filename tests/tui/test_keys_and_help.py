@@ -130,3 +130,128 @@ def test_escape_in_the_exclusion_dialog_asks_before_discarding_the_reason(
 def _first_mailed(ws: Workspace) -> str:
     selection = pl.read_parquet(ws.run_dir("2026-W47.1") / "selection.parquet")
     return str(selection.filter(pl.col("reason") == "selected_mailed")["customer_id"][0])
+
+
+def _help_text(app: NbaApp) -> str:
+    import io
+
+    from rich.console import Console
+
+    console = Console(file=io.StringIO(), width=120, color_system=None)
+    console.print(app.screen.query_one("#help-keys").content)
+    return console.file.getvalue()
+
+
+async def _help_lists_every_key(ws: Workspace) -> None:
+    from textual.binding import Binding
+
+    from nba_toolkit.tui.app import SCREENS
+    from nba_toolkit.tui.screens.help import HelpScreen
+
+    app = _app(ws)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f1")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        shown = _help_text(app)
+        for mode, screen in SCREENS.items():
+            for binding in Binding.make_bindings(screen.BINDINGS):
+                if binding.description:
+                    assert binding.description in shown, f"{mode}: {binding.key} {binding.description}"
+        assert "Leave the box" in shown and "go to Simulation" in shown
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen), "? opens the help outside a box"
+        await pilot.press("q")
+        await pilot.press("6")
+        await settle(pilot)
+        box = await _into_box(pilot, "#reason")
+        await pilot.press("question_mark")
+        assert box.value == "?" and not isinstance(app.screen, HelpScreen), "inside a box ? types"
+
+
+def test_f1_and_question_mark_open_a_help_listing_every_key_of_every_screen(sample_workspace: Workspace) -> None:
+    asyncio.run(_help_lists_every_key(sample_workspace))
+
+
+async def _palette(pilot, command: str) -> None:
+    await pilot.press("ctrl+p")
+    await pilot.pause()
+    await type_text(pilot, command)
+    await pilot.pause(0.3)
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+async def _the_palette_runs_the_week_and_finds_a_customer(ws: Workspace) -> None:
+    from tui_helpers import text_of
+
+    app = _app(ws)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await _palette(pilot, "Run the week")
+        assert app.current_mode == "run"
+        assert "Run 2026-W47.1 for 2026-W47 is ready for review" in text_of(app, "#run-result")
+        await _palette(pilot, "Approve and export")
+        assert isinstance(app.screen, ConfirmDialog) and "Approve and export" in app.screen.title_text
+        await pilot.press("n")
+        await _palette(pilot, "Find a customer")
+        assert app.current_mode == "review"
+        assert app.screen.focused is app.screen.query_one("#lookup", Input)
+
+
+def test_the_palette_runs_the_week_approves_and_finds_a_customer(sample_workspace: Workspace) -> None:
+    asyncio.run(_the_palette_runs_the_week_and_finds_a_customer(sample_workspace))
+    assert [r.run_id for r in Workspace.open(sample_workspace.root).ledger.runs()] == ["2026-W47.1"]
+
+
+async def _navigation_names_at_80_columns(ws: Workspace) -> None:
+    from nba_toolkit.tui.navigation import SECTIONS
+    from nba_toolkit.tui.widgets.navbar import NavBar
+
+    app = _app(ws)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        for section in SECTIONS:
+            await pilot.press(section.key)
+            await settle(pilot)
+            bar = app.screen.query_one(NavBar).render().plain
+            assert len(bar) <= 80, bar
+            for other in SECTIONS:
+                assert f"{other.key}{other.short or other.title}" in bar.replace(" ", ""), (section.mode, bar)
+
+
+def test_the_navigation_bar_names_every_section_at_80_columns(sample_workspace: Workspace) -> None:
+    asyncio.run(_navigation_names_at_80_columns(sample_workspace))
+
+
+def test_chart_series_differ_by_glyph_as_well_as_colour() -> None:
+    from nba_toolkit.tui.widgets.barchart import Bar, Chart, draw
+
+    legend = (("model", "blue"), ("random control", "orange1"), ("holdout", "grey62"))
+    chart = Chart(bars=(Bar("W1", ((3.0, "blue"), (3.0, "orange1"), (3.0, "grey62"))),), legend=legend)
+    lines = draw(chart, 80, 12).plain.splitlines()
+    legend_line = lines[-1]
+    glyphs = [legend_line[legend_line.index(name) - 2] for name, _ in legend]
+    assert len(set(glyphs)) == 3, legend_line
+    bar_cells = [line[line.index("│") + 1 if "│" in line else line.index("┤") + 1] for line in lines[:-2]]
+    assert set(glyphs) <= set(bar_cells), "each series fills its part of the bar with its own glyph"
+
+
+async def _set_theme(ws: Workspace, theme: str | None) -> str:
+    app = _app(ws)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        if theme is not None:
+            app.theme = theme
+            await pilot.pause()
+        return app.theme
+
+
+def test_the_chosen_theme_is_remembered_across_launches(sample_workspace: Workspace) -> None:
+    first = asyncio.run(_set_theme(sample_workspace, None))
+    assert first != "nord"
+    asyncio.run(_set_theme(sample_workspace, "nord"))
+    assert asyncio.run(_set_theme(sample_workspace, None)) == "nord"
