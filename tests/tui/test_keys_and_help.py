@@ -255,3 +255,58 @@ def test_the_chosen_theme_is_remembered_across_launches(sample_workspace: Worksp
     assert first != "nord"
     asyncio.run(_set_theme(sample_workspace, "nord"))
     assert asyncio.run(_set_theme(sample_workspace, None)) == "nord"
+
+
+async def _review_at_80x24(ws: Workspace) -> None:
+    from textual.widgets import DataTable, Label
+
+    from nba_toolkit.core.review import Page
+
+    app = _app(ws)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("4")
+        await settle(pilot)
+        await pilot.press("t")
+        await settle(pilot)
+        screen = app.screen
+        table = screen.query_one("#customers-table", DataTable)
+        detail = screen.query_one("#customer-detail")
+        assert table.scrollable_content_region.height - table.header_height >= 9, "at least nine customers in view"
+
+        await pilot.press("d")
+        await pilot.pause()
+        assert screen.focused is detail and detail.size.height >= 12, "d opens the explanation at full size"
+        await pilot.press("d")
+        await pilot.pause()
+        assert screen.focused is table
+        await pilot.press("enter")
+        await pilot.pause()
+        assert screen.focused is detail, "Enter on a row reads its explanation"
+
+        page = screen.page_data
+        screen.show_page(Page(2_999_900, 3_000_000, page.view, page.rows, page.feature_labels))
+        await pilot.pause()
+        label = screen.query_one("#page-info", Label)
+        text = str(label.render())
+        assert text.startswith("2,999,901") and text.endswith("of 3,000,000")
+        assert label.content_region.width >= len(text), "the page label is never cut"
+
+        title = screen.query_one("#review-title")
+        assert title.size.height == 1, "the run's title fits one line"
+
+        await pilot.press("slash")
+        await type_text(pilot, "99999999")
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("x")
+        await pilot.pause()
+        assert not isinstance(app.screen, ReasonDialog), "no reason is asked for a customer who is not in the run"
+
+
+def test_review_at_80x24_shows_more_rows_and_the_explanation_is_one_key_away(
+    sample_workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", "--week", "2026-W47", "--workspace", str(sample_workspace.root)]) == 0
+    asyncio.run(_review_at_80x24(sample_workspace))
+    assert not Workspace.open(sample_workspace.root).ledger.overrides("2026-W47.1")
