@@ -22,6 +22,7 @@ from textual.widgets import Input, Label, ProgressBar, Select, Static
 from nba_toolkit.tui.screens.base import SectionScreen
 from nba_toolkit.tui.widgets.barchart import Bar, BarChart, Chart
 from nba_toolkit.tui.widgets.textbox import TextBox
+from nba_toolkit.words import plural
 
 #: the replay's groups as stacked in the chart, bottom up
 VOLUME_GROUPS = (
@@ -175,7 +176,7 @@ def summary_text(report: Any) -> Text:
         text.append(f"{r.backtest.label}{' (' + changes + ')' if changes else ''}: ", style="bold")
         per_week = t["mailed_per_week"]
         text.append(
-            f"{t['mailed']:,} mailed over {t['weeks']} weeks, median {per_week['median']:,.0f} a week "
+            f"{t['mailed']:,} mailed over {plural(t['weeks'], 'week')}, median {per_week['median']:,.0f} a week "
             f"({per_week['min']:,} to {per_week['max']:,}).\n"
         )
     rows = list(report.recorded.iter_rows(named=True))
