@@ -310,3 +310,27 @@ def test_review_at_80x24_shows_more_rows_and_the_explanation_is_one_key_away(
     assert main(["run", "--week", "2026-W47", "--workspace", str(sample_workspace.root)]) == 0
     asyncio.run(_review_at_80x24(sample_workspace))
     assert not Workspace.open(sample_workspace.root).ledger.overrides("2026-W47.1")
+
+
+async def _calibration_deciles(ws: Workspace) -> str:
+    from tui_helpers import text_of
+
+    app = _app(ws)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        await pilot.press("9")
+        await settle(pilot)
+        return text_of(app, "#model-calibration")
+
+
+def test_calibration_deciles_are_numbered_1_to_10_on_screen_and_on_the_card(
+    sample_workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import re
+
+    shown = asyncio.run(_calibration_deciles(sample_workspace))
+    on_screen = [int(m) for m in re.findall(r"^\s*(\d+)\s+[\d,]+\s", shown, flags=re.MULTILINE)]
+    assert on_screen == list(range(1, 11)), shown
+    assert main(["model", "card", "--workspace", str(sample_workspace.root)]) == 0
+    card = capsys.readouterr().out
+    assert [int(m) for m in re.findall(r"^\| (\d+) \|", card, flags=re.MULTILINE)] == list(range(1, 11))
