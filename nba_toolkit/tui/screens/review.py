@@ -392,7 +392,7 @@ def detail_text(decision: Decision, explanation: Explanation) -> Text:
             text.append(f"{label.ljust(width)}  {value}\n")
         text.append("\n")
     if explanation.contributions:
-        text.append("What moves the score up (+) or down (-), against the average customer\n", style="bold underline")
+        text.append("What moves the score (+ up, - down), against the average customer\n", style="bold underline")
         width = max(len(label) for label, _ in explanation.contributions)
         biggest = max(abs(v) for _, v in explanation.contributions) or 1.0
         for label, value in explanation.contributions:
