@@ -100,19 +100,19 @@ class NbaApp(App):
             self.switch_mode(mode)
 
     def go_and_do(self, mode: str, action: str) -> None:
-        """Open a section and press one of its keys once it shows its data (see SectionScreen.do_pending)."""
+        """Open a section and press one of its keys once it shows its data.
+
+        Every section reloads when it comes into view (also from under the
+        palette), and the first of its jobs to finish does the action
+        (SectionScreen.do_pending).
+        """
         self.pending_action = (mode, action)
         self.go(mode)
-        self.call_after_refresh(self._do_pending)
-
-    def _do_pending(self) -> None:
-        do_pending = getattr(self.screen, "do_pending", None)
-        if do_pending is not None:
-            do_pending()
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            elsewhere = {"In a text box": TextBox.BINDINGS, "In a question": [*ConfirmDialog.BINDINGS, *ReasonDialog.BINDINGS]}
+            questions = [*ConfirmDialog.BINDINGS, *ReasonDialog.BINDINGS]
+            elsewhere = {"In a text box": TextBox.BINDINGS, "In a question or a reason box": questions}
             self.push_screen(HelpScreen(SCREENS, elsewhere))
 
     def remember_theme(self) -> None:

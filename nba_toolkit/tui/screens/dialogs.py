@@ -45,7 +45,7 @@ class ConfirmDialog(ModalScreen[bool]):
 class ReasonDialog(ModalScreen[str | None]):
     """Asks for a reason (or an optional note); Enter saves, Escape cancels (asking first when something was typed)."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel (asks first when a reason is typed)")]
 
     def __init__(self, title: str, text: str, *, placeholder: str, required: bool = True) -> None:
         super().__init__()
