@@ -19,6 +19,7 @@ from nba_toolkit.cli.app import (
     workspace_of,
 )
 from nba_toolkit.errors import EXIT_BLOCKED, EXIT_OK
+from nba_toolkit.words import group_name, plural
 
 if TYPE_CHECKING:
     from nba_toolkit.plugin.manager import Registry
@@ -381,7 +382,7 @@ def _print_run(out: Output, workspace: Workspace, outcome: Any) -> None:
 
 
 def _print_export(out: Output, result: Any) -> None:
-    groups = ", ".join(f"{n:,} {g}" for g, n in result.groups.items())
-    out.say(f"[green]Exported[/] {result.rows:,} rows ({groups}), approved by {escape(result.approved_by)}:")
+    groups = ", ".join(f"{n:,} {group_name(g)}" for g, n in result.groups.items())
+    out.say(f"[green]Exported[/] {plural(result.rows, 'row')} ({groups}), approved by {escape(result.approved_by)}:")
     out.say(f"  {escape(str(result.path))}")
     out.say(f"  SHA-256 {result.sha256}")

@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Static
 
 from nba_toolkit.tui.screens.base import SectionScreen
 from nba_toolkit.tui.screens.dialogs import ReasonDialog
+from nba_toolkit.words import plural, source_of
 
 if TYPE_CHECKING:
     from nba_toolkit.ledger.store import RunRecord, StoredCheckResult
@@ -126,7 +127,7 @@ class ChecksScreen(SectionScreen):
         r = self.view.results[index]
         text = Text()
         text.append(f"{r.check_name}", style="bold")
-        text.append(f"  ({r.stage} check, severity {r.severity}, from plugin {r.plugin or '?'})\n", style="dim")
+        text.append(f"  ({r.stage} check, severity {r.severity}, {source_of(r.plugin)})\n", style="dim")
         text.append(r.message + "\n")
         if r.measured is not None:
             text.append("Measured:  ", style="bold")
@@ -138,7 +139,7 @@ class ChecksScreen(SectionScreen):
             text.append("What to do: ", style="bold")
             text.append(f"{r.action}\n")
         if r.affected_count:
-            text.append(f"Affected: {r.affected_count:,} customers", style="bold")
+            text.append(f"Affected: {plural(r.affected_count, 'customer')}", style="bold")
             if r.affected_sample:
                 shown = ", ".join(r.affected_sample)
                 more = " …" if r.affected_count > len(r.affected_sample) else ""

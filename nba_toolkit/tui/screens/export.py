@@ -14,6 +14,7 @@ from textual.widgets import Static
 from nba_toolkit.tui.screens.base import SectionScreen
 from nba_toolkit.tui.screens.dialogs import ConfirmDialog
 from nba_toolkit.tui.screens.home import shorten_home
+from nba_toolkit.words import plural
 
 if TYPE_CHECKING:
     from nba_toolkit.core.review import ExportPreview
@@ -74,7 +75,7 @@ class ExportScreen(SectionScreen):
             outcome, preview = result
             self.show_preview(preview)
             text = Text()
-            text.append(f"Exported {outcome.rows:,} rows", style="bold green")
+            text.append(f"Exported {plural(outcome.rows, 'row')}", style="bold green")
             groups = ", ".join(f"{n:,} {g.replace('_', ' ')}" for g, n in outcome.groups.items())
             text.append(f" ({groups}), approved by {outcome.approved_by}.\n")
             text.append("File:    ", style="bold")
@@ -83,7 +84,7 @@ class ExportScreen(SectionScreen):
             text.append(f"{outcome.sha256}\n")
             text.append("Hand this file to the mail program. The ledger records it with its hash.", style="dim")
             self.query_one("#export-result", Static).update(text)
-            self.notify(f"Exported {outcome.rows:,} rows to {outcome.path.name}.")
+            self.notify(f"Exported {plural(outcome.rows, 'row')} to {outcome.path.name}.")
 
     def show_preview(self, preview: ExportPreview | None) -> None:
         self.preview = preview
@@ -124,7 +125,7 @@ def preview_text(preview: ExportPreview) -> Text:
     if preview.status == "exported":
         text.append("This run was exported. ", style="green")
     text.append("Approving writes:\n" if preview.status != "exported" else "It wrote:\n", style="bold")
-    text.append(f"  {preview.rows:,} rows", style="bold")
+    text.append(f"  {plural(preview.rows, 'row')}", style="bold")
     text.append(" — " + ", ".join(f"{n:,} {g.replace('_', ' ')}" for g, n in preview.groups.items()) + "\n")
     if preview.operator_excluded:
         n = preview.operator_excluded

@@ -22,6 +22,7 @@ from textual.message import Message
 from textual.widgets import Label, ProgressBar, Select, Static
 
 from nba_toolkit.tui.screens.base import SectionScreen
+from nba_toolkit.words import plural
 
 #: the stages run_week reports, with the words the operator reads
 STAGES = (
@@ -204,7 +205,8 @@ class RunScreen(SectionScreen):
         text = Text()
         text.append(f"Run {result.run_id} for {result.week} is ready for review. ", style="bold green")
         text.append(
-            f"{result.rows_in:,} customers in the snapshot; {c.get('selected_mailed', 0) + c.get('holdout', 0):,} selected, "
+            f"{plural(result.rows_in, 'customer')} in the snapshot; "
+            f"{c.get('selected_mailed', 0) + c.get('holdout', 0):,} selected, "
             f"{c.get('holdout', 0):,} of them held out; {c.get('random_control', 0):,} mailed at random; "
             f"{mailed:,} to be mailed.\n"
         )
