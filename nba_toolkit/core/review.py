@@ -40,6 +40,7 @@ from nba_toolkit.core.selection import (
     REASONS,
     SELECTED,
 )
+from nba_toolkit.core.views import VIEWS
 from nba_toolkit.core.weeks import parse_week, week_of
 from nba_toolkit.errors import BadInput, NbaError, UsageError
 
@@ -55,19 +56,6 @@ RECENT_WEEKS = 12
 HISTOGRAM_BINS = 20
 #: the figures of a run's selection, counted once when the run is saved (see :func:`write_selection_figures`)
 FIGURES_FILE = "summary.json"
-
-#: the views of the customer table, with what each shows
-VIEWS = {
-    "all": "everyone in the snapshot",
-    "mailed": "everyone who gets the mail",
-    "selected": "selected by the model (mailed or held out)",
-    "holdout": "held out",
-    "random_control": "mailed at random",
-    "over_capacity": "above the threshold, over capacity",
-    "below_threshold": "below the threshold",
-    "excluded": "excluded before scoring",
-    "overridden": "flagged or excluded by the operator",
-}
 
 
 # --------------------------------------------------------------------- home
