@@ -84,7 +84,7 @@ class ModelSummary:
 @dataclass(frozen=True)
 class WeekStatus:
     week: str
-    status: str  # exported | awaiting_approval | blocked | failed | missing
+    status: str  # exported | awaiting_approval | blocked | failed | cancelled | withdrawn | missing
     run_id: str | None
     text: str
 
@@ -215,8 +215,27 @@ def _first_active_week(ledger_path: Path, runs: list[RunRecord]) -> str | None:
     return min(candidates) if candidates else None
 
 
+#: runs that ended without reaching review, or were taken back: never the run a screen opens on by itself
+ENDED_WITHOUT_REVIEW = ("running", "failed", "cancelled", "withdrawn")
+
+
+def run_awaiting_operator(runs: Iterable[RunRecord]) -> str | None:
+    """The run the operator's next step is about: the newest run of the newest week awaiting approval.
+
+    Without one, the newest run that reached review or was blocked (its
+    checks say why); a failed, cancelled or withdrawn run is never chosen.
+    """
+    runs = list(runs)
+    newest_first = sorted(runs, key=lambda r: (r.started_at, r.run_id), reverse=True)
+    awaiting = [r for r in newest_first if r.status == "awaiting_approval" and r.kind == "weekly"]
+    if awaiting:
+        return max(awaiting, key=lambda r: parse_week(r.week)).run_id
+    shown = next((r for r in newest_first if r.status not in ENDED_WITHOUT_REVIEW), None)
+    return shown.run_id if shown else None
+
+
 def _week_status(week: str, runs: list[RunRecord], snapshots: Mapping[str, str]) -> WeekStatus:
-    for status in ("exported", "awaiting_approval", "blocked", "failed"):
+    for status in ("exported", "awaiting_approval", "blocked", "failed", "cancelled", "withdrawn"):
         run = next((r for r in runs if r.status == status), None)
         if run is None:
             continue
@@ -225,6 +244,8 @@ def _week_status(week: str, runs: list[RunRecord], snapshots: Mapping[str, str])
             "awaiting_approval": f"run {run.run_id} awaits review and approval",
             "blocked": f"run {run.run_id} was blocked: {run.error or 'a check stopped it'}",
             "failed": f"run {run.run_id} failed: {run.error or 'see the run'}",
+            "cancelled": f"run {run.run_id} was cancelled; run the week again",
+            "withdrawn": f"run {run.run_id} was withdrawn ({run.withdrawn_reason}); run the week again",
         }[status]
         return WeekStatus(week, status, run.run_id, text)
     if week in snapshots:
@@ -531,28 +552,35 @@ class RunReview:
     def _load_snapshot(self) -> pl.DataFrame | None:
         if self._snapshot is not None or self._snapshot_problem is not None:
             return self._snapshot
+        from nba_toolkit.core.degraded import impute, load_allowing_stand_ins
         from nba_toolkit.core.kept_inputs import kept_inputs
-        from nba_toolkit.core.snapshot import load_snapshot
 
         path = self.root / (self.run.snapshot_path or "")  # recorded relative to the workspace, or absolute
         kept = kept_inputs(self.root / "runs" / self.run.run_id, self.run.inputs_sha256)
         if self.engine is None:
             self._snapshot_problem = f"the engine '{self.run.engine}' of this run is not installed now"
-        elif kept is not None:
-            self._snapshot = kept.with_columns(pl.col("customer_id").cast(pl.String).alias("_id"))
-        elif not path.is_file():
+            return None
+        if kept is None and not path.is_file():
             self._snapshot_problem = f"the run's snapshot is no longer at {path}, so customer values cannot be shown"
-        else:
-            loaded = load_snapshot(
-                path, mapping=self.config.columns, denylist=self.config.denylist, schema=dict(self.engine.required_columns)
+            return None
+        if kept is None:
+            loaded = load_allowing_stand_ins(
+                path,
+                required=dict(self.engine.required_columns),
+                engine=self.engine,
+                mapping=self.config.columns,
+                denylist=self.config.denylist,
             )
             if loaded.sha256 != self.run.snapshot_sha256:
                 self._snapshot_problem = (
                     f"the snapshot {path} changed after the run (its SHA-256 differs from the ledger's), "
                     "so it no longer shows what the run saw"
                 )
-            else:
-                self._snapshot = loaded.frame.with_columns(pl.col("customer_id").cast(pl.String).alias("_id"))
+                return None
+            kept = loaded.frame
+        # the optional inputs the run filled in, filled with the very stand-ins it recorded
+        filled, _ = impute(kept, self.engine, path=path, recorded=self.run.degraded)
+        self._snapshot = filled.with_columns(pl.col("customer_id").cast(pl.String).alias("_id"))
         return self._snapshot
 
     def _load_model(self) -> Any:
@@ -703,7 +731,8 @@ def export_preview(workspace: Workspace, registry: Registry, run_id: str) -> Exp
     if run.status == "exported":
         refusals.append(f"run {run_id} was already exported on {run.exported_at} to {run.export_path}")
     elif run.status != "awaiting_approval":
-        refusals.append(f"run {run_id} is {run.status.replace('_', ' ')}" + (f": {run.error}" if run.error else ""))
+        why = run.withdrawn_reason or run.error
+        refusals.append(f"run {run_id} is {run.status.replace('_', ' ')}" + (f": {why}" if why else ""))
     earlier = ledger.exported_run_for_week(run.week)
     if earlier and earlier != run_id:
         refusals.append(f"{run.week} was already exported by run {earlier}; a week is mailed once")

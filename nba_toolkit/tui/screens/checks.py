@@ -72,6 +72,12 @@ class ChecksScreen(SectionScreen):
             self.notify(f"Acknowledged the warning '{result[1]}'.")
             self.show(result[0])
 
+    def job_failed(self, name: str, error: BaseException) -> None:
+        from nba_toolkit.tui.errors import describe
+
+        if name == "checks":
+            self.query_one("#checks-title", Static).update(Text(f"The checks cannot be shown: {describe(error)[1]}", style="red"))
+
     def show(self, view: ChecksView | None) -> None:
         self.view = view
         title = self.query_one("#checks-title", Static)
@@ -79,7 +85,7 @@ class ChecksScreen(SectionScreen):
         row = table.cursor_row
         table.clear()
         if view is None:
-            title.update("No run yet. Start one on 2 Run.")
+            title.update("No run awaits review. Start one on 2 Run (7 Runs opens any past run).")
             self.query_one("#check-text", Static).update("")
             return
         failed = [r for r in view.results if r.status != "pass"]

@@ -140,7 +140,9 @@ class ReviewScreen(SectionScreen):
     def job_done(self, name: str, result: Any) -> None:
         if name == "open":
             if result is None:
-                self.query_one("#review-title", Static).update("No run yet. Start one on 2 Run.")
+                self.query_one("#review-title", Static).update(
+                    "No run awaits review. Start one on 2 Run (7 Runs opens any past run)."
+                )
                 return
             self.review, summary, page = result
             self.show_summary(summary)
@@ -157,6 +159,19 @@ class ReviewScreen(SectionScreen):
             if self.review is not None:
                 self.load_page(self.review, self.page_offset, self.view)
                 self.load_detail(self.review, decision.customer_id)
+
+    def job_failed(self, name: str, error: BaseException) -> None:
+        from nba_toolkit.tui.errors import describe
+
+        if name == "open":
+            self.review = None
+            self.query_one("#review-title", Static).update(
+                Text(f"This run cannot be reviewed: {describe(error)[1]}", style="red")
+            )
+        elif name == "detail":
+            self.query_one("#detail-text", Static).update(
+                Text(f"Relation number {self.customer}: the lookup failed; {describe(error)[1]}", style="red")
+            )
 
     # -- summary ---------------------------------------------------------------
 
