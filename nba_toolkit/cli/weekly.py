@@ -156,8 +156,8 @@ def _run(args: argparse.Namespace, out: Output) -> int:
         else:
             out.say(f"[bold red]Blocked[/]: run {blocked.run_id} for {run.week} stopped. Nothing was exported.")
         for check in workspace.ledger.check_results(blocked.run_id):
-            if check.status != "pass":
-                out.say(f"  [red]✗ {check.check_name}[/] ({check.plugin}): {escape(check.message)}")
+            if check.status in ("fail", "error"):
+                out.say(f"  {_blocked_mark(check)} {check.check_name}[/] ({check.plugin}): {escape(check.message)}")
                 if check.action:
                     out.say(f"    What to do: {escape(check.action)}")
         out.say(f"An alert was written to {workspace.root / 'outbox'}.")
@@ -206,6 +206,15 @@ def _withdraw(args: argparse.Namespace, out: Output) -> int:
         "It can never be exported; its record stays in the ledger."
     )
     return EXIT_OK
+
+
+def _blocked_mark(check: Any) -> str:
+    """In the list of a blocked run, what stopped it and what only warns must not look alike."""
+    if check.status == "error":
+        return "[bold red]✗ crashed:"
+    if check.severity == "block":
+        return "[red]✗ blocks:"
+    return "[yellow]! warns (does not block):"
 
 
 def _export(args: argparse.Namespace, out: Output) -> int:

@@ -308,6 +308,8 @@ class ReviewSummary:
     capacity: int
     histogram: Histogram
     recent: WeeklyVolumes  # the weeks before this run's week
+    #: optional inputs the run filled in with stand-ins (core/degraded.py); empty when complete
+    degraded: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -423,6 +425,7 @@ class RunReview:
             capacity=self.config.selection.capacity,
             histogram=score_histogram(s["score"], self.config.selection.threshold),
             recent=weekly_volumes(workspace.ledger.path, weeks_before(self.run.week, RECENT_WEEKS - 1)),
+            degraded=self.run.degraded,
         )
 
     def _operator_excluded(self) -> list[str]:
@@ -716,10 +719,26 @@ class ExportPreview:
     delimiter: str
     encoding: str
     refusals: list[str]
+    #: what goes out with the file and should be said at approval: warnings accepted (check, who),
+    #: customers flagged as suspicious (they are still mailed), optional inputs filled in with stand-ins
+    acknowledged: list[tuple[str, str]] = field(default_factory=list)
+    flagged: int = 0
+    degraded: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def ready(self) -> bool:
         return not self.refusals
+
+    def to_mention(self) -> list[str]:
+        """What the operator approves along with the file, in plain sentences; empty when there is nothing to say."""
+        from nba_toolkit.core.degraded import describe
+
+        lines = [f"the warning {check} was acknowledged by {who}" for check, who in self.acknowledged]
+        if self.flagged:
+            are = "s are" if self.flagged != 1 else " is"
+            lines.append(f"{self.flagged:,} flagged customer{are} still in the file (a flag does not exclude)")
+        lines += [f"degraded: {line}" for line in describe(self.degraded)]
+        return lines
 
 
 def export_preview(workspace: Workspace, registry: Registry, run_id: str) -> ExportPreview:
@@ -742,9 +761,13 @@ def export_preview(workspace: Workspace, registry: Registry, run_id: str) -> Exp
     unread = open_warnings(ledger, run_id)
     if unread:
         refusals.append(f"warnings not acknowledged yet: {', '.join(w.check for w in unread)} (acknowledge them on Checks)")
-    excluded = [o["customer_id"] for o in ledger.overrides(run_id) if o["action"] == "exclude"]
+    overrides = ledger.overrides(run_id)
+    excluded = [o["customer_id"] for o in overrides if o["action"] == "exclude"]
+    flagged = [o["customer_id"] for o in overrides if o["action"] == "flag"]
+    warned = {c.check_name for c in ledger.check_results(run_id) if c.status == "fail" and c.severity == "warn"}
+    acknowledged = sorted((check, who) for check, (who, _) in ledger.acknowledgements(run_id).items() if check in warned)
     groups = {g: 0 for g in MAILED_GROUPS.values()}
-    rows = operator_excluded = 0
+    rows = operator_excluded = flagged_in_file = 0
     selection_path = workspace.root / (run.selection_path or "")
     if run.selection_path and selection_path.is_file():
         mailed = pl.read_parquet(selection_path, columns=["customer_id", "mailed", "group"]).filter(pl.col("mailed"))
@@ -752,6 +775,7 @@ def export_preview(workspace: Workspace, registry: Registry, run_id: str) -> Exp
         kept = mailed.filter(~out)
         operator_excluded = mailed.height - kept.height
         rows = kept.height
+        flagged_in_file = kept.filter(pl.col("customer_id").cast(pl.String).is_in(flagged)).height
         groups.update({g: int(n) for g, n in kept.group_by("group").len().iter_rows()})
     elif not refusals:
         refusals.append(f"the stored selection of run {run_id} is missing")
@@ -771,4 +795,7 @@ def export_preview(workspace: Workspace, registry: Registry, run_id: str) -> Exp
         delimiter=config.export.delimiter,
         encoding=config.export.encoding,
         refusals=refusals,
+        acknowledged=acknowledged,
+        flagged=flagged_in_file,
+        degraded=run.degraded,
     )

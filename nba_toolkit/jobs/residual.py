@@ -15,6 +15,7 @@ import polars as pl
 
 from nba_toolkit.config import Config
 from nba_toolkit.core.degraded import impute, load_allowing_stand_ins
+from nba_toolkit.core.files import sha256_of
 from nba_toolkit.core.kept_inputs import kept_inputs
 from nba_toolkit.core.residual import ResidualGroup, residual_group
 from nba_toolkit.errors import BadInput, UsageError
@@ -24,6 +25,8 @@ from nba_toolkit.jobs.run import CORE_COLUMNS
 from nba_toolkit.ledger.store import RunRecord
 from nba_toolkit.plugin.manager import Registry
 from nba_toolkit.workspace import Workspace
+
+_CHANGED = "the snapshot of run {run_id} was changed after the run (its SHA-256 differs from the ledger's)"
 
 
 def residual_workspace(workspace: Workspace, registry: Registry, *, weeks: int = 12) -> ResidualGroup:
@@ -36,6 +39,8 @@ def residual_workspace(workspace: Workspace, registry: Registry, *, weeks: int =
     config = workspace.config
     engine = registry.engine(latest.engine or config.engine.name).obj
     path = workspace.recorded_path(latest.snapshot_path or "")
+    if path.is_file() and sha256_of(path) != latest.snapshot_sha256:
+        raise BadInput(_CHANGED.format(run_id=latest.run_id), file=path)  # a kept copy must not hide an edited extract
     frame = kept_inputs(workspace.run_dir(latest.run_id), latest.inputs_sha256)
     if frame is None:
         frame = _snapshot_of(latest, path, engine, config)
@@ -65,8 +70,5 @@ def _snapshot_of(run: RunRecord, path: Path, engine: Any, config: Config) -> pl.
     required = {**CORE_COLUMNS, **engine.required_columns}
     loaded = load_allowing_stand_ins(path, required=required, engine=engine, mapping=config.columns, denylist=config.denylist)
     if loaded.sha256 != run.snapshot_sha256:
-        raise BadInput(
-            f"the snapshot of run {run.run_id} was changed after the run (its SHA-256 differs from the ledger's)",
-            file=path,
-        )
+        raise BadInput(_CHANGED.format(run_id=run.run_id), file=path)
     return loaded.frame

@@ -233,3 +233,22 @@ def test_after_an_exported_degraded_run_residual_simulate_and_whatif_use_its_sta
     code, simulated = nba(capsys, ws, "simulate", "--from", "2026-W45")
     assert code == 0, simulated
     assert WEEK in json.dumps(simulated)
+
+
+# ------------------------------------------------------------------ warnings easy to miss
+
+
+def test_in_the_list_of_a_blocked_run_a_warning_is_marked_apart_from_the_blocker(
+    sample_workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from nba_toolkit.paths import sample_data_dir
+
+    ws = sample_workspace
+    with ws.config_path.open("a", encoding="utf-8") as handle:
+        handle.write('\n[checks.feature_drift]\nseverity = "warn"\n')
+    assert nba(capsys, ws, "run")[0] == 0
+    unit_change = sample_data_dir() / "scenarios" / "unit_change_2026-W47.parquet"
+    code, text = nba_text(capsys, ws, "run", "--again", "--snapshot", str(unit_change))
+    assert code == 3, text
+    assert "✗ blocks: unit_jump" in text
+    assert "! warns (does not block): feature_drift" in text and "✗ blocks: feature_drift" not in text

@@ -171,3 +171,109 @@ def test_quitting_during_a_run_asks_and_a_yes_records_the_run_as_cancelled(sampl
 
     asyncio.run(scenario())
     assert statuses(root) == {f"{WEEK}.1": "awaiting_approval", f"{WEEK}.2": "cancelled"}
+
+
+# ------------------------------------------------------------------ degraded and warnings, on every screen
+
+
+def degraded_week(ws: Workspace) -> None:
+    """This week's extract without the logins column (an optional input), and feature drift as a warning."""
+    import polars as pl
+
+    path = ws.snapshots_dir / f"{WEEK}.csv"
+    frame = pl.read_csv(path, separator=";", infer_schema=False, encoding="utf8-lossy")
+    frame.drop("IB_LOGINS_M").write_csv(path, separator=";")
+    with ws.config_path.open("a", encoding="utf-8") as handle:
+        handle.write('\n[checks.feature_drift]\nseverity = "warn"\n')
+
+
+def test_a_degraded_run_with_a_warning_says_so_on_run_checks_review_and_export(sample_workspace: Workspace) -> None:
+    from textual.widgets import DataTable
+
+    root = sample_workspace.root
+    degraded_week(sample_workspace)
+    stand_in = "logins_per_month was missing from the snapshot for 20,000 customers and set to 6"
+
+    async def scenario() -> None:
+        app = NbaApp(root, today=date(*SAMPLE_TODAY))
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            await pilot.press("2")
+            await settle(pilot)
+            await pilot.press("s")
+            await settle(pilot)
+            result = " ".join(text_of(app, "#run-result").split())
+            assert "ready for review" in result and "Degraded" in result and stand_in in result
+            assert "Before export, acknowledge on 3 Checks: feature_drift" in result
+
+            await pilot.press("3")
+            await settle(pilot)
+            title = " ".join(text_of(app, "#checks-title").split())
+            assert "Degraded" in title and stand_in in title
+            table = app.screen.query_one("#checks-table", DataTable)
+            assert str(table.get_row_at(0)[0]) == "feature_drift", "the warning is the first row"
+            assert all(str(table.get_row_at(i)[3]).endswith("pass") for i in range(1, table.row_count))
+
+            await pilot.press("4")
+            await settle(pilot)
+            assert "Degraded" in text_of(app, "#review-title")
+            await pilot.press("slash")
+            await pilot.pause()
+            customer = app.screen.review.page(0).rows[0]["customer_id"]
+            await type_text(pilot, customer)
+            await pilot.press("enter")
+            await settle(pilot)
+            detail = text_of(app, "#detail-text")
+            assert "The customer's values" in detail and "Recomputed from the run's snapshot and model" in detail, detail
+            assert "(the same as the run)" in detail
+
+            await pilot.press("5")
+            await settle(pilot)
+            preview = " ".join(text_of(app, "#export-preview").split())
+            assert "warnings not acknowledged yet: feature_drift" in preview
+
+    asyncio.run(scenario())
+    assert main(["acknowledge", f"{WEEK}.1", "feature_drift", "--workspace", str(root), "--note", "stand-in week"]) == 0
+    import polars as pl
+
+    selection = pl.read_parquet(root / "runs" / f"{WEEK}.1" / "selection.parquet")
+    mailed = str(selection.filter(pl.col("mailed"))["customer_id"][0])
+    Workspace.open(root).ledger.add_override(f"{WEEK}.1", mailed, action="flag", reason="odd balance", by="test-operator")
+
+    async def export() -> None:
+        app = NbaApp(root, today=date(*SAMPLE_TODAY))
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            await pilot.press("5")
+            await settle(pilot)
+            preview = " ".join(text_of(app, "#export-preview").split())
+            assert "Nothing holds this run back, but you approve it with" in preview
+            assert "the warning feature_drift was acknowledged by test-operator" in preview
+            assert f"degraded: {stand_in}" in preview
+            assert "1 flagged customer is still in the file (a flag does not exclude)" in preview
+            await pilot.press("a")
+            await pilot.pause()
+            assert isinstance(app.screen, ConfirmDialog)
+            assert "feature_drift was acknowledged" in app.screen.text and "degraded:" in app.screen.text
+            await pilot.press("n")
+
+    asyncio.run(export())
+
+
+def test_the_residual_screen_says_why_when_its_work_fails(sample_workspace: Workspace) -> None:
+    root = sample_workspace.root
+    assert main(["run", "--approve", "--workspace", str(root), "--json"]) == 0
+    (root / "runs" / f"{WEEK}.1" / "inputs.parquet").unlink()
+    (root / "data" / "snapshots" / f"{WEEK}.csv").unlink()
+
+    async def scenario() -> None:
+        app = NbaApp(root, today=date(*SAMPLE_TODAY))
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            await pilot.press("g")
+            await until(pilot, lambda: "Finding" not in text_of(app, "#residual-summary"), rounds=3000)
+            assert "could not be found" in text_of(app, "#residual-summary") and "no longer there" in text_of(
+                app, "#residual-summary"
+            )
+
+    asyncio.run(scenario())

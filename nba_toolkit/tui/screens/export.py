@@ -153,6 +153,7 @@ class ExportScreen(SectionScreen):
             f"Columns: relation number, campaign code {preview.campaign_code}, group, export date; "
             f"delimiter '{preview.delimiter}', encoding {preview.encoding}; file readable by you only.\n"
             + (f"Customers you excluded, left out: {preview.operator_excluded:,}.\n" if preview.operator_excluded else "")
+            + "".join(f"Note: {line}.\n" for line in preview.to_mention())
             + f"\nApproved by {operator_name()}. A run is exported once: this cannot be undone."
         )
 
@@ -185,6 +186,11 @@ def preview_text(preview: ExportPreview) -> Text:
         text.append("Cannot be approved now:\n", style="bold red")
         for refusal in preview.refusals:
             text.append(f"  ✗ {refusal}\n", style="red")
+    elif preview.to_mention():
+        text.append("Nothing holds this run back, but you approve it with:\n", style="bold yellow")
+        for line in preview.to_mention():
+            text.append(f"  ! {line}\n", style="yellow")
+        text.append("Press a to approve and export.", style="bold")
     else:
         text.append("Nothing holds this run back. Press a to approve and export.", style="bold green")
     return text

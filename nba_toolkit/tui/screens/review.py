@@ -19,7 +19,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.timer import Timer
 from textual.widgets import DataTable, Input, Label, Select, Static, TabbedContent, TabPane
 
-from nba_toolkit.tui.screens.base import SectionScreen
+from nba_toolkit.tui.screens.base import SectionScreen, degraded_text
 from nba_toolkit.tui.screens.dialogs import ReasonDialog
 from nba_toolkit.tui.screens.home import volume_chart
 from nba_toolkit.tui.widgets.barchart import Bar, BarChart, Chart
@@ -180,6 +180,9 @@ class ReviewScreen(SectionScreen):
         title.append(f"Run {summary.run_id} · {summary.week} · {summary.status.replace('_', ' ')}", style="bold")
         if not summary.editable:
             title.append("  (read only: only a run awaiting approval can change)", style="dim")
+        if summary.degraded:
+            title.append("\n")
+            title.append(degraded_text(summary.degraded))
         self.query_one("#review-title", Static).update(title)
         self.query_one("#summary-counts", Static).update(counts_table(summary))
         self.query_one("#score-histogram", BarChart).chart = histogram_chart(summary.histogram)
