@@ -76,6 +76,13 @@ def test_running_a_week_again_asks_and_a_run_can_be_withdrawn_on_export(sample_w
             home = text_of(app, "#home-status")
             assert f"{WEEK}.1 awaits review" in home and f"{WEEK}.2" not in home
 
+            await pilot.press("7")
+            await settle(pilot)
+            await pilot.press("enter")  # the newest run: the withdrawn one, with who and why
+            await settle(pilot)
+            detail = " ".join(text_of(app, "#run-detail-text").split())
+            assert "withdrawn" in detail and "by test-operator" in detail and "second try was wrong" in detail
+
     asyncio.run(scenario())
     record = Workspace.open(root).ledger.run(f"{WEEK}.2")
     assert (record.withdrawn_by, record.withdrawn_reason) == ("test-operator", "second try was wrong")
