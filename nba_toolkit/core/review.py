@@ -76,7 +76,7 @@ class ModelSummary:
 @dataclass(frozen=True)
 class WeekStatus:
     week: str
-    status: str  # exported | awaiting_approval | blocked | failed | missing
+    status: str  # exported | awaiting_approval | blocked | failed | cancelled | withdrawn | missing
     run_id: str | None
     text: str
 
@@ -209,8 +209,27 @@ def _first_active_week(ledger_path: Path, runs: list[RunRecord]) -> str | None:
     return min(candidates) if candidates else None
 
 
+#: runs that ended without reaching review, or were taken back: never the run a screen opens on by itself
+ENDED_WITHOUT_REVIEW = ("running", "failed", "cancelled", "withdrawn")
+
+
+def run_awaiting_operator(runs: Iterable[RunRecord]) -> str | None:
+    """The run the operator's next step is about: the newest run of the newest week awaiting approval.
+
+    Without one, the newest run that reached review or was blocked (its
+    checks say why); a failed, cancelled or withdrawn run is never chosen.
+    """
+    runs = list(runs)
+    newest_first = sorted(runs, key=lambda r: (r.started_at, r.run_id), reverse=True)
+    awaiting = [r for r in newest_first if r.status == "awaiting_approval" and r.kind == "weekly"]
+    if awaiting:
+        return max(awaiting, key=lambda r: parse_week(r.week)).run_id
+    shown = next((r for r in newest_first if r.status not in ENDED_WITHOUT_REVIEW), None)
+    return shown.run_id if shown else None
+
+
 def _week_status(week: str, runs: list[RunRecord], snapshots: Mapping[str, str]) -> WeekStatus:
-    for status in ("exported", "awaiting_approval", "blocked", "failed"):
+    for status in ("exported", "awaiting_approval", "blocked", "failed", "cancelled", "withdrawn"):
         run = next((r for r in runs if r.status == status), None)
         if run is None:
             continue
@@ -219,6 +238,8 @@ def _week_status(week: str, runs: list[RunRecord], snapshots: Mapping[str, str])
             "awaiting_approval": f"run {run.run_id} awaits review and approval",
             "blocked": f"run {run.run_id} was blocked: {run.error or 'a check stopped it'}",
             "failed": f"run {run.run_id} failed: {run.error or 'see the run'}",
+            "cancelled": f"run {run.run_id} was cancelled; run the week again",
+            "withdrawn": f"run {run.run_id} was withdrawn ({run.withdrawn_reason}); run the week again",
         }[status]
         return WeekStatus(week, status, run.run_id, text)
     if week in snapshots:
@@ -281,6 +302,8 @@ class ReviewSummary:
     capacity: int
     histogram: Histogram
     recent: WeeklyVolumes  # the weeks before this run's week
+    #: optional inputs the run filled in with stand-ins (core/degraded.py); empty when complete
+    degraded: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -417,6 +440,7 @@ class RunReview:
             capacity=self.capacity,
             histogram=Histogram(histogram["edges"], histogram["counts"], self.config.selection.threshold),
             recent=weekly_volumes(workspace.ledger.path, weeks_before(self.run.week, RECENT_WEEKS - 1)),
+            degraded=self.run.degraded,
         )
 
     @property
@@ -558,28 +582,35 @@ class RunReview:
     def _load_snapshot(self) -> pl.DataFrame | None:
         if self._snapshot is not None or self._snapshot_problem is not None:
             return self._snapshot
+        from nba_toolkit.core.degraded import impute, load_allowing_stand_ins
         from nba_toolkit.core.kept_inputs import kept_inputs
-        from nba_toolkit.core.snapshot import load_snapshot
 
         path = self.root / (self.run.snapshot_path or "")  # recorded relative to the workspace, or absolute
         kept = kept_inputs(self.root / "runs" / self.run.run_id, self.run.inputs_sha256)
         if self.engine is None:
             self._snapshot_problem = f"the engine '{self.run.engine}' of this run is not installed now"
-        elif kept is not None:
-            self._snapshot = kept.with_columns(pl.col("customer_id").cast(pl.String).alias("_id"))
-        elif not path.is_file():
+            return None
+        if kept is None and not path.is_file():
             self._snapshot_problem = f"the run's snapshot is no longer at {path}, so customer values cannot be shown"
-        else:
-            loaded = load_snapshot(
-                path, mapping=self.config.columns, denylist=self.config.denylist, schema=dict(self.engine.required_columns)
+            return None
+        if kept is None:
+            loaded = load_allowing_stand_ins(
+                path,
+                required=dict(self.engine.required_columns),
+                engine=self.engine,
+                mapping=self.config.columns,
+                denylist=self.config.denylist,
             )
             if loaded.sha256 != self.run.snapshot_sha256:
                 self._snapshot_problem = (
                     f"the snapshot {path} changed after the run (its SHA-256 differs from the ledger's), "
                     "so it no longer shows what the run saw"
                 )
-            else:
-                self._snapshot = loaded.frame.with_columns(pl.col("customer_id").cast(pl.String).alias("_id"))
+                return None
+            kept = loaded.frame
+        # the optional inputs the run filled in, filled with the very stand-ins it recorded
+        filled, _ = impute(kept, self.engine, path=path, recorded=self.run.degraded)
+        self._snapshot = filled.with_columns(pl.col("customer_id").cast(pl.String).alias("_id"))
         return self._snapshot
 
     def _load_model(self) -> Any:
@@ -764,10 +795,26 @@ class ExportPreview:
     delimiter: str
     encoding: str
     refusals: list[str]
+    #: what goes out with the file and should be said at approval: warnings accepted (check, who),
+    #: customers flagged as suspicious (they are still mailed), optional inputs filled in with stand-ins
+    acknowledged: list[tuple[str, str]] = field(default_factory=list)
+    flagged: int = 0
+    degraded: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def ready(self) -> bool:
         return not self.refusals
+
+    def to_mention(self) -> list[str]:
+        """What the operator approves along with the file, in plain sentences; empty when there is nothing to say."""
+        from nba_toolkit.core.degraded import describe
+
+        lines = [f"the warning {check} was acknowledged by {who}" for check, who in self.acknowledged]
+        if self.flagged:
+            are = "s are" if self.flagged != 1 else " is"
+            lines.append(f"{self.flagged:,} flagged customer{are} still in the file (a flag does not exclude)")
+        lines += [f"degraded: {line}" for line in describe(self.degraded)]
+        return lines
 
 
 def export_preview(workspace: Workspace, registry: Registry, run_id: str) -> ExportPreview:
@@ -779,7 +826,8 @@ def export_preview(workspace: Workspace, registry: Registry, run_id: str) -> Exp
     if run.status == "exported":
         refusals.append(f"run {run_id} was already exported on {run.exported_at} to {run.export_path}")
     elif run.status != "awaiting_approval":
-        refusals.append(f"run {run_id} is {run.status.replace('_', ' ')}" + (f": {run.error}" if run.error else ""))
+        why = run.withdrawn_reason or run.error
+        refusals.append(f"run {run_id} is {run.status.replace('_', ' ')}" + (f": {why}" if why else ""))
     earlier = ledger.exported_run_for_week(run.week)
     if earlier and earlier != run_id:
         refusals.append(f"{run.week} was already exported by run {earlier}; a week is mailed once")
@@ -789,9 +837,13 @@ def export_preview(workspace: Workspace, registry: Registry, run_id: str) -> Exp
     unread = open_warnings(ledger, run_id)
     if unread:
         refusals.append(f"warnings not acknowledged yet: {', '.join(w.check for w in unread)} (acknowledge them on Checks)")
-    excluded = [o["customer_id"] for o in ledger.overrides(run_id) if o["action"] == "exclude"]
+    overrides = ledger.overrides(run_id)
+    excluded = [o["customer_id"] for o in overrides if o["action"] == "exclude"]
+    flagged = [o["customer_id"] for o in overrides if o["action"] == "flag"]
+    warned = {c.check_name for c in ledger.check_results(run_id) if c.status == "fail" and c.severity == "warn"}
+    acknowledged = sorted((check, who) for check, (who, _) in ledger.acknowledgements(run_id).items() if check in warned)
     groups = {g: 0 for g in MAILED_GROUPS.values()}
-    rows = operator_excluded = 0
+    rows = operator_excluded = flagged_in_file = 0
     selection_path = workspace.root / (run.selection_path or "")
     if run.selection_path and selection_path.is_file():
         mailed = pl.read_parquet(selection_path, columns=["customer_id", "mailed", "group"]).filter(pl.col("mailed"))
@@ -799,6 +851,7 @@ def export_preview(workspace: Workspace, registry: Registry, run_id: str) -> Exp
         kept = mailed.filter(~out)
         operator_excluded = mailed.height - kept.height
         rows = kept.height
+        flagged_in_file = kept.filter(pl.col("customer_id").cast(pl.String).is_in(flagged)).height
         groups.update({g: int(n) for g, n in kept.group_by("group").len().iter_rows()})
     elif not refusals:
         refusals.append(f"the stored selection of run {run_id} is missing")
@@ -818,4 +871,7 @@ def export_preview(workspace: Workspace, registry: Registry, run_id: str) -> Exp
         delimiter=config.export.delimiter,
         encoding=config.export.encoding,
         refusals=refusals,
+        acknowledged=acknowledged,
+        flagged=flagged_in_file,
+        degraded=run.degraded,
     )

@@ -132,6 +132,30 @@ class NbaApp(App):
         except OSError as error:
             self.notify(f"The theme could not be remembered for next time: {error}", severity="warning", markup=False)
 
+    async def action_quit(self) -> None:
+        """Quitting during a run asks first; a yes cancels the run and quits once it is recorded as cancelled."""
+        if not self.session.running:
+            self.exit()
+            return
+        from nba_toolkit.tui.screens.dialogs import ConfirmDialog
+
+        def answered(yes: bool | None) -> None:
+            if not yes:
+                return
+            if not self.session.running:  # the run ended while the question was open
+                self.exit()
+                return
+            self.session.quit_after_run = True
+            for screen in self.get_screen_stack("run"):
+                if isinstance(screen, RunScreen):
+                    screen.action_cancel_run()
+
+        text = (
+            "A run is in progress. Quit anyway? The run stops before its next stage, is recorded as cancelled, "
+            "and nothing is exported."
+        )
+        self.push_screen(ConfirmDialog("Quit during a run?", text, yes="Cancel the run and quit", warning=True), answered)
+
     def warm_up(self) -> None:
         """Load the active model in the background, once per session (see Session.warm_up)."""
         self.run_worker(self.session.warm_up, thread=True, exit_on_error=False, group="warm-up", name="warm-up")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer
@@ -83,3 +84,13 @@ class SectionScreen(Screen):
             return
         self.nba.pending_action = None
         self.call_next(self.run_action, pending[1])
+
+
+def degraded_text(degraded: dict[str, dict[str, Any]]) -> Text:
+    """'Degraded' with what was filled in, with what, for how many customers: the same words on every screen."""
+    from nba_toolkit.core.degraded import describe
+
+    text = Text()
+    text.append("Degraded: ", style="bold yellow")
+    text.append("scored with stand-ins for missing optional inputs: " + "; ".join(describe(degraded)) + ".\n", style="yellow")
+    return text

@@ -69,6 +69,16 @@ class ResidualScreen(SectionScreen):
                 )
             return residual_workspace(workspace, self.session.registry(workspace), weeks=weeks)
 
+    def job_failed(self, name: str, error: BaseException) -> None:
+        from nba_toolkit.tui.errors import describe
+
+        if name == "residual":
+            self.query_one("#residual-summary", Static).update(
+                Text(f"The residual group could not be found: {describe(error)[1]}", style="red")
+            )
+            self.query_one("#residual-profile", Static).update("")
+            self.query_one("#residual-down", Static).update("")
+
     def job_done(self, name: str, result: Any) -> None:
         if name != "residual":
             return

@@ -19,7 +19,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.timer import Timer
 from textual.widgets import DataTable, Input, Label, Select, Static, TabbedContent, TabPane
 
-from nba_toolkit.tui.screens.base import SectionScreen
+from nba_toolkit.tui.screens.base import SectionScreen, degraded_text
 from nba_toolkit.tui.screens.dialogs import ReasonDialog
 from nba_toolkit.tui.screens.home import volume_chart
 from nba_toolkit.tui.widgets.barchart import Bar, BarChart, Chart
@@ -144,7 +144,9 @@ class ReviewScreen(SectionScreen):
     def job_done(self, name: str, result: Any) -> None:
         if name == "open":
             if result is None:
-                self.query_one("#review-title", Static).update("No run yet. Start one on 2 Run.")
+                self.query_one("#review-title", Static).update(
+                    "No run awaits review. Start one on 2 Run (7 Runs opens any past run)."
+                )
                 return
             self.review, summary = result
             self.show_summary(summary)
@@ -162,13 +164,29 @@ class ReviewScreen(SectionScreen):
                 self.load_page(self.review, self.page_offset, self.view)
                 self.load_detail(self.review, decision.customer_id)
 
+    def job_failed(self, name: str, error: BaseException) -> None:
+        from nba_toolkit.tui.errors import describe
+
+        if name == "open":
+            self.review = None
+            self.query_one("#review-title", Static).update(
+                Text(f"This run cannot be reviewed: {describe(error)[1]}", style="red")
+            )
+        elif name == "detail":
+            self.query_one("#detail-text", Static).update(
+                Text(f"Relation number {self.customer}: the lookup failed; {describe(error)[1]}", style="red")
+            )
+
     # -- summary ---------------------------------------------------------------
 
     def show_summary(self, summary: ReviewSummary) -> None:
         title = Text()
         title.append(f"Run {summary.run_id} · {summary.week} · {summary.status.replace('_', ' ')}", style="bold")
         if not summary.editable:
-            title.append("  (read only: not awaiting approval)", style="dim")
+            title.append("  (read only: only a run awaiting approval can change)", style="dim")
+        if summary.degraded:
+            title.append("\n")
+            title.append(degraded_text(summary.degraded))
         self.query_one("#review-title", Static).update(title)
         self.query_one("#summary-counts", Static).update(counts_table(summary))
         self.query_one("#score-histogram", BarChart).chart = histogram_chart(summary.histogram)
