@@ -53,7 +53,7 @@ def _print_story(out: Output, story: CustomerStory) -> None:
             "—" if entry.score is None else f"{entry.score:.2%}",
             "—" if entry.rank is None else f"{entry.rank:,}",
             _decision(entry),
-            "yes" if entry.in_mail_file else "no",
+            _mail_file(entry),
         )
     out.console.print(table)
     for entry in story.runs:
@@ -64,16 +64,26 @@ def _print_story(out: Output, story: CustomerStory) -> None:
         verb = "Standing exclusion" if event["action"] == "suppress" else "Standing exclusion lifted"
         until = f" until {event['until']}" if event["until"] else ""
         out.say(f"{verb}{until} by {escape(event['made_by'])} on {event['made_at'][:10]}: {escape(event['reason'])}")
-    for mailing in story.mailings:
-        if mailing.run_id is None:
-            out.say(f"Mailed {mailing.contact_date} ({mailing.week}) outside the toolkit: {escape(mailing.source)}")
+    outside = [m for m in story.mailings if m.run_id is None]
+    if outside:
+        weeks = ", ".join(m.week for m in outside)
+        sources = ", ".join(sorted({m.source for m in outside}))
+        out.say(f"Mailed outside the toolkit ({escape(sources)}): {weeks}")
     _print_outcomes(out, story)
 
 
 def _decision(entry: RunEntry) -> str:
     if entry.purged:
         return "customer data purged (retention)"
-    return escape(entry.reason_text)
+    actions = {o["action"] for o in entry.overrides}
+    marks = ["excluded by the operator"] * ("exclude" in actions) + ["flagged"] * ("flag" in actions)
+    return escape(" · ".join([entry.reason_text, *marks]))
+
+
+def _mail_file(entry: RunEntry) -> str:
+    if entry.in_mail_file:
+        return "yes"
+    return "no" if entry.status == "exported" else "not exported"
 
 
 def _print_outcomes(out: Output, story: CustomerStory) -> None:

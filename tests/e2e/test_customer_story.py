@@ -88,7 +88,8 @@ def test_a_customer_mailed_one_week_shows_the_mailing_the_cooldown_after_it_and_
 
     code, text = cli(capsys, "customer-history", mailed, "--read-only", "--workspace", str(ws.root))
     assert code == 0
-    assert "contacted within the cooldown" in text
+    assert "contacted within the cooldown · flagged" in text and "not exported" in text
+    assert f"Mailed outside the toolkit (sample past_mailings.csv): {', '.join(w for w, _ in earlier)}" in text
     assert "Opened an investment account on 2026-11-25 (1,500.00 invested), within 4 weeks of the mailing of 2026-W47" in text
 
 
