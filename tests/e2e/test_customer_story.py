@@ -134,3 +134,15 @@ def test_runs_whose_customer_data_was_purged_are_listed_as_purged(
     assert story["outcomes"][0]["after_mailing_week"] is None
     code, text = cli(capsys, "customer-history", mailed, "--workspace", str(ws.root))
     assert text.count("customer data purged (retention)") == 2
+
+
+def test_a_stored_selection_changed_after_the_run_stops_the_story(two_weeks, capsys: pytest.CaptureFixture[str]) -> None:
+    ws, (first, w47), _, mailed, _ = two_weeks
+    path = ws.run_dir(first) / "selection.parquet"
+    pl.read_parquet(path).with_columns(pl.lit("holdout").alias("reason")).write_parquet(path)
+
+    code, out = cli(capsys, "customer-history", mailed, "--workspace", str(ws.root), "--json")
+
+    assert code != 0
+    story = json.loads(out)
+    assert f"selection of run {first} was changed after the run" in story["error"] and "runs" not in story
