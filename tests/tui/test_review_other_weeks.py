@@ -42,3 +42,31 @@ def test_the_customer_panel_of_next_week_shows_last_weeks_mailing(sample_workspa
     assert "Other weeks" in panel
     assert f"2026-W47  2026-W47.1  mailed {score:.2%}, in the mail file" in panel
     assert "2026-W48  2026-W48.1" not in panel, "the run under review is not repeated"
+
+
+async def _run_on_the_run_screen(ws: Workspace) -> str:
+    app = NbaApp(ws.root, today=date(2026, 11, 30))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("2")
+        await settle(pilot)
+        assert str(app.screen.query_one("#snapshot").value).endswith("2026-W48.csv")
+        await pilot.press("s")
+        await settle(pilot)
+        return text_of(app, "#run-result")
+
+
+def test_the_run_result_says_what_changed_since_last_week(sample_workspace: Workspace, later_week) -> None:
+    ws = sample_workspace
+    assert main(["run", "--week", "2026-W47", "--approve", "--workspace", str(ws.root)]) == 0
+    before = pl.read_parquet(ws.run_dir("2026-W47.1") / "selection.parquet").filter(pl.col("mailed"))
+    later_week(ws, "2026-W48", "2026-11-23")
+
+    result = asyncio.run(_run_on_the_run_screen(ws))
+
+    after = pl.read_parquet(ws.run_dir("2026-W48.1") / "selection.parquet").filter(pl.col("mailed"))
+    entered = after.join(before, on="customer_id", how="anti").height
+    left = before.join(after, on="customer_id", how="anti").height
+    assert "Run 2026-W48.1 for 2026-W48 is ready for review" in result
+    assert f"Since 2026-W47 (run 2026-W47.1): {entered:,} entered and {left:,} left the mail file" in result
+    assert "changed settings: none" in result

@@ -11,7 +11,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import work
@@ -22,6 +22,10 @@ from textual.message import Message
 from textual.widgets import Label, ProgressBar, Select, Static
 
 from nba_toolkit.tui.screens.base import SectionScreen
+
+if TYPE_CHECKING:
+    from nba_toolkit.plugin.manager import Registry
+    from nba_toolkit.workspace import Workspace
 
 #: the stages run_week reports, with the words the operator reads
 STAGES = (
@@ -43,6 +47,8 @@ class RunResult:
     rows_in: int
     message: str
     failed_checks: list[tuple[str, str, str]]  # (check, message, what to do)
+    #: one line on what changed against the week before; empty for a first week
+    since_last_week: str = ""
 
 
 class StageReached(Message):
@@ -163,7 +169,8 @@ class RunScreen(SectionScreen):
                 return RunResult(blocked.run_id, run.week if run else "?", "blocked", {}, 0, blocked.message, failed)
             except Cancelled as cancelled:
                 return RunResult(None, "", "cancelled", {}, 0, cancelled.message, [])
-            return RunResult(outcome.run_id, outcome.week, outcome.status, outcome.counts, outcome.rows_in, "", [])
+            since = since_last_week(workspace, registry, outcome.run_id)
+            return RunResult(outcome.run_id, outcome.week, outcome.status, outcome.counts, outcome.rows_in, "", [], since)
 
     def on_stage_reached(self, message: StageReached) -> None:
         self.stage_started[message.index] = message.at
@@ -208,8 +215,28 @@ class RunScreen(SectionScreen):
             f"{c.get('holdout', 0):,} of them held out; {c.get('random_control', 0):,} mailed at random; "
             f"{mailed:,} to be mailed.\n"
         )
+        if result.since_last_week:
+            text.append(result.since_last_week + "\n")
         text.append("Next: 3 Checks, 4 Review, 5 Export.", style="dim")
         self.show(text)
 
     def show(self, text: Text) -> None:
         self.query_one("#run-result", Static).update(text)
+
+
+def since_last_week(workspace: Workspace, registry: Registry, run_id: str) -> str:
+    """What changed against the accepted run of the week before, in one line; empty when there is none."""
+    from nba_toolkit.errors import NbaError, UsageError
+    from nba_toolkit.jobs.changes import what_changed
+
+    try:
+        changes = what_changed(workspace, registry, run_id)
+    except UsageError:
+        return ""  # a first week, or last week's data was purged: nothing to compare with
+    except NbaError as problem:
+        return f"What changed since last week cannot be shown: {problem.message}"
+    settings = ", ".join(s.name for s in changes.settings) or "none"
+    return (
+        f"Since {changes.against_week} (run {changes.against}): {changes.entered:,} entered and {changes.left:,} left "
+        f"the mail file; changed settings: {settings}. `nba-toolkit changes` shows why."
+    )
