@@ -555,6 +555,21 @@ class RunReview:
             }
         return shown
 
+    def features(self) -> tuple[pl.DataFrame | None, str | None]:
+        """Every customer's features from the run's own snapshot, in the values the customer panel shows, or why not.
+
+        Comparing two runs needs the same verified inputs the panel reads,
+        never a snapshot that changed since; and, as on the panel, a feature
+        named like a snapshot column is that column's own value (a balance in
+        euros, not the engine's log of it).
+        """
+        snapshot = self._load_snapshot()
+        if snapshot is None:
+            return None, self._snapshot_problem
+        features = self.engine.features(snapshot.drop("_id").lazy()).collect()
+        raw = [n for n in features.columns if n in snapshot.columns and n != "customer_id"]
+        return features.drop(raw).join(snapshot.select("customer_id", *raw), on="customer_id", how="left"), None
+
     def explain(self, customer_id: str) -> Explanation:
         """The engine's explanation of one customer's score, from the run's own snapshot and model."""
         cid = relation_number(customer_id)

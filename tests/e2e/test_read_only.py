@@ -58,6 +58,7 @@ READS = (
     ("checks", "{run}"),
     ("review", "{run}", "--top", "3"),
     ("customer", "{run}", "{customer}"),
+    ("customer-history", "{customer}"),
     ("suppressions",),
     ("plugins",),
     ("config", "show"),

@@ -3,7 +3,8 @@
 The customer table shows one page of about a hundred rows at a time, read
 from the run's selection in Polars, so a million scored customers scroll as
 fast as twenty thousand. The detail panel explains the highlighted (or
-looked-up) customer from the run's own snapshot and model.
+looked-up) customer from the run's own snapshot and model, and lists what
+the other runs decided about them (their story across weeks).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from nba_toolkit.tui.widgets.textbox import TextBox
 
 if TYPE_CHECKING:
     from nba_toolkit.core.review import Decision, Explanation, Histogram, Page, ReviewSummary, RunReview
+    from nba_toolkit.jobs.story import RunEntry
+    from nba_toolkit.workspace import Workspace
 
 #: reasons in a word or two, for the table
 SHORT_REASON = {
@@ -125,8 +128,12 @@ class ReviewScreen(SectionScreen):
         return review.page(offset, view=view)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="detail", name="detail")
-    def load_detail(self, review: RunReview, customer_id: str) -> tuple[Decision, Explanation]:
-        return review.decision(customer_id), review.explain(customer_id)
+    def load_detail(self, review: RunReview, customer_id: str) -> tuple[Decision, Explanation, list[RunEntry] | str]:
+        decision = review.decision(customer_id)
+        if not decision.found:
+            return decision, review.explain(customer_id), []
+        with self.session.workspace() as workspace:
+            return decision, review.explain(customer_id), other_weeks(workspace, decision.customer_id, review.run.run_id)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="override", name="override")
     def save_override(
@@ -308,9 +315,11 @@ class ReviewScreen(SectionScreen):
 
     # -- one customer ------------------------------------------------------------
 
-    def show_detail(self, decision: Decision, explanation: Explanation) -> None:
+    def show_detail(self, decision: Decision, explanation: Explanation, others: list[RunEntry] | str) -> None:
         self.decision = decision
-        self.query_one("#detail-text", Static).update(detail_text(decision, explanation))
+        text = detail_text(decision, explanation)
+        text.append_text(other_weeks_text(others))
+        self.query_one("#detail-text", Static).update(text)
         detail = self.query_one("#customer-detail", VerticalScroll)
         if self.focused is None:
             self.call_after_refresh(lambda: detail.focus() if detail.allow_focus() else None)
@@ -426,4 +435,36 @@ def detail_text(decision: Decision, explanation: Explanation) -> Text:
             )
     if explanation.problem:
         text.append(explanation.problem, style="yellow")
+    return text
+
+
+def other_weeks(workspace: Workspace, customer_id: str, run_id: str) -> list[RunEntry] | str:
+    """What the other runs decided about the customer, oldest first, or why that cannot be shown."""
+    from nba_toolkit.errors import NbaError
+    from nba_toolkit.jobs.story import customer_story
+
+    try:
+        story = customer_story(workspace, customer_id)
+    except NbaError as problem:
+        return problem.message
+    return [entry for entry in story.runs if entry.run_id != run_id]
+
+
+def other_weeks_text(others: list[RunEntry] | str) -> Text:
+    """The customer's other runs, one line each; nothing when this run is the only one."""
+    text = Text()
+    if isinstance(others, str):
+        text.append(f"\n\nOther weeks cannot be shown: {others}", style="yellow")
+        return text
+    if not others:
+        return text
+    text.append("\n\nOther weeks (nba-toolkit customer-history)\n", style="bold underline")
+    for entry in others:
+        if entry.purged:
+            decision = "customer data purged (retention)"
+        else:
+            score = "" if entry.score is None else f" {entry.score:.2%}"
+            mailed = ", in the mail file" if entry.in_mail_file else ""
+            decision = f"{SHORT_REASON.get(entry.reason or '', entry.reason_text)}{score}{mailed}"
+        text.append(f"{entry.week}  {entry.run_id}  {decision}\n")
     return text

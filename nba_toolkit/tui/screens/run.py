@@ -13,7 +13,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import work
@@ -26,6 +26,10 @@ from textual.widgets import Label, ProgressBar, Select, Static
 from nba_toolkit.tui.screens.base import SectionScreen, degraded_text
 from nba_toolkit.tui.screens.dialogs import ConfirmDialog
 from nba_toolkit.words import plural
+
+if TYPE_CHECKING:
+    from nba_toolkit.plugin.manager import Registry
+    from nba_toolkit.workspace import Workspace
 
 #: the stages run_week reports, with the words the operator reads
 STAGES = (
@@ -54,6 +58,8 @@ class RunResult:
     degraded: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: warnings that must be acknowledged on Checks before export
     to_acknowledge: list[str] = field(default_factory=list)
+    #: one line on what changed against the week before; empty for a first week
+    since_last_week: str = ""
 
 
 class StageReached(Message):
@@ -192,6 +198,7 @@ class RunScreen(SectionScreen):
                 [],
                 degraded=outcome.degraded,
                 to_acknowledge=to_acknowledge,
+                since_last_week=since_last_week(workspace, registry, outcome.run_id),
             )
 
     def on_stage_reached(self, message: StageReached) -> None:
@@ -248,6 +255,8 @@ class RunScreen(SectionScreen):
                 "(a warning holds the export back until someone accepts it).\n",
                 style="bold yellow",
             )
+        if result.since_last_week:
+            text.append(result.since_last_week + "\n")
         text.append("Next: 3 Checks, 4 Review, 5 Export.", style="dim")
         self.show(text)
 
@@ -276,3 +285,21 @@ class RunScreen(SectionScreen):
 
     def show(self, text: Text) -> None:
         self.query_one("#run-result", Static).update(text)
+
+
+def since_last_week(workspace: Workspace, registry: Registry, run_id: str) -> str:
+    """What changed against the accepted run of the week before, in one line; empty when there is none."""
+    from nba_toolkit.errors import NbaError, UsageError
+    from nba_toolkit.jobs.changes import what_changed
+
+    try:
+        changes = what_changed(workspace, registry, run_id)
+    except UsageError:
+        return ""  # a first week, or last week's data was purged: nothing to compare with
+    except NbaError as problem:
+        return f"What changed since last week cannot be shown: {problem.message}"
+    settings = ", ".join(s.name for s in changes.settings) or "none"
+    return (
+        f"Since {changes.against_week} (run {changes.against}): {changes.entered:,} entered and {changes.left:,} left "
+        f"the mail file; changed settings: {settings}. `nba-toolkit changes` shows why."
+    )
