@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from nba_toolkit.core.check_settings import BUILTIN_SETTINGS, CheckSettings, VolumeBandSettings, settings_class
+from nba_toolkit.core.features import DEFAULT_DECLARATION, Declaration, parse_features
 from nba_toolkit.errors import BadInput
 
 DEFAULT_DENYLIST = (
@@ -172,6 +173,8 @@ class Config:
     selection: SelectionConfig = field(default_factory=SelectionConfig)
     engine: EngineConfig = field(default_factory=EngineConfig)
     columns: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_COLUMNS))
+    #: the engine's features, as ``[features]`` declares them (core/features.py)
+    features: Declaration = DEFAULT_DECLARATION
     denylist: tuple[str, ...] = DEFAULT_DENYLIST
     export: ExportConfig = field(default_factory=ExportConfig)
     checks: ChecksConfig = field(default_factory=ChecksConfig)
@@ -183,6 +186,7 @@ class Config:
     def to_dict(self) -> dict[str, Any]:
         """Plain data in the shape of nba.toml, for the ledger and for ``config show``."""
         data = asdict(self)
+        data["features"] = self.features.to_dict()
         data["privacy"] = {"denylist": list(data.pop("denylist"))}
         data["plugins"] = {k: list(v) if isinstance(v, tuple) else v for k, v in data["plugins"].items()}
         data["checks"] = data["checks"]["by_name"]
@@ -218,6 +222,7 @@ def parse_config(raw: dict[str, Any], *, source: Path | str = "nba.toml") -> Con
         "selection",
         "engine",
         "columns",
+        "features",
         "privacy",
         "export",
         "checks",
@@ -236,6 +241,7 @@ def parse_config(raw: dict[str, Any], *, source: Path | str = "nba.toml") -> Con
     for canonical, bank in _mapping(raw.get("columns", {}), "columns", source).items():
         columns[canonical] = bank
     values["columns"] = columns
+    values["features"] = parse_features(raw["features"], source=source) if "features" in raw else DEFAULT_DECLARATION
     privacy = raw.get("privacy", {})
     _no_unknown(privacy, {"denylist"}, "privacy", source)
     denylist = privacy.get("denylist", list(DEFAULT_DENYLIST))

@@ -156,7 +156,7 @@ def backtest_workspace(
         configurations.append(("compared", other, changes))
 
     rules = [(r.obj, r.plugin) for r in registry.rules.values()]
-    engines = {c.engine.name: registry.engine(c.engine.name).obj for _, c, _ in configurations}
+    engines = {c.engine.name: registry.engine(c.engine.name, c.features).obj for _, c, _ in configurations}
     schema = {**CORE_COLUMNS, **rule_columns(rules)}
     for engine in engines.values():
         schema.update(engine.required_columns)

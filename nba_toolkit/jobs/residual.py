@@ -26,7 +26,7 @@ def residual_workspace(workspace: Workspace, registry: Registry, *, weeks: int =
         raise UsageError("there are no exported runs yet; the residual group needs at least one", hint="`nba-toolkit runs`")
     latest = runs[-1]
     config = workspace.config
-    engine = registry.engine(latest.engine or config.engine.name).obj
+    engine = registry.engine(latest.engine or config.engine.name, config.features).obj
     path = workspace.recorded_path(latest.snapshot_path or "")
     if not path.is_file():
         raise BadInput(f"the snapshot of run {latest.run_id} is no longer there", file=path)

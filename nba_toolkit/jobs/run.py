@@ -250,7 +250,7 @@ def run_week(
     workspace.ledger.require_intact()
     notice_hand_edits(workspace, noticed_by=operator_name())
     check_plugins_for_run(registry, config, workspace.ledger)
-    engine_entry = registry.engine(config.engine.name)
+    engine_entry = registry.engine(config.engine.name, config.features)
     engine = engine_entry.obj
     if not dry_run:
         _require_approved_model(workspace, engine.name)

@@ -23,6 +23,7 @@ import polars as pl
 
 from nba_toolkit import __version__
 from nba_toolkit.core.checks import CheckContext, CheckResult, blocking, run_checks
+from nba_toolkit.core.engine import declared_features
 from nba_toolkit.core.files import atomic_write_bytes
 from nba_toolkit.core.governance import not_known_in_time, read_register
 from nba_toolkit.core.model_card import render
@@ -72,7 +73,7 @@ class TrainOutcome:
 
 def train(workspace: Workspace, registry: Registry, *, until: str | None = None, seed: int = 0) -> TrainOutcome:
     config = workspace.config
-    engine = registry.engine(config.engine.name).obj
+    engine = registry.engine(config.engine.name, config.features).obj
     _refuse_features_not_known_in_time(workspace, engine)
     schema = {**CORE_COLUMNS, **engine.required_columns}
     history = load_snapshot(workspace.history_path, mapping=config.columns, denylist=config.denylist, schema=schema)
@@ -137,6 +138,7 @@ def train(workspace: Workspace, registry: Registry, *, until: str | None = None,
             "positives": result.positives,
             "metrics": result.metrics,
             "features": dict(engine.feature_labels),
+            **declared_features(engine, result.model),
             "data_columns": sorted(schema),
             "reference": result.reference,
             "model_card": engine.model_card(),

@@ -135,7 +135,7 @@ def test_changes_keep_types_and_whole_numbers():
 )
 def test_bad_changes_are_usage_errors(text, kind, message):
     with pytest.raises(UsageError, match=message):
-        parse_change(text, kind=kind, columns=LogisticEngine.required_columns)
+        parse_change(text, kind=kind, columns=LogisticEngine().required_columns)
 
 
 def test_the_human_report(sample_workspace, capsys):

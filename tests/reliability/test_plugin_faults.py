@@ -557,7 +557,7 @@ def test_an_engine_upgrade_that_changes_the_features_is_refused_before_scoring(
     house_engine(
         ws,
         version="2.0.0",
-        features="feature_labels = {k: v for k, v in LogisticEngine.feature_labels.items() if k != 'fund_change_4w'}",
+        features="feature_labels = {k: v for k, v in LogisticEngine().feature_labels.items() if k != 'fund_change_4w'}",
     )
     code, result = cli(capsys, "run", "--approve", "--workspace", str(ws.root))
 
