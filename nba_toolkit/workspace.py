@@ -24,7 +24,7 @@ from functools import cached_property
 from pathlib import Path
 
 from nba_toolkit.config import Config, load_config
-from nba_toolkit.core.governance import DEFAULT_PURPOSES, new_register, write_register
+from nba_toolkit.core.governance import CORE_PURPOSES, new_register, write_register
 from nba_toolkit.core.weeks import is_week_label, parse_week
 from nba_toolkit.errors import BadInput, UsageError
 from nba_toolkit.ledger.store import Ledger
@@ -51,7 +51,7 @@ random_control_share = 0.05     # random non-selected mailed, as a share of capa
 
 [engine]
 enabled = true                  # false switches the weekly run off until switched on again
-name = "logistic"               # the engine plugin that scores
+name = "logistic"               # the engine that scores: logistic or gradient_boosting (or a plugin's)
 label_window_weeks = 4          # a conversion counts if within this many weeks
 validation_weeks = 12           # the most recent weeks held out to validate training
 
@@ -70,6 +70,61 @@ is_investor = "HAS_INVEST_ACC"
 marketing_consent = "MKT_CONSENT"
 fund_change_1w = "FUND_CHG_1W"
 fund_change_4w = "FUND_CHG_4W"
+
+# The engine's features: what it reads from the extract and how (docs/operator-guide.md,
+# "Using your bank's own columns"). Edit, then retrain: a model trained on other features
+# refuses to score. kind: number, category, flag or composite; a stand_in makes an input
+# optional (a week without it is scored with the stand-in and marked degraded).
+[features.savings_balance]
+label = "Savings balance"
+column = "savings_balance"      # a name [columns] maps, or the extract's own column name
+kind = "number"
+transform = "log"               # log(1 + value): 1k against 10k matters, 100k against 109k not
+purpose = "Customers with savings can consider investing"
+
+[features.current_balance]
+label = "Current account balance"
+column = "current_balance"
+kind = "number"
+transform = "log"
+purpose = "Day-to-day financial room"
+
+[features.engagement]
+label = "Engagement (app, accounts, logins)"
+kind = "composite"              # the mean of its parts, each from 0 to 1
+purpose = "How much the customer banks with us"
+parts = [
+    {{ column = "app_installed", kind = "flag", stand_in = true }},
+    {{ column = "n_accounts", kind = "number", scale = 4 }},            # 4 or more accounts count as 1
+    {{ column = "logins_per_month", kind = "number", scale = 30, stand_in = 6 }},
+]
+
+[features.products_held]
+label = "Products held"
+column = "n_products"
+kind = "number"
+purpose = "Breadth of the relationship"
+
+[features.age_band]
+label = "Age band"
+column = "age_band"
+kind = "category"
+levels = ["18-24", "25-34", "35-44", "45-54", "55-64", "65+"]   # any other value is scored as "other"
+purpose = "Life stage (in bands, never the birth date)"
+
+[features.fund_change_1w]
+label = "Fund prices, change over 1 week (%)"
+column = "fund_change_1w"
+kind = "number"
+market = true                   # the same for everyone in a week: the market regime check watches it
+purpose = "Market climate: the bank's own fund index, change over 1 week"
+
+[features.fund_change_4w]
+label = "Fund prices, change over 4 weeks (%)"
+column = "fund_change_4w"
+kind = "number"
+market = true
+purpose = "Market climate: the bank's own fund index, change over 4 weeks"
 
 [privacy]
 # columns dropped on load and never used; matched on whole words of the name
@@ -276,12 +331,14 @@ def init_workspace(root: Path, *, sample: bool = False) -> Workspace:
     workspace = Workspace.open(root)
     _ = workspace.ledger  # creates the schema now, so an empty workspace is complete
     # A real workspace starts with every data use listed and none approved: compliance signs off first.
+    purposes = {**CORE_PURPOSES, **workspace.config.features.purposes()}
     write_register(
         root,
         new_register(
-            list(DEFAULT_PURPOSES),
+            list(purposes),
             approved_by="sample data: synthetic, approved for demonstration only" if sample else "",
             source="nba-toolkit sample data (synthetic)" if sample else "",
+            purposes=purposes,
         ),
     )
     if sample:

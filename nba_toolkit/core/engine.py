@@ -78,14 +78,15 @@ def declared_features(engine: Any, model: Any) -> dict[str, Any]:
     ``declaration``: the fingerprint of the ``[features]`` the model was
     trained on, so a later edit of them refuses the model until it is
     retrained; ``levels``: each category's levels as training learned them,
-    for the ``category_levels`` check.
+    for the ``category_levels`` check; ``market_features``: the features the
+    market band watches (``market = true``), for the model card.
     """
     digest = getattr(engine, "declaration_digest", None)
     if digest is None:
         return {}
     layout = getattr(model, "layout", None)
     levels = {name: list(values) for name, values in layout.levels.items()} if layout is not None else {}
-    return {"declaration": digest, "levels": levels}
+    return {"declaration": digest, "levels": levels, "market_features": list(getattr(engine, "market_features", ()))}
 
 
 def require_model_fits_engine(engine: Any, sidecar: Mapping[str, Any], *, recorded_version: str | None = None) -> None:

@@ -149,8 +149,13 @@ class Declaration:
         return {column: "; ".join(purposes) for column, purposes in found.items()}
 
     def digest(self) -> str:
-        """A fingerprint of the declaration: a model trained on other features refuses to score these."""
-        text = json.dumps([asdict(f) for f in self.features], sort_keys=True, default=str)
+        """A fingerprint of what the model computes: a model trained on other features refuses to score these.
+
+        Labels and purposes are words for people, not inputs: they may be
+        reworded without retraining.
+        """
+        computed = [{k: v for k, v in asdict(f).items() if k not in ("label", "purpose")} for f in self.features]
+        text = json.dumps(computed, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
@@ -426,7 +431,11 @@ def _expression(feature: Feature) -> pl.Expr:
         # The difference between 1k and 10k matters, not the one between 100k and 109k.
         value = value.clip(lower_bound=0).log1p()
     if feature.bands:
-        return value.cut(list(feature.bands), labels=list(feature.band_labels()), left_closed=True).cast(pl.String)
+        # a value's band is the number of cut points at or below it: 0 is "under" the first
+        position = pl.sum_horizontal([(value >= cut).cast(pl.Int32) for cut in feature.bands])
+        labels = feature.band_labels()
+        band = position.replace_strict(list(range(len(labels))), list(labels), return_dtype=pl.String)
+        return pl.when(value.is_null()).then(None).otherwise(band)
     return value
 
 

@@ -36,7 +36,7 @@ from nba_toolkit.core.backtest import Backtest, compare, market_band, run_backte
 from nba_toolkit.core.decision import CONTACT_SCHEMA
 from nba_toolkit.core.engine import refit_method
 from nba_toolkit.core.evaluation import Evaluation, evaluate_runs
-from nba_toolkit.core.market import model_bands
+from nba_toolkit.core.market import market_features, model_bands
 from nba_toolkit.core.models import load_model, read_sidecar
 from nba_toolkit.core.rules import RuleContext, rule_columns
 from nba_toolkit.core.selection import Policy, cooldown_start, reason_counts
@@ -346,11 +346,12 @@ def _market_band(
     by the same rule from the replayed weeks themselves.
     """
     settings = config.checks.settings("market_regime")
+    names = market_features(settings.features, engine)
     if retrain == "none":
         sidecar = read_sidecar(workspace.root / registered_model(workspace, engine.name, model_id).path)
-        bands = model_bands(sidecar.get("reference") or {}, settings.features, width=settings.robust_sd, margin=settings.margin)
+        bands = model_bands(sidecar.get("reference") or {}, names, width=settings.robust_sd, margin=settings.margin)
         return {name: (b.low, b.high) for name, b in bands.items()}
-    return market_band([frame for _, frame in every_week], settings.features, width=settings.robust_sd, margin=settings.margin)
+    return market_band([frame for _, frame in every_week], names, width=settings.robust_sd, margin=settings.margin)
 
 
 def registered_model(workspace: Workspace, engine: str, model_id: str | None = None) -> ModelRecord:
