@@ -450,8 +450,9 @@ def learn_levels(declaration: Declaration, features: pl.DataFrame) -> dict[str, 
 
     Refused, because a model built on them would be a constant or an id
     lookup while every check passed: a category whose values match none of
-    its declared levels (the wrong column mapped into it), one with a single
-    value, and one with more than ``MAX_LEVELS`` common values.
+    its declared levels (the wrong column mapped into it), one without any
+    common value, and one with more than ``MAX_LEVELS`` common values. (One
+    value for every training row is refused for any feature by training.)
     """
     levels: dict[str, tuple[str, ...]] = {}
     for feature in declaration:
@@ -480,10 +481,10 @@ def learn_levels(declaration: Declaration, features: pl.DataFrame) -> dict[str, 
                 column=feature.column,
                 hint=f"Declare it as a number with bands, or remove [features.{feature.name}].",
             )
-        if len(common) < 2:
+        if not common:
             raise BadInput(
-                f"'{feature.label}' (column '{feature.column}') has {len(common)} value(s) common enough to learn "
-                f"from (at least {MIN_LEVEL_ROWS} training rows each); the model cannot rank customers by it",
+                f"'{feature.label}' (column '{feature.column}') has no value common enough to learn from (at "
+                f"least {MIN_LEVEL_ROWS} training rows each); the model cannot rank customers by it",
                 column=feature.column,
                 hint=f"Check the column, or remove [features.{feature.name}].",
             )
