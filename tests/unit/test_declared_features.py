@@ -17,7 +17,8 @@ from nba_toolkit.config import parse_config
 from nba_toolkit.core.features import DEFAULT_DECLARATION, DEFAULT_FEATURES, OTHER, parse_features, unseen_levels
 from nba_toolkit.core.validation import within_week_auc
 from nba_toolkit.default_plugins.logistic_engine import GradientBoostingEngine, LogisticEngine, _log_odds
-from nba_toolkit.errors import BadInput
+from nba_toolkit.core.engine import require_model_fits_engine
+from nba_toolkit.errors import BadInput, PluginError
 from nba_toolkit.testing import assert_engine_conforms, sample_snapshot
 from nba_toolkit.workspace import CONFIG_TEMPLATE
 
@@ -161,3 +162,12 @@ def test_both_engines_learn_the_known_truth() -> None:
         weight = engine.explain(model, features).select(pl.all().abs().mean()).row(0, named=True)
         strongest = sorted(weight, key=weight.get, reverse=True)[:2]
         assert set(strongest) <= {"savings_balance", "engagement", "products_held"}, (engine.name, weight)
+
+
+def test_a_model_of_the_engine_before_declared_features_is_refused_with_a_way_out() -> None:
+    """Models trained by engine 1.x (features fixed in code) are not guessed at: the message says to retrain."""
+    old = {"model_id": "logistic-20261101T000000", "engine": "logistic", "engine_version": "1.1.0"}
+    old["features"] = dict(DEFAULT_DECLARATION.labels)
+    with pytest.raises(PluginError, match="trained with engine version 1.1.0, 2.0.0 is installed") as refused:
+        require_model_fits_engine(LogisticEngine(), old, recorded_version="1.1.0")
+    assert "Retrain with `nba-toolkit train`" in refused.value.hint
