@@ -24,6 +24,7 @@ from functools import cached_property
 from pathlib import Path
 
 from nba_toolkit.config import Config, load_config
+from nba_toolkit.config_template import config_template
 from nba_toolkit.core.governance import CORE_PURPOSES, new_register, write_register
 from nba_toolkit.core.weeks import is_week_label, parse_week
 from nba_toolkit.errors import BadInput, UsageError
@@ -31,149 +32,6 @@ from nba_toolkit.ledger.store import Ledger
 
 FOLDERS = ("data", "data/snapshots", "models", "runs", "exports", "outbox", "plugins")
 SAMPLE_FILES = ("history.parquet", "outcomes.csv", "fund_index.csv", "past_mailings.csv", "ground_truth.json")
-
-CONFIG_TEMPLATE = """\
-# nba-toolkit workspace configuration. Every key is optional; the values
-# below are the defaults. See docs/operator-guide.md for what each one does.
-# Advice from the field: change selection settings rarely (about every 3
-# months at most), or the effect of the mailing can no longer be evaluated.
-
-[campaign]
-code = "INVEST-WEEKLY"          # campaign code written into the mail file
-salt = "{salt}"   # decides holdout and random-control membership; keep it fixed
-
-[selection]
-capacity = 2000                 # most customers the model may select in a week
-threshold = 0.015               # lowest score worth a mail: 0.015 = a 1.5% chance to convert
-cooldown_weeks = 4              # no new mail within this many weeks of the last
-holdout_share = 0.10            # share of the selected that is not mailed (control)
-random_control_share = 0.05     # random non-selected mailed, as a share of capacity
-
-[engine]
-enabled = true                  # false switches the weekly run off until switched on again
-name = "logistic"               # the engine that scores: logistic or gradient_boosting (or a plugin's)
-label_window_weeks = 4          # a conversion counts if within this many weeks
-validation_weeks = 12           # the most recent weeks held out to validate training
-
-[columns]
-# canonical name = the column name in the bank's extract
-customer_id = "RELATION_NO"
-snapshot_date = "SNAPSHOT_DATE"
-savings_balance = "SAVINGS_BAL"
-current_balance = "CURRENT_BAL"
-n_accounts = "NUM_ACCOUNTS"
-app_installed = "APP_USER"
-logins_per_month = "IB_LOGINS_M"
-n_products = "NUM_PRODUCTS"
-age_band = "AGE_BAND"
-is_investor = "HAS_INVEST_ACC"
-marketing_consent = "MKT_CONSENT"
-fund_change_1w = "FUND_CHG_1W"
-fund_change_4w = "FUND_CHG_4W"
-
-# The engine's features: what it reads from the extract and how (docs/operator-guide.md,
-# "Using your bank's own columns"). Edit, then retrain: a model trained on other features
-# refuses to score. kind: number, category, flag or composite; a stand_in makes an input
-# optional (a week without it is scored with the stand-in and marked degraded).
-[features.savings_balance]
-label = "Savings balance"
-column = "savings_balance"      # a name [columns] maps, or the extract's own column name
-kind = "number"
-transform = "log"               # log(1 + value): 1k against 10k matters, 100k against 109k not
-purpose = "Customers with savings can consider investing"
-
-[features.current_balance]
-label = "Current account balance"
-column = "current_balance"
-kind = "number"
-transform = "log"
-purpose = "Day-to-day financial room"
-
-[features.engagement]
-label = "Engagement (app, accounts, logins)"
-kind = "composite"              # the mean of its parts, each from 0 to 1
-purpose = "How much the customer banks with us"
-parts = [
-    {{ column = "app_installed", kind = "flag", stand_in = true }},
-    {{ column = "n_accounts", kind = "number", scale = 4 }},            # 4 or more accounts count as 1
-    {{ column = "logins_per_month", kind = "number", scale = 30, stand_in = 6 }},
-]
-
-[features.products_held]
-label = "Products held"
-column = "n_products"
-kind = "number"
-purpose = "Breadth of the relationship"
-
-[features.age_band]
-label = "Age band"
-column = "age_band"
-kind = "category"
-levels = ["18-24", "25-34", "35-44", "45-54", "55-64", "65+"]   # any other value is scored as "other"
-purpose = "Life stage (in bands, never the birth date)"
-
-[features.fund_change_1w]
-label = "Fund prices, change over 1 week (%)"
-column = "fund_change_1w"
-kind = "number"
-market = true                   # the same for everyone in a week: the market regime check watches it
-purpose = "Market climate: the bank's own fund index, change over 1 week"
-
-[features.fund_change_4w]
-label = "Fund prices, change over 4 weeks (%)"
-column = "fund_change_4w"
-kind = "number"
-market = true
-purpose = "Market climate: the bank's own fund index, change over 4 weeks"
-
-[privacy]
-# columns dropped on load and never used; matched on whole words of the name
-denylist = ["gender", "sex", "postcode", "zip", "zipcode", "postal_code", "name", "address",
-            "street", "city", "birth_date", "date_of_birth", "dob", "nationality", "ethnicity", "religion"]
-
-[export]
-exporter = "mail_csv"
-delimiter = ";"
-encoding = "utf-8"
-
-[export.headers]
-customer_id = "relation_number"
-campaign_code = "campaign_code"
-group = "group"
-export_date = "export_date"
-
-# Every check has a [checks.<name>] table (all checks, keys and defaults: docs/checks.md):
-#   severity = "warn"             # block, warn or info instead of the check's own
-#   enabled = false               # only with reason = "why"; every run records it as skipped
-# for example [checks.feature_drift] warn_psi = 0.1, block_psi = 0.25
-[checks.volume_band]
-min = 0                         # fewest customers a week may mail
-max = 2500                      # most customers a week may mail (capacity plus random control)
-
-# Alerts always go to outbox/; also by mail when [notify.smtp] has a host:
-# [notify.smtp]
-# host = "smtp.bank.example"
-# port = 587
-# starttls = true
-# from = "nba-toolkit@bank.example"
-# to = ["analyst@bank.example"]
-# username = "nba"
-# password_env = "NBA_SMTP_PASSWORD"   # the password comes only from this environment variable
-
-[governance]
-owner = ""                      # who answers for the engine (shown on the model card)
-contacts = ""                   # who to call when it misbehaves
-require_model_approval = {approval}   # a model mails nobody before `nba-toolkit model approve`
-acceptance_runs = 1             # `run --dry-run` runs a model needs before it can be approved
-four_eyes = false               # true: the approver must not be whoever trained the model
-
-[retention]
-run_data_days = 730             # `nba-toolkit purge` removes per-customer run data older than this
-
-[plugins]
-disabled = []                   # plugin names to switch off
-folders = []                    # extra folders with local plugin files
-"""
 
 
 #: the extracts the weekly run reads
@@ -326,8 +184,8 @@ def init_workspace(root: Path, *, sample: bool = False) -> Workspace:
     for folder in FOLDERS:
         (root / folder).mkdir(parents=True, exist_ok=True)
     # The sample skips the model sign-off so the demo runs in one go; a real workspace requires it.
-    approval = "false" if sample else "true"
-    (root / "nba.toml").write_text(CONFIG_TEMPLATE.format(salt=secrets.token_hex(8), approval=approval), encoding="utf-8")
+    template = config_template(salt=secrets.token_hex(8), require_model_approval=not sample)
+    (root / "nba.toml").write_text(template, encoding="utf-8")
     workspace = Workspace.open(root)
     _ = workspace.ledger  # creates the schema now, so an empty workspace is complete
     # A real workspace starts with every data use listed and none approved: compliance signs off first.

@@ -20,12 +20,12 @@ from nba_toolkit.default_plugins.logistic_engine import GradientBoostingEngine, 
 from nba_toolkit.core.engine import require_model_fits_engine
 from nba_toolkit.errors import BadInput, PluginError
 from nba_toolkit.testing import assert_engine_conforms, sample_snapshot
-from nba_toolkit.workspace import CONFIG_TEMPLATE
+from nba_toolkit.config_template import config_template
 
 
 def test_the_template_declares_exactly_the_default_features() -> None:
     """A new workspace's nba.toml spells the default engine out; the two cannot drift apart."""
-    raw = tomllib.loads(CONFIG_TEMPLATE.format(salt="x", approval="true"))
+    raw = tomllib.loads(config_template(salt="x"))
     assert parse_features(raw["features"]) == DEFAULT_DECLARATION
     assert parse_config(raw).features == DEFAULT_DECLARATION
 
