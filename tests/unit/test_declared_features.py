@@ -14,13 +14,13 @@ import polars as pl
 import pytest
 
 from nba_toolkit.config import parse_config
+from nba_toolkit.config_template import config_template
+from nba_toolkit.core.engine import require_model_fits_engine
 from nba_toolkit.core.features import DEFAULT_DECLARATION, DEFAULT_FEATURES, OTHER, parse_features, unseen_levels
 from nba_toolkit.core.validation import within_week_auc
 from nba_toolkit.default_plugins.logistic_engine import GradientBoostingEngine, LogisticEngine, _log_odds
-from nba_toolkit.core.engine import require_model_fits_engine
 from nba_toolkit.errors import BadInput, PluginError
 from nba_toolkit.testing import assert_engine_conforms, sample_snapshot
-from nba_toolkit.config_template import config_template
 
 
 def test_the_template_declares_exactly_the_default_features() -> None:
