@@ -86,6 +86,13 @@ class CampaignConfig:
 @dataclass(frozen=True)
 class SelectionConfig:
     capacity: int = setting(2000, "most customers the model may select in a week (holdout included)")
+    capacity_share: float | None = setting(
+        None,
+        "instead of capacity: the capacity as a share of each week's eligible customers (after investors, consent, "
+        "exclusions, cooldown and rules), rounded down; 0.05 is 5%. Set capacity or capacity_share, not both",
+        default_text="not set",
+        example=0.05,
+    )
     threshold: float = setting(0.015, "lowest score worth a mail: 0.015 = a 1.5% chance to convert")
     cooldown_weeks: int = setting(4, "no new mail within this many weeks of the last contact (at most 520)")
     holdout_share: float = setting(0.10, "share of the selected that is not mailed (control)")
@@ -208,6 +215,8 @@ class Config:
         data["plugins"] = {k: list(v) if isinstance(v, tuple) else v for k, v in data["plugins"].items()}
         data["checks"] = data["checks"]["by_name"]
         data["notify"]["smtp"]["from"] = data["notify"]["smtp"].pop("sender")
+        # the capacity in force, as nba.toml sets it: a number or a share, never both
+        data["selection"].pop("capacity" if self.selection.capacity_share is not None else "capacity_share")
         return data
 
 
@@ -232,6 +241,8 @@ class Key:
     meaning: str
     #: how the default reads in the docs when it is not simply the value (``random at `init```)
     default_text: str = ""
+    #: for a key that is not set by default, the value the template shows commented out
+    example: Any = None
 
     @property
     def name(self) -> str:
@@ -271,7 +282,14 @@ def declared_keys() -> list[Key]:
     """Every ``key = value`` setting of nba.toml, table by table, in the order the template writes them."""
     tables: list[tuple[str, type]] = [*_TABLES.items(), ("notify.smtp", SmtpConfig)]
     return [
-        Key(section, f.metadata.get("key", f.name), _default(f), f.metadata["meaning"], f.metadata.get("default_text", ""))
+        Key(
+            section,
+            f.metadata.get("key", f.name),
+            _default(f),
+            f.metadata["meaning"],
+            f.metadata.get("default_text", ""),
+            f.metadata.get("example"),
+        )
         for section, cls in tables
         for f in fields(cls)
     ]
@@ -310,6 +328,7 @@ def parse_config(raw: dict[str, Any], *, source: Path | str = "nba.toml") -> Con
     for key in raw:
         if key not in known:
             raise BadInput(f"unknown section [{key}]; known sections: {', '.join(sorted(known))}", file=source)
+    _one_capacity(raw.get("selection"), source)
     values: dict[str, Any] = {}
     for name, cls in _TABLES.items():
         values[name] = _table(cls, raw.get(name, {}), name, source)
@@ -336,6 +355,16 @@ def parse_config(raw: dict[str, Any], *, source: Path | str = "nba.toml") -> Con
 
 
 _TYPE_WORDS = {bool: "true or false", str: "text in quotes"}
+
+
+def _one_capacity(selection: Any, source: Path | str) -> None:
+    """A week's capacity is a number or a share of the eligible, never both: which one would win is a guess."""
+    if isinstance(selection, dict) and "capacity" in selection and "capacity_share" in selection:
+        raise BadInput(
+            "[selection] sets both capacity and capacity_share; set one: capacity = 2000 (a number a week) "
+            "or capacity_share = 0.05 (a share of each week's eligible customers)",
+            file=source,
+        )
 
 
 def _table(cls: type, raw: Any, name: str, source: Path | str) -> Any:
@@ -452,6 +481,17 @@ def _mail_file_text_problems(config: Config) -> list[str]:
     return problems
 
 
+def _capacity_share_problems(share: Any) -> list[str]:
+    if share is None:
+        return []
+    if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share <= 1:
+        return [
+            f"[selection] capacity_share = {share!r} must be a share of the eligible customers above 0 and at most 1 "
+            "(0.05 for 5%)"
+        ]
+    return []
+
+
 #: a cooldown longer than this is a typo; the weeks it spans must still be dates
 MAX_COOLDOWN_WEEKS = 520
 
@@ -461,6 +501,7 @@ def _validate(config: Config, source: Path | str) -> None:
     problems = []
     if s.capacity < 0:
         problems.append("[selection] capacity must be 0 or more")
+    problems += _capacity_share_problems(s.capacity_share)
     if not 0.0 <= s.threshold <= 1.0:
         problems.append("[selection] threshold is a probability and must lie between 0 and 1")
     if not 0 <= s.cooldown_weeks <= MAX_COOLDOWN_WEEKS:

@@ -233,6 +233,7 @@ def apply_changes(workspace: Workspace, changes: Mapping[str, Any], *, by: str, 
     for name in changes:
         if name not in SETTINGS:
             raise UsageError(f"'{name}' cannot be changed from here; known settings: {', '.join(SETTINGS)}")
+    workspace.ledger.refuse_changes()  # before nba.toml is touched, not after
     path = workspace.config_path
     raw = path.read_bytes()
     text = raw.decode("utf-8")

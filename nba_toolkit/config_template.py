@@ -44,18 +44,18 @@ _CHECKS_NOTE = """\
 """
 
 
+#: the band a new workspace starts with: the default capacity plus its random control, with room to spare
+_TEMPLATE_MAX_MAILED = 2500
+
+
 def _volume_band() -> str:
     band = VolumeBandSettings()
-    return (
-        "\n".join(
-            [
-                "[checks.volume_band]",
-                commented(f"min = {band.min}", "fewest customers a week may mail"),
-                commented(f"max = {band.max}", "most customers a week may mail (capacity plus random control)"),
-            ]
-        )
-        + "\n"
-    )
+    lines = [
+        "[checks.volume_band]",
+        commented(f"min = {band.min}", "fewest customers a week may mail"),
+        commented(f"max = {_TEMPLATE_MAX_MAILED}", "most customers a week may mail; without max: capacity plus random control"),
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def toml_value(value: Any) -> str:
@@ -100,6 +100,9 @@ def _table(section: str, keys: list[Key], given: Mapping[tuple[str, str], Any]) 
         value = given.get((section, key.key), key.default)
         if isinstance(value, Mapping):
             subtables.append(_mapping(f"{section}.{key.key}", value, key.meaning))
+        elif value is None:
+            # not set by default: shown commented out with an example, for the operator to switch on
+            lines.append(commented(f"# {key.key} = {toml_value(key.example)}", key.meaning))
         else:
             lines.append(commented(f"{key.key} = {toml_value(value)}", key.meaning))
     return "\n".join([*lines, *subtables]) + "\n"

@@ -139,3 +139,52 @@ def disk_full(exc: BaseException) -> DiskFull | None:
         f"there was no space left on the disk{where}; nothing half-written was kept",
         hint="Free some space (or ask for a larger quota) and run the command again.",
     )
+
+
+class ReadOnlyWorkspace(NbaError):
+    """The workspace cannot be written, or was opened read-only on purpose (exit 2).
+
+    Reading still works (``status``, ``runs``, ``review``, ``audit verify``):
+    an auditor with read access, or anyone with ``--read-only``, sees every
+    record without changing one.
+    """
+
+    exit_code = EXIT_USAGE
+
+
+#: how the system says a file or folder may not be written
+_NOT_WRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS)
+
+
+def cannot_write(path: str | Path, why: str) -> ReadOnlyWorkspace:
+    """The message for a workspace the user cannot write: what, why, and who can give access."""
+    return ReadOnlyWorkspace(
+        f"{path} cannot be written ({why}), so nothing was changed",
+        hint=f"Ask {_owner(Path(path))} for write access to the workspace, or your administrator if it is on a "
+        "read-only disk. To look without changing anything, add --read-only: status, runs, review and audit verify work.",
+    )
+
+
+def not_writable(exc: BaseException) -> ReadOnlyWorkspace | None:
+    """``exc`` as a ``ReadOnlyWorkspace`` when the system refused a write, else None."""
+    if isinstance(exc, OSError) and exc.errno in _NOT_WRITABLE:
+        return cannot_write(exc.filename or "a file of the workspace", exc.strerror or str(exc))
+    if isinstance(exc, sqlite3.OperationalError) and "readonly database" in str(exc):
+        return cannot_write("the ledger", "it is read-only for you")
+    return None
+
+
+def _owner(path: Path) -> str:
+    """Who owns the nearest existing folder of ``path``: the person to ask."""
+    for candidate in (path, *path.parents):
+        try:
+            uid = candidate.stat().st_uid
+        except OSError:
+            continue
+        try:
+            import pwd
+
+            return f"{pwd.getpwuid(uid).pw_name} (who owns {candidate})"
+        except (ImportError, KeyError):
+            return f"the owner of {candidate}"
+    return "whoever manages the workspace"

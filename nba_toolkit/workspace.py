@@ -60,16 +60,15 @@ def operator_name() -> str:
 @dataclass
 class Workspace:
     root: Path
+    #: opened to look, not to change: the ledger is read as it is and every change to it is refused
+    read_only: bool = False
 
     @classmethod
-    def open(cls, root: Path) -> Workspace:
+    def open(cls, root: Path, *, read_only: bool = False) -> Workspace:
         root = Path(root).expanduser()
         if not (root / "nba.toml").is_file():
-            raise UsageError(
-                f"{root} is not a workspace (it has no nba.toml)",
-                hint=f"Create one with `nba-toolkit init {root}` (add --sample for the sample data).",
-            )
-        return cls(root.resolve())
+            raise not_a_workspace(root)
+        return cls(root.resolve(), read_only=read_only)
 
     @cached_property
     def config(self) -> Config:
@@ -77,9 +76,11 @@ class Workspace:
 
     @cached_property
     def ledger(self) -> Ledger:
-        """The ledger, after settling what a process that died left behind (see jobs/integrity.py)."""
+        """The ledger, after settling what a process that died left behind (see jobs/integrity.py); read-only: as it is."""
         from nba_toolkit.jobs.integrity import settle_after_crashes  # it works on workspaces, so it is imported here
 
+        if self.read_only:
+            return Ledger.open_read_only(self.root / "ledger.sqlite")  # as it is: nothing settled, nothing migrated
         refuse_a_new_ledger_beside_old_runs(self.root)
         ledger = Ledger.open(self.root / "ledger.sqlite")
         settle_after_crashes(self, ledger)
@@ -152,10 +153,30 @@ class Workspace:
             folders.append(path if path.is_absolute() else self.root / path)
         return folders
 
+    def writable(self) -> bool:
+        """Whether this user may change the workspace: its folder and its ledger can be written."""
+        ledger = self.root / "ledger.sqlite"
+        return os.access(self.root, os.W_OK) and (not ledger.exists() or os.access(ledger, os.W_OK))
+
     def close(self) -> None:
         if "ledger" in self.__dict__:
             self.ledger.close()
             del self.__dict__["ledger"]
+
+
+def not_a_workspace(root: Path) -> UsageError:
+    """Where to go from a path that is no workspace: a folder that does not exist is first of all a typo to check,
+    never a hint to create a workspace at the typo."""
+    ways = f"`nba-toolkit init {root}` makes it one; `nba-toolkit demo` sets up the sample workspace in a folder of its own."
+    if not root.exists():
+        return UsageError(
+            f"not a workspace: there is no folder {root}",
+            hint=f"Check the path for a typo (--workspace DIR, or $NBA_TOOLKIT_HOME). If it is right, {ways}",
+        )
+    return UsageError(
+        f"not a workspace: {root} has no nba.toml",
+        hint=f"Give the workspace folder with --workspace DIR (or $NBA_TOOLKIT_HOME); {ways}",
+    )
 
 
 def refuse_a_new_ledger_beside_old_runs(root: Path) -> None:

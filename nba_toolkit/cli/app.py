@@ -19,7 +19,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nba_toolkit import __version__
-from nba_toolkit.errors import EXIT_BAD_INPUT, EXIT_BLOCKED, EXIT_OK, EXIT_PLUGIN, EXIT_USAGE, NbaError, disk_full
+from nba_toolkit.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_BLOCKED,
+    EXIT_OK,
+    EXIT_PLUGIN,
+    EXIT_USAGE,
+    NbaError,
+    ReadOnlyWorkspace,
+    disk_full,
+    not_writable,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -32,6 +42,7 @@ COMMAND_MODULES = (
     "nba_toolkit.cli.weekly",
     "nba_toolkit.cli.checks",
     "nba_toolkit.cli.exclusions",
+    "nba_toolkit.cli.review",
     "nba_toolkit.cli.plugins",
     "nba_toolkit.cli.analysis",
     "nba_toolkit.cli.config",
@@ -57,6 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "workspace", None) is None:
         # `nba-toolkit --workspace DIR [COMMAND]`: the folder given before the command counts as well
         args.workspace = args.any_workspace
+    args.read_only = getattr(args, "read_only", False) or args.any_read_only
     if not getattr(args, "handler", None):
         from nba_toolkit.cli.ui import interactive, open_ui
 
@@ -64,8 +76,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.print_help()
             return EXIT_OK
         args.handler = open_ui  # no command at a terminal: the UI on the workspace given, else the default one
+        args.writes = False
     out = Output(json_mode=getattr(args, "json", False))
     try:
+        args.reading = reading(args)
+        if args.reading and not args.read_only:
+            out.warn(f"you may not write the workspace {workspace_dir(args)}, so it is shown read-only, as it is")
         return args.handler(args, out)
     except NbaError as exc:
         if exc.exit_code == EXIT_PLUGIN:
@@ -79,12 +95,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _unexpected(out, exc)
 
 
+def reading(args: argparse.Namespace) -> bool:
+    """Whether this command opens the workspace read-only; a command that writes is refused under --read-only.
+
+    A command that only reads opens it read-only also when the user cannot
+    write it (an auditor's account, a read-only disk), so looking never needs
+    write access.
+    """
+    writes = getattr(args, "writes", True)
+    if args.read_only:
+        if writes:
+            raise ReadOnlyWorkspace(
+                f"`nba-toolkit {args.command_name}` changes the workspace, and --read-only refuses every change; "
+                "nothing was changed",
+                hint="Leave out --read-only to make the change (you need write access to the workspace).",
+            )
+        sys.dont_write_bytecode = True  # not even a plugin's compiled file in the workspace's plugins/
+        return True
+    if writes:
+        return False
+    from nba_toolkit.workspace import Workspace
+
+    root = workspace_dir(args)
+    return (root / "nba.toml").is_file() and not Workspace(root).writable()
+
+
 def _unexpected(out: Output, exc: Exception) -> int:
-    """An exception nobody turned into a message: a full disk (exit 2), a plugin's failure (exit 5, naming it)
-    or a toolkit bug (exit 1)."""
+    """An exception nobody turned into a message: a full disk or a workspace that cannot be written (exit 2),
+    a plugin's failure (exit 5, naming it) or a toolkit bug (exit 1)."""
     from nba_toolkit.plugin.calls import failed_call
 
-    if (full := disk_full(exc)) is not None:
+    if (full := disk_full(exc) or not_writable(exc)) is not None:
         out.error(full)
         return full.exit_code
     failure = failed_call(exc)
@@ -130,6 +171,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="the workspace folder, for the UI (no command) or any command",
     )
+    parser.add_argument(
+        "--read-only",
+        dest="any_read_only",
+        action="store_true",
+        help="look without changing anything (for an auditor): commands that would write are refused",
+    )
     commands = Commands(parser.add_subparsers(title="commands", metavar="COMMAND"))
     for module in COMMAND_MODULES:
         importlib.import_module(module).add_commands(commands)
@@ -139,12 +186,22 @@ def build_parser() -> argparse.ArgumentParser:
 class Commands:
     """Adds subcommands with the shared options (``--workspace``, ``--json``) and the exit codes in help."""
 
-    def __init__(self, subparsers: argparse._SubParsersAction) -> None:
+    def __init__(self, subparsers: argparse._SubParsersAction, prefix: str = "") -> None:
         self._subparsers = subparsers
+        self._prefix = prefix
 
     def add(
-        self, name: str, handler: Callable[..., int], help_text: str, *, workspace: bool = True, json_flag: bool = True
+        self,
+        name: str,
+        handler: Callable[..., int],
+        help_text: str,
+        *,
+        workspace: bool = True,
+        json_flag: bool = True,
+        writes: bool = True,
     ) -> argparse.ArgumentParser:
+        """``writes=False`` marks a command that only reads: it works under --read-only and on a workspace
+        the user cannot write."""
         # argparse %-formats help strings (not descriptions): "95% interval" must not break --help
         sub = self._subparsers.add_parser(
             name,
@@ -153,7 +210,7 @@ class Commands:
             epilog=EXIT_CODES,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        sub.set_defaults(handler=handler)
+        sub.set_defaults(handler=handler, writes=writes, command_name=f"{self._prefix}{name}")
         if workspace:
             sub.add_argument(
                 "--workspace",
@@ -161,6 +218,7 @@ class Commands:
                 metavar="DIR",
                 help="the workspace folder (default: $NBA_TOOLKIT_HOME, else your user data folder)",
             )
+            sub.add_argument("--read-only", action="store_true", help="look without changing anything (for an auditor)")
         if json_flag:
             sub.add_argument("--json", action="store_true", help="print one JSON document on stdout")
         return sub
@@ -168,7 +226,7 @@ class Commands:
     def group(self, name: str, help_text: str) -> Commands:
         """A command with subcommands of its own, such as ``config show``."""
         parser = self._subparsers.add_parser(name, help=help_text.replace("%", "%%"), description=help_text)
-        return Commands(parser.add_subparsers(title="commands", metavar="COMMAND"))
+        return Commands(parser.add_subparsers(title="commands", metavar="COMMAND"), prefix=f"{self._prefix}{name} ")
 
 
 def escape(text: str) -> str:
@@ -184,11 +242,17 @@ def workspace_dir(args: argparse.Namespace) -> Path:
     return args.workspace or default_workspace()
 
 
-def open_workspace(args: argparse.Namespace, out: Output) -> tuple[Workspace, Registry]:
-    from nba_toolkit.plugin.manager import load_plugins
+def workspace_of(args: argparse.Namespace) -> Workspace:
+    """The command's workspace, read-only when the command only reads and --read-only or the user's access says so."""
     from nba_toolkit.workspace import Workspace
 
-    workspace = Workspace.open(workspace_dir(args))
+    return Workspace.open(workspace_dir(args), read_only=getattr(args, "reading", False))
+
+
+def open_workspace(args: argparse.Namespace, out: Output) -> tuple[Workspace, Registry]:
+    from nba_toolkit.plugin.manager import load_plugins
+
+    workspace = workspace_of(args)
     plugins = workspace.config.plugins
     registry = load_plugins(
         workspace.plugin_folders(), disabled=plugins.disabled, call_timeout_seconds=plugins.call_timeout_seconds

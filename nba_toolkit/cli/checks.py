@@ -5,14 +5,16 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from nba_toolkit.cli.app import Commands, Output, escape, open_workspace, status_text, user, workspace_dir
+from nba_toolkit.cli.app import Commands, Output, escape, open_workspace, status_text, user, workspace_dir, workspace_of
 from nba_toolkit.errors import EXIT_OK
 
 _MARK = {"pass": "[green]✓[/]", "fail": "[red]✗[/]", "error": "[bold red]✗[/]", "skipped": "[yellow]-[/]"}
 
 
 def add_commands(commands: Commands) -> None:
-    checks = commands.add("checks", _checks, "List a run's check results: what was measured, against what, what to do.")
+    checks = commands.add(
+        "checks", _checks, "List a run's check results: what was measured, against what, what to do.", writes=False
+    )
     checks.add_argument("run_id", metavar="RUN_ID")
 
     acknowledge = commands.add(
@@ -22,14 +24,15 @@ def add_commands(commands: Commands) -> None:
     acknowledge.add_argument("check", metavar="CHECK", help="the name of the check that warned")
     acknowledge.add_argument("--note", metavar="TEXT", help="why the warning is acceptable this week")
 
-    status = commands.add("status", _status, "Say where the weekly job stands: this week, missed weeks, open warnings.")
+    status = commands.add(
+        "status", _status, "Say where the weekly job stands: this week, missed weeks, open warnings.", writes=False
+    )
     status.add_argument("--week", metavar="YYYY-Www", help="take this week as the current one (default: today's)")
 
 
 def _checks(args: argparse.Namespace, out: Output) -> int:
-    from nba_toolkit.workspace import Workspace
 
-    ledger = Workspace.open(workspace_dir(args)).ledger
+    ledger = workspace_of(args).ledger
     run = ledger.run(args.run_id)
     acknowledged = ledger.acknowledgements(run.run_id)
     results = [_result_dict(c, acknowledged.get(c.check_name)) for c in ledger.check_results(run.run_id)]

@@ -13,7 +13,7 @@ from nba_toolkit.errors import EXIT_OK
 
 def add_commands(commands: Commands) -> None:
     config = commands.group("config", "Show the workspace configuration.")
-    config.add("show", _config_show, "Print the effective configuration (defaults filled in).")
+    config.add("show", _config_show, "Print the effective configuration (defaults filled in).", writes=False)
 
 
 def _config_show(args: argparse.Namespace, out: Output) -> int:
@@ -37,8 +37,16 @@ def _toml(data: dict[str, Any], meanings: dict[tuple[str, str], str], prefix: st
     for key, value in data.items():
         if isinstance(value, dict):
             tables.append((key, value))
+        elif value is None:
+            lines.append(commented(f"# {key} is not set", meanings.get((prefix, key), "")))
         else:
             lines.append(commented(f"{key} = {toml_value(value)}", meanings.get((prefix, key), "")))
+    # a key left out because another one is in force (capacity_share beside capacity) is still named
+    lines += [
+        commented(f"# {key} is not set", meaning)
+        for (section, key), meaning in meanings.items()
+        if section == prefix and key not in data
+    ]
     for key, value in tables:
         name = f"{prefix}.{key}" if prefix else key
         lines.append(f"\n[{name}]")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from datetime import date
 
-from nba_toolkit.cli.app import Commands, Output, escape, open_workspace, user, workspace_dir
+from nba_toolkit.cli.app import Commands, Output, escape, open_workspace, user, workspace_dir, workspace_of
 from nba_toolkit.errors import EXIT_OK, UsageError
 
 
@@ -33,7 +33,7 @@ def add_commands(commands: Commands) -> None:
     lift.add_argument("customer", metavar="CUSTOMER", help="the relation number")
     lift.add_argument("--reason", required=True, metavar="TEXT", help="why the customer may be mailed again")
 
-    commands.add("suppressions", _suppressions, "List the standing exclusions in force, with reason, who and when.")
+    commands.add("suppressions", _suppressions, "List the standing exclusions in force, with reason, who and when.", writes=False)
 
 
 def _exclude(args: argparse.Namespace, out: Output) -> int:
@@ -88,9 +88,8 @@ def _lift(args: argparse.Namespace, out: Output) -> int:
 
 
 def _suppressions(args: argparse.Namespace, out: Output) -> int:
-    from nba_toolkit.workspace import Workspace
 
-    ledger = Workspace.open(workspace_dir(args)).ledger
+    ledger = workspace_of(args).ledger
     in_force = dict(ledger.suppressed_on(date.today(), upto=None))
     latest = {e["customer_id"]: e for e in ledger.suppression_events() if e["action"] == "suppress"}
     rows = [

@@ -7,13 +7,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from nba_toolkit.cli.app import Commands, Output, escape, workspace_dir
+from nba_toolkit.cli.app import Commands, Output, escape, workspace_dir, workspace_of
 from nba_toolkit.errors import EXIT_OK, BadInput
 
 
 def add_commands(commands: Commands) -> None:
     audit = commands.group("audit", "Check that the ledger was not changed outside the toolkit.")
-    verify = audit.add("verify", _verify, "Recompute the ledger's hash chain and compare every record with it.")
+    verify = audit.add("verify", _verify, "Recompute the ledger's hash chain and compare every record with it.", writes=False)
     verify.add_argument(
         "--anchor",
         metavar="FILE_OR_HASH",
@@ -21,7 +21,7 @@ def add_commands(commands: Commands) -> None:
     )
 
     govern = commands.group("govern", "The data-use register: which data may be used, why, approved by whom.")
-    govern.add("list", _govern_list, "List every data use with its purpose and approval.")
+    govern.add("list", _govern_list, "List every data use with its purpose and approval.", writes=False)
     approve = govern.add("approve", _govern_approve, "Approve the use of one piece of data (recorded in the ledger).")
     approve.add_argument("feature", metavar="FEATURE", help="the canonical column name, e.g. savings_balance")
     approve.add_argument("--by", required=True, metavar="NAME", help="who approves (compliance officer)")
@@ -45,7 +45,7 @@ def add_commands(commands: Commands) -> None:
     commands.add("purge", _purge, "Remove per-customer run data older than [retention] run_data_days (audited).")
 
     model = commands.group("model", "The trained model.")
-    model.add("card", _model_card, "Print the active model's card: purpose, data, performance, when not to use it.")
+    model.add("card", _model_card, "Print the active model's card: purpose, data, performance, when not to use it.", writes=False)
     approve_model = model.add("approve", _model_approve, "Approve the active model for weekly runs (recorded).")
     approve_model.add_argument(
         "--by",
@@ -149,9 +149,8 @@ def _govern_approve(args: argparse.Namespace, out: Output) -> int:
 
 def _model_card(args: argparse.Namespace, out: Output) -> int:
     from nba_toolkit.jobs.governance import model_card
-    from nba_toolkit.workspace import Workspace
 
-    workspace = Workspace.open(workspace_dir(args))
+    workspace = workspace_of(args)
     model_id, markdown = model_card(workspace)
     if out.json_mode:
         out.document({"model_id": model_id, "markdown": markdown})

@@ -22,7 +22,7 @@ STATUS = {"ok": "[green]ok[/]", "error": "[bold red]error[/]", "disabled": "[yel
 
 
 def add_commands(commands: Commands) -> None:
-    commands.add("plugins", _plugins, "List every plugin with its origin, version, hooks, status and error.")
+    commands.add("plugins", _plugins, "List every plugin with its origin, version, hooks, status and error.", writes=False)
 
 
 def _plugins(args: argparse.Namespace, out: Output) -> int:

@@ -14,7 +14,9 @@ from nba_toolkit.cli.app import Commands, Output, workspace_dir
 
 
 def add_commands(commands: Commands) -> None:
-    commands.add("ui", open_ui, "Open the terminal UI on the workspace (the default with no command).", json_flag=False)
+    commands.add(
+        "ui", open_ui, "Open the terminal UI on the workspace (the default with no command).", json_flag=False, writes=False
+    )
 
 
 def interactive() -> bool:
@@ -23,11 +25,13 @@ def interactive() -> bool:
 
 
 def open_ui(args: argparse.Namespace, out: Output) -> int:
-    return run_ui(workspace_dir(args))
+    return run_ui(workspace_dir(args), read_only=args.reading)
 
 
-def run_ui(root: Path) -> int:
-    """Open the UI on ``root``; a folder that is not a workspace gets a screen saying how to make one."""
+def run_ui(root: Path, *, read_only: bool = False) -> int:
+    """Open the UI on ``root``; a folder that is not a workspace gets a screen saying how to make one.
+
+    ``read_only`` (--read-only, or a workspace the user cannot write) shows everything and changes nothing."""
     from nba_toolkit.tui.app import run_app
 
-    return run_app(root)
+    return run_app(root, read_only=read_only)

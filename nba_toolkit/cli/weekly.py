@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,21 +16,23 @@ from nba_toolkit.cli.app import (
     status_text,
     user,
     warn_plugin_errors,
-    workspace_dir,
+    workspace_of,
 )
 from nba_toolkit.errors import EXIT_BLOCKED, EXIT_OK
 
 if TYPE_CHECKING:
+    from nba_toolkit.plugin.manager import Registry
     from nba_toolkit.workspace import Workspace
 
 
 def add_commands(commands: Commands) -> None:
     demo = commands.add(
-        "demo", _demo, "Prepare the sample workspace and open the UI on it (headless without a terminal).", json_flag=False
+        "demo",
+        _demo,
+        "Set up the sample workspace, train, run and export the sample week, then open the UI on it (at a terminal).",
+        json_flag=False,
     )
-    demo.add_argument(
-        "--headless", action="store_true", help="run, approve and export the sample week and print the summary, with no screen"
-    )
+    demo.add_argument("--headless", action="store_true", help="print the summary and exit, with no screen")
     demo.add_argument("--reset", action="store_true", help="start again from a fresh sample workspace")
 
     init = commands.add("init", _init, "Create a workspace folder.", workspace=False, json_flag=False)
@@ -38,6 +41,13 @@ def add_commands(commands: Commands) -> None:
 
     train = commands.add("train", _train, "Train the configured engine on the workspace's history.")
     train.add_argument("--until", metavar="WEEK", help="use history up to this week only (YYYY-Www)")
+    train.add_argument(
+        "--known-until",
+        type=date.fromisoformat,
+        metavar="YYYY-MM-DD",
+        help="the outcomes are complete up to this day (default: the newest opening in outcomes.csv); "
+        "weeks whose label window ends later are left out",
+    )
 
     run = commands.add("run", _run, "Run this week's selection (stops at review unless --approve).")
     source = run.add_mutually_exclusive_group()
@@ -63,7 +73,7 @@ def add_commands(commands: Commands) -> None:
     export = commands.add("export", _export, "Approve a reviewed run and write the mail program's file.")
     export.add_argument("run_id", metavar="RUN_ID")
 
-    commands.add("runs", _runs, "List the runs in the ledger, newest first.")
+    commands.add("runs", _runs, "List the runs in the ledger, newest first.", writes=False)
 
 
 def _init(args: argparse.Namespace, out: Output) -> int:
@@ -93,7 +103,7 @@ def _train(args: argparse.Namespace, out: Output) -> int:
 
     workspace, registry = open_workspace(args, out)
     with out.status("Training the engine on the history..."):
-        result = train(workspace, registry, until=args.until)
+        result = train(workspace, registry, until=args.until, known_until=args.known_until)
     if out.json_mode:
         out.document(result.to_dict())
         return EXIT_OK if result.promoted else EXIT_BLOCKED
@@ -175,9 +185,8 @@ def _export(args: argparse.Namespace, out: Output) -> int:
 
 
 def _runs(args: argparse.Namespace, out: Output) -> int:
-    from nba_toolkit.workspace import Workspace
 
-    workspace = Workspace.open(workspace_dir(args))
+    workspace = workspace_of(args)
     runs = workspace.ledger.runs()
     if out.json_mode:
         out.document({"runs": [r.to_dict() for r in runs]})
@@ -206,13 +215,23 @@ def _runs(args: argparse.Namespace, out: Output) -> int:
 
 
 def _demo(args: argparse.Namespace, out: Output) -> int:
+    """The README's promise: the whole weekly job on the sample data, then (at a terminal) the UI on its result."""
+    from nba_toolkit.cli.ui import interactive, run_ui
+
+    workspace = _demo_workspace(args, out)
+    registry = _demo_plugins(workspace, out)
+    _demo_week(workspace, registry, out)
+    if args.headless or not interactive():
+        return EXIT_OK
+    workspace.close()
+    return run_ui(workspace.root)  # the exported week, to look up any customer and see why
+
+
+def _demo_workspace(args: argparse.Namespace, out: Output) -> Workspace:
+    """The sample workspace: reused, started again with --reset, or created."""
     import shutil
 
-    from nba_toolkit.jobs.export import export_run
-    from nba_toolkit.jobs.run import RunOutcome, find_snapshot, run_week
-    from nba_toolkit.jobs.train import train
     from nba_toolkit.paths import demo_workspace
-    from nba_toolkit.plugin.manager import load_plugins
     from nba_toolkit.workspace import Workspace, init_workspace
 
     root = args.workspace or demo_workspace()
@@ -221,21 +240,32 @@ def _demo(args: argparse.Namespace, out: Output) -> int:
     if (root / "nba.toml").is_file():
         workspace = Workspace.open(root)
         out.say(f"Using the sample workspace {workspace.root}")
-    else:
-        with out.status("Creating the sample workspace..."):
-            workspace = init_workspace(root, sample=True)
-        out.say(f"Created the sample workspace {workspace.root}")
+        return workspace
+    with out.status("Creating the sample workspace..."):
+        workspace = init_workspace(root, sample=True)
+    out.say(f"Created the sample workspace {workspace.root}")
+    return workspace
+
+
+def _demo_plugins(workspace: Workspace, out: Output) -> Registry:
+    """The plugins, and a trained model if the sample workspace has none yet."""
+    from nba_toolkit.jobs.train import train
+    from nba_toolkit.plugin.manager import load_plugins
+
     registry = load_plugins(workspace.plugin_folders(), disabled=workspace.config.plugins.disabled)
     warn_plugin_errors(out, registry)
     if workspace.ledger.active_model(workspace.config.engine.name) is None:
         with out.status("Training the default engine on 77 weeks of history..."):
             trained = train(workspace, registry)
         _print_training(out, trained)
-    from nba_toolkit.cli.ui import interactive, run_ui
+    return registry
 
-    if not args.headless and interactive():
-        workspace.close()
-        return run_ui(workspace.root)  # the operator runs, reviews and exports the week on the screens
+
+def _demo_week(workspace: Workspace, registry: Registry, out: Output) -> None:
+    """Run, approve and export the sample week, or show it again if this workspace already mailed it."""
+    from nba_toolkit.jobs.export import export_run
+    from nba_toolkit.jobs.run import RunOutcome, find_snapshot, run_week
+
     _, week = find_snapshot(workspace, snapshot=None, week=None)
     earlier = workspace.ledger.exported_run_for_week(week) if week else None
     if earlier:
@@ -244,7 +274,7 @@ def _demo(args: argparse.Namespace, out: Output) -> int:
             "(`nba-toolkit demo --reset` starts over)."
         )
         _print_run(out, workspace, RunOutcome.from_ledger(workspace, earlier))
-        return EXIT_OK
+        return
     with out.status("Running this week's selection...") as status:
         outcome = run_week(
             workspace, registry, on_progress=lambda done, total, stage: status.update(f"Run: {stage} ({done}/{total})")
@@ -252,11 +282,10 @@ def _demo(args: argparse.Namespace, out: Output) -> int:
     outcome.export = export_run(workspace, registry, outcome.run_id, approved_by=f"{user()} (demo)")
     outcome.status = "exported"
     _print_run(out, workspace, outcome)
-    return EXIT_OK
 
 
 def _print_training(out: Output, result: Any) -> None:
-    from nba_toolkit.core.model_card import quality_lines
+    from nba_toolkit.core.model_card import imputed_lines, quality_lines
 
     out.say(
         f"Trained model [bold]{result.model_id}[/] on {result.train_weeks[0]} to {result.train_weeks[1]}, "
@@ -266,6 +295,13 @@ def _print_training(out: Output, result: Any) -> None:
         f"  {result.rows:,} customer-weeks, of which {result.positives:,} were followed by an investment "
         "account within the label window."
     )
+    known = result.known_until
+    out.say(
+        f"  Outcomes known until {known.date.isoformat()} ({known.source}); {known.weeks_left_out} newest "
+        f"week{'' if known.weeks_left_out == 1 else 's'} left out, their label window not over by then."
+    )
+    for line in imputed_lines(result.imputed):
+        out.say(f"  [yellow]! {escape(line)}[/]")
     for line in quality_lines(result.metrics):
         out.say(f"  {escape(line)}")
     failed = [c for c in result.checks if c.status != "pass"]
@@ -318,7 +354,9 @@ def _print_run(out: Output, workspace: Workspace, outcome: Any) -> None:
         row(REASON_TEXT.get(reason, reason), n, indent=4)
     row("Scored (eligible)", outcome.rows_in - sum(excluded.values()), indent=2)
     row(f"below the threshold of {selection.threshold:.1%}", counts["below_threshold"], indent=4)
-    row(f"over the capacity of {selection.capacity:,}", counts["over_capacity"], indent=4)
+    # the capacity the run selected with; a run recorded before it was kept shows the configured number
+    capacity = outcome.capacity if outcome.capacity is not None else selection.capacity
+    row(f"over this week's capacity of {capacity:,}", counts["over_capacity"], indent=4)
     row("selected", counts["selected_mailed"] + counts["holdout"], indent=4)
     row("mailed", counts["selected_mailed"], indent=6)
     row("held out (not mailed, to measure the effect)", counts["holdout"], indent=6)

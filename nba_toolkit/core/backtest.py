@@ -89,7 +89,7 @@ def run_backtest(
     engine: Any,
     model_for: ModelFor,
     policy: Policy,
-    volume_band: tuple[int, int],
+    volume_band: tuple[int, int | None],
     initial_contacts: pl.DataFrame,
     market_band: dict[str, tuple[float, float]] | None = None,
     rules: Sequence[tuple[Any, str]] = (),
@@ -101,10 +101,13 @@ def run_backtest(
 
     ``initial_contacts`` is the contact history before the first week
     (``customer_id`` and ``week_start`` as text, like the ledger's).
+    ``volume_band`` is (min, max); a max of None follows each week's
+    capacity, as the weekly ``volume_band`` check does.
     """
     contacts = [initial_contacts.select(pl.col("customer_id").cast(pl.String), pl.col("week_start").cast(pl.String))]
     rows: list[dict[str, Any]] = []
     selections: list[pl.DataFrame] = []
+    highest: list[int] = []
     for done, (week, snapshot) in enumerate(weeks):
         if cancel is not None and cancel.is_set():
             raise BacktestCancelled("the backtest was stopped; nothing was recorded")
@@ -126,6 +129,9 @@ def run_backtest(
         cooled = selection.filter(pl.col("reason").is_in(COOLDOWN_REASONS)).select(pl.col("customer_id").cast(pl.String))
         contacts.append(cooled.with_columns(pl.lit(monday.isoformat()).alias("week_start")).cast(CONTACT_SCHEMA))
         rows.append(_week_row(week, monday, snapshot, selection, model_label, market=list(market_band or {})))
+        resolved = policy.for_eligible(rows[-1]["eligible"])
+        rows[-1]["capacity"] = resolved.capacity
+        highest.append(resolved.most_mailed if volume_band[1] is None else volume_band[1])
         selections.append(
             selection.select(
                 pl.lit(week).alias("run_id"),
@@ -142,7 +148,9 @@ def run_backtest(
         on_progress(len(weeks), len(weeks), "done")
     weekly = pl.DataFrame()
     if rows:
-        weekly = _with_flags(_reason_columns_first(pl.DataFrame(rows, infer_schema_length=None)), volume_band, market_band or {})
+        weekly = _with_flags(
+            _reason_columns_first(pl.DataFrame(rows, infer_schema_length=None)), (volume_band[0], highest), market_band or {}
+        )
     return Backtest(
         label=label,
         policy=policy,
@@ -228,8 +236,10 @@ def _reason_columns_first(weekly: pl.DataFrame) -> pl.DataFrame:
     return weekly.select(*head, pl.col(reasons).fill_null(0), *rest)
 
 
-def _with_flags(weekly: pl.DataFrame, volume_band: tuple[int, int], band: dict[str, tuple[float, float]]) -> pl.DataFrame:
-    low, high = volume_band
+def _with_flags(weekly: pl.DataFrame, volume_band: tuple[int, list[int]], band: dict[str, tuple[float, float]]) -> pl.DataFrame:
+    """``flags`` per week; ``volume_band`` is the band's min and its max for each week in turn."""
+    low, highest = volume_band
+    high = pl.lit(pl.Series(highest, dtype=pl.Int64))
     recent = pl.col("mailed").shift(1).rolling_median(VOLUME_JUMP_WEEKS, min_samples=1)
     flags = [
         pl.when((pl.col("mailed") < low) | (pl.col("mailed") > high)).then(pl.lit("volume_band")),

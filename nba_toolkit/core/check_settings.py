@@ -63,13 +63,20 @@ def _positive(default: float) -> float:
 @dataclass(frozen=True)
 class VolumeBandSettings(CheckSettings):
     min: int = 0
-    max: int = 2500
+    #: None: the week's capacity plus its random control, the most a correct selection can mail
+    max: int | None = None
 
     def problems(self, name: str) -> list[str]:
         found = super().problems(name)
-        if self.min < 0 or self.max < self.min:
+        if self.max is not None and (isinstance(self.max, bool) or not isinstance(self.max, int)):
+            found.append(f"[checks.{name}] max must be a whole number, got {self.max!r}")
+        elif self.min < 0 or (self.max is not None and self.max < self.min):
             found.append(f"[checks.{name}] needs 0 <= min <= max")
         return found
+
+    def highest(self, most_mailed: int) -> int:
+        """The band's top for a week whose selection can mail at most ``most_mailed``: ``max`` when set."""
+        return most_mailed if self.max is None else self.max
 
 
 @dataclass(frozen=True)
@@ -79,9 +86,29 @@ class FreshnessSettings(CheckSettings):
 
 
 @dataclass(frozen=True)
-class RowCountSettings(CheckSettings):
-    #: largest change in rows against the previous snapshot, as a share (0.2 = 20%)
+class RecentWeeksSettings(CheckSettings):
+    """A comparison with the median of the last exported weeks: how far off, over how many, from when."""
+
+    #: more than this many times the recent median, or less than its inverse, is off
+    factor: float = field(default=3.0, metadata={"above_one": True})
+    #: how many of the latest exported runs make up "recent"
+    runs: int = field(default=8, metadata={"positive": True})
+    #: fewer exported runs than this: nothing to compare with yet
+    min_runs: int = field(default=3, metadata={"positive": True})
+
+    def problems(self, name: str) -> list[str]:
+        found = super().problems(name)
+        if self.runs < self.min_runs:
+            found.append(f"[checks.{name}] runs must be at least min_runs, or the comparison never starts")
+        return found
+
+
+@dataclass(frozen=True)
+class RowCountSettings(RecentWeeksSettings):
+    #: largest change in rows against the previous snapshot, as a share (0.2 = 20%): the fixed band
     max_change: float = field(default=0.2, metadata={"share": True})
+    #: the rows may differ from the median of the last exported weeks by this factor either way
+    factor: float = field(default=1.5, metadata={"above_one": True})
 
 
 @dataclass(frozen=True)
@@ -145,19 +172,8 @@ class MarketRegimeSettings(CheckSettings):
 
 
 @dataclass(frozen=True)
-class RecentVolumeSettings(CheckSettings):
-    #: more than this many times the recent median blocks; less than its inverse warns
-    factor: float = field(default=3.0, metadata={"above_one": True})
-    #: how many of the latest exported runs make up "recent"
-    runs: int = field(default=8, metadata={"positive": True})
-    #: fewer exported runs than this: nothing to compare with yet
-    min_runs: int = field(default=3, metadata={"positive": True})
-
-    def problems(self, name: str) -> list[str]:
-        found = super().problems(name)
-        if self.runs < self.min_runs:
-            found.append(f"[checks.{name}] runs must be at least min_runs, or the comparison never starts")
-        return found
+class RecentVolumeSettings(RecentWeeksSettings):
+    """More than ``factor`` times the recent median blocks; less than its inverse warns."""
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,8 @@ def render(sidecar: dict[str, Any], register: dict[str, FeatureUse], *, owner: s
         f"- {sidecar.get('rows', 0):,} customer-weeks, {sidecar.get('positives', 0):,} followed by an account "
         "within the label window.",
     ]
+    lines += [f"- {line}" for line in known_until_lines(sidecar.get("outcomes_known_until"))]
+    lines += [f"- {line}" for line in imputed_lines(sidecar.get("imputed") or {})]
     for name, data in sidecar.get("data", {}).items():
         lines.append(f"- {name}: `{data['path']}`, {data['rows']:,} rows, SHA-256 `{data['sha256']}`")
     lines += [
@@ -135,6 +137,37 @@ def render(sidecar: dict[str, Any], register: dict[str, FeatureUse], *, owner: s
         "",
     ]
     return "\n".join(lines)
+
+
+def imputed_lines(imputed: dict[str, Any]) -> list[str]:
+    """Each optional input filled in at training, with its share of the training rows, for the card and the CLI.
+
+    The model learned nothing from those rows' own values: a stand-in is the
+    same for everyone it fills.
+    """
+    lines = []
+    for column, d in imputed.items():
+        where = "not in the history" if d["missing_from_file"] else "empty in the history"
+        how = "the median of the training rows" if d["how"] == "median" else "the engine's stand-in"
+        lines.append(
+            f"{column} missing for {_share(d['share'])} of training rows ({where}), filled with {d['value']} ({how}); "
+            "the model learned nothing from those rows' own values."
+        )
+    return lines
+
+
+def _share(share: float) -> str:
+    return f"{share:.0%}" if share >= 0.01 or share == 0 else f"{share:.1%}"
+
+
+def known_until_lines(known: dict[str, Any] | None) -> list[str]:
+    """Up to when the outcomes counted as known; a model trained before this was recorded says nothing."""
+    if not known:
+        return []
+    return [
+        f"Outcomes known until {known['date']} ({known['source']}): the {known['weeks_left_out']} newest "
+        "history weeks, whose label window ends later, were left out rather than labelled as no account opened."
+    ]
 
 
 def quality_lines(metrics: dict[str, Any]) -> list[str]:

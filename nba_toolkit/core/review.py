@@ -15,7 +15,6 @@ connection, each call is handed the workspace of its own thread.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -201,7 +200,9 @@ def blocking_results(ledger: Ledger, run_id: str) -> list[str]:
 
 
 def _query(path: Path, sql: str, params: Iterable[Any]) -> list[tuple[Any, ...]]:
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+    from nba_toolkit.ledger.store import connect_read_only  # also for a user who cannot write the workspace
+
+    db = connect_read_only(path)
     try:
         return db.execute(sql, tuple(params)).fetchall()
     finally:
@@ -399,10 +400,15 @@ class RunReview:
             flagged=sum(1 for v in self.overrides.values() if any(o["action"] == "flag" for o in v)),
             expected_conversions=float(mailed["score"].fill_null(0).sum()),
             threshold=self.config.selection.threshold,
-            capacity=self.config.selection.capacity,
+            capacity=self.capacity,
             histogram=score_histogram(s["score"], self.config.selection.threshold),
             recent=weekly_volumes(workspace.ledger.path, weeks_before(self.run.week, RECENT_WEEKS - 1)),
         )
+
+    @property
+    def capacity(self) -> int:
+        """The capacity the run selected with; a run recorded before it was kept shows the configured number."""
+        return self.run.capacity if self.run.capacity is not None else self.config.selection.capacity
 
     def _operator_excluded(self) -> list[str]:
         return [cid for cid, items in self.overrides.items() if any(o["action"] == "exclude" for o in items)]
@@ -476,7 +482,7 @@ class RunReview:
             rank=row["rank"],
             group=row["group"],
             mailed=bool(row["mailed"]) and not excluded,
-            why=_why(row, self.config, overrides),
+            why=_why(row, self.config, self.capacity, overrides),
             overrides=overrides,
         )
 
@@ -607,7 +613,7 @@ def score_histogram(scores: pl.Series, threshold: float, bins: int = HISTOGRAM_B
     return Histogram([i * width for i in range(bins + 1)], [int(counted.get(i, 0)) for i in range(bins)], threshold)
 
 
-def _why(row: Mapping[str, Any], config: Config, overrides: list[dict[str, str]]) -> str:
+def _why(row: Mapping[str, Any], config: Config, capacity: int, overrides: list[dict[str, str]]) -> str:
     s = config.selection
     reason = row["reason"]
     rank = row["rank"]
@@ -619,12 +625,12 @@ def _why(row: Mapping[str, Any], config: Config, overrides: list[dict[str, str]]
     elif reason == OVER_CAPACITY:
         text = (
             f"Score {score} is above the threshold of {threshold}, but ranks {rank:,} among those above it "
-            f"and the capacity is {s.capacity:,}: not selected."
+            f"and the capacity is {capacity:,}: not selected."
         )
     elif reason in (SELECTED, HOLDOUT):
         text = (
             f"Score {score} is above the threshold of {threshold} and ranks {rank:,} "
-            f"within the capacity of {s.capacity:,}: selected."
+            f"within the capacity of {capacity:,}: selected."
         )
         if reason == HOLDOUT:
             text += (
@@ -634,7 +640,7 @@ def _why(row: Mapping[str, Any], config: Config, overrides: list[dict[str, str]]
         else:
             text += " Mailed."
     elif reason == RANDOM_CONTROL:
-        place = f"below the threshold of {threshold}" if rank is None else f"ranked {rank:,}, over the capacity of {s.capacity:,}"
+        place = f"below the threshold of {threshold}" if rank is None else f"ranked {rank:,}, over the capacity of {capacity:,}"
         text = (
             f"Score {score}, {place}: not selected, but drawn at random for the random control "
             f"(chance {row['p_random_control']:.2%}) and mailed, so the model's choice can be measured."

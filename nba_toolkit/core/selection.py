@@ -6,7 +6,8 @@ The order is fixed and every row ends with exactly one reason:
    customers contacted within the cooldown are excluded (first reason wins);
 2. the score threshold: eligible customers below it are ``below_threshold``;
 3. the capacity: the highest scores above the threshold are selected, the
-   rest are ``over_capacity``;
+   rest are ``over_capacity``. The capacity is a number, or a share of the
+   week's eligible customers (``capacity_share``), resolved per week;
 4. the holdout: a fixed share of the selected is not mailed (``holdout``),
    decided by a hash of the customer id and the campaign salt, so the same
    customer stays in the holdout week after week;
@@ -18,8 +19,9 @@ The order is fixed and every row ends with exactly one reason:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -84,6 +86,8 @@ class Policy:
     holdout_share: float
     random_control_share: float
     salt: str
+    #: the capacity as a share of the week's eligible customers; None: ``capacity`` is the number
+    capacity_share: float | None = None
 
     @classmethod
     def from_config(cls, config: Config) -> Policy:
@@ -95,11 +99,45 @@ class Policy:
             holdout_share=s.holdout_share,
             random_control_share=s.random_control_share,
             salt=config.campaign.salt,
+            capacity_share=s.capacity_share,
         )
+
+    def capacity_for(self, eligible: int) -> int:
+        """This week's capacity: the fixed number, or the share of the ``eligible`` customers, rounded down.
+
+        The share is taken in decimal, so 29% of 100 is 29, never 28 by a
+        binary fraction.
+        """
+        if self.capacity_share is None:
+            return self.capacity
+        return int(Decimal(str(self.capacity_share)) * eligible)
+
+    def for_eligible(self, eligible: int) -> Policy:
+        """The policy of one week: its capacity resolved to a number for ``eligible`` customers."""
+        return replace(self, capacity=self.capacity_for(eligible), capacity_share=None)
 
     @property
     def random_control_size(self) -> int:
         return round(self.random_control_share * self.capacity)
+
+    @property
+    def most_mailed(self) -> int:
+        """The most a correct selection can mail: the whole capacity plus the random control."""
+        return self.capacity + self.random_control_size
+
+
+def week_policy(config: Config, customers: pl.DataFrame) -> Policy:
+    """The configured policy with its capacity resolved for ``customers`` (eligible: ``exclusion`` is null).
+
+    The weekly run records this capacity, and the output checks use it, so
+    both see the number ``select`` worked with.
+    """
+    return Policy.from_config(config).for_eligible(eligible_count(customers))
+
+
+def eligible_count(customers: pl.DataFrame) -> int:
+    """Customers not excluded by the eligibility rules or a business rule."""
+    return int(customers["exclusion"].is_null().sum())
 
 
 def cooldown_start(week_start: date, cooldown_weeks: int) -> date:
@@ -212,6 +250,7 @@ def select(customers: pl.DataFrame, policy: Policy) -> pl.DataFrame:
     it does not need.
     """
     eligible = customers.with_row_index("_row").filter(pl.col("exclusion").is_null()).select("_row", "customer_id", "score")
+    policy = policy.for_eligible(eligible.height)
     eligible = eligible.with_columns(pl.Series("_u_random", uniform(eligible["customer_id"], policy.salt, "random_control")))
     ranked = (
         eligible.filter(pl.col("score") >= policy.threshold)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import polars as pl
 
 from nba_toolkit.core.checks import CheckContext, CheckResult
-from nba_toolkit.core.selection import MAILED_GROUPS
+from nba_toolkit.core.selection import MAILED_GROUPS, week_policy
 from nba_toolkit.default_plugins._results import SAMPLE, not_measured
 from nba_toolkit.plugin import hookimpl
 
@@ -136,23 +136,28 @@ class VolumeBandCheck:
     name = "volume_band"
     stage = "output"
     severity = "block"
-    description = "The number of customers mailed lies within the configured band."
+    description = (
+        "The number of customers mailed lies within the configured band; without a configured max, at most "
+        "the week's capacity plus its random control."
+    )
 
     def run(self, context: CheckContext) -> CheckResult:
         band = context.settings(self.name)
         mailed = int(context.selection["mailed"].sum())
-        passed = band.min <= mailed <= band.max
+        # the capacity this week's selection worked with, a share of the eligible or a number
+        highest = band.highest(week_policy(context.config, context.selection).most_mailed)
+        passed = band.min <= mailed <= highest
         return CheckResult(
             check=self.name,
             stage=self.stage,
             severity=self.severity,
             passed=passed,
-            message=f"{mailed} customers would be mailed, within the expected {band.min} to {band.max}."
+            message=f"{mailed} customers would be mailed, within the expected {band.min} to {highest}."
             if passed
-            else f"{mailed} customers would be mailed, outside the expected {band.min} to {band.max}. "
+            else f"{mailed} customers would be mailed, outside the expected {band.min} to {highest}. "
             "A week this far off usually means something is badly wrong.",
             measured=mailed,
-            threshold=f"{band.min} to {band.max}",
+            threshold=f"{band.min} to {highest}" + ("" if band.max is not None else " (the capacity plus its random control)"),
             action=None
             if passed
             else "Look at the counts per reason and the score distribution before "

@@ -1,7 +1,8 @@
 """Built-in input checks that compare the snapshot with earlier weeks and with training (R-C3).
 
-They run before anything is scored. Row count and unit jumps compare with
-the last accepted run; feature drift and the market regime compare with the
+They run before anything is scored. Row count compares with the last
+accepted run and with the recent exported weeks; unit jumps with the last
+accepted run; feature drift and the market regime compare with the
 reference the active model saved at training. Null rates and value ranges
 need no comparison at all; the contact overlap compares this week's relation
 numbers with the contact history. Thresholds come from ``[checks.<name>]`` in
@@ -11,22 +12,34 @@ nba.toml (see docs/checks.md).
 from __future__ import annotations
 
 import math
+import statistics
+from dataclasses import dataclass
 
 import polars as pl
 
 from nba_toolkit.core.checks import CheckContext, CheckResult
 from nba_toolkit.core.drift import bin_shares, category_psi, psi
 from nba_toolkit.core.features import unseen_levels
+from nba_toolkit.core.history import PastRun
 from nba_toolkit.core.market import market_features, model_bands
 from nba_toolkit.default_plugins._results import affected, figure, not_measured, result
 from nba_toolkit.plugin import hookimpl
 
 
 class RowCountCheck:
+    """Two yardsticks: a fixed band around the last accepted run, and the median of the last exported weeks.
+
+    The band catches a sudden jump from one week to the next. A customer base
+    that keeps growing, or a list whose size swings by design (then the
+    operator widens the band), is judged against the recent weeks instead:
+    a week far off their median is incomplete or loaded twice, however it
+    compares with the week just before.
+    """
+
     name = "row_count"
     stage = "input"
     severity = "block"
-    description = "The snapshot has about as many customers as the last accepted run's."
+    description = "The snapshot has about as many customers as the last accepted run's and as the recent exported weeks'."
 
     def run(self, context: CheckContext) -> CheckResult:
         rows = context.snapshot.height
@@ -43,23 +56,63 @@ class RowCountCheck:
         previous = next((r for r in context.history if r.rows_in), None)
         if previous is None:
             return not_measured(self, f"no earlier run to compare the {rows:,} customers with.")
-        allowed = context.settings(self.name).max_change
-        change = rows / previous.rows_in - 1
-        low, high = math.ceil(previous.rows_in * (1 - allowed)), math.floor(previous.rows_in * (1 + allowed))
-        passed = abs(change) <= allowed
+        settings = context.settings(self.name)
+        comparisons = [_against_previous(rows, previous, settings.max_change)]
+        exported = [r for r in context.history if r.exported and r.rows_in][: settings.runs]
+        if len(exported) >= settings.min_runs:
+            comparisons.append(_against_recent(rows, exported, settings.factor))
+        off = [c for c in comparisons if not c.passed]
         return result(
             self,
-            passed,
-            f"{rows:,} customers, {change:+.1%} against the {previous.rows_in:,} of run {previous.run_id}."
-            if passed
-            else f"The snapshot has {rows:,} customers against {previous.rows_in:,} in run {previous.run_id} "
-            f"({previous.week}): {change:+.0%}, more than the {allowed:.0%} allowed. An extract this different "
-            "is usually incomplete (fewer) or loaded twice (more).",
+            not off,
+            " ".join(c.text for c in comparisons)
+            if not off
+            else " ".join(c.text for c in off) + " An extract this different is usually incomplete (fewer) or loaded "
+            "twice (more).",
             measured=rows,
-            threshold=f"{low:,} to {high:,} (±{allowed:.0%} of run {previous.run_id})",
+            threshold="; ".join(c.threshold for c in comparisons),
             action="Ask the data warehouse team whether this week's extract is complete. If the customer base "
-            "really changed this much, raise [checks.row_count] max_change.",
+            "really changed this much, widen [checks.row_count] (max_change against the last run, factor against "
+            "the recent weeks).",
         )
+
+
+@dataclass(frozen=True)
+class _RowComparison:
+    passed: bool
+    text: str
+    threshold: str
+
+
+def _against_previous(rows: int, previous: PastRun, allowed: float) -> _RowComparison:
+    """The fixed band: the rows within ``allowed`` (a share) of the last accepted run's."""
+    change = rows / previous.rows_in - 1
+    low, high = math.ceil(previous.rows_in * (1 - allowed)), math.floor(previous.rows_in * (1 + allowed))
+    passed = abs(change) <= allowed
+    return _RowComparison(
+        passed,
+        f"{rows:,} customers, {change:+.1%} against the {previous.rows_in:,} of run {previous.run_id}."
+        if passed
+        else f"The snapshot has {rows:,} customers against {previous.rows_in:,} in run {previous.run_id} "
+        f"({previous.week}): {change:+.0%}, more than the {allowed:.0%} allowed.",
+        f"{low:,} to {high:,} (±{allowed:.0%} of run {previous.run_id})",
+    )
+
+
+def _against_recent(rows: int, exported: list[PastRun], factor: float) -> _RowComparison:
+    """The rows within ``factor`` times the median of the recent exported weeks, either way."""
+    median = statistics.median(r.rows_in for r in exported)
+    ratio = rows / median
+    recent = f"the median of the last {len(exported)} exported weeks ({median:,.0f})"
+    passed = 1 / factor <= ratio <= factor
+    return _RowComparison(
+        passed,
+        f"{ratio:.2f} times {recent}."
+        if passed
+        else f"The snapshot has {rows:,} customers, {ratio:.2f} times {recent}, outside the factor of {factor:g} "
+        "allowed either way.",
+        f"{math.ceil(median / factor):,} to {math.floor(median * factor):,} ({factor:g} times {recent} either way)",
+    )
 
 
 class NullRateCheck:

@@ -99,7 +99,7 @@ def _only_analysis_exporter(registry: Registry) -> str:
         return names[0]
     if not names:
         raise UsageError(
-            "no analysis exporter is installed",
-            hint="Copy plugins/analysis_csv.py from the toolkit's repository into the workspace's plugins/ folder.",
+            "no analysis exporter is loaded",
+            hint="The built-in one is switched off: take 'nba_toolkit.analysis_csv' out of [plugins] disabled in nba.toml.",
         )
     raise UsageError(f"several analysis exporters are installed ({', '.join(names)}); choose one with --exporter")

@@ -99,6 +99,10 @@ class BacktestReport:
         }
 
 
+#: the setting that gives the capacity the other way: a number or a share of the eligible
+_OTHER_CAPACITY = {"selection.capacity": "capacity_share", "selection.capacity_share": "capacity"}
+
+
 def config_with(raw: dict[str, Any], assignments: list[str]) -> tuple[Config, dict[str, Any], dict[str, Any]]:
     """nba.toml's content with ``section.key=value`` assignments (values in TOML: 1000, 0.02, "text").
 
@@ -122,6 +126,8 @@ def config_with(raw: dict[str, Any], assignments: list[str]) -> tuple[Config, di
             if not isinstance(table, dict):
                 raise UsageError(f"'{key}' is not a setting of nba.toml")
         table[parts[-1]] = value
+        # a capacity given one way replaces the one nba.toml gives the other way
+        table.pop(_OTHER_CAPACITY.get(key.strip(), ""), None)
         changes[key.strip()] = value
     return parse_config(data, source="nba.toml with the --set/--compare settings"), changes, data
 

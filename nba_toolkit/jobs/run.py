@@ -33,7 +33,7 @@ from nba_toolkit.core.models import load_model, read_sidecar
 from nba_toolkit.core.notify import Alert, deliver
 from nba_toolkit.core.profile import write_profile
 from nba_toolkit.core.rules import RuleContext, rule_columns
-from nba_toolkit.core.selection import Policy, cooldown_contacts, reason_counts, select, standing_exclusions
+from nba_toolkit.core.selection import Policy, cooldown_contacts, reason_counts, select, standing_exclusions, week_policy
 from nba_toolkit.core.snapshot import Snapshot, load_snapshot
 from nba_toolkit.core.weeks import parse_week, refuse_implausible_week, week_bounds, week_of
 from nba_toolkit.errors import BadInput, CheckBlocked, NbaError, UsageError
@@ -77,6 +77,8 @@ class RunOutcome:
     degraded: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: 'weekly', or 'acceptance' for a dry run that can never be exported
     kind: str = "weekly"
+    #: the capacity the selection worked with, resolved for this week; None until it was selected
+    capacity: int | None = None
 
     @classmethod
     def from_ledger(cls, workspace: Workspace, run_id: str) -> RunOutcome:
@@ -127,6 +129,7 @@ class RunOutcome:
             export=export,
             degraded=record.degraded,
             kind=record.kind,
+            capacity=record.capacity,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -140,6 +143,7 @@ class RunOutcome:
             "snapshot": self.snapshot_path,
             "degraded": self.degraded,
             "kind": self.kind,
+            "capacity": self.capacity,
             "checks": [
                 {
                     "check": c.check,
@@ -372,7 +376,9 @@ def run_week(
         )
 
         progress.stage("select")
-        selection = select(scored, policy)
+        selection_policy = week_policy(config, scored)
+        outcome.capacity = selection_policy.capacity
+        selection = select(scored, selection_policy)
 
         progress.stage("output checks")
         checks += run_checks(all_checks, "output", _with_selection(context, selection, contacted, suppressed))
@@ -396,6 +402,7 @@ def run_week(
             selection_sha256=sha256_of(selection_path),
             profile_sha256=profile_sha256,
             inputs_sha256=inputs_sha256,
+            capacity=outcome.capacity,
         )
         crash_point("run.finished")
         outcome.status = "awaiting_approval"
@@ -404,12 +411,12 @@ def run_week(
     except CheckBlocked as blocked:
         blocked.run_id = run_id
         outcome.checks = checks
-        ledger.finish_run(run_id, status="blocked", checks=checks, error=blocked.message)
+        ledger.finish_run(run_id, status="blocked", checks=checks, error=blocked.message, capacity=outcome.capacity)
         _alert(workspace, registry, outcome, "blocked", blocked.message, checks)
         raise
     except BaseException as exc:
         message = exc.recorded if isinstance(exc, NbaError) else f"{type(exc).__name__}: {exc}"
-        ledger.finish_run(run_id, status="failed", checks=checks, error=message)
+        ledger.finish_run(run_id, status="failed", checks=checks, error=message, capacity=outcome.capacity)
         if not isinstance(exc, Cancelled):
             _alert(workspace, registry, outcome, "failed", message, checks)
         raise

@@ -14,7 +14,7 @@ being registered, so the previous model stays the active one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,11 +23,13 @@ import polars as pl
 
 from nba_toolkit import __version__
 from nba_toolkit.core.checks import CheckContext, CheckResult, blocking, run_checks
+from nba_toolkit.core.degraded import impute, loading_schema
 from nba_toolkit.core.engine import declared_features
 from nba_toolkit.core.files import atomic_write_bytes
 from nba_toolkit.core.governance import not_known_in_time, read_register
 from nba_toolkit.core.model_card import render
 from nba_toolkit.core.models import read_sidecar, save_model
+from nba_toolkit.core.selection import Policy
 from nba_toolkit.core.snapshot import load_snapshot
 from nba_toolkit.core.training import label_history, train_engine
 from nba_toolkit.core.weeks import parse_week, week_bounds, week_of
@@ -54,6 +56,10 @@ class TrainOutcome:
     checks: list[CheckResult] = field(default_factory=list)
     #: False when a model check blocked: the model was saved for inspection, but not registered
     promoted: bool = True
+    #: the date up to which outcomes were taken as known, and where that date came from
+    known_until: OutcomesKnown | None = None
+    #: optional inputs filled in with the engine's stand-in at training, per column (see core/degraded.py)
+    imputed: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -68,30 +74,74 @@ class TrainOutcome:
             "metrics": self.metrics,
             "promoted": self.promoted,
             "checks": [c.to_dict() for c in self.checks],
+            "outcomes_known_until": self.known_until.to_dict() if self.known_until else None,
+            "imputed": self.imputed,
         }
 
 
-def train(workspace: Workspace, registry: Registry, *, until: str | None = None, seed: int = 0) -> TrainOutcome:
+@dataclass(frozen=True)
+class OutcomesKnown:
+    """Up to which date the outcomes are taken as complete: a week whose label window ends later is left out.
+
+    Without ``--known-until`` this is the newest opening in outcomes.csv. The
+    warehouse may load openings late, so a few early ones after the real
+    cut-off would make the weeks before them look complete and label their
+    customers "no"; the operator who knows when the extract was complete says so.
+    """
+
+    date: date
+    given: bool
+    #: history weeks whose label window ends after ``date``, so they were not learned from
+    weeks_left_out: int = 0
+
+    @property
+    def source(self) -> str:
+        return "given with --known-until" if self.given else "the newest opening in outcomes.csv"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"date": self.date.isoformat(), "source": self.source, "weeks_left_out": self.weeks_left_out}
+
+
+def train(
+    workspace: Workspace,
+    registry: Registry,
+    *,
+    until: str | None = None,
+    known_until: date | None = None,
+    seed: int = 0,
+    today: date | None = None,
+) -> TrainOutcome:
+    """Train and register a model; ``known_until`` is the date up to which the outcomes are complete.
+
+    ``today`` (the computer's date unless given) is the latest ``known_until``
+    allowed: nobody knows outcomes of days still to come.
+    """
     config = workspace.config
+    _refuse_future_knowledge(known_until, today or date.today())
     engine = registry.engine(config.engine.name, config.features).obj
     _refuse_features_not_known_in_time(workspace, engine)
     schema = {**CORE_COLUMNS, **engine.required_columns}
-    history = load_snapshot(workspace.history_path, mapping=config.columns, denylist=config.denylist, schema=schema)
+    # The engine's optional inputs may be missing from the history, as from a week's snapshot; impute() fills them.
+    must, may = loading_schema(schema, engine)
+    history = load_snapshot(workspace.history_path, mapping=config.columns, denylist=config.denylist, schema=must, optional=may)
     outcomes = load_snapshot(workspace.outcomes_path, mapping=config.columns, denylist=config.denylist, schema=OUTCOME_COLUMNS)
     frame = history.frame
-    known_until: date = outcomes.frame["opened_date"].max() or frame["snapshot_date"].max()
+    known = OutcomesKnown(known_until, given=True) if known_until else OutcomesKnown(_newest_outcome(outcomes, frame), False)
     if until:
         last_monday = parse_week(until)
         frame = frame.filter(pl.col("snapshot_date") <= last_monday)
-        known_until = min(known_until, last_monday + timedelta(days=6))
+        known = replace(known, date=min(known.date, last_monday + timedelta(days=6)))
         if frame.height == 0:
             raise BadInput(f"the history has no weeks up to {until}", file=workspace.history_path)
-    labelled = label_history(frame, outcomes.frame, window_weeks=config.engine.label_window_weeks, known_until=known_until)
+    labelled = label_history(frame, outcomes.frame, window_weeks=config.engine.label_window_weeks, known_until=known.date)
+    known = replace(known, weeks_left_out=frame["snapshot_date"].n_unique() - labelled["snapshot_date"].n_unique())
+    labelled, filled = impute(labelled, engine, path=workspace.history_path)
+    imputed = _training_imputations(filled, labelled.height)
     result = train_engine(
         engine,
         labelled,
         validation_weeks=config.engine.validation_weeks,
-        capacity=config.selection.capacity,
+        capacity=_training_capacity(config, labelled),
         seed=seed,
     )
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
@@ -129,6 +179,8 @@ def train(workspace: Workspace, registry: Registry, *, until: str | None = None,
             "trained_by": operator_name(),
             "seed": seed,
             "label_window_weeks": config.engine.label_window_weeks,
+            "outcomes_known_until": known.to_dict(),
+            "imputed": imputed,
             "training_window": window,
             "data": {
                 "history": {"path": "data/history.parquet", "sha256": history.sha256, "rows": history.rows},
@@ -170,7 +222,39 @@ def train(workspace: Workspace, registry: Registry, *, until: str | None = None,
         metrics=result.metrics,
         checks=checks,
         promoted=promoted,
+        known_until=known,
+        imputed=imputed,
     )
+
+
+def _training_imputations(filled: dict[str, dict[str, Any]], rows: int) -> dict[str, dict[str, Any]]:
+    """What ``impute`` filled in at training, each with its share of the training rows, for the sidecar and the card."""
+    return {column: {**d, "share": d["imputed_rows"] / rows if rows else 0.0} for column, d in filled.items()}
+
+
+def _training_capacity(config: Any, labelled: pl.DataFrame) -> int:
+    """The capacity the lift at capacity is measured at: a share of the eligible taken of a typical history week.
+
+    A typical week is the median of the customers with marketing consent per
+    week; the cooldown of those days is not known, so it is left out.
+    """
+    eligible = labelled.filter(pl.col("marketing_consent").fill_null(False)).group_by("snapshot_date").len()["len"]
+    return Policy.from_config(config).capacity_for(int(eligible.median() or 0))
+
+
+def _refuse_future_knowledge(known_until: date | None, today: date) -> None:
+    """Outcomes of days still to come cannot be known: such a date would label this week's customers "no"."""
+    if known_until is not None and known_until > today:
+        raise UsageError(
+            f"--known-until {known_until.isoformat()} lies after today ({today.isoformat()}); outcomes cannot be known "
+            "for days still to come",
+            hint="Give the date up to which the outcomes file is complete, usually the day its extract was taken.",
+        )
+
+
+def _newest_outcome(outcomes: Any, history: pl.DataFrame) -> date:
+    """Without ``--known-until``: the newest opening in outcomes.csv (or the newest snapshot when it has none)."""
+    return outcomes.frame["opened_date"].max() or history["snapshot_date"].max()
 
 
 def _refuse_features_not_known_in_time(workspace: Workspace, engine: Any) -> None:

@@ -58,7 +58,7 @@ FIRST_STATUS = "running"
 
 #: columns added to a table after its first schema: left out of the content while empty,
 #: so the records written before the column existed still match
-ADDED_COLUMNS = {"profile_sha256", "approval_note", "approval_acknowledged", "inputs_sha256", "suppressions_upto"}
+ADDED_COLUMNS = {"profile_sha256", "approval_note", "approval_acknowledged", "inputs_sha256", "suppressions_upto", "capacity"}
 
 SCHEMA = """
 CREATE TABLE audit (

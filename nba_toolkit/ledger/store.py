@@ -32,10 +32,10 @@ from typing import Any
 
 from nba_toolkit.core.files import PRIVATE_FILE
 from nba_toolkit.core.liveness import Hold, hold, is_held
-from nba_toolkit.errors import BadInput, NbaError, UsageError
+from nba_toolkit.errors import BadInput, NbaError, ReadOnlyWorkspace, UsageError, not_writable
 from nba_toolkit.ledger import audit
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 _SCHEMA_V1 = """
 CREATE TABLE runs (
@@ -244,6 +244,11 @@ CREATE INDEX suppressions_customer ON suppressions(customer_id, id);
 ALTER TABLE runs ADD COLUMN suppressions_upto INTEGER
 """
 
+#: schema 7: the capacity a run selected with, resolved for its week (a share of the eligible or a number)
+_SCHEMA_V7_CAPACITY = """
+ALTER TABLE runs ADD COLUMN capacity INTEGER
+"""
+
 _MIGRATIONS = {
     1: _SCHEMA_V1 + audit.SCHEMA,
     2: _SCHEMA_V2,
@@ -251,6 +256,7 @@ _MIGRATIONS = {
     4: _SCHEMA_V4_SIGN_OFF,
     5: _SCHEMA_V5_KEPT_INPUTS,
     6: _SCHEMA_V6_SUPPRESSIONS,
+    7: _SCHEMA_V7_CAPACITY,
 }
 #: what an upgrade does after the schema change of the same number
 _MIGRATION_STEPS = {3: _audit_config_states}
@@ -325,6 +331,8 @@ class RunRecord:
     inputs_sha256: str | None = None
     #: the last standing-exclusion event the run applied (see :meth:`Ledger.suppressed_on`)
     suppressions_upto: int | None = None
+    #: the capacity the run selected with, resolved for its week; None before schema 7
+    capacity: int | None = None
 
     @property
     def mailed(self) -> int | None:
@@ -386,6 +394,8 @@ class Ledger:
         self.path = path
         #: the lock files of the runs and exports this process works on (see core/liveness.py)
         self._holds: dict[str, Hold] = {}
+        #: opened with :meth:`open_read_only`: every change is refused before it starts
+        self.read_only = False
 
     @classmethod
     def open(cls, path: Path) -> Ledger:
@@ -397,7 +407,7 @@ class Ledger:
             db.execute("PRAGMA foreign_keys=ON")
             db.execute("PRAGMA synchronous=FULL")
         except (sqlite3.DatabaseError, OSError) as exc:
-            raise NbaError(f"{path}: the ledger cannot be opened ({exc})") from None
+            raise not_writable(exc) or NbaError(f"{path}: the ledger cannot be opened ({exc})") from None
         ledger = cls(db, path)
         ledger._migrate()
         return ledger
@@ -412,18 +422,20 @@ class Ledger:
         if not path.is_file():
             raise BadInput("the ledger is missing", file=path, hint="Restore ledger.sqlite from your backup.")
         try:
-            db = _connect_read_only(path)
+            db = connect_read_only(path)
             db.row_factory = sqlite3.Row
             version = db.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.DatabaseError as exc:
-            raise NbaError(f"{path}: the ledger cannot be opened for reading ({exc})") from None
+            raise not_writable(exc) or NbaError(f"{path}: the ledger cannot be opened for reading ({exc})") from None
         if version > SCHEMA_VERSION:
             db.close()
             raise UsageError(
                 f"{path}: the ledger was written by a newer nba-toolkit (schema {version}); "
                 f"this one knows schema {SCHEMA_VERSION}. Upgrade nba-toolkit."
             )
-        return cls(db, path)
+        ledger = cls(db, path)
+        ledger.read_only = True
+        return ledger
 
     def close(self) -> None:
         for name in list(self._holds):
@@ -448,9 +460,18 @@ class Ledger:
     def _alive(self, name: str) -> bool:
         return name in self._holds or is_held(self._lock_path(name))
 
+    def refuse_changes(self) -> None:
+        """Stop a change before it starts when the ledger was opened read-only: every change is recorded here."""
+        if self.read_only:
+            raise ReadOnlyWorkspace(
+                f"the workspace {self.path.parent} is open read-only, so nothing was changed",
+                hint="Leave out --read-only (you need write access to the workspace) to make the change.",
+            )
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One atomic unit of change; ``BEGIN IMMEDIATE`` so two processes cannot interleave."""
+        self.refuse_changes()
         self._db.execute("BEGIN IMMEDIATE")
         try:
             yield self._db
@@ -1167,23 +1188,21 @@ class Ledger:
         ]
 
 
-def _connect_read_only(path: Path) -> sqlite3.Connection:
-    """A read-only connection, also for a user who cannot create SQLite's -shm file next to the ledger.
+def connect_read_only(path: Path) -> sqlite3.Connection:
+    """A read-only connection that creates nothing beside the ledger, also for a user who may not write there.
 
-    SQLite needs that file to read a ledger in WAL mode. Without it, and when
-    no write-ahead log exists (every committed change is in the main file),
-    the ledger is read as an unchanging file instead.
+    When no write-ahead log exists, nobody has the ledger open (the last
+    connection to close removes it) and every committed change is in the main
+    file, which is then read as an unchanging file: a plain read-only
+    connection would leave SQLite's -wal and -shm files behind. While a log
+    exists, SQLite needs its -shm file to read the log's changes too.
     """
     uri = path.resolve().as_uri()
+    if not path.with_name(path.name + "-wal").exists():
+        return sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
     db = sqlite3.connect(f"{uri}?mode=ro", uri=True, isolation_level=None, timeout=30)
-    try:
-        db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
-        return db
-    except sqlite3.OperationalError:
-        db.close()
-        if path.with_name(path.name + "-wal").exists():
-            raise
-    return sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
+    db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+    return db
 
 
 def _owner_only(path: Path) -> None:

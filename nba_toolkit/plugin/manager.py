@@ -64,6 +64,7 @@ BUILTIN_MODULES = (
     "nba_toolkit.default_plugins.output_checks",
     "nba_toolkit.default_plugins.model_checks",
     "nba_toolkit.default_plugins.mail_csv",
+    "nba_toolkit.default_plugins.analysis_csv",
     "nba_toolkit.default_plugins.outbox",
     "nba_toolkit.default_plugins.smtp",
 )

@@ -52,7 +52,8 @@ SCREENS = {
 
 
 class NbaApp(App):
-    """``root`` is the workspace folder; ``today`` pins the date the status screens use (for tests)."""
+    """``root`` is the workspace folder; ``today`` pins the date the status screens use (for tests);
+    ``read_only`` shows everything and refuses every change (an auditor, or a workspace the user cannot write)."""
 
     CSS_PATH = "app.tcss"
     TITLE = "nba-toolkit"
@@ -62,11 +63,14 @@ class NbaApp(App):
         Binding("q", "quit", "Quit", show=False),
     ]
 
-    def __init__(self, root: Path, *, today: date | None = None) -> None:
+    def __init__(self, root: Path, *, today: date | None = None, read_only: bool = False) -> None:
         super().__init__()
-        self.session = Session(Path(root).expanduser(), today=today)
+        self.session = Session(Path(root).expanduser(), today=today, read_only=read_only)
+        self.read_only = read_only
 
     def on_mount(self) -> None:
+        if self.read_only:
+            self.notify("Read only: you can look at everything; nothing can be changed.", title="Read only", timeout=10)
         if self.session.is_workspace():
             self.open_sections()
         else:
@@ -100,6 +104,6 @@ class NbaApp(App):
         yield from super().get_system_commands(screen)
 
 
-def run_app(root: Path, *, today: date | None = None) -> int:
-    NbaApp(root, today=today).run()
+def run_app(root: Path, *, today: date | None = None, read_only: bool = False) -> int:
+    NbaApp(root, today=today, read_only=read_only).run()
     return 0

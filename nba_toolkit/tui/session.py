@@ -29,6 +29,8 @@ class Session:
     today: date | None = None
     #: the run Checks, Review and Export show; None means the newest run
     run_id: str | None = None
+    #: look, never change: the ledger is read as it is and every change is refused with a message
+    read_only: bool = False
     _registry: Registry | None = None
     _swept: bool = False
     _warmed: bool = False
@@ -43,7 +45,13 @@ class Session:
         from nba_toolkit.ledger.store import Ledger
         from nba_toolkit.workspace import Workspace
 
-        workspace = Workspace.open(self.root)
+        workspace = Workspace.open(self.root, read_only=self.read_only)
+        if self.read_only:
+            try:
+                yield workspace
+            finally:
+                workspace.close()
+            return
         with self._lock:
             if not self._swept:
                 _ = workspace.ledger  # the normal opening: runs of a dead process are marked failed

@@ -77,6 +77,36 @@ def test_row_count(tmp_path: Path) -> None:
     assert RowCountCheck().run(tolerant).passed
 
 
+def _exported_weeks(folder: Path, sizes: list[int]) -> tuple:
+    """Exported runs of the given sizes, the newest first, for the weeks before 2026-W47."""
+    return tuple(
+        past_run(folder, run_id=f"2026-W{46 - k}.1", week=f"2026-W{46 - k}", rows_in=rows) for k, rows in enumerate(sizes)
+    )
+
+
+def test_row_count_against_the_recent_weeks(tmp_path: Path) -> None:
+    growing = _exported_weeks(tmp_path, [round(2000 / 1.05**k) for k in range(1, 9)])
+    grown = RowCountCheck().run(context(snapshot(), history=growing))
+    assert grown.passed and "times the median of the last 8 exported weeks" in grown.message
+
+    # each week a little smaller than the one before, within the band, until the week is far below the recent ones
+    shrinking = _exported_weeks(tmp_path, [1500, 1750, 2000, 2000, 2000])
+    low = RowCountCheck().run(context(snapshot(1300), history=shrinking))
+    assert low.blocks and "-13%" not in low.message
+    assert "0.65 times the median of the last 5 exported weeks (2,000)" in low.message
+    assert "1,334 to 3,000 (1.5 times the median" in low.threshold
+
+    # a list whose size swings: the operator widens the band, the recent weeks still catch a half-size week
+    swinging = {"checks": {"row_count": {"max_change": 0.6}}}
+    sizes = [1400, 2000, 1500, 2100, 1600]
+    assert RowCountCheck().run(context(snapshot(2000), history=_exported_weeks(tmp_path, sizes), toml=swinging)).passed
+    half = RowCountCheck().run(context(snapshot(800), history=_exported_weeks(tmp_path, sizes), toml=swinging))
+    assert half.blocks and "0.50 times the median of the last 5 exported weeks" in half.message
+
+    # fewer exported weeks than min_runs: only the band against the last run
+    assert RowCountCheck().run(context(snapshot(1300), history=shrinking[:2])).passed
+
+
 def test_an_empty_snapshot_is_stopped_by_the_row_count_alone(tmp_path: Path, model: dict) -> None:
     """A header without rows loads as zero customers; one plain reason stops it, nothing crashes."""
     empty = snapshot().head(0)

@@ -86,8 +86,8 @@ def test_example_rule_conforms(examples, sample: pl.DataFrame, tmp_path: Path) -
     assert excluded == [10000005]
 
 
-def test_example_analysis_exporter_conforms(examples, sample: pl.DataFrame) -> None:
-    data = assert_analysis_exporter_conforms(examples.analysis_exporters["analysis_csv"].obj, mail_rows(sample))
+def test_builtin_analysis_exporter_conforms(builtins, sample: pl.DataFrame) -> None:
+    data = assert_analysis_exporter_conforms(builtins.analysis_exporters["analysis_csv"].obj, mail_rows(sample))
     assert data.startswith("\ufeff".encode()) and b";" in data
 
 

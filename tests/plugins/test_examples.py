@@ -81,7 +81,6 @@ def test_analysis_export_has_everyone_with_features_and_flags_and_is_never_the_m
     sample_workspace: Workspace, capsys: pytest.CaptureFixture[str]
 ) -> None:
     ws = sample_workspace
-    install(ws, "analysis_csv.py")
     code, run = cli(capsys, "run", "--workspace", str(ws.root))
     assert code == 0, run
     flagged = pl.read_parquet(ws.run_dir(run["run_id"]) / "selection.parquet")["customer_id"][0]

@@ -20,6 +20,7 @@ BUILTINS = {
     "nba_toolkit.output_checks",
     "nba_toolkit.model_checks",
     "nba_toolkit.mail_csv",
+    "nba_toolkit.analysis_csv",
     "nba_toolkit.outbox",
     "nba_toolkit.smtp",
 }

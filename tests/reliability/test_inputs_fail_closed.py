@@ -278,7 +278,6 @@ PERSONAL = {
 
 def test_columns_nobody_asked_for_are_not_loaded_nor_in_the_analysis_file(sample_workspace, capsys):
     ws = sample_workspace
-    shutil.copy2(Path(__file__).resolve().parents[2] / "plugins" / "analysis_csv.py", ws.root / "plugins")
     header, rows = sample_table(ws)
     extended = write_table(ws.snapshots_dir / SAMPLE, [*header, *PERSONAL], [[*row, *PERSONAL.values()] for row in rows])
 

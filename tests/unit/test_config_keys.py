@@ -41,7 +41,10 @@ def _wrong(value: object) -> object:
 def test_each_key_is_validated_written_shown_and_documented(key: Key, tmp_path: Path, capsys) -> None:
     template = tomllib.loads(config_template(salt="s"))
     written = template[key.section.partition(".")[0]] if "." not in key.section else None
-    if written is not None:
+    if key.default is None:
+        # not set by default: written commented out with an example
+        assert re.search(rf"^# {re.escape(key.key)} = ", config_template(salt="s"), re.M), key.name
+    elif written is not None:
         assert key.key in written, f"{key.name} is missing from the template"
         assert written[key.key] == (list(key.default) if isinstance(key.default, tuple) else key.default) or key.key == "salt"
     else:
@@ -58,6 +61,8 @@ def test_each_key_is_validated_written_shown_and_documented(key: Key, tmp_path: 
     shown = capsys.readouterr().out
     if isinstance(key.default, dict):
         assert f"[{key.section}.{key.key}]\n# {key.meaning}" in shown, key.name
+    elif key.default is None:
+        assert re.search(rf"^# {re.escape(key.key)} is not set .*# {re.escape(key.meaning[:40])}", shown, re.M), key.name
     else:
         assert re.search(rf"^{re.escape(key.key)} = .*# {re.escape(key.meaning[:40])}", shown, re.M), key.name
 

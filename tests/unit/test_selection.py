@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import polars as pl
@@ -214,3 +215,33 @@ def test_the_cooldown_compares_relation_numbers_as_text() -> None:
     as_text = snapshot.with_columns(pl.col("customer_id").cast(pl.String).str.zfill(3))
     contacted = pl.DataFrame({"customer_id": ["007", "42"]})
     assert exclusions(as_text, contacted).to_list() == [EXCLUDED_COOLDOWN, None, None, None]
+
+
+@pytest.mark.parametrize(("share", "eligible", "capacity"), [(0.29, 100, 29), (0.05, 12_345, 617), (1.0, 7, 7), (0.05, 0, 0)])
+def test_a_capacity_share_is_taken_of_the_eligible_and_rounded_down(share: float, eligible: int, capacity: int) -> None:
+    policy = Policy(capacity=2000, threshold=0.0, cooldown_weeks=4, holdout_share=0.1, random_control_share=0.05, salt="s")
+    shared = replace(policy, capacity_share=share)
+
+    assert shared.capacity_for(eligible) == capacity
+    assert policy.capacity_for(eligible) == 2000  # a number stays a number
+    assert shared.for_eligible(eligible).random_control_size == round(0.05 * capacity)
+
+
+def test_select_resolves_a_capacity_share_among_the_eligible_only() -> None:
+    n = 1000
+    customers = pl.DataFrame(
+        {
+            "customer_id": np.arange(10**7, 10**7 + n),
+            "score": np.linspace(0.9, 0.1, n),
+            "exclusion": [EXCLUDED_INVESTOR if i % 2 else None for i in range(n)],
+        },
+        schema={"customer_id": pl.Int64, "score": pl.Float64, "exclusion": pl.String},
+    ).with_columns(pl.when(pl.col("exclusion").is_null()).then(pl.col("score")).alias("score"))
+    policy = Policy(
+        capacity=2000, threshold=0.0, cooldown_weeks=4, holdout_share=0.0, random_control_share=0.1, salt="s", capacity_share=0.1
+    )
+
+    counts = reason_counts(select(customers, policy))
+
+    assert counts[SELECTED] == 50  # 10% of the 500 eligible, not of the 1,000 rows nor the fixed 2,000
+    assert counts[RANDOM_CONTROL] == 5

@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from nba_toolkit.core.model_card import quality_lines
+from nba_toolkit.core.model_card import imputed_lines, known_until_lines, quality_lines
 from nba_toolkit.tui.screens.base import SectionScreen
 
 
@@ -61,6 +61,10 @@ def card_text(sidecar: dict[str, Any]) -> Text:
             f"{sidecar['rows']:,} customer-weeks, {sidecar.get('positives', 0):,} followed by an investment account "
             f"within {sidecar.get('label_window_weeks', '?')} weeks.\n"
         )
+    for line in known_until_lines(sidecar.get("outcomes_known_until")):
+        text.append(f"{line}\n")
+    for line in imputed_lines(sidecar.get("imputed") or {}):
+        text.append(f"{line}\n", style="yellow")
     metrics = sidecar.get("metrics", {})
     oot = metrics.get("out_of_time", {})
     if oot:

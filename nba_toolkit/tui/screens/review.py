@@ -286,6 +286,10 @@ class ReviewScreen(SectionScreen):
         if not customer:
             self.notify("Highlight or look up a customer first.", severity="warning")
             return
+        known = review.decision(customer)
+        if not known.found:
+            self.notify(known.why, severity="warning")  # before any reason is typed, not after
+            return
         what = {"exclude": "Exclude from the mail file", "standing": "Exclude for good", "flag": "Flag as suspicious"}[action]
         text = (
             f"{what}: relation number {customer} in run {review.run.run_id}. "

@@ -1,4 +1,4 @@
-"""Analysis exporter: a run's whole selection with features and flags, as CSV for the analyst (R-X3).
+"""The built-in analysis exporter: a run's whole selection with features and flags, as CSV for the analyst.
 
 Every customer of the snapshot with their reason, score, rank, group, the
 snapshot's values, the engine's features (``feature_<name>``) and what the
@@ -11,15 +11,13 @@ It follows ``[export]`` delimiter and encoding. With ``;`` as delimiter
 (what Dutch and German Excel expect) numbers get a decimal comma too, and a
 UTF-8 file starts with a byte-order mark so Excel reads accents right.
 
-To use it, copy this file into the workspace's ``plugins/`` folder.
+It ships with the toolkit, so ``nba-toolkit analysis`` works from an
+installed wheel without anything copied into the workspace.
 """
 
 from __future__ import annotations
 
 from nba_toolkit.plugin import hookimpl
-
-NBA_API_VERSION = 1
-__version__ = "1.0.0"
 
 
 class AnalysisCsv:
