@@ -256,7 +256,21 @@ class GradientBoostingEngine(DeclaredEngine):
         return DeclaredModel(layout=layout, estimator=classifier, reference=_reference_customer(matrix, categorical))
 
     def _probabilities(self, model: DeclaredModel, features: pl.DataFrame) -> np.ndarray:
-        return model.estimator.predict_proba(model.layout.codes(features))[:, 1]
+        return _predict(model.estimator, model.layout.codes(features))
+
+
+#: fewer rows than this are predicted on one thread: starting the OpenMP threads costs more than they save
+_ONE_THREAD_ROWS = 20_000
+
+
+def _predict(classifier: Any, matrix: np.ndarray) -> np.ndarray:
+    """The trees' probabilities; one customer's explanation on a busy machine takes milliseconds, not a second."""
+    if matrix.shape[0] >= _ONE_THREAD_ROWS:
+        return classifier.predict_proba(matrix)[:, 1]
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="openmp"):
+        return classifier.predict_proba(matrix)[:, 1]
 
 
 def _reference_customer(matrix: np.ndarray, categorical: list[bool]) -> np.ndarray:
@@ -298,7 +312,7 @@ def _steps(classifier: Any, block: np.ndarray, reference: np.ndarray, order: lis
     for feature in order:
         states[:, feature] = block[:, feature]
         stacked.append(states.copy())
-    probability = classifier.predict_proba(np.vstack(stacked))[:, 1]
+    probability = _predict(classifier, np.vstack(stacked))
     log_odds = _log_odds(probability).reshape(width + 1, n)
     steps = np.diff(log_odds, axis=0)
     parts = np.empty((n, width))
