@@ -44,6 +44,24 @@ class UsageError(NbaError):
     exit_code = EXIT_USAGE
 
 
+class WeekAwaitsApproval(UsageError):
+    """A week is run again while an earlier run of it awaits approval or is still running (exit 2).
+
+    Running a week again is allowed, but never by accident: the earlier run
+    is named, with the two ways on (withdraw it, or run next to it on purpose).
+    """
+
+    def __init__(self, week: str, pending: list[str]) -> None:
+        self.week = week
+        self.pending = pending
+        runs = ", ".join(pending)
+        super().__init__(
+            f"{week} already has {'run' if len(pending) == 1 else 'runs'} {runs} awaiting approval; nothing was run",
+            hint=f"Export or withdraw it first (`nba-toolkit withdraw {pending[-1]} --reason TEXT`), or run the week "
+            "again next to it with `--again`: exporting one run of a week withdraws the others.",
+        )
+
+
 class BadInput(NbaError):
     """A file the operator supplied is unusable (exit 4).
 

@@ -19,6 +19,7 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     monkeypatch.setenv("XDG_DATA_HOME", str(home))
     monkeypatch.setenv("NBA_TOOLKIT_HOME", str(home / "workspace"))
     monkeypatch.setenv("NBA_TOOLKIT_USER", "test-operator")
+    monkeypatch.setenv("NBA_TOOLKIT_CONFIG_DIR", str(home / "config"))
 
 
 @pytest.fixture(scope="session")

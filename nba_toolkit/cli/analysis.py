@@ -6,6 +6,7 @@ import argparse
 
 from nba_toolkit.cli.app import Commands, Output, escape, open_workspace
 from nba_toolkit.errors import EXIT_OK
+from nba_toolkit.words import plural
 
 
 def add_commands(commands: Commands) -> None:
@@ -27,7 +28,8 @@ def _analysis(args: argparse.Namespace, out: Output) -> int:
         out.document(result.to_dict())
         return EXIT_OK
     out.say(
-        f"Wrote the analysis file of run {result.run_id}: {result.rows:,} customers, {len(result.columns)} columns, "
+        f"Wrote the analysis file of run {result.run_id}: {plural(result.rows, 'customer')}, "
+        f"{plural(len(result.columns), 'column')}, "
         f"with '{result.exporter}'."
     )
     out.say(f"  {escape(str(result.path))}\n  SHA-256 {result.sha256}")

@@ -89,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         out.error(exc)
         return exc.exit_code
     except KeyboardInterrupt:
-        out.fail("interrupted; the run (if any) is recorded as failed and nothing was exported", 130)
+        out.fail("interrupted; the run (if any) is recorded as cancelled and nothing was exported", 130)
         return 130
     except Exception as exc:  # noqa: BLE001 - the last line of defence against a traceback
         return _unexpected(out, exc)
@@ -284,6 +284,8 @@ def status_text(status: str) -> str:
         "awaiting_approval": "[yellow]awaiting approval[/]",
         "blocked": "[bold red]blocked[/]",
         "failed": "[red]failed[/]",
+        "cancelled": "[yellow]cancelled[/]",
+        "withdrawn": "withdrawn",
         "running": "running",
     }.get(status, status)
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from nba_toolkit.cli.app import Commands, Output, escape, open_workspace, status_text, user, workspace_dir, workspace_of
 from nba_toolkit.errors import EXIT_OK
+from nba_toolkit.words import plural
 
 _MARK = {"pass": "[green]✓[/]", "fail": "[red]✗[/]", "error": "[bold red]✗[/]", "skipped": "[yellow]-[/]"}
 
@@ -47,10 +48,10 @@ def _checks(args: argparse.Namespace, out: Output) -> int:
         out.say(f"{_MARK.get(r['status'], '?')} [bold]{r['check']}[/] ({r['stage']}, {r['severity']}, {r['status']})")
         out.say(f"    {escape(r['message'])}")
         if r["measured"] is not None or r["threshold"] is not None:
-            out.say(f"    Measured: {escape(str(r['measured']))} · threshold: {escape(str(r['threshold']))}")
+            out.say(f"    {escape(measured_text(r['measured'], r['threshold']))}")
         if r["affected_count"]:
             sample = ", ".join(r["affected_sample"][:10])
-            out.say(f"    Affected: {r['affected_count']:,} rows, for example {escape(sample)}")
+            out.say(f"    Affected: {plural(r['affected_count'], 'row')}, for example {escape(sample)}")
         if r["action"] and r["status"] != "pass":
             out.say(f"    What to do: {escape(r['action'])}")
         if r["acknowledged_by"]:
@@ -150,3 +151,9 @@ def _status(args: argparse.Namespace, out: Output) -> int:
     for name in undelivered:
         out.say(f"[red]An alert could not be sent everywhere[/]: outbox/{name}")
     return EXIT_OK
+
+
+def measured_text(measured: object, threshold: object) -> str:
+    """What a check measured against its threshold; a check that measured nothing says so, never "None"."""
+    shown = "Nothing measured" if measured is None else f"Measured: {measured}"
+    return shown if threshold is None else f"{shown} · threshold: {threshold}"

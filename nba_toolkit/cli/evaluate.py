@@ -8,6 +8,7 @@ from typing import Any
 
 from nba_toolkit.cli.app import Commands, Output, escape, number, open_workspace, workspace_dir
 from nba_toolkit.errors import EXIT_OK, UsageError
+from nba_toolkit.words import plural
 
 
 def add_commands(commands: Commands) -> None:
@@ -38,13 +39,25 @@ def add_commands(commands: Commands) -> None:
     plan = commands.add(
         "plan",
         _plan,
-        "Weeks of holdout needed to detect an uplift (two-proportion test, alpha 0.05, power 0.8).",
-        workspace=False,
+        "Weeks of holdout needed to detect an uplift (two-proportion test, alpha 0.05, power 0.8); "
+        "without options, for the workspace's capacity and holdout share.",
     )
-    plan.add_argument("--capacity", type=float, required=True, metavar="N", help="customers selected a week")
-    plan.add_argument("--holdout-share", type=float, required=True, metavar="S", help="share of the selected held out, e.g. 0.10")
-    plan.add_argument("--baseline", type=float, required=True, metavar="P", help="conversion without mail, e.g. 0.017")
-    plan.add_argument("--uplift", type=float, required=True, metavar="D", help="uplift to detect, e.g. 0.005 (0.5 points)")
+    plan.add_argument("--capacity", type=float, metavar="N", help="customers selected a week (default: the workspace's capacity)")
+    plan.add_argument(
+        "--holdout-share", type=float, metavar="S", help="share of the selected held out, e.g. 0.10 (default: the workspace's)"
+    )
+    plan.add_argument(
+        "--baseline",
+        type=float,
+        metavar="P",
+        help="conversion without mail, e.g. 0.017 (default: the conversion rate in the active model's training history)",
+    )
+    plan.add_argument(
+        "--uplift",
+        type=float,
+        metavar="D",
+        help="uplift to detect, e.g. 0.005 (0.5 percentage points); without it, what each length of test can detect",
+    )
 
     residual = commands.add("residual", _residual, "Eligible customers the last N exported runs never selected, and why.")
     residual.add_argument("--weeks", type=int, default=12, metavar="N", help="how many of the latest exported runs (default 12)")
@@ -104,7 +117,7 @@ def pct(value: float | None, digits: int = 2) -> str:
 
 
 def points(value: float | None) -> str:
-    return "n/a" if value is None else f"{value * 100:+.2f} pp"
+    return "n/a" if value is None else f"{value * 100:+.2f} percentage points"
 
 
 def money(value: float | None) -> str:
@@ -112,11 +125,13 @@ def money(value: float | None) -> str:
 
 
 def interval(data: dict[str, Any], show: Any = points) -> str:
+    """The estimate with its unit, then the interval's bounds (in percentage points without repeating the words)."""
     if data["estimate"] is None:
         return "n/a"
     if data["ci_low"] is None:
         return f"{show(data['estimate'])} (no interval)"
-    return f"{show(data['estimate'])} (95% interval {show(data['ci_low'])} to {show(data['ci_high'])})"
+    bound = (lambda v: f"{v * 100:+.2f}") if show is points else show
+    return f"{show(data['estimate'])} (95% interval {bound(data['ci_low'])} to {bound(data['ci_high'])})"
 
 
 def whole(value: float | None) -> str:
@@ -210,7 +225,7 @@ def _evaluate_file(args: argparse.Namespace, out: Output) -> int:
     out.say(f"  [dim]{data['uplift']['method']}[/]")
     if data["ignored_rows"]:
         groups = ", ".join(f"'{g}' ({n:,})" for g, n in data["ignored_groups"].items())
-        out.say(f"  {data['ignored_rows']:,} rows of other groups were left out: {escape(groups)}")
+        out.say(f"  {plural(data['ignored_rows'], 'row')} of other groups were left out: {escape(groups)}")
     planner = data["planner"]
     if planner:
         out.say(
@@ -224,8 +239,8 @@ def _print_evaluation(out: Output, data: dict[str, Any]) -> None:
 
     pooled = data["pooled"]
     out.say(
-        f"[bold]Evaluation[/] of {len(data['runs'])} exported runs; conversions within "
-        f"{data['window_weeks']} weeks of the run's week."
+        f"[bold]Evaluation[/] of {plural(len(data['runs']), 'exported run')}; conversions within "
+        f"{plural(data['window_weeks'], 'week')} of the run's week."
     )
     out.say(f"Outcomes: {escape(data['outcomes'])}, known until {data['outcomes_known_until']}.")
     if data["open_runs"]:
@@ -250,7 +265,7 @@ def _print_evaluation(out: Output, data: dict[str, Any]) -> None:
         return
     model, random = pooled["model_uplift"], pooled["random_uplift"]
     groups = pooled["groups"]
-    out.say(f"[bold]Over {len(pooled['runs'])} complete runs[/] ({pooled['contacted']:,} customers contacted):")
+    out.say(f"[bold]Over {plural(len(pooled['runs']), 'complete run')}[/] ({plural(pooled['contacted'], 'customer')} contacted):")
     for name, label in (
         ("mailed_by_model", "mailed by the model"),
         ("holdout", "held out"),
@@ -283,10 +298,11 @@ def _print_evaluation(out: Output, data: dict[str, Any]) -> None:
         plan = planner["plan"]
         line = (
             f"  Planner: with about {planner['selected_per_week']:,.0f} selected and {pct(planner['holdout_share'], 0)} held out "
-            f"a week, {planner['weeks_evaluated']} weeks can show an uplift of {points(planner['detectable_uplift'])} or more"
+            f"a week, {plural(planner['weeks_evaluated'], 'week')} can show an uplift of "
+            f"{points(planner['detectable_uplift'])} or more"
         )
         if plan:
-            line += f"; the observed {points(plan['uplift'])} needs {plan['weeks_needed']} weeks of holdout"
+            line += f"; the observed {points(plan['uplift'])} needs {plural(plan['weeks_needed'], 'week')} of holdout"
         out.say(line + ".")
 
 
@@ -298,17 +314,51 @@ def _short_interval(data: dict[str, Any]) -> str:
     return f"{points(data['estimate'])} [{data['ci_low'] * 100:+.2f}, {data['ci_high'] * 100:+.2f}]"
 
 
+def _plan_inputs(args: argparse.Namespace, out: Output) -> tuple[float, float, float]:
+    """Capacity, holdout share and baseline: as given, else what the workspace knows (and the output says so)."""
+    capacity, holdout_share, baseline = args.capacity, args.holdout_share, args.baseline
+    if capacity is not None and holdout_share is not None and baseline is not None:
+        return capacity, holdout_share, baseline
+    workspace, _ = open_workspace(args, out)
+    selection = workspace.config.selection
+    capacity = selection.capacity if capacity is None else capacity
+    holdout_share = selection.holdout_share if holdout_share is None else holdout_share
+    if baseline is None:
+        baseline = _training_conversion(workspace)
+        out.say(f"Baseline: {pct(baseline)}, the conversion rate in the active model's training history.")
+    out.say(f"Capacity {capacity:,.0f} selected a week, holdout share {pct(holdout_share, 0)}.")
+    return capacity, holdout_share, baseline
+
+
+def _training_conversion(workspace: Any) -> float:
+    from nba_toolkit.core.review import model_sidecar
+
+    record = workspace.ledger.active_model(workspace.config.engine.name)
+    sidecar = model_sidecar(workspace.root, record.path) if record is not None else {}
+    if not sidecar.get("rows") or not sidecar.get("positives"):
+        raise UsageError("no trained model tells the conversion rate without mail: pass --baseline P (e.g. 0.017)")
+    return sidecar["positives"] / sidecar["rows"]
+
+
 def _plan(args: argparse.Namespace, out: Output) -> int:
     from nba_toolkit.core.planner import detectable_uplift, plan_holdout
 
-    plan = plan_holdout(capacity=args.capacity, holdout_share=args.holdout_share, baseline=args.baseline, uplift=args.uplift)
-    data = plan.to_dict()
-    data["detectable_uplift_after"] = {
-        str(weeks): detectable_uplift(
-            capacity=args.capacity, holdout_share=args.holdout_share, baseline=args.baseline, weeks=weeks
-        )
+    capacity, holdout_share, baseline = _plan_inputs(args, out)
+    after = {
+        str(weeks): detectable_uplift(capacity=capacity, holdout_share=holdout_share, baseline=baseline, weeks=weeks)
         for weeks in (4, 13, 26, 52)
     }
+    if args.uplift is None:
+        data = {"capacity": capacity, "holdout_share": holdout_share, "baseline": baseline, "detectable_uplift_after": after}
+        if out.json_mode:
+            out.document(data)
+            return EXIT_OK
+        shown = ", ".join(f"{plural(int(w), 'week')}: {points(d)}" for w, d in after.items())
+        out.say(f"On a baseline of {pct(baseline)}, the smallest uplift a test can show after {shown}.")
+        out.say("Pass --uplift D (e.g. 0.005) for the weeks of holdout a given uplift needs.")
+        return EXIT_OK
+    plan = plan_holdout(capacity=capacity, holdout_share=holdout_share, baseline=baseline, uplift=args.uplift)
+    data = {**plan.to_dict(), "detectable_uplift_after": after}
     if out.json_mode:
         out.document(data)
         return EXIT_OK
@@ -317,10 +367,10 @@ def _plan(args: argparse.Namespace, out: Output) -> int:
         f"(two-sided test, alpha {plan.alpha}, power {plan.power:.0%}):"
     )
     out.say(
-        f"  the holdout needs {plan.holdout_needed:,} customers and the mailed {plan.mailed_needed:,}; at "
-        f"{plan.holdout_per_week:,.0f} held out a week that is [bold]{plan.weeks_needed} weeks[/]."
+        f"  the holdout needs {plural(plan.holdout_needed, 'customer')} and the mailed {plan.mailed_needed:,}; at "
+        f"{plan.holdout_per_week:,.0f} held out a week that is [bold]{plural(plan.weeks_needed, 'week')}[/]."
     )
-    shown = ", ".join(f"{w} weeks: {points(d)}" for w, d in data["detectable_uplift_after"].items())
+    shown = ", ".join(f"{plural(int(w), 'week')}: {points(d)}" for w, d in after.items())
     out.say(f"  Smallest uplift a test can show after {shown}.")
     return EXIT_OK
 
@@ -336,15 +386,15 @@ def _residual(args: argparse.Namespace, out: Output) -> int:
     from rich.table import Table
 
     out.say(
-        f"[bold]Residual group[/] over {len(result.runs)} runs ({result.runs[0]} to {result.runs[-1]}): "
+        f"[bold]Residual group[/] over {plural(len(result.runs), 'run')} ({result.runs[0]} to {result.runs[-1]}): "
         f"{result.residual:,} of {result.eligible:,} eligible customers ({pct(result.share, 1)}) were never selected."
     )
     out.say(
         f"Median score: {pct(result.residual_median_score)} in the residual group, "
         f"{pct(result.selected_median_score)} among the {result.selected:,} selected."
     )
-    profile = Table(title="How they differ from the selected (biggest differences first)")
-    for column in ("feature", "", "residual", "selected", "difference (sd)"):
+    profile = Table(title="How they differ from the selected (in standard deviations, biggest differences first)")
+    for column in ("feature", "", "residual", "selected", "difference"):
         profile.add_column(column, justify="left" if column == "feature" else "right")
     for row in result.profile.head(12).iter_rows(named=True):
         show = pct if row["statistic"] == "share" else (lambda v: f"{v:,.2f}")
@@ -352,7 +402,7 @@ def _residual(args: argparse.Namespace, out: Output) -> int:
             row["feature"], row["statistic"], show(row["residual"]), show(row["selected"]), f"{row['difference']:+.2f}"
         )
     out.console.print(profile)
-    down = Table(title="What holds their scores down (mean contribution, log-odds)")
+    down = Table(title="What holds their scores down (mean contribution to the score)")
     for column in ("feature", "residual", "selected", "gap"):
         down.add_column(column, justify="left" if column == "feature" else "right")
     for row in result.contributions.iter_rows(named=True):
@@ -421,12 +471,14 @@ def _print_simulation(out: Output, report: Any) -> None:
         changes = ", ".join(f"{k}={v}" for k, v in r.changes.items())
         out.say(
             f"[bold]{escape(r.backtest.label)}[/]{' (' + escape(changes) + ')' if changes else ''}: {t['mailed']:,} mailed over "
-            f"{t['weeks']} weeks, median {per_week['median']:,.0f} a week ({per_week['min']:,} to {per_week['max']:,}); "
+            f"{plural(t['weeks'], 'week')}, median {per_week['median']:,.0f} a week "
+            f"({per_week['min']:,} to {per_week['max']:,}); "
             f"flagged: {', '.join(t['flagged_weeks']) or 'none'}."
         )
         if r.evaluation and r.evaluation.pooled_runs:
             model = r.evaluation.arms["model"].uplift.to_dict()
-            out.say(f"  Realised: mailed vs held out {interval(model)} over {len(r.evaluation.pooled_runs)} weeks with outcomes.")
+            weeks = plural(len(r.evaluation.pooled_runs), "week")
+            out.say(f"  Realised: mailed vs held out {interval(model)} over {weeks} with outcomes.")
     flagged = {f for r in results for flags in r.backtest.weekly["flags"].to_list() for f in flags}
     for flag, text in FLAG_TEXT.items():
         if flag in flagged:
@@ -471,7 +523,9 @@ def _whatif(args: argparse.Namespace, out: Output) -> int:
         if frame.height:
             shown = ", ".join(str(c) for c in frame["customer_id"].head(10).to_list())
             more = f" and {frame.height - 10:,} more" if frame.height > 10 else ""
-            out.say(f"  {frame.height:,} customers {label} the selection: {shown}{more}")
+            out.say(
+                f"  {plural(frame.height, 'customer')} {label}{'s' if frame.height == 1 else ''} the selection: {shown}{more}"
+            )
     table = Table(title="Nudge each input up: which way do the scores move?")
     for column in ("feature", "nudge", "up", "down", "same", "moves", "claimed", ""):
         table.add_column(column, justify="left" if column in ("feature", "moves", "claimed") else "right")

@@ -9,6 +9,7 @@ from typing import Any
 
 from nba_toolkit.cli.app import Commands, Output, escape, workspace_dir, workspace_of
 from nba_toolkit.errors import EXIT_OK, BadInput
+from nba_toolkit.words import plural
 
 
 def add_commands(commands: Commands) -> None:
@@ -154,8 +155,12 @@ def _model_card(args: argparse.Namespace, out: Output) -> int:
     model_id, markdown = model_card(workspace)
     if out.json_mode:
         out.document({"model_id": model_id, "markdown": markdown})
+    elif sys.stdout.isatty():
+        from rich.markdown import Markdown
+
+        out.console.print(Markdown(markdown))  # a person reads headings and tables, not their Markdown source
     else:
-        sys.stdout.write(markdown)
+        sys.stdout.write(markdown)  # piped into a file or a wiki, the card stays Markdown
     return EXIT_OK
 
 
@@ -204,7 +209,8 @@ def _replay(args: argparse.Namespace, out: Output) -> int:
         if report.selection_identical:
             out.say("[green]✓[/] The selection is identical, customer for customer.")
         else:
-            out.say(f"[red]✗[/] {report.differing_customers:,} customers get another score or reason, for example:")
+            verb = "gets" if report.differing_customers == 1 else "get"
+            out.say(f"[red]✗[/] {plural(report.differing_customers, 'customer')} {verb} another score or reason, for example:")
             for row in report.differing_sample:
                 out.say(f"    {escape(str(row))}")
     if report.export_identical is not None:

@@ -13,6 +13,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from nba_toolkit.cli.app import Commands, Output, escape, open_workspace, status_text, user
+from nba_toolkit.core.views import VIEWS
 from nba_toolkit.errors import EXIT_OK, BadInput
 
 if TYPE_CHECKING:
@@ -35,9 +36,8 @@ def add_commands(commands: Commands) -> None:
     review.add_argument(
         "--view",
         default="all",
-        metavar="NAME",
-        help="which customers to list: all (default), mailed, selected, holdout, random_control, over_capacity, "
-        "below_threshold, excluded, overridden",
+        choices=list(VIEWS),
+        help="which customers to list, as the Review screen's views (default: all)",
     )
 
     customer = commands.add(
@@ -145,7 +145,6 @@ def _print_degraded(out: Output, degraded: dict[str, dict[str, Any]]) -> None:
 def _print_page(out: Output, page: Page) -> None:
     from rich.table import Table
 
-    from nba_toolkit.core.review import VIEWS
     from nba_toolkit.core.selection import REASON_TEXT
 
     out.say("")

@@ -19,6 +19,7 @@ from nba_toolkit.cli.app import (
     workspace_of,
 )
 from nba_toolkit.errors import EXIT_BLOCKED, EXIT_OK
+from nba_toolkit.words import group_name, plural
 
 if TYPE_CHECKING:
     from nba_toolkit.plugin.manager import Registry
@@ -65,6 +66,11 @@ def add_commands(commands: Commands) -> None:
         help="an acceptance run: every stage on real data, recorded, never exportable (to try a new model)",
     )
     run.add_argument(
+        "--again",
+        action="store_true",
+        help="run a week that already has a run awaiting approval, next to it (exporting one withdraws the other)",
+    )
+    run.add_argument(
         "--acknowledge-warnings",
         action="store_true",
         help="with --approve: acknowledge every warning of the run in your name (recorded), instead of refusing",
@@ -72,6 +78,12 @@ def add_commands(commands: Commands) -> None:
 
     export = commands.add("export", _export, "Approve a reviewed run and write the mail program's file.")
     export.add_argument("run_id", metavar="RUN_ID")
+
+    withdraw = commands.add(
+        "withdraw", _withdraw, "Withdraw a run awaiting approval: it is never exported (recorded with who and why)."
+    )
+    withdraw.add_argument("run_id", metavar="RUN_ID")
+    withdraw.add_argument("--reason", required=True, metavar="TEXT", help="why the run is withdrawn")
 
     commands.add("runs", _runs, "List the runs in the ledger, newest first.", writes=False)
 
@@ -126,7 +138,7 @@ def _run(args: argparse.Namespace, out: Output) -> int:
         with out.status("Running the week...") as status:
             progress = lambda done, total, stage: status.update(f"Run: {stage} ({done}/{total})")  # noqa: E731
             if args.scheduled:
-                outcome = run_scheduled(workspace, registry, on_progress=progress)
+                outcome = run_scheduled(workspace, registry, on_progress=progress, again=args.again)
             else:
                 outcome = run_week(
                     workspace,
@@ -135,6 +147,7 @@ def _run(args: argparse.Namespace, out: Output) -> int:
                     week=args.week,
                     on_progress=progress,
                     dry_run=args.dry_run,
+                    again=args.again,
                 )
     except CheckBlocked as blocked:
         run = workspace.ledger.run(blocked.run_id) if blocked.run_id else None
@@ -154,8 +167,8 @@ def _run(args: argparse.Namespace, out: Output) -> int:
         else:
             out.say(f"[bold red]Blocked[/]: run {blocked.run_id} for {run.week} stopped. Nothing was exported.")
         for check in workspace.ledger.check_results(blocked.run_id):
-            if check.status != "pass":
-                out.say(f"  [red]✗ {check.check_name}[/] ({check.plugin}): {escape(check.message)}")
+            if check.status in ("fail", "error"):
+                out.say(f"  {_blocked_mark(check)} {check.check_name}[/] ({check.plugin}): {escape(check.message)}")
                 if check.action:
                     out.say(f"    What to do: {escape(check.action)}")
         out.say(f"An alert was written to {workspace.root / 'outbox'}.")
@@ -169,7 +182,48 @@ def _run(args: argparse.Namespace, out: Output) -> int:
         out.document(outcome.to_dict())
         return EXIT_OK
     _print_run(out, workspace, outcome)
+    _print_also_awaiting(out, workspace, outcome)
     return EXIT_OK
+
+
+def _print_also_awaiting(out: Output, workspace: Workspace, outcome: Any) -> None:
+    """After ``run --again``: the earlier runs of the week still awaiting approval, and what becomes of them."""
+    others = [
+        r.run_id
+        for r in workspace.ledger.runs()
+        if r.week == outcome.week and r.run_id != outcome.run_id and r.status == "awaiting_approval" and r.kind == "weekly"
+    ]
+    if others and outcome.status == "awaiting_approval":
+        out.say(
+            f"[yellow]Also awaiting approval for {outcome.week}[/]: {', '.join(others)}. Export only one run of a week; "
+            f"the others are then withdrawn (or now: `nba-toolkit withdraw {others[-1]} --reason TEXT`)."
+        )
+
+
+def _withdraw(args: argparse.Namespace, out: Output) -> int:
+    workspace = workspace_of(args)
+    who = user()
+    workspace.ledger.withdraw_run(args.run_id, reason=args.reason, by=who)
+    run = workspace.ledger.run(args.run_id)
+    if out.json_mode:
+        out.document(
+            {"run_id": run.run_id, "week": run.week, "status": run.status, "withdrawn_by": who, "reason": run.withdrawn_reason}
+        )
+        return EXIT_OK
+    out.say(
+        f"Withdrew run {run.run_id} for {run.week} as {escape(who)}: {escape(run.withdrawn_reason or '')}. "
+        "It can never be exported; its record stays in the ledger."
+    )
+    return EXIT_OK
+
+
+def _blocked_mark(check: Any) -> str:
+    """In the list of a blocked run, what stopped it and what only warns must not look alike."""
+    if check.status == "error":
+        return "[bold red]✗ crashed:"
+    if check.severity == "block":
+        return "[red]✗ blocks:"
+    return "[yellow]! warns (does not block):"
 
 
 def _export(args: argparse.Namespace, out: Output) -> int:
@@ -381,7 +435,7 @@ def _print_run(out: Output, workspace: Workspace, outcome: Any) -> None:
 
 
 def _print_export(out: Output, result: Any) -> None:
-    groups = ", ".join(f"{n:,} {g}" for g, n in result.groups.items())
-    out.say(f"[green]Exported[/] {result.rows:,} rows ({groups}), approved by {escape(result.approved_by)}:")
+    groups = ", ".join(f"{n:,} {group_name(g)}" for g, n in result.groups.items())
+    out.say(f"[green]Exported[/] {plural(result.rows, 'row')} ({groups}), approved by {escape(result.approved_by)}:")
     out.say(f"  {escape(str(result.path))}")
     out.say(f"  SHA-256 {result.sha256}")

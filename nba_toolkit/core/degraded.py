@@ -9,11 +9,16 @@ stand-in and counted, and the run is marked degraded in the ledger and the
 summary. A critical input is never filled: the loader refuses a file without
 it, and the ``critical_inputs`` check blocks a run where it is empty for any
 customer.
+
+Whatever reads a run's inputs again (the review's explanations, the residual
+group, the simulation, what-if) loads them the same way and fills them with
+the stand-ins the run recorded, so degraded means the same everywhere and a
+median is never recomputed into another value.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -22,7 +27,7 @@ import polars as pl
 
 from nba_toolkit.core.checks import CheckResult
 from nba_toolkit.core.engine import MEDIAN, Imputation, imputation_problems, optional_columns
-from nba_toolkit.core.snapshot import _native_column
+from nba_toolkit.core.snapshot import Snapshot, _native_column, load_snapshot
 from nba_toolkit.errors import BadInput, PluginError
 
 CHECK_NAME = "critical_inputs"
@@ -42,13 +47,33 @@ def loading_schema(required: Mapping[str, str], engine: Any) -> tuple[dict[str, 
     return must, may
 
 
-def impute(frame: pl.DataFrame, engine: Any, *, path: Path) -> tuple[pl.DataFrame, dict[str, dict[str, Any]]]:
+def load_allowing_stand_ins(
+    path: Path, *, required: Mapping[str, str], engine: Any, mapping: Mapping[str, str], denylist: Iterable[str]
+) -> Snapshot:
+    """A snapshot loaded as the weekly run loads it: the engine's optional inputs may be missing (``impute`` fills them)."""
+    schema, optional = loading_schema(required, engine)
+    return load_snapshot(path, mapping=dict(mapping), denylist=list(denylist), schema=schema, optional=optional)
+
+
+def recorded_stand_ins(runs: Iterable[Any], snapshot_sha256: str) -> dict[str, dict[str, Any]] | None:
+    """The stand-ins the newest run that reached review recorded for this very file, or None when none ran it."""
+    for run in runs:  # newest first, as the ledger lists them
+        if run.snapshot_sha256 == snapshot_sha256 and run.status in ("awaiting_approval", "exported"):
+            return run.degraded
+    return None
+
+
+def impute(
+    frame: pl.DataFrame, engine: Any, *, path: Path, recorded: Mapping[str, Mapping[str, Any]] | None = None
+) -> tuple[pl.DataFrame, dict[str, dict[str, Any]]]:
     """The frame with every optional input present, typed and filled in, and what was filled.
 
     The second value is empty for a complete snapshot; otherwise it maps each
     filled column to ``missing_from_file``, ``imputed_rows`` (customers given
     the stand-in), ``value`` (the stand-in) and ``how`` (``declared`` or
     ``median``): this is what the ledger records as the run's degradation.
+    ``recorded`` is a run's record of it: its stand-in values are used as they
+    were, so a run's inputs read again are the inputs it scored.
     """
     degraded: dict[str, dict[str, Any]] = {}
     for column, stand_in in _declared(engine).items():
@@ -62,7 +87,10 @@ def impute(frame: pl.DataFrame, engine: Any, *, path: Path) -> tuple[pl.DataFram
         if not empty:
             frame = frame.with_columns(values)
             continue
-        value = _median(path, values, kind) if isinstance(stand_in, str) and stand_in == MEDIAN else stand_in
+        if recorded and column in recorded:
+            value = _recorded_value(recorded[column]["value"], kind)
+        else:
+            value = _median(path, values, kind) if isinstance(stand_in, str) and stand_in == MEDIAN else stand_in
         frame = frame.with_columns(values.fill_null(pl.lit(value, dtype=_DTYPES[kind])))
         degraded[column] = {
             "missing_from_file": missing,
@@ -121,6 +149,11 @@ def _declared(engine: Any) -> dict[str, Imputation]:
             hint="Fix optional_columns in the engine plugin; nba_toolkit.testing.assert_engine_conforms checks it.",
         )
     return optional_columns(engine)
+
+
+def _recorded_value(value: Any, kind: str) -> Any:
+    """A stand-in as the ledger keeps it (JSON: a date as text) in the column's own type."""
+    return date.fromisoformat(value) if kind == "date" and isinstance(value, str) else value
 
 
 def _median(path: Path, values: pl.Series, kind: str) -> int | float:

@@ -36,6 +36,8 @@ class PastRun:
     selection_path: Path | None = None
     selection_sha256: str | None = None
     profile_sha256: str | None = None
+    #: the model that scored the run
+    model_id: str | None = None
     _scores: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
@@ -93,6 +95,7 @@ def past_runs(ledger: Ledger, root: Path, *, exclude: str | None = None, limit: 
                 selection_path=root / record.selection_path if record.selection_path else None,
                 selection_sha256=record.selection_sha256,
                 profile_sha256=record.profile_sha256,
+                model_id=record.model_id,
             )
         )
     return tuple(found)

@@ -15,6 +15,9 @@ connection, each call is handed the workspace of its own thread.
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -25,7 +28,7 @@ import polars as pl
 
 from nba_toolkit.config import Config, parse_config
 from nba_toolkit.core.acknowledgements import pending_warnings
-from nba_toolkit.core.files import sha256_of
+from nba_toolkit.core.files import atomic_write_bytes, sha256_of
 from nba_toolkit.core.ids import relation_number
 from nba_toolkit.core.selection import (
     BELOW_THRESHOLD,
@@ -37,6 +40,7 @@ from nba_toolkit.core.selection import (
     REASONS,
     SELECTED,
 )
+from nba_toolkit.core.views import VIEWS
 from nba_toolkit.core.weeks import parse_week, week_of
 from nba_toolkit.errors import BadInput, NbaError, UsageError
 
@@ -50,19 +54,8 @@ PAGE_SIZE = 100
 #: weeks of mailing history the home screen and the review compare against
 RECENT_WEEKS = 12
 HISTOGRAM_BINS = 20
-
-#: the views of the customer table, with what each shows
-VIEWS = {
-    "all": "everyone in the snapshot",
-    "mailed": "everyone who gets the mail",
-    "selected": "selected by the model (mailed or held out)",
-    "holdout": "held out",
-    "random_control": "mailed at random",
-    "over_capacity": "above the threshold, over capacity",
-    "below_threshold": "below the threshold",
-    "excluded": "excluded before scoring",
-    "overridden": "flagged or excluded by the operator",
-}
+#: the figures of a run's selection, counted once when the run is saved (see :func:`write_selection_figures`)
+FIGURES_FILE = "summary.json"
 
 
 # --------------------------------------------------------------------- home
@@ -83,7 +76,7 @@ class ModelSummary:
 @dataclass(frozen=True)
 class WeekStatus:
     week: str
-    status: str  # exported | awaiting_approval | blocked | failed | missing
+    status: str  # exported | awaiting_approval | blocked | failed | cancelled | withdrawn | missing
     run_id: str | None
     text: str
 
@@ -216,8 +209,27 @@ def _first_active_week(ledger_path: Path, runs: list[RunRecord]) -> str | None:
     return min(candidates) if candidates else None
 
 
+#: runs that ended without reaching review, or were taken back: never the run a screen opens on by itself
+ENDED_WITHOUT_REVIEW = ("running", "failed", "cancelled", "withdrawn")
+
+
+def run_awaiting_operator(runs: Iterable[RunRecord]) -> str | None:
+    """The run the operator's next step is about: the newest run of the newest week awaiting approval.
+
+    Without one, the newest run that reached review or was blocked (its
+    checks say why); a failed, cancelled or withdrawn run is never chosen.
+    """
+    runs = list(runs)
+    newest_first = sorted(runs, key=lambda r: (r.started_at, r.run_id), reverse=True)
+    awaiting = [r for r in newest_first if r.status == "awaiting_approval" and r.kind == "weekly"]
+    if awaiting:
+        return max(awaiting, key=lambda r: parse_week(r.week)).run_id
+    shown = next((r for r in newest_first if r.status not in ENDED_WITHOUT_REVIEW), None)
+    return shown.run_id if shown else None
+
+
 def _week_status(week: str, runs: list[RunRecord], snapshots: Mapping[str, str]) -> WeekStatus:
-    for status in ("exported", "awaiting_approval", "blocked", "failed"):
+    for status in ("exported", "awaiting_approval", "blocked", "failed", "cancelled", "withdrawn"):
         run = next((r for r in runs if r.status == status), None)
         if run is None:
             continue
@@ -226,6 +238,8 @@ def _week_status(week: str, runs: list[RunRecord], snapshots: Mapping[str, str])
             "awaiting_approval": f"run {run.run_id} awaits review and approval",
             "blocked": f"run {run.run_id} was blocked: {run.error or 'a check stopped it'}",
             "failed": f"run {run.run_id} failed: {run.error or 'see the run'}",
+            "cancelled": f"run {run.run_id} was cancelled; run the week again",
+            "withdrawn": f"run {run.run_id} was withdrawn ({run.withdrawn_reason}); run the week again",
         }[status]
         return WeekStatus(week, status, run.run_id, text)
     if week in snapshots:
@@ -288,6 +302,8 @@ class ReviewSummary:
     capacity: int
     histogram: Histogram
     recent: WeeklyVolumes  # the weeks before this run's week
+    #: optional inputs the run filled in with stand-ins (core/degraded.py); empty when complete
+    degraded: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -325,7 +341,7 @@ class Explanation:
 
 
 class RunReview:
-    """One run opened for review: its selection in memory, its snapshot and model loaded when first needed.
+    """One run opened for review: its stored summary at once; its selection, snapshot and model read when first needed.
 
     Holds data, never a ledger connection, so any worker thread can use it
     with the workspace of its own thread.
@@ -337,7 +353,12 @@ class RunReview:
         self.config = config
         self.engine = engine
         self.model_path = model_path
-        self.selection = self._read_selection()
+        self._selection: pl.DataFrame | None = None
+        self._figures = stored_figures(root / "runs" / run.run_id, run)
+        if self._figures is None:
+            self._selection = self._read_selection()
+        elif sha256_of(self._selection_path) != run.selection_sha256:
+            raise self._selection_changed()
         self.overrides: dict[str, list[dict[str, str]]] = {}
         self._views: dict[str, pl.DataFrame] = {}
         self._snapshot: pl.DataFrame | None = None
@@ -369,46 +390,70 @@ class RunReview:
     def editable(self) -> bool:
         return self.run.status == "awaiting_approval"
 
+    @property
+    def selection(self) -> pl.DataFrame:
+        """The run's selection, every customer; read when first needed (the summary does not need it)."""
+        if self._selection is None:
+            self._selection = self._read_selection()
+        return self._selection
+
+    @property
+    def _selection_path(self) -> Path:
+        return self.root / (self.run.selection_path or "")
+
     def _read_selection(self) -> pl.DataFrame:
-        path = self.root / (self.run.selection_path or "")
-        if not path.is_file() or sha256_of(path) != self.run.selection_sha256:
-            raise NbaError(
-                f"the stored selection of run {self.run.run_id} is missing or was changed after the run ({path})",
-                hint="Run the week again; the ledger keeps what the run recorded.",
-            )
-        frame = pl.read_parquet(path)
+        path = self._selection_path
+        data = path.read_bytes() if path.is_file() else b""
+        if not data or hashlib.sha256(data).hexdigest() != self.run.selection_sha256:
+            raise self._selection_changed()
+        frame = pl.read_parquet(io.BytesIO(data))
         return frame.with_columns(pl.col("customer_id").cast(pl.String).alias("_id"))
+
+    def _selection_changed(self) -> NbaError:
+        return NbaError(
+            f"the stored selection of run {self.run.run_id} is missing or was changed after the run ({self._selection_path})",
+            hint="Run the week again; the ledger keeps what the run recorded.",
+        )
 
     # -- summary ------------------------------------------------------
 
     def summary(self, workspace: Workspace) -> ReviewSummary:
-        s = self.selection
-        counted = dict(s.group_by("reason").len().iter_rows())
+        """The Summary tab: the run's figures as counted when it was saved, less the customers excluded since."""
+        figures = self._figures or selection_figures(self.selection, self.config.selection.threshold)
+        counted = figures["reasons"]
         counts = [(r, REASON_TEXT.get(r, r), int(counted.get(r, 0))) for r in (*REASONS, *sorted(set(counted) - set(REASONS)))]
-        excluded = self._operator_excluded()
-        mailed = s.filter(pl.col("mailed") & ~pl.col("_id").is_in(excluded))
-        per_group = dict(mailed.group_by("group").len().iter_rows())
+        excluded = self._mailed_and_excluded()
+        taken_out = dict(excluded.group_by("group").len().iter_rows())
+        histogram = figures["histogram"]
         return ReviewSummary(
             run_id=self.run.run_id,
             week=self.run.week,
             status=self.run.status,
             editable=self.editable,
-            rows_in=s.height,
+            rows_in=figures["rows"],
             counts=counts,
-            mailed={g: int(per_group.get(g, 0)) for g in MAILED_GROUPS.values()},
-            operator_excluded=s.filter(pl.col("mailed") & pl.col("_id").is_in(excluded)).height,
+            mailed={g: int(figures["mailed"].get(g, 0)) - int(taken_out.get(g, 0)) for g in MAILED_GROUPS.values()},
+            operator_excluded=excluded.height,
             flagged=sum(1 for v in self.overrides.values() if any(o["action"] == "flag" for o in v)),
-            expected_conversions=float(mailed["score"].fill_null(0).sum()),
+            expected_conversions=figures["mailed_score"] - float(excluded["score"].fill_null(0).sum()),
             threshold=self.config.selection.threshold,
             capacity=self.capacity,
-            histogram=score_histogram(s["score"], self.config.selection.threshold),
+            histogram=Histogram(histogram["edges"], histogram["counts"], self.config.selection.threshold),
             recent=weekly_volumes(workspace.ledger.path, weeks_before(self.run.week, RECENT_WEEKS - 1)),
+            degraded=self.run.degraded,
         )
 
     @property
     def capacity(self) -> int:
         """The capacity the run selected with; a run recorded before it was kept shows the configured number."""
         return self.run.capacity if self.run.capacity is not None else self.config.selection.capacity
+
+    def _mailed_and_excluded(self) -> pl.DataFrame:
+        """The mailed customers the operator has excluded since the run (the selection is read only if there are any)."""
+        excluded = self._operator_excluded()
+        if not excluded:
+            return pl.DataFrame(schema={"group": pl.String, "score": pl.Float64})
+        return self.selection.filter(pl.col("mailed") & pl.col("_id").is_in(excluded)).select("group", "score")
 
     def _operator_excluded(self) -> list[str]:
         return [cid for cid, items in self.overrides.items() if any(o["action"] == "exclude" for o in items)]
@@ -537,28 +582,35 @@ class RunReview:
     def _load_snapshot(self) -> pl.DataFrame | None:
         if self._snapshot is not None or self._snapshot_problem is not None:
             return self._snapshot
+        from nba_toolkit.core.degraded import impute, load_allowing_stand_ins
         from nba_toolkit.core.kept_inputs import kept_inputs
-        from nba_toolkit.core.snapshot import load_snapshot
 
         path = self.root / (self.run.snapshot_path or "")  # recorded relative to the workspace, or absolute
         kept = kept_inputs(self.root / "runs" / self.run.run_id, self.run.inputs_sha256)
         if self.engine is None:
             self._snapshot_problem = f"the engine '{self.run.engine}' of this run is not installed now"
-        elif kept is not None:
-            self._snapshot = kept.with_columns(pl.col("customer_id").cast(pl.String).alias("_id"))
-        elif not path.is_file():
+            return None
+        if kept is None and not path.is_file():
             self._snapshot_problem = f"the run's snapshot is no longer at {path}, so customer values cannot be shown"
-        else:
-            loaded = load_snapshot(
-                path, mapping=self.config.columns, denylist=self.config.denylist, schema=dict(self.engine.required_columns)
+            return None
+        if kept is None:
+            loaded = load_allowing_stand_ins(
+                path,
+                required=dict(self.engine.required_columns),
+                engine=self.engine,
+                mapping=self.config.columns,
+                denylist=self.config.denylist,
             )
             if loaded.sha256 != self.run.snapshot_sha256:
                 self._snapshot_problem = (
                     f"the snapshot {path} changed after the run (its SHA-256 differs from the ledger's), "
                     "so it no longer shows what the run saw"
                 )
-            else:
-                self._snapshot = loaded.frame.with_columns(pl.col("customer_id").cast(pl.String).alias("_id"))
+                return None
+            kept = loaded.frame
+        # the optional inputs the run filled in, filled with the very stand-ins it recorded
+        filled, _ = impute(kept, self.engine, path=path, recorded=self.run.degraded)
+        self._snapshot = filled.with_columns(pl.col("customer_id").cast(pl.String).alias("_id"))
         return self._snapshot
 
     def _load_model(self) -> Any:
@@ -599,6 +651,55 @@ def override(
         workspace.ledger.suppress(decision.customer_id, reason=reason, by=by, until=until, run_id=review.run.run_id)
     review.refresh(workspace)
     return review.decision(customer_id)
+
+
+def selection_figures(selection: pl.DataFrame, threshold: float) -> dict[str, Any]:
+    """What the Summary tab shows of a selection before any exclusion at review, as JSON-ready values."""
+    mailed = selection.filter(pl.col("mailed"))
+    histogram = score_histogram(selection["score"], threshold)
+    return {
+        "rows": selection.height,
+        "reasons": {reason: int(n) for reason, n in selection.group_by("reason").len().iter_rows()},
+        "mailed": {group: int(n) for group, n in mailed.group_by("group").len().iter_rows()},
+        "mailed_score": float(mailed["score"].fill_null(0).sum()),
+        "histogram": {"edges": histogram.edges, "counts": histogram.counts},
+    }
+
+
+def write_selection_figures(run_dir: Path, selection: pl.DataFrame, *, threshold: float, selection_sha256: str) -> None:
+    """Count the summary once, when the run is saved, next to its selection (``runs/<id>/summary.json``).
+
+    Opening Review on a million customers then reads a few hundred bytes
+    instead of grouping and binning the whole selection. The file names the
+    selection it counted; aggregate figures only, no customer's value.
+    """
+    figures = {"selection_sha256": selection_sha256, **selection_figures(selection, threshold)}
+    atomic_write_bytes(run_dir / FIGURES_FILE, json.dumps(figures, indent=1).encode("utf-8"))
+
+
+_FIGURE_KEYS = {"selection_sha256", "rows", "reasons", "mailed", "mailed_score", "histogram"}
+
+
+def stored_figures(run_dir: Path, run: RunRecord) -> dict[str, Any] | None:
+    """The figures the run counted, when they are of the selection the ledger recorded and agree with its counts.
+
+    An older run has none; a file that cannot be read, counts another
+    selection, or whose reason counts differ from the ones the ledger
+    recorded (and audits) is not trusted: the summary is then counted from
+    the selection itself.
+    """
+    try:
+        figures = json.loads((run_dir / FIGURES_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(figures, dict) or set(figures) != _FIGURE_KEYS or run.selection_sha256 is None:
+        return None
+    recorded = {reason: n for reason, n in (run.counts or {}).items() if n}
+    counted = {reason: n for reason, n in figures["reasons"].items() if n} if isinstance(figures["reasons"], dict) else None
+    shaped = isinstance(figures["histogram"], dict) and set(figures["histogram"]) == {"edges", "counts"}
+    if figures["selection_sha256"] != run.selection_sha256 or counted != recorded or not shaped:
+        return None
+    return figures
 
 
 def score_histogram(scores: pl.Series, threshold: float, bins: int = HISTOGRAM_BINS) -> Histogram:
@@ -694,10 +795,26 @@ class ExportPreview:
     delimiter: str
     encoding: str
     refusals: list[str]
+    #: what goes out with the file and should be said at approval: warnings accepted (check, who),
+    #: customers flagged as suspicious (they are still mailed), optional inputs filled in with stand-ins
+    acknowledged: list[tuple[str, str]] = field(default_factory=list)
+    flagged: int = 0
+    degraded: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def ready(self) -> bool:
         return not self.refusals
+
+    def to_mention(self) -> list[str]:
+        """What the operator approves along with the file, in plain sentences; empty when there is nothing to say."""
+        from nba_toolkit.core.degraded import describe
+
+        lines = [f"the warning {check} was acknowledged by {who}" for check, who in self.acknowledged]
+        if self.flagged:
+            are = "s are" if self.flagged != 1 else " is"
+            lines.append(f"{self.flagged:,} flagged customer{are} still in the file (a flag does not exclude)")
+        lines += [f"degraded: {line}" for line in describe(self.degraded)]
+        return lines
 
 
 def export_preview(workspace: Workspace, registry: Registry, run_id: str) -> ExportPreview:
@@ -709,7 +826,8 @@ def export_preview(workspace: Workspace, registry: Registry, run_id: str) -> Exp
     if run.status == "exported":
         refusals.append(f"run {run_id} was already exported on {run.exported_at} to {run.export_path}")
     elif run.status != "awaiting_approval":
-        refusals.append(f"run {run_id} is {run.status.replace('_', ' ')}" + (f": {run.error}" if run.error else ""))
+        why = run.withdrawn_reason or run.error
+        refusals.append(f"run {run_id} is {run.status.replace('_', ' ')}" + (f": {why}" if why else ""))
     earlier = ledger.exported_run_for_week(run.week)
     if earlier and earlier != run_id:
         refusals.append(f"{run.week} was already exported by run {earlier}; a week is mailed once")
@@ -719,9 +837,13 @@ def export_preview(workspace: Workspace, registry: Registry, run_id: str) -> Exp
     unread = open_warnings(ledger, run_id)
     if unread:
         refusals.append(f"warnings not acknowledged yet: {', '.join(w.check for w in unread)} (acknowledge them on Checks)")
-    excluded = [o["customer_id"] for o in ledger.overrides(run_id) if o["action"] == "exclude"]
+    overrides = ledger.overrides(run_id)
+    excluded = [o["customer_id"] for o in overrides if o["action"] == "exclude"]
+    flagged = [o["customer_id"] for o in overrides if o["action"] == "flag"]
+    warned = {c.check_name for c in ledger.check_results(run_id) if c.status == "fail" and c.severity == "warn"}
+    acknowledged = sorted((check, who) for check, (who, _) in ledger.acknowledgements(run_id).items() if check in warned)
     groups = {g: 0 for g in MAILED_GROUPS.values()}
-    rows = operator_excluded = 0
+    rows = operator_excluded = flagged_in_file = 0
     selection_path = workspace.root / (run.selection_path or "")
     if run.selection_path and selection_path.is_file():
         mailed = pl.read_parquet(selection_path, columns=["customer_id", "mailed", "group"]).filter(pl.col("mailed"))
@@ -729,6 +851,7 @@ def export_preview(workspace: Workspace, registry: Registry, run_id: str) -> Exp
         kept = mailed.filter(~out)
         operator_excluded = mailed.height - kept.height
         rows = kept.height
+        flagged_in_file = kept.filter(pl.col("customer_id").cast(pl.String).is_in(flagged)).height
         groups.update({g: int(n) for g, n in kept.group_by("group").len().iter_rows()})
     elif not refusals:
         refusals.append(f"the stored selection of run {run_id} is missing")
@@ -748,4 +871,7 @@ def export_preview(workspace: Workspace, registry: Registry, run_id: str) -> Exp
         delimiter=config.export.delimiter,
         encoding=config.export.encoding,
         refusals=refusals,
+        acknowledged=acknowledged,
+        flagged=flagged_in_file,
+        degraded=run.degraded,
     )

@@ -79,15 +79,18 @@ class ScoreDriftCheck:
     )
 
     def run(self, context: CheckContext) -> CheckResult:
-        """Compare the same customers in both runs.
+        """Compare the same customers in both runs, scored by the same model.
 
         The eligible pool changes every week by design: last week's top went
         into the cooldown. Comparing whole pools would flag that as drift, so
         only customers scored in both runs are compared.
         """
-        previous = next((r for r in context.history if r.scores() is not None and r.scores().height), None)
+        # Another model ranks differently by design: only a run the same model scored is a yardstick.
+        model_id = (context.model or {}).get("model_id")
+        same_model = [r for r in context.history if r.model_id == model_id]
+        previous = next((r for r in same_model if r.scores() is not None and r.scores().height), None)
         if previous is None:
-            return not_measured(self, "no earlier run's scores to compare with.")
+            return not_measured(self, f"the model {model_id} has scored no earlier run to compare with.")
         both = _scored_in_both(context.selection, previous.scores())
         if both.height < MIN_PAIRED:
             return not_measured(self, f"only {both.height:,} customers were scored both now and in run {previous.run_id}.")

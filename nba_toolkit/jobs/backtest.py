@@ -34,9 +34,11 @@ import polars as pl
 from nba_toolkit.config import Config, load_config, parse_config
 from nba_toolkit.core.backtest import Backtest, compare, market_band, run_backtest
 from nba_toolkit.core.decision import CONTACT_SCHEMA
+from nba_toolkit.core.degraded import impute, load_allowing_stand_ins, recorded_stand_ins
 from nba_toolkit.core.engine import refit_method
 from nba_toolkit.core.evaluation import Evaluation, evaluate_runs
 from nba_toolkit.core.market import market_features, model_bands
+from nba_toolkit.core.memory import refuse_simulation_too_large
 from nba_toolkit.core.models import load_model, read_sidecar
 from nba_toolkit.core.rules import RuleContext, rule_columns
 from nba_toolkit.core.selection import Policy, cooldown_start, reason_counts
@@ -166,7 +168,13 @@ def backtest_workspace(
     schema = {**CORE_COLUMNS, **rule_columns(rules)}
     for engine in engines.values():
         schema.update(engine.required_columns)
-    weeks, every_week = _weeks(workspace, base, schema, from_week, to_week)
+    refuse_simulation_too_large(
+        workspace.history_path,
+        list(workspace.snapshot_files().weekly.values()),
+        configurations=len(configurations),
+        retraining=retrain != "none",
+    )
+    weeks, every_week = _weeks(workspace, base, schema, engines[base.engine.name], from_week, to_week)
     notes = []
     if retrain != "none" and not from_week:
         # The first week that has MIN_TRAINING_WEEKS weeks with a closed label window before it.
@@ -252,11 +260,17 @@ def _toml(path: Path) -> dict[str, Any]:
 
 
 def _weeks(
-    workspace: Workspace, config: Config, schema: dict[str, str], from_week: str | None, to_week: str | None
+    workspace: Workspace,
+    config: Config,
+    schema: dict[str, str],
+    engine: Any,
+    from_week: str | None,
+    to_week: str | None,
 ) -> tuple[list[tuple[str, pl.DataFrame]], list[tuple[str, pl.DataFrame]]]:
     """The weeks to replay (history, then newer weekly snapshots in data/snapshots, within from..to), and all weeks.
 
-    Each week is its own frame: one copy of the history in memory, not two.
+    Each week is its own frame: one copy of the history in memory, not two. A
+    weekly snapshot missing optional inputs is filled in as its run filled it.
     """
     history = load_snapshot(workspace.history_path, mapping=config.columns, denylist=config.denylist, schema=schema).frame
     weeks = {week_of(day): frame for (day,), frame in history.partition_by("snapshot_date", as_dict=True).items()}
@@ -264,8 +278,7 @@ def _weeks(
     last_history = max(weeks, key=parse_week) if weeks else None
     for label, path in workspace.snapshot_files().weekly.items():
         if last_history is None or parse_week(label) > parse_week(last_history):
-            frame = load_snapshot(path, mapping=config.columns, denylist=config.denylist, schema=schema).frame
-            weeks[week_of(parse_week(label))] = frame
+            weeks[week_of(parse_week(label))] = _weekly_snapshot(workspace, config, schema, engine, path)
     first = parse_week(from_week) if from_week else None
     last = parse_week(to_week) if to_week else None
     every_week = sorted(weeks.items(), key=lambda item: parse_week(item[0]))
@@ -280,6 +293,12 @@ def _weeks(
             f"no weeks of history between {from_week or 'the start'} and {to_week or 'the end'}; available: {available}"
         )
     return chosen, every_week
+
+
+def _weekly_snapshot(workspace: Workspace, config: Config, schema: dict[str, str], engine: Any, path: Path) -> pl.DataFrame:
+    loaded = load_allowing_stand_ins(path, required=schema, engine=engine, mapping=config.columns, denylist=config.denylist)
+    frame, _ = impute(loaded.frame, engine, path=path, recorded=recorded_stand_ins(workspace.ledger.runs(), loaded.sha256))
+    return frame
 
 
 def _model_source(

@@ -20,6 +20,7 @@ from nba_toolkit.config import Config
 from nba_toolkit.core.evaluation import Evaluation, evaluate_runs
 from nba_toolkit.core.files import sha256_of
 from nba_toolkit.core.mailing import MailingEvaluation, evaluate_mailing
+from nba_toolkit.core.memory import refuse_evaluation_too_large
 from nba_toolkit.core.outcomes import OUTCOME_SCHEMA, validated_outcomes
 from nba_toolkit.core.snapshot import Snapshot, load_snapshot
 from nba_toolkit.core.weeks import parse_week
@@ -144,6 +145,7 @@ def evaluate_workspace(
     if not runs:
         span = f" from {from_week or 'the start'} to {to_week or 'now'}"
         raise UsageError(f"there are no exported runs{span} to evaluate", hint="`nba-toolkit runs` lists the runs.")
+    refuse_evaluation_too_large([workspace.root / (run.selection_path or "") for run in runs])
     outcomes = workspace_outcomes(workspace)
     frames = []
     operator_excluded = {}

@@ -125,6 +125,11 @@ def _refuse_unexportable(ledger: Ledger, run: RunRecord) -> None:
         raise UsageError(f"run {run_id} was already exported on {run.exported_at} to {run.export_path}; a run is exported once")
     if run.kind == "acceptance":
         raise UsageError(f"run {run_id} is an acceptance (dry) run; it can never be exported")
+    if run.status == "withdrawn":
+        raise UsageError(
+            f"run {run_id} was withdrawn by {run.withdrawn_by} at {run.withdrawn_at} ({run.withdrawn_reason}); "
+            "it can never be exported"
+        )
     if run.status != "awaiting_approval":
         raise UsageError(f"run {run_id} is {run.status} and cannot be exported", hint=run.error)
     earlier = ledger.exported_run_for_week(run.week)

@@ -1,10 +1,12 @@
 """The weekly run: load, check, score, select, check again, and record it all.
 
 A run is recorded in the ledger the moment it starts and ends in exactly one
-of three ways: ``awaiting_approval`` (ready for review and export),
-``blocked`` (a check stopped it; an alert is in the outbox) or ``failed``
-(anything else went wrong, or the operator cancelled). Nothing is exported
-here unless the caller asked for approval in the same step.
+of four ways: ``awaiting_approval`` (ready for review and export),
+``blocked`` (a check stopped it; an alert is in the outbox), ``cancelled``
+(the operator stopped it: cancel on the Run screen, Ctrl+C at the command
+line) or ``failed`` (anything else went wrong). Nothing is exported here
+unless the caller asked for approval in the same step. A run awaiting
+approval can later be ``withdrawn`` (see ``Ledger.withdraw_run``).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from nba_toolkit.core.kept_inputs import keep_inputs
 from nba_toolkit.core.models import load_model, read_sidecar
 from nba_toolkit.core.notify import Alert, deliver
 from nba_toolkit.core.profile import write_profile
+from nba_toolkit.core.review import write_selection_figures
 from nba_toolkit.core.rules import RuleContext, rule_columns
 from nba_toolkit.core.selection import Policy, cooldown_contacts, reason_counts, select, standing_exclusions, week_policy
 from nba_toolkit.core.snapshot import Snapshot, load_snapshot
@@ -57,9 +60,13 @@ Progress = Callable[[int, int, str], None]
 
 
 class Cancelled(NbaError):
-    """The operator cancelled the run; it is recorded as failed and nothing is written."""
+    """The operator cancelled the run; it is recorded as cancelled and nothing is written."""
 
     exit_code = 1
+
+
+#: what stops a run at the operator's request: the cancel event, or Ctrl+C at the command line
+CANCELLED_BY_OPERATOR = (Cancelled, KeyboardInterrupt)
 
 
 @dataclass
@@ -195,7 +202,12 @@ def find_snapshot(workspace: Workspace, *, snapshot: Path | None, week: str | No
 
 
 def run_scheduled(
-    workspace: Workspace, registry: Registry, *, today: date | None = None, on_progress: Progress | None = None
+    workspace: Workspace,
+    registry: Registry,
+    *,
+    today: date | None = None,
+    on_progress: Progress | None = None,
+    again: bool = False,
 ) -> RunOutcome:
     """The unattended weekly run: this calendar week's snapshot, or an alert that it has not arrived.
 
@@ -220,7 +232,7 @@ def run_scheduled(
         )
         deliver(alert, [(name, entry.obj) for name, entry in registry.notifiers.items()], workspace.root)
         raise CheckBlocked(message, hint="An alert was written to the outbox. Nothing was run.") from None
-    return run_week(workspace, registry, snapshot=path, week=week, on_progress=on_progress, today=today)
+    return run_week(workspace, registry, snapshot=path, week=week, on_progress=on_progress, today=today, again=again)
 
 
 def _normalise_week(label: str) -> str:
@@ -237,8 +249,12 @@ def run_week(
     cancel: threading.Event | None = None,
     dry_run: bool = False,
     today: date | None = None,
+    again: bool = False,
 ) -> RunOutcome:
     """Run one week up to review. Raises ``CheckBlocked`` when a check stops it.
+
+    A week with a run awaiting approval (or in flight) is not run again unless
+    ``again`` says so: ``WeekAwaitsApproval`` names the earlier run.
 
     ``dry_run`` makes an acceptance run: every stage on real data, recorded as
     such, never exportable. A model needs acceptance runs before it may be
@@ -293,6 +309,7 @@ def run_week(
         plugins=registry.versions(),
         salt=config.campaign.salt,
         kind="acceptance" if dry_run else "weekly",
+        again=again,
     )
     crash_point("run.begun")
     outcome = RunOutcome(
@@ -389,6 +406,10 @@ def run_week(
         with atomic_writer(selection_path) as handle:
             selection.write_parquet(handle)
         crash_point("run.selection_written")
+        selection_sha256 = sha256_of(selection_path)
+        write_selection_figures(
+            workspace.run_dir(run_id), selection, threshold=config.selection.threshold, selection_sha256=selection_sha256
+        )
         profile_sha256 = write_profile(workspace.run_dir(run_id), context.profile())
         inputs_sha256 = keep_inputs(workspace.run_dir(run_id), loaded.frame)
         outcome.counts = reason_counts(selection)
@@ -399,7 +420,7 @@ def run_week(
             checks=checks,
             counts=outcome.counts,
             selection_path=str(selection_path.relative_to(workspace.root)),
-            selection_sha256=sha256_of(selection_path),
+            selection_sha256=selection_sha256,
             profile_sha256=profile_sha256,
             inputs_sha256=inputs_sha256,
             capacity=outcome.capacity,
@@ -414,11 +435,17 @@ def run_week(
         ledger.finish_run(run_id, status="blocked", checks=checks, error=blocked.message, capacity=outcome.capacity)
         _alert(workspace, registry, outcome, "blocked", blocked.message, checks)
         raise
+    except CANCELLED_BY_OPERATOR as exc:
+        message = exc.message if isinstance(exc, Cancelled) else "the run was cancelled by the operator (Ctrl+C)"
+        ledger.finish_run(run_id, status="cancelled", checks=checks, error=message, capacity=outcome.capacity)
+        if not isinstance(exc, Cancelled):
+            # Ctrl+C may come from a scheduler stopping the job; the operator who pressed cancel on screen knows
+            _alert(workspace, registry, outcome, "cancelled", message, checks)
+        raise
     except BaseException as exc:
         message = exc.recorded if isinstance(exc, NbaError) else f"{type(exc).__name__}: {exc}"
         ledger.finish_run(run_id, status="failed", checks=checks, error=message, capacity=outcome.capacity)
-        if not isinstance(exc, Cancelled):
-            _alert(workspace, registry, outcome, "failed", message, checks)
+        _alert(workspace, registry, outcome, "failed", message, checks)
         raise
 
 
@@ -497,7 +524,10 @@ def _alert(
             lines.append(f"- {c.check} ({c.severity}, {c.status}): {c.message}")
             if c.action:
                 lines.append(f"  What to do: {c.action}")
-    lines += ["", "Nothing was exported. First line: the operator; second line: the developers."]
+    if status == "cancelled":
+        lines += ["", "Nothing was exported. Run the week again when it should go on."]
+    else:
+        lines += ["", "Nothing was exported. First line: the operator; second line: the developers."]
     stopped_by = ", ".join(c.check for c in blocking(checks))
     alert = Alert(
         run_id=outcome.run_id,

@@ -27,6 +27,7 @@ from nba_toolkit.core.degraded import impute, loading_schema
 from nba_toolkit.core.engine import declared_features
 from nba_toolkit.core.files import atomic_write_bytes
 from nba_toolkit.core.governance import not_known_in_time, read_register
+from nba_toolkit.core.memory import refuse_training_too_large
 from nba_toolkit.core.model_card import render
 from nba_toolkit.core.models import read_sidecar, save_model
 from nba_toolkit.core.selection import Policy
@@ -120,6 +121,9 @@ def train(
     _refuse_future_knowledge(known_until, today or date.today())
     engine = registry.engine(config.engine.name, config.features).obj
     _refuse_features_not_known_in_time(workspace, engine)
+    refuse_training_too_large(
+        workspace.history_path, date_column=config.columns.get("snapshot_date", "snapshot_date"), until=until
+    )
     schema = {**CORE_COLUMNS, **engine.required_columns}
     # The engine's optional inputs may be missing from the history, as from a week's snapshot; impute() fills them.
     must, may = loading_schema(schema, engine)

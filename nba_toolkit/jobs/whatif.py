@@ -2,7 +2,9 @@
 
 The contact history, model and configuration are the ones the weekly run
 would use now, so the "before" is what ``nba-toolkit run`` would select on
-the same snapshot; nothing is recorded.
+the same snapshot; nothing is recorded. A snapshot missing optional inputs is
+filled in as the run fills it (with the stand-ins a run of this very file
+recorded, when there is one).
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ from pathlib import Path
 import polars as pl
 
 from nba_toolkit.core.decision import CONTACT_SCHEMA
+from nba_toolkit.core.degraded import impute, load_allowing_stand_ins, recorded_stand_ins
 from nba_toolkit.core.rules import RuleContext, rule_columns
 from nba_toolkit.core.selection import Policy, cooldown_start
-from nba_toolkit.core.snapshot import load_snapshot
 from nba_toolkit.core.weeks import week_bounds, week_of
 from nba_toolkit.core.whatif import WhatIf, parse_change, what_if
 from nba_toolkit.jobs.backtest import load_registered, registered_model
@@ -41,7 +43,9 @@ def what_if_workspace(
     path, week = find_snapshot(workspace, snapshot=snapshot, week=None)
     rules = [(r.obj, r.plugin) for r in registry.rules.values()]
     schema = {**CORE_COLUMNS, **rule_columns(rules), **columns}
-    frame = load_snapshot(path, mapping=config.columns, denylist=config.denylist, schema=schema).frame
+    loaded = load_allowing_stand_ins(path, required=schema, engine=engine, mapping=config.columns, denylist=config.denylist)
+    recorded = recorded_stand_ins(workspace.ledger.runs(), loaded.sha256)
+    frame, _ = impute(loaded.frame, engine, path=path, recorded=recorded)
     week = week or week_of(frame["snapshot_date"].max())
     start, end = week_bounds(week)
     policy = Policy.from_config(config)

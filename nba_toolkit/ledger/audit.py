@@ -48,17 +48,29 @@ GENESIS = "0" * 64
 #: every status change the toolkit makes to a run; anything else was made outside it.
 #: A record that leaves the status as it is (review, acknowledgement, retention) is always allowed.
 STATUS_CHANGES = {
-    "running": {"failed", "blocked", "awaiting_approval"},
-    "awaiting_approval": {"exported", "failed"},
+    "running": {"failed", "blocked", "awaiting_approval", "cancelled"},
+    "awaiting_approval": {"exported", "failed", "withdrawn"},
     "blocked": set(),
     "failed": set(),
+    "cancelled": set(),
+    "withdrawn": set(),
     "exported": set(),
 }
 FIRST_STATUS = "running"
 
 #: columns added to a table after its first schema: left out of the content while empty,
 #: so the records written before the column existed still match
-ADDED_COLUMNS = {"profile_sha256", "approval_note", "approval_acknowledged", "inputs_sha256", "suppressions_upto", "capacity"}
+ADDED_COLUMNS = {
+    "profile_sha256",
+    "approval_note",
+    "approval_acknowledged",
+    "inputs_sha256",
+    "suppressions_upto",
+    "capacity",
+    "withdrawn_by",
+    "withdrawn_at",
+    "withdrawn_reason",
+}
 
 SCHEMA = """
 CREATE TABLE audit (

@@ -32,10 +32,10 @@ from typing import Any
 
 from nba_toolkit.core.files import PRIVATE_FILE
 from nba_toolkit.core.liveness import Hold, hold, is_held
-from nba_toolkit.errors import BadInput, NbaError, ReadOnlyWorkspace, UsageError, not_writable
+from nba_toolkit.errors import BadInput, NbaError, ReadOnlyWorkspace, UsageError, WeekAwaitsApproval, not_writable
 from nba_toolkit.ledger import audit
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 _SCHEMA_V1 = """
 CREATE TABLE runs (
@@ -249,6 +249,41 @@ _SCHEMA_V7_CAPACITY = """
 ALTER TABLE runs ADD COLUMN capacity INTEGER
 """
 
+#: schema 8: a run can end 'cancelled' (the operator stopped it) or 'withdrawn' (taken back before export,
+#: with who, when and why); the status constraint is widened in :func:`_allow_ended_statuses`
+_SCHEMA_V8_WITHDRAWN = """
+ALTER TABLE runs ADD COLUMN withdrawn_by TEXT;
+ALTER TABLE runs ADD COLUMN withdrawn_at TEXT;
+ALTER TABLE runs ADD COLUMN withdrawn_reason TEXT
+"""
+
+_STATUSES_V1 = "'awaiting_approval', 'exported')"
+_STATUSES_V8 = "'awaiting_approval', 'exported', 'cancelled', 'withdrawn')"
+
+
+def _allow_ended_statuses(db: sqlite3.Connection) -> None:
+    """Widen the runs' status constraint by 'cancelled' and 'withdrawn'.
+
+    SQLite cannot alter a constraint, and rebuilding the table would mean
+    switching foreign keys off outside the transaction. Widening a CHECK
+    changes nothing stored, so the table's definition is rewritten in place,
+    the way SQLite documents for such changes, inside the migration's
+    transaction.
+    """
+    version = db.execute("PRAGMA schema_version").fetchone()[0]
+    db.execute("PRAGMA writable_schema = ON")
+    try:
+        changed = db.execute(
+            "UPDATE sqlite_master SET sql = replace(sql, ?, ?) WHERE type = 'table' AND name = 'runs' AND instr(sql, ?) > 0",
+            (_STATUSES_V1, _STATUSES_V8, _STATUSES_V1),
+        ).rowcount
+        if changed != 1:
+            raise NbaError("the ledger's runs table is not the one this toolkit wrote; it was not upgraded")
+        db.execute(f"PRAGMA schema_version = {version + 1}")
+    finally:
+        db.execute("PRAGMA writable_schema = OFF")
+
+
 _MIGRATIONS = {
     1: _SCHEMA_V1 + audit.SCHEMA,
     2: _SCHEMA_V2,
@@ -257,9 +292,10 @@ _MIGRATIONS = {
     5: _SCHEMA_V5_KEPT_INPUTS,
     6: _SCHEMA_V6_SUPPRESSIONS,
     7: _SCHEMA_V7_CAPACITY,
+    8: _SCHEMA_V8_WITHDRAWN,
 }
 #: what an upgrade does after the schema change of the same number
-_MIGRATION_STEPS = {3: _audit_config_states}
+_MIGRATION_STEPS = {3: _audit_config_states, 8: _allow_ended_statuses}
 
 
 @dataclass(frozen=True)
@@ -333,6 +369,10 @@ class RunRecord:
     suppressions_upto: int | None = None
     #: the capacity the run selected with, resolved for its week; None before schema 7
     capacity: int | None = None
+    #: who took the run back before export ('withdrawn'), when, and why
+    withdrawn_by: str | None = None
+    withdrawn_at: str | None = None
+    withdrawn_reason: str | None = None
 
     @property
     def mailed(self) -> int | None:
@@ -531,15 +571,20 @@ class Ledger:
         plugins: dict[str, str],
         salt: str,
         kind: str = "weekly",
+        again: bool = False,
     ) -> str:
         """Record that a run started; it stays 'running' until finished or failed.
 
         The run's lock is taken before the row is committed, so no other
-        process can ever see the run 'running' without its lock held.
+        process can ever see the run 'running' without its lock held. A weekly
+        run of a week that has a run awaiting approval (or one in flight) is
+        refused in the same transaction, unless ``again`` says it is meant.
         """
         run_id = ""
         try:
             with self.transaction() as db:
+                if kind == "weekly" and not again:
+                    self._refuse_second_run(db, week)
                 run_id = self.next_run_id(week)
                 self._guard_runs(db, run_id)
                 db.execute(
@@ -553,6 +598,43 @@ class Ledger:
             self._release(f"run-{run_id}")
             raise
         return run_id
+
+    def _refuse_second_run(self, db: sqlite3.Connection, week: str) -> None:
+        rows = db.execute(
+            "SELECT run_id, status FROM runs WHERE week = ? AND kind = 'weekly'"
+            " AND status IN ('running', 'awaiting_approval') ORDER BY rowid",
+            (week,),
+        ).fetchall()
+        pending = [r[0] for r in rows if r[1] == "awaiting_approval" or self._alive(f"run-{r[0]}")]
+        if pending:
+            raise WeekAwaitsApproval(week, pending)
+
+    def withdraw_run(self, run_id: str, *, reason: str, by: str) -> None:
+        """Take back a run awaiting approval, with who and why: it can never be exported afterwards.
+
+        Decided in one transaction: a run another process is exporting at
+        this moment, or has exported or settled, is refused, not withdrawn.
+        The run's record, checks and selection stay as they were.
+        """
+        if not reason.strip():
+            raise UsageError("withdrawing a run needs a reason, so the next person understands it")
+        self.run(run_id)
+        with self.transaction() as db:
+            self._guard_runs(db, run_id)
+            if db.execute("SELECT 1 FROM exports WHERE run_id = ? AND state = 'exporting'", (run_id,)).fetchone():
+                raise UsageError(f"run {run_id} is being exported right now; it was not withdrawn")
+            status = db.execute("SELECT status FROM runs WHERE run_id = ?", (run_id,)).fetchone()[0]
+            if status != "awaiting_approval":
+                raise UsageError(f"run {run_id} is {status.replace('_', ' ')}; only a run awaiting approval can be withdrawn")
+            self._withdraw(db, run_id, reason=reason.strip(), by=by)
+
+    def _withdraw(self, db: sqlite3.Connection, run_id: str, *, reason: str, by: str) -> None:
+        db.execute(
+            "UPDATE runs SET status = 'withdrawn', withdrawn_by = ?, withdrawn_at = ?, withdrawn_reason = ?"
+            " WHERE run_id = ? AND status = 'awaiting_approval'",
+            (by, now(), reason, run_id),
+        )
+        self._audit_run(db, run_id)
 
     def update_run(self, run_id: str, **fields: Any) -> None:
         with self.transaction() as db:
@@ -690,9 +772,10 @@ class Ledger:
         try:
             with self.transaction() as db:
                 self._guard_runs(db, run_id)
-                row = db.execute("SELECT week, status FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+                row = db.execute("SELECT week, status, withdrawn_reason FROM runs WHERE run_id = ?", (run_id,)).fetchone()
                 if row is None or row["status"] != "awaiting_approval":
-                    raise UsageError(f"run {run_id} is no longer awaiting approval; it was not exported")
+                    why = f" (withdrawn: {row['withdrawn_reason']})" if row is not None and row["withdrawn_reason"] else ""
+                    raise UsageError(f"run {run_id} is no longer awaiting approval{why}; it was not exported")
                 taken = db.execute(
                     "SELECT * FROM exports WHERE week = ? AND state IN ('exporting', 'exported')", (row["week"],)
                 ).fetchone()
@@ -812,12 +895,31 @@ class Ledger:
             raise UsageError(f"run {attempt.run_id} is no longer awaiting approval; it was not exported again")
         db.execute("UPDATE exports SET sha256 = ?, rows = ? WHERE id = ?", (sha256, rows, attempt.id))
         self._settle(db, attempt.id, "exported", note)
+        self._withdraw_others(db, attempt, stamp)
         db.executemany(
             "INSERT INTO contacts (customer_id, contact_date, week, week_start, grp, run_id, source)"
             " VALUES (?, ?, ?, ?, ?, ?, 'export')",
             [(cid, attempt.export_date, attempt.week, week_start.isoformat(), grp, attempt.run_id) for cid, grp in contacts],
         )
         self._audit_run(db, attempt.run_id)
+
+    def _withdraw_others(self, db: sqlite3.Connection, attempt: ExportAttempt, stamp: str) -> None:
+        """A week is mailed once: its other runs awaiting approval can never be exported, so they are withdrawn."""
+        others = [
+            r[0]
+            for r in db.execute(
+                "SELECT run_id FROM runs WHERE week = ? AND run_id != ? AND status = 'awaiting_approval' AND kind = 'weekly'",
+                (attempt.week, attempt.run_id),
+            )
+        ]
+        self._guard_runs(db, *others)
+        for run_id in others:
+            self._withdraw(
+                db,
+                run_id,
+                reason=f"the week was exported by run {attempt.run_id} at {stamp}; a week is mailed once",
+                by=attempt.reserved_by,
+            )
 
     def _settle(self, db: sqlite3.Connection, attempt_id: int, state: str, note: str | None) -> None:
         db.execute(

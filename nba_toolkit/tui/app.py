@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from datetime import date
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -22,8 +23,10 @@ from nba_toolkit.tui.errors import describe
 from nba_toolkit.tui.navigation import SECTIONS
 from nba_toolkit.tui.screens.checks import ChecksScreen
 from nba_toolkit.tui.screens.config import ConfigScreen
+from nba_toolkit.tui.screens.dialogs import ConfirmDialog, ReasonDialog
 from nba_toolkit.tui.screens.evaluation import EvaluationScreen
 from nba_toolkit.tui.screens.export import ExportScreen
+from nba_toolkit.tui.screens.help import HelpScreen
 from nba_toolkit.tui.screens.home import HomeScreen
 from nba_toolkit.tui.screens.model import ModelScreen
 from nba_toolkit.tui.screens.plugins import PluginsScreen
@@ -34,6 +37,8 @@ from nba_toolkit.tui.screens.runs import RunsScreen
 from nba_toolkit.tui.screens.simulation import SimulationScreen
 from nba_toolkit.tui.screens.welcome import WelcomeScreen
 from nba_toolkit.tui.session import Session
+from nba_toolkit.tui.settings import load_settings, save_setting
+from nba_toolkit.tui.widgets.textbox import TextBox
 
 SCREENS = {
     "home": HomeScreen,
@@ -59,16 +64,26 @@ class NbaApp(App):
     TITLE = "nba-toolkit"
     MODES = SCREENS
     BINDINGS = [
-        *(Binding(s.key, f"go('{s.mode}')", s.title, show=False) for s in SECTIONS),
+        *(Binding(s.key, f"go('{s.mode}')", f"go to {s.title}", show=False) for s in SECTIONS),
+        Binding("f1,question_mark", "help", "this list of keys", show=False),
         Binding("q", "quit", "Quit", show=False),
     ]
+    #: the palette's main actions: (title, what it does, section, the screen action it runs there)
+    MAIN_ACTIONS = (
+        ("Run the week", "go to 2 Run and start the run on the newest snapshot", "run", "start"),
+        ("Approve and export", "go to 5 Export and approve the run shown (asks first)", "export", "approve"),
+        ("Find a customer", "go to 4 Review and type a relation number", "review", "lookup"),
+    )
 
     def __init__(self, root: Path, *, today: date | None = None, read_only: bool = False) -> None:
         super().__init__()
         self.session = Session(Path(root).expanduser(), today=today, read_only=read_only)
         self.read_only = read_only
+        #: (section, action) a palette command asked for, done once that section has loaded
+        self.pending_action: tuple[str, str] | None = None
 
     def on_mount(self) -> None:
+        self.remember_theme()
         if self.read_only:
             self.notify("Read only: you can look at everything; nothing can be changed.", title="Read only", timeout=10)
         if self.session.is_workspace():
@@ -88,6 +103,59 @@ class NbaApp(App):
         if self.current_mode != mode:
             self.switch_mode(mode)
 
+    def go_and_do(self, mode: str, action: str) -> None:
+        """Open a section and press one of its keys once it shows its data.
+
+        Every section reloads when it comes into view (also from under the
+        palette), and the first of its jobs to finish does the action
+        (SectionScreen.do_pending).
+        """
+        self.pending_action = (mode, action)
+        self.go(mode)
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            questions = [*ConfirmDialog.BINDINGS, *ReasonDialog.BINDINGS]
+            elsewhere = {"In a text box": TextBox.BINDINGS, "In a question or a reason box": questions}
+            self.push_screen(HelpScreen(SCREENS, elsewhere))
+
+    def remember_theme(self) -> None:
+        """The theme chosen last time comes back, and a new choice is kept for next time (see tui.settings)."""
+        saved = load_settings().get("theme")
+        if isinstance(saved, str) and saved in self.available_themes:
+            self.theme = saved
+        self.theme_changed_signal.subscribe(self, self._keep_theme)
+
+    def _keep_theme(self, theme: Any) -> None:
+        try:
+            save_setting("theme", theme.name)
+        except OSError as error:
+            self.notify(f"The theme could not be remembered for next time: {error}", severity="warning", markup=False)
+
+    async def action_quit(self) -> None:
+        """Quitting during a run asks first; a yes cancels the run and quits once it is recorded as cancelled."""
+        if not self.session.running:
+            self.exit()
+            return
+        from nba_toolkit.tui.screens.dialogs import ConfirmDialog
+
+        def answered(yes: bool | None) -> None:
+            if not yes:
+                return
+            if not self.session.running:  # the run ended while the question was open
+                self.exit()
+                return
+            self.session.quit_after_run = True
+            for screen in self.get_screen_stack("run"):
+                if isinstance(screen, RunScreen):
+                    screen.action_cancel_run()
+
+        text = (
+            "A run is in progress. Quit anyway? The run stops before its next stage, is recorded as cancelled, "
+            "and nothing is exported."
+        )
+        self.push_screen(ConfirmDialog("Quit during a run?", text, yes="Cancel the run and quit", warning=True), answered)
+
     def warm_up(self) -> None:
         """Load the active model in the background, once per session (see Session.warm_up)."""
         self.run_worker(self.session.warm_up, thread=True, exit_on_error=False, group="warm-up", name="warm-up")
@@ -98,7 +166,10 @@ class NbaApp(App):
         self.notify(message, title=title, severity="error", timeout=15, markup=False)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield SystemCommand("Keys and help (F1, ?)", "every key of every screen", self.action_help)
         if self.session.is_workspace():
+            for title, help_text, mode, action in self.MAIN_ACTIONS:
+                yield SystemCommand(title, help_text, partial(self.go_and_do, mode, action))
             for section in SECTIONS:
                 yield SystemCommand(f"Go to {section.title} ({section.key})", section.help, partial(self.go, section.mode))
         yield from super().get_system_commands(screen)

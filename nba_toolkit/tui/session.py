@@ -27,10 +27,14 @@ class Session:
     root: Path
     #: the day the status screens take as today; None is the real date (tests pin it)
     today: date | None = None
-    #: the run Checks, Review and Export show; None means the newest run
+    #: the run Checks, Review and Export show; None means the run that awaits the operator
     run_id: str | None = None
     #: look, never change: the ledger is read as it is and every change is refused with a message
     read_only: bool = False
+    #: a run is in progress on the Run screen (quitting then asks first)
+    running: bool = False
+    #: the operator chose to quit during a run: the app ends once the cancelled run is recorded
+    quit_after_run: bool = False
     _registry: Registry | None = None
     _swept: bool = False
     _warmed: bool = False
@@ -97,8 +101,10 @@ class Session:
                 return
 
     def run_to_show(self, workspace: Workspace) -> str | None:
-        """The run chosen on the Runs or Run screen, else the newest one."""
+        """The run chosen on the Runs or Run screen, else the one that awaits the operator (never a failed,
+        cancelled or withdrawn one; see core.review.run_awaiting_operator)."""
+        from nba_toolkit.core.review import run_awaiting_operator
+
         if self.run_id:
             return self.run_id
-        newest = workspace.ledger.runs(limit=1)
-        return newest[0].run_id if newest else None
+        return run_awaiting_operator(workspace.ledger.runs())

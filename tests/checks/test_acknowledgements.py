@@ -70,7 +70,9 @@ def test_run_approve_refuses_warnings_unless_told(sample_workspace: Workspace, c
     [waiting] = Workspace.open(ws.root).ledger.runs()
     assert waiting.status == "awaiting_approval"
 
-    code, run = cli_json(capsys, "run", "--approve", "--acknowledge-warnings", "--week", "2026-W47", "--workspace", str(ws.root))
+    code, run = cli_json(
+        capsys, "run", "--again", "--approve", "--acknowledge-warnings", "--week", "2026-W47", "--workspace", str(ws.root)
+    )
     assert code == 0 and run["status"] == "exported" and Path(run["export"]["path"]).is_file()
     acknowledged = Workspace.open(ws.root).ledger.acknowledgements(run["run_id"])
     assert acknowledged["volume_band"][0] == "test-operator"

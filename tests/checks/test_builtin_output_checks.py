@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -78,6 +79,20 @@ def test_score_drift(tmp_path: Path) -> None:
     flat = past_run(tmp_path, run_id="2026-W45.1", scores=rng.uniform(0.019, 0.021, len(ids)), ids=ids)
     found = ScoreDriftCheck().run(output(history=(flat,)))
     assert found.blocks and "spread differently now" in found.message and "run 2026-W45.1" in found.message
+
+
+def test_score_drift_compares_only_runs_of_the_same_model(tmp_path: Path) -> None:
+    """A new or retrained model ranks differently by design: the run an earlier model scored is no yardstick."""
+    scored = SELECTION.filter(pl.col("score").is_not_null())
+    ids = scored["customer_id"].to_list()
+    flat = past_run(tmp_path, run_id="2026-W45.1", scores=np.full(len(ids), 0.02), ids=ids)
+    earlier_model = dataclasses.replace(flat, model_id="logistic-20261101T000000")
+    new_model = {"model_id": "gradient_boosting-20261120T000000"}
+    found = ScoreDriftCheck().run(output(history=(earlier_model,), model=new_model))
+    assert found.passed and found.severity == "info", found.message
+    assert "gradient_boosting-20261120T000000 has scored no earlier run" in found.message
+    same = dataclasses.replace(flat, model_id=new_model["model_id"])
+    assert ScoreDriftCheck().run(output(history=(earlier_model, same), model=new_model)).blocks
 
 
 def test_mailed_cooldown() -> None:

@@ -39,7 +39,7 @@ def blank(frame: pl.DataFrame, column: str, rows: int) -> pl.DataFrame:
 
 def run(capsys: pytest.CaptureFixture[str], ws: Workspace, path: Path, *, json_mode: bool) -> tuple[int, str]:
     capsys.readouterr()
-    code = main(["run", "--workspace", str(ws.root), "--snapshot", str(path), *(["--json"] if json_mode else [])])
+    code = main(["run", "--again", "--workspace", str(ws.root), "--snapshot", str(path), *(["--json"] if json_mode else [])])
     return code, capsys.readouterr().out
 
 

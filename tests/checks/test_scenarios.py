@@ -82,7 +82,7 @@ def test_unit_change_after_a_normal_week_names_the_jump(sample_workspace: Worksp
     code, first = cli_json(capsys, "run", "--workspace", str(ws.root))
     assert code == 0 and first["status"] == "awaiting_approval"
     code, blocked = cli_json(
-        capsys, "run", "--workspace", str(ws.root), "--snapshot", str(SCENARIOS / "unit_change_2026-W47.parquet")
+        capsys, "run", "--again", "--workspace", str(ws.root), "--snapshot", str(SCENARIOS / "unit_change_2026-W47.parquet")
     )
     assert code == 3
     failed = {c["check_name"]: c for c in blocked["checks"] if c["status"] == "fail"}
@@ -101,7 +101,7 @@ def test_sample_week_passes_every_check(sample_workspace: Workspace, capsys: pyt
     assert {"row_count", "null_rate", "value_ranges", "unit_jump", "feature_drift", "market_regime"} <= names
     assert {"recent_volume", "score_drift", "mailed_cooldown", "mailed_consent", "mailed_investor", "mailed_duplicates"} <= names
     # a second run of the week compares with the first: same rows, same units, same scores
-    code, again = cli_json(capsys, "run", "--workspace", str(sample_workspace.root), "--week", "2026-W47")
+    code, again = cli_json(capsys, "run", "--again", "--workspace", str(sample_workspace.root), "--week", "2026-W47")
     assert code == 0 and {c["status"] for c in again["checks"]} == {"pass"}
     measured = {c.check_name: c for c in sample_workspace.ledger.check_results(again["run_id"])}
     assert measured["row_count"].severity == "block" and measured["row_count"].measured == "20000"

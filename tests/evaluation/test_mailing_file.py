@@ -185,7 +185,7 @@ def test_the_human_summary(tmp_path, capsys):
     )
     text = capsys.readouterr().out
     assert code == 0
-    assert "+60.00 pp (95% interval +17.05 pp to +80.90 pp)" in text
+    assert "+60.00 percentage points (95% interval +17.05 to +80.90)" in text
     assert "3 rows of other groups were left out" in text
 
 

@@ -26,7 +26,7 @@ def test_hand_edit_is_recorded_at_the_next_run(sample_workspace: Workspace, caps
     assert [(c["key"], c["old_value"], c["new_value"]) for c in by_toolkit] == [("selection.capacity", 2000, 1500)]
 
     # nothing changed since: the next run records nothing new, and the chain holds
-    assert main(["run", "--workspace", str(fresh.root), "--json"]) == 0
+    assert main(["run", "--again", "--workspace", str(fresh.root), "--json"]) == 0
     assert len(Workspace.open(ws.root).ledger.config_changes()) == len(changes)
     assert Workspace.open(ws.root).ledger.verify().ok
     capsys.readouterr()

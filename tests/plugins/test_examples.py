@@ -45,7 +45,7 @@ def test_complaint_rule_keeps_recent_complainers_out_with_its_own_reason(
     (ws.root / "data" / "complaints.csv").write_text(
         f"RELATION_NO;COMPLAINT_DATE\n{recent};2026-10-27\n{old};2025-06-02\n", encoding="utf-8"
     )
-    code, run = cli(capsys, "run", "--workspace", str(ws.root), "--week", "2026-W47")
+    code, run = cli(capsys, "run", "--again", "--workspace", str(ws.root), "--week", "2026-W47")
     assert code == 0, run
     assert run["counts"]["excluded_rule_recent_complaint"] == 1
     assert sum(run["counts"].values()) == run["rows_in"]

@@ -247,8 +247,9 @@ def test_a_ledger_from_before_schema_2_keeps_its_exports_and_still_mails_a_week_
     monkeypatch.setattr(store, "SCHEMA_VERSION", 1)
     old = store.Ledger.open(path)
     recorded = {"week": WEEK, "operator": "o", "toolkit_version": "0", "config": {}, "plugins": {}, "salt": "s"}
-    exported, waiting = old.begin_run(**recorded), old.begin_run(**recorded)
+    exported = old.begin_run(**recorded)
     old.finish_run(exported, status="awaiting_approval")
+    waiting = old.begin_run(**recorded, again=True)
     old.finish_run(waiting, status="awaiting_approval")
     with old.transaction() as db:  # as schema 1's export left an exported run: awaiting approval, then exported
         db.execute(

@@ -32,7 +32,7 @@ REPETITIONS = 20
 
 def run_week(capsys: pytest.CaptureFixture[str], root: Path) -> dict:
     capsys.readouterr()
-    code = main(["run", "--week", WEEK, "--workspace", str(root), "--json"])
+    code = main(["run", "--again", "--week", WEEK, "--workspace", str(root), "--json"])
     run = json.loads(capsys.readouterr().out)
     assert code == 0, run
     return run
@@ -65,7 +65,7 @@ def test_commands_during_a_long_run_leave_it_running(sample_workspace: Workspace
     root = sample_workspace.root
     sample_workspace.close()
     for hold_at in ("run.begun", "run.selection_written"):
-        running = start(root, "run", "--week", WEEK, NBA_TOOLKIT_PAUSE_AT=hold_at, NBA_TOOLKIT_PAUSE_SECONDS="12")
+        running = start(root, "run", "--again", "--week", WEEK, NBA_TOOLKIT_PAUSE_AT=hold_at, NBA_TOOLKIT_PAUSE_SECONDS="12")
         run_id = wait_for_a_running_run(root)
         for _ in range(2):
             for command in (("runs",), ("status",)):

@@ -137,7 +137,7 @@ def test_disabling_the_broken_plugin_in_nba_toml_lets_the_week_go_and_is_recorde
     assert cli(capsys, "run", "--approve", "--workspace", str(ws.root))[0] == 5
 
     edit_config(ws, "disabled = []", 'disabled = ["recent_complaints"]  # syntax error, fix due Monday')
-    code, run = cli(capsys, "run", "--approve", "--workspace", str(ws.root))
+    code, run = cli(capsys, "run", "--again", "--approve", "--workspace", str(ws.root))
 
     assert code == 0, run
     assert run["status"] == "exported"

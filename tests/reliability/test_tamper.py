@@ -231,7 +231,7 @@ def test_an_approval_typed_into_governance_toml_is_recorded_as_a_hand_edit(
     # through the toolkit: recorded once, by name, and not again as a hand edit
     code, _ = _cli(capsys, "govern", "approve", "n_products", "--by", "J. Jansen", "--workspace", str(ws.root))
     assert code == 0
-    code, _ = _cli(capsys, "run", "--workspace", str(ws.root))
+    code, _ = _cli(capsys, "run", "--again", "--workspace", str(ws.root))
     assert code == 0
     changes = Workspace.open(ws.root).ledger.config_changes()
     assert [c["changed_by"] for c in changes if c["key"] == "data_use.n_products"] == ["test-operator"]
@@ -274,7 +274,7 @@ def test_a_profile_changed_after_its_run_is_reported_and_not_the_yardstick(
         column["p99"] = column["p99"] / 1000 if column["p99"] else column["p99"]
     profile.write_text(json.dumps(stats))
 
-    code, second = _cli(capsys, "run", "--workspace", str(ws.root))
+    code, second = _cli(capsys, "run", "--again", "--workspace", str(ws.root))
     assert code == 0, second
     unit = next(c for c in second["checks"] if c["check"] == "unit_jump")
     assert f"profile of run {first['run_id']} was changed after the run" in unit["message"], unit

@@ -167,7 +167,8 @@ def test_what_is_not_a_relation_number_is_bad_input_at_its_row(tmp_path, bad):
     with pytest.raises(BadInput) as raised:
         load(path)
     assert (raised.value.column, raised.value.row) == ("RELATION_NO", 2)
-    assert bad not in raised.value.recorded
+    # the value never reaches the record (the file's own path may contain it: pytest-3)
+    assert bad not in raised.value.recorded.replace(str(path), "")
 
 
 def test_quoted_fields_with_delimiters_and_line_breaks(tmp_path):

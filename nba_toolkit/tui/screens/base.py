@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer
@@ -66,3 +67,30 @@ class SectionScreen(Screen):
         elif event.state == WorkerState.ERROR and worker.error is not None:
             self.nba.report(worker.error)
             self.job_failed(worker.name, worker.error)
+        if worker.is_finished:
+            self.do_pending()
+
+    def do_pending(self) -> None:
+        """Do the action a palette command asked of this screen, once none of its jobs is still loading.
+
+        "Run the week" must start on the snapshot the screen lists, and
+        "Approve and export" must approve the run it shows, not act on an
+        empty screen that is still loading.
+        """
+        pending = self.nba.pending_action
+        if pending is None or pending[0] != self.SECTION or self.app.screen is not self:
+            return
+        if any(worker.node is self and not worker.is_finished for worker in self.app.workers):
+            return
+        self.nba.pending_action = None
+        self.call_next(self.run_action, pending[1])
+
+
+def degraded_text(degraded: dict[str, dict[str, Any]]) -> Text:
+    """'Degraded' with what was filled in, with what, for how many customers: the same words on every screen."""
+    from nba_toolkit.core.degraded import describe
+
+    text = Text()
+    text.append("Degraded: ", style="bold yellow")
+    text.append("scored with stand-ins for missing optional inputs: " + "; ".join(describe(degraded)) + ".\n", style="yellow")
+    return text

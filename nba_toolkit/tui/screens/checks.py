@@ -12,8 +12,9 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Static
 
-from nba_toolkit.tui.screens.base import SectionScreen
+from nba_toolkit.tui.screens.base import SectionScreen, degraded_text
 from nba_toolkit.tui.screens.dialogs import ReasonDialog
+from nba_toolkit.words import plural, source_of
 
 if TYPE_CHECKING:
     from nba_toolkit.ledger.store import RunRecord, StoredCheckResult
@@ -26,6 +27,21 @@ class ChecksView:
     run: RunRecord
     results: list[StoredCheckResult]
     acknowledged: dict[str, tuple[str, str]]
+
+    @classmethod
+    def of(cls, ledger: Any, run_id: str) -> ChecksView:
+        """A run's check results, problems first: blocking (and crashed), then warnings, then those that passed."""
+        return cls(ledger.run(run_id), sorted(ledger.check_results(run_id), key=problem_rank), ledger.acknowledgements(run_id))
+
+
+def problem_rank(result: StoredCheckResult) -> int:
+    """0 for a result that blocks (or a check that crashed), 1 for a warning, 2 for the rest: at 80x24 the problems
+    are the rows in view."""
+    if result.status == "error" or (result.status == "fail" and result.severity == "block"):
+        return 0
+    if result.status == "fail" and result.severity == "warn":
+        return 1
+    return 2
 
 
 class ChecksScreen(SectionScreen):
@@ -62,8 +78,7 @@ class ChecksScreen(SectionScreen):
             run_id = self.session.run_to_show(workspace)
             if run_id is None:
                 return None
-            ledger = workspace.ledger
-            return ChecksView(ledger.run(run_id), ledger.check_results(run_id), ledger.acknowledgements(run_id))
+            return ChecksView.of(workspace.ledger, run_id)
 
     def job_done(self, name: str, result: Any) -> None:
         if name == "checks":
@@ -72,6 +87,12 @@ class ChecksScreen(SectionScreen):
             self.notify(f"Acknowledged the warning '{result[1]}'.")
             self.show(result[0])
 
+    def job_failed(self, name: str, error: BaseException) -> None:
+        from nba_toolkit.tui.errors import describe
+
+        if name == "checks":
+            self.query_one("#checks-title", Static).update(Text(f"The checks cannot be shown: {describe(error)[1]}", style="red"))
+
     def show(self, view: ChecksView | None) -> None:
         self.view = view
         title = self.query_one("#checks-title", Static)
@@ -79,7 +100,7 @@ class ChecksScreen(SectionScreen):
         row = table.cursor_row
         table.clear()
         if view is None:
-            title.update("No run yet. Start one on 2 Run.")
+            title.update("No run awaits review. Start one on 2 Run (7 Runs opens any past run).")
             self.query_one("#check-text", Static).update("")
             return
         failed = [r for r in view.results if r.status != "pass"]
@@ -98,6 +119,9 @@ class ChecksScreen(SectionScreen):
             text.append(f", {len(blocking)} blocking", style="bold red")
         if not view.results:
             text.append(f"\nNo check results: the run {view.run.status}" + (f" ({view.run.error})" if view.run.error else ""))
+        if view.run.degraded:
+            text.append("\n")
+            text.append(degraded_text(view.run.degraded))
         title.update(text)
         for result in view.results:
             word, style = RESULT_STYLE.get(result.status, (result.status, ""))
@@ -126,7 +150,7 @@ class ChecksScreen(SectionScreen):
         r = self.view.results[index]
         text = Text()
         text.append(f"{r.check_name}", style="bold")
-        text.append(f"  ({r.stage} check, severity {r.severity}, from plugin {r.plugin or '?'})\n", style="dim")
+        text.append(f"  ({r.stage} check, severity {r.severity}, {source_of(r.plugin)})\n", style="dim")
         text.append(r.message + "\n")
         if r.measured is not None:
             text.append("Measured:  ", style="bold")
@@ -138,7 +162,7 @@ class ChecksScreen(SectionScreen):
             text.append("What to do: ", style="bold")
             text.append(f"{r.action}\n")
         if r.affected_count:
-            text.append(f"Affected: {r.affected_count:,} customers", style="bold")
+            text.append(f"Affected: {plural(r.affected_count, 'customer')}", style="bold")
             if r.affected_sample:
                 shown = ", ".join(r.affected_sample)
                 more = " …" if r.affected_count > len(r.affected_sample) else ""
@@ -184,6 +208,5 @@ class ChecksScreen(SectionScreen):
         from nba_toolkit.workspace import operator_name
 
         with self.session.workspace() as workspace:
-            ledger = workspace.ledger
-            acknowledge(ledger, run_id, check, by=operator_name(), note=note)
-            return ChecksView(ledger.run(run_id), ledger.check_results(run_id), ledger.acknowledgements(run_id)), check
+            acknowledge(workspace.ledger, run_id, check, by=operator_name(), note=note)
+            return ChecksView.of(workspace.ledger, run_id), check

@@ -19,6 +19,7 @@ from textual.widgets import DataTable, Input, Label, Static
 
 from nba_toolkit.tui.screens.base import SectionScreen
 from nba_toolkit.tui.screens.dialogs import ConfirmDialog
+from nba_toolkit.tui.widgets.textbox import TextBox
 
 #: the settings edited as text; the weekly run's on/off switch lives on the home screen
 FIELDS = (
@@ -61,10 +62,10 @@ class ConfigScreen(SectionScreen):
                 for name in FIELDS:
                     setting = SETTINGS[name]
                     yield Label(setting.label, classes="field-label")
-                    yield Input(id=name.replace(".", "-"), tooltip=setting.help)
+                    yield TextBox(id=name.replace(".", "-"), tooltip=setting.help)
                     yield Label(setting.help, classes="field-help")
                 yield Label("Why", classes="field-label")
-                yield Input(placeholder="the reason for this change (recorded)", id="reason")
+                yield TextBox(placeholder="the reason for this change (recorded)", id="reason")
             yield Static("Changes so far (newest first)", classes="section-title")
             yield DataTable(id="config-history", cursor_type="row", zebra_stripes=True)
 
@@ -74,10 +75,36 @@ class ConfigScreen(SectionScreen):
     def reload(self) -> None:
         self.load()
 
+    def typed(self) -> dict[str, str]:
+        """What the boxes hold now, by setting (and "reason" for the why)."""
+        values = {name: self.query_one(f"#{name.replace('.', '-')}", Input).value for name in FIELDS}
+        return {**values, "reason": self.query_one("#reason", Input).value}
+
+    def unsaved_edits(self) -> dict[str, str]:
+        """The boxes whose text differs from nba.toml as last read, so nothing typed is thrown away unasked."""
+        from nba_toolkit.config_edit import show_value
+
+        if self.current is None:
+            return {}
+        shown = {name: show_value(name, self.current.values[name]) for name in FIELDS}
+        return {name: text for name, text in self.typed().items() if text != shown.get(name, "")}
+
     def action_discard(self) -> None:
-        if self.current is not None:
-            self.show(self.current)
-            self.notify("Edits discarded; the form shows nba.toml as it is.")
+        if self.current is None:
+            return
+        if not self.unsaved_edits():
+            self.notify("Nothing to discard: the form shows nba.toml as it is.")
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes and self.current is not None:
+                self.show(self.current)
+                self.notify("Edits discarded; the form shows nba.toml as it is.")
+
+        self.app.push_screen(
+            ConfirmDialog("Discard your edits?", "The values you typed are not saved. Throw them away?", yes="Discard"),
+            answered,
+        )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="config", name="config")
     def load(self) -> ConfigView:
@@ -89,7 +116,7 @@ class ConfigScreen(SectionScreen):
 
     def job_done(self, name: str, result: Any) -> None:
         if name == "config":
-            self.show(result)
+            self.show(result, keep=self.unsaved_edits())  # coming back to the screen keeps what was typed
         elif name == "save":
             view, changes = result
             self.show(view)
@@ -98,13 +125,16 @@ class ConfigScreen(SectionScreen):
             summary = "; ".join(f"{c.key} {show_value(c.key, c.old)} → {show_value(c.key, c.new)}" for c in changes)
             self.notify(f"Saved to nba.toml and recorded: {summary}.")
 
-    def show(self, view: ConfigView) -> None:
+    def show(self, view: ConfigView, *, keep: dict[str, str] | None = None) -> None:
+        """Fill the form from ``view``; ``keep`` holds typed text that stays in its box."""
         from nba_toolkit.config_edit import SETTINGS, show_value
 
+        keep = keep or {}
         self.current = view
         for name in FIELDS:
-            self.query_one(f"#{name.replace('.', '-')}", Input).value = show_value(name, view.values[name])
-        self.query_one("#reason", Input).value = ""
+            value = keep.get(name, show_value(name, view.values[name]))
+            self.query_one(f"#{name.replace('.', '-')}", Input).value = value
+        self.query_one("#reason", Input).value = keep.get("reason", "")
         table = self.query_one("#config-history", DataTable)
         table.clear()
         for change in view.history:

@@ -43,9 +43,9 @@ class ConfirmDialog(ModalScreen[bool]):
 
 
 class ReasonDialog(ModalScreen[str | None]):
-    """Asks for a reason (or an optional note); Enter saves, Escape cancels."""
+    """Asks for a reason (or an optional note); Enter saves, Escape cancels (asking first when something was typed)."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel (asks first when a reason is typed)")]
 
     def __init__(self, title: str, text: str, *, placeholder: str, required: bool = True) -> None:
         super().__init__()
@@ -69,4 +69,14 @@ class ReasonDialog(ModalScreen[str | None]):
         self.dismiss(text)
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        if not self.query_one("#reason", Input).value.strip():
+            self.dismiss(None)
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.dismiss(None)
+
+        self.app.push_screen(
+            ConfirmDialog("Discard the reason?", "What you typed is not saved. Throw it away?", yes="Discard"), answered
+        )

@@ -20,6 +20,7 @@ from textual.widgets import Static
 
 from nba_toolkit.tui.screens.base import SectionScreen
 from nba_toolkit.tui.widgets.intervals import IntervalPlot, IntervalRow
+from nba_toolkit.words import plural
 
 GROUP_TEXT = {
     "mailed_by_model": "mailed by the model",
@@ -40,7 +41,7 @@ def pct(value: float | None, digits: int = 2) -> str:
 
 
 def points(value: float | None) -> str:
-    return "n/a" if value is None else f"{value * 100:+.2f} pp"
+    return "n/a" if value is None else f"{value * 100:+.2f} percentage points"
 
 
 def money(value: float | None) -> str:
@@ -119,9 +120,9 @@ class EvaluationScreen(SectionScreen):
         pooled = data["pooled"]
         summary = Text()
         runs = len(data["runs"])
-        summary.append(f"{runs} exported run{'' if runs == 1 else 's'}", style="bold")
+        summary.append(plural(runs, "exported run"), style="bold")
         summary.append(
-            f", conversions within {data['window_weeks']} weeks of each run's week; outcomes known until "
+            f", conversions within {plural(data['window_weeks'], 'week')} of each run's week; outcomes known until "
             f"{data['outcomes_known_until']} ({data['outcomes']}).\n"
         )
         if data["open_runs"]:
@@ -133,7 +134,9 @@ class EvaluationScreen(SectionScreen):
             )
             self.query_one("#evaluation-summary", Static).update(summary)
             return
-        summary.append(f"Pooled over {len(pooled['runs'])} complete runs; {pooled['contacted']:,} customers contacted.")
+        summary.append(
+            f"Pooled over {plural(len(pooled['runs']), 'complete run')}; {plural(pooled['contacted'], 'customer')} contacted."
+        )
         held = pooled["holdout_share"]
         if not held["plausible"]:
             summary.append(
@@ -152,7 +155,8 @@ class EvaluationScreen(SectionScreen):
         self.query_one("#evaluation-groups", Static).update(groups)
 
         model, random = pooled["model_uplift"], pooled["random_uplift"]
-        self.query_one("#evaluation-uplift-title", Static).update("Uplift in conversion rate, with its 95% interval")
+        title = "Uplift in conversion rate, in percentage points, with its 95% interval"
+        self.query_one("#evaluation-uplift-title", Static).update(title)
         self.query_one("#evaluation-uplift", IntervalPlot).rows = (
             _row("model vs held out", model["uplift"]),
             _row("random vs not selected", random["uplift"]),
@@ -168,7 +172,7 @@ class EvaluationScreen(SectionScreen):
         self.query_one("#evaluation-money", Static).update(effect)
 
         complete = [r for r in data["runs"] if r["complete"]]
-        self.query_one("#evaluation-runs-title", Static).update("The model's uplift per run")
+        self.query_one("#evaluation-runs-title", Static).update("The model's uplift per run, in percentage points")
         self.query_one("#evaluation-runs", IntervalPlot).rows = tuple(
             _row(r["run_id"], r["model_uplift"]["uplift"]) for r in complete
         )
@@ -186,10 +190,10 @@ def planner_text(planner: dict[str, Any] | None) -> Text:
     text.append("Planner: ", style="bold")
     text.append(
         f"with about {planner['selected_per_week']:,.0f} selected and {pct(planner['holdout_share'], 0)} held out a week, "
-        f"{planner['weeks_evaluated']} weeks can show an uplift of {points(planner['detectable_uplift'])} or more"
+        f"{plural(planner['weeks_evaluated'], 'week')} can show an uplift of {points(planner['detectable_uplift'])} or more"
     )
     plan = planner["plan"]
     if plan:
-        text.append(f"; the observed {points(plan['uplift'])} needs {plan['weeks_needed']} weeks of holdout")
+        text.append(f"; the observed {points(plan['uplift'])} needs {plural(plan['weeks_needed'], 'week')} of holdout")
     text.append(".")
     return text

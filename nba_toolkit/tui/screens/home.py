@@ -25,6 +25,8 @@ STATUS_STYLE = {
     "awaiting_approval": ("AWAITING APPROVAL", "bold yellow"),
     "blocked": ("BLOCKED", "bold red"),
     "failed": ("FAILED", "bold red"),
+    "cancelled": ("CANCELLED", "bold yellow"),
+    "withdrawn": ("WITHDRAWN", "bold yellow"),
     "missing": ("MISSING", "bold red"),
 }
 

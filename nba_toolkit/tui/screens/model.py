@@ -13,6 +13,7 @@ from textual.widgets import Static
 
 from nba_toolkit.core.model_card import imputed_lines, known_until_lines, quality_lines
 from nba_toolkit.tui.screens.base import SectionScreen
+from nba_toolkit.words import plural
 
 
 class ModelScreen(SectionScreen):
@@ -59,7 +60,7 @@ def card_text(sidecar: dict[str, Any]) -> Text:
     if "rows" in sidecar:
         text.append(
             f"{sidecar['rows']:,} customer-weeks, {sidecar.get('positives', 0):,} followed by an investment account "
-            f"within {sidecar.get('label_window_weeks', '?')} weeks.\n"
+            f"within {plural(sidecar.get('label_window_weeks', '?'), 'week')}.\n"
         )
     for line in known_until_lines(sidecar.get("outcomes_known_until")):
         text.append(f"{line}\n")

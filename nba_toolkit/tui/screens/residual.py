@@ -17,6 +17,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from nba_toolkit.tui.screens.base import SectionScreen
+from nba_toolkit.words import plural
 
 #: the run counts ``n`` steps through
 WEEK_CHOICES = (4, 12, 26, 52)
@@ -48,7 +49,7 @@ class ResidualScreen(SectionScreen):
 
     def action_more_weeks(self) -> None:
         self.weeks = WEEK_CHOICES[(WEEK_CHOICES.index(self.weeks) + 1) % len(WEEK_CHOICES)]
-        self.query_one("#residual-summary", Static).update(f"Finding the residual group of the last {self.weeks} runs…")
+        self.query_one("#residual-summary", Static).update(f"Finding the residual group of the last {plural(self.weeks, 'run')}…")
         self.reload()
 
     def reload(self) -> None:
@@ -67,6 +68,16 @@ class ResidualScreen(SectionScreen):
                     "customers the last exported runs never selected; export a run first (2 Run, 5 Export)."
                 )
             return residual_workspace(workspace, self.session.registry(workspace), weeks=weeks)
+
+    def job_failed(self, name: str, error: BaseException) -> None:
+        from nba_toolkit.tui.errors import describe
+
+        if name == "residual":
+            self.query_one("#residual-summary", Static).update(
+                Text(f"The residual group could not be found: {describe(error)[1]}", style="red")
+            )
+            self.query_one("#residual-profile", Static).update("")
+            self.query_one("#residual-down", Static).update("")
 
     def job_done(self, name: str, result: Any) -> None:
         if name != "residual":
@@ -96,11 +107,11 @@ def profile_table(profile: Any) -> Table:
     table = Table(
         box=None,
         padding=(0, 1),
-        title="How they differ from the selected (biggest differences first)",
+        title="How they differ from the selected (in standard deviations, biggest differences first)",
         title_justify="left",
         title_style="bold",
     )
-    for column in ("feature", "", "residual", "selected", "diff (sd)"):
+    for column in ("feature", "", "residual", "selected", "difference"):
         table.add_column(column, justify="left" if column == "feature" else "right")
     for row in profile.head(10).iter_rows(named=True):
         show = pct if row["statistic"] == "share" else (lambda v: "n/a" if v is None else f"{v:,.2f}")
@@ -115,7 +126,7 @@ def contributions_table(contributions: Any) -> Table | Text:
     table = Table(
         box=None,
         padding=(0, 1),
-        title="What holds their scores down (mean contribution to the score, log-odds)",
+        title="What holds their scores down (mean contribution to the score)",
         title_justify="left",
         title_style="bold",
     )

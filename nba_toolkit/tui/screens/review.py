@@ -19,10 +19,11 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.timer import Timer
 from textual.widgets import DataTable, Input, Label, Select, Static, TabbedContent, TabPane
 
-from nba_toolkit.tui.screens.base import SectionScreen
+from nba_toolkit.tui.screens.base import SectionScreen, degraded_text
 from nba_toolkit.tui.screens.dialogs import ReasonDialog
 from nba_toolkit.tui.screens.home import volume_chart
 from nba_toolkit.tui.widgets.barchart import Bar, BarChart, Chart
+from nba_toolkit.tui.widgets.textbox import TextBox
 
 if TYPE_CHECKING:
     from nba_toolkit.core.review import Decision, Explanation, Histogram, Page, ReviewSummary, RunReview
@@ -48,18 +49,19 @@ VIEW_CHOICES = (
     ("Over capacity", "over_capacity"),
     ("Below threshold", "below_threshold"),
     ("Excluded", "excluded"),
-    ("Flagged/excluded by you", "overridden"),
+    ("Marked by you", "overridden"),
 )
 
 
 class ReviewScreen(SectionScreen):
     SECTION = "review"
     BINDINGS = [
-        Binding("s", "tab('summary')", "Summary"),
-        Binding("t", "tab('customers')", "Table"),
+        Binding("s", "tab('summary')", "Summary", show=False),  # the tab titles show s and t
+        Binding("t", "tab('customers')", "Table", show=False),
         Binding("slash", "lookup", "Find"),
         Binding("n", "page(1)", "Pages", key_display="n/b"),
         Binding("b", "page(-1)", "Previous page", show=False),
+        Binding("d", "why", "Why", tooltip="the highlighted customer's values and explanation, and back to the table"),
         Binding("x", "override('exclude')", "Exclude"),
         Binding("X", "override('standing')", "Exclude for good"),
         Binding("f", "override('flag')", "Flag"),
@@ -74,6 +76,7 @@ class ReviewScreen(SectionScreen):
         self.view = "all"
         self.customer: str | None = None
         self._detail_timer: Timer | None = None
+        self.decision: Decision | None = None
 
     def compose_body(self) -> ComposeResult:
         yield Static("Loading the run…", id="review-title")
@@ -87,7 +90,7 @@ class ReviewScreen(SectionScreen):
                     yield BarChart(id="review-volumes")
             with TabPane("Customers (t)", id="customers"):
                 with Horizontal(id="customer-bar"):
-                    yield Input(placeholder="Relation number, then Enter", id="lookup")
+                    yield TextBox(placeholder="Relation no., Enter", id="lookup")
                     yield Select(VIEW_CHOICES, value="all", allow_blank=False, id="view")
                     yield Label("", id="page-info")
                 with Horizontal(id="customer-main"):
@@ -101,7 +104,8 @@ class ReviewScreen(SectionScreen):
     # -- jobs ----------------------------------------------------------------
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="open", name="open")
-    def open_run(self) -> tuple[RunReview, ReviewSummary, Page] | None:
+    def open_run(self) -> tuple[RunReview, ReviewSummary] | None:
+        """The run and its summary, painted at once; the customer table's page follows in its own worker."""
         from nba_toolkit.core.review import RunReview
 
         with self.session.workspace() as workspace:
@@ -114,7 +118,7 @@ class ReviewScreen(SectionScreen):
                 self.page_offset = 0
             else:
                 review.refresh(workspace)
-            return review, review.summary(workspace), review.page(self.page_offset, view=self.view)
+            return review, review.summary(workspace)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="page", name="page")
     def load_page(self, review: RunReview, offset: int, view: str) -> Page:
@@ -140,11 +144,13 @@ class ReviewScreen(SectionScreen):
     def job_done(self, name: str, result: Any) -> None:
         if name == "open":
             if result is None:
-                self.query_one("#review-title", Static).update("No run yet. Start one on 2 Run.")
+                self.query_one("#review-title", Static).update(
+                    "No run awaits review. Start one on 2 Run (7 Runs opens any past run)."
+                )
                 return
-            self.review, summary, page = result
+            self.review, summary = result
             self.show_summary(summary)
-            self.show_page(page)
+            self.load_page(self.review, self.page_offset, self.view)
         elif name == "page":
             self.show_page(result)
         elif name == "detail":
@@ -158,6 +164,19 @@ class ReviewScreen(SectionScreen):
                 self.load_page(self.review, self.page_offset, self.view)
                 self.load_detail(self.review, decision.customer_id)
 
+    def job_failed(self, name: str, error: BaseException) -> None:
+        from nba_toolkit.tui.errors import describe
+
+        if name == "open":
+            self.review = None
+            self.query_one("#review-title", Static).update(
+                Text(f"This run cannot be reviewed: {describe(error)[1]}", style="red")
+            )
+        elif name == "detail":
+            self.query_one("#detail-text", Static).update(
+                Text(f"Relation number {self.customer}: the lookup failed; {describe(error)[1]}", style="red")
+            )
+
     # -- summary ---------------------------------------------------------------
 
     def show_summary(self, summary: ReviewSummary) -> None:
@@ -165,6 +184,9 @@ class ReviewScreen(SectionScreen):
         title.append(f"Run {summary.run_id} · {summary.week} · {summary.status.replace('_', ' ')}", style="bold")
         if not summary.editable:
             title.append("  (read only: only a run awaiting approval can change)", style="dim")
+        if summary.degraded:
+            title.append("\n")
+            title.append(degraded_text(summary.degraded))
         self.query_one("#review-title", Static).update(title)
         self.query_one("#summary-counts", Static).update(counts_table(summary))
         self.query_one("#score-histogram", BarChart).chart = histogram_chart(summary.histogram)
@@ -212,7 +234,7 @@ class ReviewScreen(SectionScreen):
             table.move_cursor(row=ids.index(self.customer), animate=False)
         if page.total:
             last = page.offset + len(page.rows)
-            info = f"{page.offset + 1:,}–{last:,} of {page.total:,}  (n/b pages)"
+            info = f"{page.offset + 1:,}–{last:,} of {page.total:,}"
         else:
             info = "nobody in this view"
         self.query_one("#page-info", Label).update(info)
@@ -230,6 +252,25 @@ class ReviewScreen(SectionScreen):
     def _explain_current(self) -> None:
         if self.review is not None and self.customer:
             self.load_detail(self.review, self.customer)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id == "customers-table":
+            self.action_why()
+
+    def action_why(self) -> None:
+        """Enter or d reads the explanation, d goes back to the table: at 80x24 without a round of Tabs."""
+        if self.query_one("#review-tabs", TabbedContent).active != "customers":
+            self.action_tab("customers")
+            return
+        detail = self.query_one("#customer-detail", VerticalScroll)
+        if detail.has_focus:
+            self.query_one("#customers-table", DataTable).focus()
+        else:
+            detail.focus()
+
+    def on_descendant_focus(self) -> None:
+        """While the explanation has the focus it gets most of a narrow screen; the table keeps a few rows."""
+        self.set_class(self.focused is self.query_one("#customer-detail"), "-reading")
 
     def on_select_changed(self, event: Select.Changed) -> None:
         if event.select.id == "view" and isinstance(event.value, str) and event.value != self.view:
@@ -268,6 +309,7 @@ class ReviewScreen(SectionScreen):
     # -- one customer ------------------------------------------------------------
 
     def show_detail(self, decision: Decision, explanation: Explanation) -> None:
+        self.decision = decision
         self.query_one("#detail-text", Static).update(detail_text(decision, explanation))
         detail = self.query_one("#customer-detail", VerticalScroll)
         if self.focused is None:
@@ -368,7 +410,7 @@ def detail_text(decision: Decision, explanation: Explanation) -> Text:
             text.append(f"{label.ljust(width)}  {value}\n")
         text.append("\n")
     if explanation.contributions:
-        text.append("What moves the score (log-odds against the average customer)\n", style="bold underline")
+        text.append("What moves the score (+ up, - down), against the average customer\n", style="bold underline")
         width = max(len(label) for label, _ in explanation.contributions)
         biggest = max(abs(v) for _, v in explanation.contributions) or 1.0
         for label, value in explanation.contributions:

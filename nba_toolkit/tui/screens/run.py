@@ -2,14 +2,16 @@
 
 The run itself is :func:`nba_toolkit.jobs.run.run_week` in a thread worker.
 Cancelling sets the event it checks between stages: the run stops before
-the next stage, is recorded as failed, and nothing is written.
+the next stage, is recorded as cancelled, and nothing is written. A week
+that already has a run awaiting approval is run again only after the
+operator confirms it.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,9 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Label, ProgressBar, Select, Static
 
-from nba_toolkit.tui.screens.base import SectionScreen
+from nba_toolkit.tui.screens.base import SectionScreen, degraded_text
+from nba_toolkit.tui.screens.dialogs import ConfirmDialog
+from nba_toolkit.words import plural
 
 #: the stages run_week reports, with the words the operator reads
 STAGES = (
@@ -38,11 +42,18 @@ STAGES = (
 class RunResult:
     run_id: str | None
     week: str
-    status: str  # awaiting_approval | blocked | cancelled
+    status: str  # awaiting_approval | blocked | cancelled | again (the week has a run awaiting approval)
     counts: dict[str, int]
     rows_in: int
     message: str
     failed_checks: list[tuple[str, str, str]]  # (check, message, what to do)
+    #: runs of the same week awaiting approval (status 'again': the run was not started on ``snapshot``)
+    pending: list[str] = field(default_factory=list)
+    snapshot: str = ""
+    #: optional inputs filled in with stand-ins (see core/degraded.py)
+    degraded: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: warnings that must be acknowledged on Checks before export
+    to_acknowledge: list[str] = field(default_factory=list)
 
 
 class StageReached(Message):
@@ -85,7 +96,7 @@ class RunScreen(SectionScreen):
         self.reload()
 
     def on_unmount(self) -> None:
-        """Quitting during a run cancels it: it stops before its next stage and is recorded as failed."""
+        """Quitting during a run cancels it: it stops before its next stage and is recorded as cancelled."""
         if self.cancel_event is not None:
             self.cancel_event.set()
 
@@ -115,8 +126,7 @@ class RunScreen(SectionScreen):
 
     def job_failed(self, name: str, error: BaseException) -> None:
         if name == "run":
-            self.running = False
-            self.cancel_event = None
+            self.stopped()
             self.show(Text("The run did not finish; nothing was exported. See the notice for why.", style="red"))
 
     def action_start(self) -> None:
@@ -127,14 +137,17 @@ class RunScreen(SectionScreen):
         if not isinstance(value, str):
             self.notify("Choose a snapshot first.", severity="warning")
             return
+        self.start(Path(value), again=False)
+
+    def start(self, snapshot: Path, *, again: bool) -> None:
         for index in range(len(STAGES)):
             self.query_one(f"#bar-{index}", ProgressBar).update(total=1, progress=0)
             self.query_one(f"#time-{index}", Label).update("")
         self.stage_started = {}
-        self.running = True
+        self.running = self.session.running = True
         self.cancel_event = threading.Event()
-        self.show(Text(f"Running on {Path(value).name}… (Escape cancels before the next stage)"))
-        self.run_week(Path(value), self.cancel_event)
+        self.show(Text(f"Running on {snapshot.name}… (Escape cancels before the next stage)"))
+        self.run_week(snapshot, self.cancel_event, again)
 
     def action_cancel_run(self) -> None:
         if self.running and self.cancel_event is not None:
@@ -142,8 +155,9 @@ class RunScreen(SectionScreen):
             self.show(Text("Cancelling: the run stops before its next stage and nothing is written…", style="yellow"))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="run", name="run")
-    def run_week(self, snapshot: Path, cancel: threading.Event) -> RunResult:
-        from nba_toolkit.errors import CheckBlocked
+    def run_week(self, snapshot: Path, cancel: threading.Event, again: bool = False) -> RunResult:
+        from nba_toolkit.core.acknowledgements import pending_warnings
+        from nba_toolkit.errors import CheckBlocked, WeekAwaitsApproval
         from nba_toolkit.jobs.run import Cancelled, run_week
 
         def progress(done: int, total: int, stage: str) -> None:
@@ -152,7 +166,11 @@ class RunScreen(SectionScreen):
         with self.session.workspace() as workspace:
             registry = self.session.registry(workspace)
             try:
-                outcome = run_week(workspace, registry, snapshot=snapshot, on_progress=progress, cancel=cancel)
+                outcome = run_week(workspace, registry, snapshot=snapshot, on_progress=progress, cancel=cancel, again=again)
+            except WeekAwaitsApproval as pending:
+                return RunResult(
+                    None, pending.week, "again", {}, 0, pending.message, [], pending=pending.pending, snapshot=str(snapshot)
+                )
             except CheckBlocked as blocked:
                 run = workspace.ledger.run(blocked.run_id) if blocked.run_id else None
                 failed = [
@@ -163,7 +181,18 @@ class RunScreen(SectionScreen):
                 return RunResult(blocked.run_id, run.week if run else "?", "blocked", {}, 0, blocked.message, failed)
             except Cancelled as cancelled:
                 return RunResult(None, "", "cancelled", {}, 0, cancelled.message, [])
-            return RunResult(outcome.run_id, outcome.week, outcome.status, outcome.counts, outcome.rows_in, "", [])
+            to_acknowledge = list(dict.fromkeys(c.check_name for c in pending_warnings(workspace.ledger, outcome.run_id)))
+            return RunResult(
+                outcome.run_id,
+                outcome.week,
+                outcome.status,
+                outcome.counts,
+                outcome.rows_in,
+                "",
+                [],
+                degraded=outcome.degraded,
+                to_acknowledge=to_acknowledge,
+            )
 
     def on_stage_reached(self, message: StageReached) -> None:
         self.stage_started[message.index] = message.at
@@ -176,16 +205,18 @@ class RunScreen(SectionScreen):
             self.query_one(f"#bar-{message.index}", ProgressBar).update(total=None)
 
     def finished(self, result: RunResult) -> None:
-        self.running = False
-        self.cancel_event = None
+        self.stopped()
         for index in range(len(STAGES)):
             bar = self.query_one(f"#bar-{index}", ProgressBar)
             if bar.total is None:
                 bar.update(total=1, progress=0)
         if result.run_id:
             self.session.run_id = result.run_id
+        if result.status == "again":
+            self.ask_again(result)
+            return
         if result.status == "cancelled":
-            self.show(Text(f"Cancelled. {result.message}. The run is recorded as failed.", style="yellow"))
+            self.show(Text(f"Cancelled. {result.message}. The run is recorded as cancelled.", style="yellow"))
             return
         if result.status == "blocked":
             text = Text()
@@ -204,12 +235,44 @@ class RunScreen(SectionScreen):
         text = Text()
         text.append(f"Run {result.run_id} for {result.week} is ready for review. ", style="bold green")
         text.append(
-            f"{result.rows_in:,} customers in the snapshot; {c.get('selected_mailed', 0) + c.get('holdout', 0):,} selected, "
+            f"{plural(result.rows_in, 'customer')} in the snapshot; "
+            f"{c.get('selected_mailed', 0) + c.get('holdout', 0):,} selected, "
             f"{c.get('holdout', 0):,} of them held out; {c.get('random_control', 0):,} mailed at random; "
             f"{mailed:,} to be mailed.\n"
         )
+        if result.degraded:
+            text.append(degraded_text(result.degraded))
+        if result.to_acknowledge:
+            text.append(
+                f"Before export, acknowledge on 3 Checks: {', '.join(result.to_acknowledge)} "
+                "(a warning holds the export back until someone accepts it).\n",
+                style="bold yellow",
+            )
         text.append("Next: 3 Checks, 4 Review, 5 Export.", style="dim")
         self.show(text)
+
+    def stopped(self) -> None:
+        """The run's worker ended, however; a quit that waited for it goes ahead now."""
+        self.running = self.session.running = False
+        self.cancel_event = None
+        if self.session.quit_after_run:
+            self.app.exit()
+
+    def ask_again(self, result: RunResult) -> None:
+        """The week already has a run awaiting approval: run it again only when the operator says so."""
+        runs = ", ".join(result.pending)
+        self.show(Text(f"Not run: {result.week} already has run {runs} awaiting approval.", style="yellow"))
+        text = (
+            f"{result.week} already has run {runs} awaiting approval.\n\n"
+            "Run the week again next to it? Only one run of a week is exported; exporting one withdraws the others. "
+            f"To drop {result.pending[-1]} instead, withdraw it on 5 Export (w)."
+        )
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.start(Path(result.snapshot), again=True)
+
+        self.app.push_screen(ConfirmDialog(f"Run {result.week} again?", text, yes="Run again", warning=True), answered)
 
     def show(self, text: Text) -> None:
         self.query_one("#run-result", Static).update(text)

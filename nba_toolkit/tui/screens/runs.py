@@ -25,6 +25,8 @@ STATUS_STYLE = {
     "awaiting_approval": "yellow",
     "blocked": "bold red",
     "failed": "red",
+    "cancelled": "yellow",
+    "withdrawn": "dim",
     "running": "cyan",
 }
 
@@ -170,6 +172,8 @@ def run_text(
     line("Model", run.model_id)
     line("  SHA-256", run.model_sha256)
     line("Error", run.error)
+    if run.status == "withdrawn":
+        line("Withdrawn", f"by {run.withdrawn_by} at {run.withdrawn_at}: {run.withdrawn_reason}")
     if run.status == "exported":
         line("Export", run.export_path)
         line("  SHA-256", run.export_sha256)

@@ -21,6 +21,8 @@ from textual.widgets import Input, Label, ProgressBar, Select, Static
 
 from nba_toolkit.tui.screens.base import SectionScreen
 from nba_toolkit.tui.widgets.barchart import Bar, BarChart, Chart
+from nba_toolkit.tui.widgets.textbox import TextBox
+from nba_toolkit.words import plural
 
 #: the replay's groups as stacked in the chart, bottom up
 VOLUME_GROUPS = (
@@ -68,9 +70,9 @@ class SimulationScreen(SectionScreen):
                 classes="intro",
             )
             with Horizontal(id="simulation-form"):
-                yield Input(placeholder="from week, e.g. 2026-W01", id="simulation-from")
-                yield Input(placeholder="to week", id="simulation-to")
-                yield Input(placeholder="compare: key=value", id="simulation-compare")
+                yield TextBox(placeholder="from week, e.g. 2026-W01", id="simulation-from")
+                yield TextBox(placeholder="to week", id="simulation-to")
+                yield TextBox(placeholder="compare: key=value", id="simulation-compare")
             yield Select(RETRAIN_CHOICES, value="none", allow_blank=False, id="simulation-retrain")
             with Horizontal(id="simulation-progress-row"):
                 yield ProgressBar(total=1, show_eta=False, id="simulation-progress")
@@ -174,7 +176,7 @@ def summary_text(report: Any) -> Text:
         text.append(f"{r.backtest.label}{' (' + changes + ')' if changes else ''}: ", style="bold")
         per_week = t["mailed_per_week"]
         text.append(
-            f"{t['mailed']:,} mailed over {t['weeks']} weeks, median {per_week['median']:,.0f} a week "
+            f"{t['mailed']:,} mailed over {plural(t['weeks'], 'week')}, median {per_week['median']:,.0f} a week "
             f"({per_week['min']:,} to {per_week['max']:,}).\n"
         )
     rows = list(report.recorded.iter_rows(named=True))

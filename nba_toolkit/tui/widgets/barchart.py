@@ -14,6 +14,8 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 _EIGHTHS = " ▁▂▃▄▅▆▇█"
+#: the fill of each series, in legend order, so series differ by pattern too (not by colour alone)
+GLYPHS = ("█", "▓", "░", "▒")
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ def draw(chart: Chart, width: int, height: int) -> Text:
     n = len(chart.bars)
     column = max(1, (width - axis) // n)
     bar_width = max(1, min(column - 1, 6)) if column > 1 else 1
+    glyphs = series_glyphs(chart)
     lines: list[Text] = []
     for row in range(rows - 1, -1, -1):
         line = Text()
@@ -64,6 +67,8 @@ def draw(chart: Chart, width: int, height: int) -> Text:
             line.append(" " * (axis - 1) + "│", style="dim")
         for bar in chart.bars:
             char, style = _cell(bar, row, rows, top)
+            if char == _EIGHTHS[-1]:
+                char = glyphs.get(_series(style), char)
             line.append(char * bar_width, style=style)
             line.append(" " * (column - bar_width))
         lines.append(line)
@@ -80,11 +85,21 @@ def draw(chart: Chart, width: int, height: int) -> Text:
     if chart.legend or chart.caption:
         legend = Text(" " * axis)
         for name, style in chart.legend:
-            legend.append("█ ", style=style)
+            legend.append(f"{glyphs.get(_series(style), _EIGHTHS[-1])} ", style=style)
             legend.append(f"{name}   ")
         legend.append(chart.caption, style="dim")
         lines.append(legend)
     return Text("\n").join(line[:width] if line.cell_len > width else line for line in lines)
+
+
+def series_glyphs(chart: Chart) -> dict[str, str]:
+    """Each legend entry's fill: full cells of a series are drawn with it; a bar's partly filled top keeps its height."""
+    return {_series(style): GLYPHS[i % len(GLYPHS)] for i, (_, style) in enumerate(chart.legend)}
+
+
+def _series(style: str) -> str:
+    """The colour that names a series; a highlighted week adds "bold" to it and stays the same series."""
+    return style.split(" ")[0] if style else style
 
 
 def _cell(bar: Bar, row: int, rows: int, top: float) -> tuple[str, str]:

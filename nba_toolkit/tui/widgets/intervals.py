@@ -36,11 +36,11 @@ class IntervalPlot(Widget):
         return len(self.rows) + 1 if self.rows else 1
 
 
-def interval_plot(rows: list[IntervalRow], width: int, *, unit: float = 100.0, suffix: str = " pp") -> Text:
+def interval_plot(rows: list[IntervalRow], width: int, *, unit: float = 100.0, suffix: str = "") -> Text:
     """One line per row: label, the plot (━ the interval, ● the estimate, │ zero), then the numbers.
 
     ``unit`` scales the numbers printed (100 shows a difference in rates in
-    percentage points).
+    percentage points, which the title says).
     """
     label_width = max((len(r.label) for r in rows), default=0) + 1
     numbers = [_numbers(r, unit, suffix) for r in rows]
