@@ -22,12 +22,16 @@ import shutil
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nba_toolkit.config import Config, load_config
 from nba_toolkit.core.governance import DEFAULT_PURPOSES, new_register, write_register
 from nba_toolkit.core.weeks import is_week_label, parse_week
 from nba_toolkit.errors import BadInput, UsageError
 from nba_toolkit.ledger.store import Ledger
+
+if TYPE_CHECKING:
+    from nba_toolkit.core.extract_proposal import Proposal
 
 FOLDERS = ("data", "data/snapshots", "models", "runs", "exports", "outbox", "plugins")
 SAMPLE_FILES = ("history.parquet", "outcomes.csv", "fund_index.csv", "past_mailings.csv", "ground_truth.json")
@@ -263,8 +267,13 @@ def refuse_a_new_ledger_beside_old_runs(root: Path) -> None:
         )
 
 
-def init_workspace(root: Path, *, sample: bool = False) -> Workspace:
-    """Create the folders, a documented nba.toml and the ledger; with ``sample``, copy the sample data in."""
+def init_workspace(root: Path, *, sample: bool = False, proposal: Proposal | None = None) -> Workspace:
+    """Create the folders, a documented nba.toml and the ledger; with ``sample``, copy the sample data in.
+
+    With a ``proposal`` from the bank's own extract (core/extract_proposal.py),
+    nba.toml's ``[columns]`` and ``[features]`` are the proposal's and the
+    data-use register lists the columns they read.
+    """
     root = Path(root).expanduser()
     if (root / "nba.toml").exists():
         raise UsageError(f"{root} is already a workspace; its nba.toml was left as it is")
@@ -272,14 +281,18 @@ def init_workspace(root: Path, *, sample: bool = False) -> Workspace:
         (root / folder).mkdir(parents=True, exist_ok=True)
     # The sample skips the model sign-off so the demo runs in one go; a real workspace requires it.
     approval = "false" if sample else "true"
-    (root / "nba.toml").write_text(CONFIG_TEMPLATE.format(salt=secrets.token_hex(8), approval=approval), encoding="utf-8")
+    text = CONFIG_TEMPLATE.format(salt=secrets.token_hex(8), approval=approval)
+    if proposal is not None:
+        text = proposal.config(text)
+    (root / "nba.toml").write_text(text, encoding="utf-8")
     workspace = Workspace.open(root)
     _ = workspace.ledger  # creates the schema now, so an empty workspace is complete
     # A real workspace starts with every data use listed and none approved: compliance signs off first.
+    uses = list(DEFAULT_PURPOSES) if proposal is None else proposal.data_uses()
     write_register(
         root,
         new_register(
-            list(DEFAULT_PURPOSES),
+            uses,
             approved_by="sample data: synthetic, approved for demonstration only" if sample else "",
             source="nba-toolkit sample data (synthetic)" if sample else "",
         ),
@@ -288,7 +301,9 @@ def init_workspace(root: Path, *, sample: bool = False) -> Workspace:
         _copy_sample(workspace)
     from nba_toolkit.config_history import remember  # it reads workspaces, so it is imported here
 
-    remember(workspace)
+    if proposal is None or not proposal.missing:
+        # a proposal with REQUIRED columns left to name does not load yet; the first run notes it as it is then
+        remember(workspace)
     remember(workspace, "governance.toml")
     return workspace
 
