@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import polars as pl
@@ -89,6 +89,8 @@ class ColumnVerdict:
     doubt: str = ""
     #: something the analyst should look at (a marker value such as 999)
     note: str = ""
+    #: the same for every customer within each week of a history: a market figure (``market = true``)
+    market: bool = False
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,8 @@ def propose(path: Path, denylist: Sequence[str]) -> Proposal:
     verdicts = {name: _judge(name, frame[name]) for name in readable}
     needed = {canonical: _find(canonical, verdicts) for canonical in CORE_PATTERNS}
     taken = {column for column in needed.values() if column}
+    if needed["snapshot_date"]:
+        verdicts.update(_market_figures(frame, needed["snapshot_date"], verdicts))
     return Proposal(
         extract=Path(path),
         rows=frame.height,
@@ -141,10 +145,9 @@ def _judge(name: str, values: pl.Series) -> ColumnVerdict:
     kind = _kind(values)
     present = values.drop_nulls()
     distinct = present.n_unique()
-    looks_like_id = (
-        name_matches(name, ID_WORDS)
-        and distinct > MAX_LEVELS
-        or (present.len() > MAX_LEVELS and distinct >= ID_SHARE * present.len() and kind in ("number", "text"))
+    whole = kind == "text" or (kind == "number" and bool((_numbers(present) % 1 == 0).all()))
+    looks_like_id = (name_matches(name, ID_WORDS) and distinct > MAX_LEVELS) or (
+        whole and present.len() > MAX_LEVELS and distinct >= ID_SHARE * present.len()
     )
     if looks_like_id:
         return ColumnVerdict(name, "id", doubt="looks like an id (a different value on almost every row); an id ranks nobody")
@@ -158,7 +161,13 @@ def _judge(name: str, values: pl.Series) -> ColumnVerdict:
             doubt=f"has {distinct:,} different values: free text or a code, not a category (at most {MAX_LEVELS} levels)",
         )
     if distinct < 2:
-        return ColumnVerdict(name, kind, levels=distinct, doubt="holds one value only: nothing to rank customers by")
+        return ColumnVerdict(
+            name,
+            kind,
+            levels=distinct,
+            doubt="is the same for every customer in the extract, so it ranks nobody; if it is a market figure that "
+            "changes from week to week (the bank's fund index), declare it with market = true",
+        )
     doubt = ""
     if name_matches(name, AFTER_OUTCOME):
         doubt = (
@@ -176,7 +185,7 @@ def _kind(values: pl.Series) -> str:
     if dtype == pl.Boolean:
         return "flag"
     if dtype.is_numeric():
-        return "flag" if present.len() and present.is_in([0, 1]).all() else "number"
+        return "flag" if present.len() and present.cast(pl.Float64).is_in([0.0, 1.0]).all() else "number"
     if dtype in (pl.Date, pl.Datetime):
         return "date"
     read_as = text_kind(values.cast(pl.String))
@@ -190,6 +199,15 @@ def _numbers(values: pl.Series) -> pl.Series:
     if values.dtype.is_numeric():
         return values
     return values.str.strip_chars().str.replace(",", ".", literal=True).cast(pl.Float64, strict=False)
+
+
+def _market_figures(frame: pl.DataFrame, week: str, verdicts: dict[str, ColumnVerdict]) -> dict[str, ColumnVerdict]:
+    """Numbers the same for every customer within each week, but not across weeks (in a history): market figures."""
+    numbers = [name for name, v in verdicts.items() if v.kind == "number" and not v.doubt]
+    if not numbers or frame[week].n_unique() < 2:
+        return {}
+    within = frame.group_by(week).agg(pl.col(numbers).n_unique()).select(pl.col(numbers).max()).row(0, named=True)
+    return {name: replace(verdicts[name], market=True) for name in numbers if within[name] == 1}
 
 
 def _marker(values: pl.Series) -> str:
@@ -279,6 +297,9 @@ def _feature_lines(name: str, verdict: ColumnVerdict) -> list[str]:
     notes = [f"# {verdict.column}: {about[verdict.kind]}."]
     if verdict.note:
         notes.append(f"# {verdict.note}.")
+    if verdict.market:
+        notes.append("# The same for every customer within each week: a market figure, watched by the market regime check.")
+        table.append("market = true")
     return [*notes, *table]
 
 

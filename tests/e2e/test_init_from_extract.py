@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 
 from nba_toolkit.cli import main
+from nba_toolkit.paths import sample_data_dir
 
 EXPECTED_KINDS = {
     "age_years": "number",
@@ -130,3 +131,44 @@ def test_an_unreadable_extract_creates_no_workspace(other_bank, tmp_path: Path, 
     assert code == 4
     assert "extract.csv" in said and "row" in said
     assert not (tmp_path / "ws").exists()
+
+
+def test_the_sample_banks_extract_is_proposed_in_its_own_dialect(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """cp1252, ';' and decimal comma: balances are numbers with decimals, not ids; a figure the same for every
+    customer of the week is left out with the hint that a market figure takes market = true."""
+    code, said = init(capsys, tmp_path / "ws", sample_data_dir() / "snapshots" / "2026-W47.csv")
+    assert code == 0, said
+
+    code, shown = config_show(capsys, tmp_path / "ws")
+    assert code == 0, shown
+    assert {k: shown["columns"][k] for k in ("customer_id", "snapshot_date", "is_investor", "marketing_consent")} == {
+        "customer_id": "RELATION_NO",
+        "snapshot_date": "SNAPSHOT_DATE",
+        "is_investor": "HAS_INVEST_ACC",
+        "marketing_consent": "MKT_CONSENT",
+    }
+    kinds = {name: table["kind"] for name, table in shown["features"].items()}
+    assert kinds == {
+        "savings_bal": "number",
+        "current_bal": "number",
+        "num_accounts": "number",
+        "app_user": "flag",
+        "ib_logins_m": "number",
+        "num_products": "number",
+        "age_band": "category",
+    }
+    text = (tmp_path / "ws" / "nba.toml").read_text(encoding="utf-8")
+    assert "# FUND_CHG_1W: is the same for every customer in the extract" in text and "market = true" in text
+    assert "by the [privacy] denylist: FULL_NAME, GENDER, POSTCODE." in text
+
+
+def test_a_history_marks_the_figures_that_are_the_same_within_each_week_as_market(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, said = init(capsys, tmp_path / "ws", sample_data_dir() / "history.parquet")
+    assert code == 0, said
+
+    code, shown = config_show(capsys, tmp_path / "ws")
+    assert code == 0, shown
+    market = {name for name, table in shown["features"].items() if table.get("market")}
+    assert market == {"fund_chg_1w", "fund_chg_4w"}
