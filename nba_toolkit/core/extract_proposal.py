@@ -24,11 +24,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import polars as pl
 
+from nba_toolkit.config import DEFAULT_COLUMNS
 from nba_toolkit.core.features import MAX_LEVELS, MIN_LEVEL_ROWS
 from nba_toolkit.core.snapshot import is_denied, load_snapshot, name_matches, read_header, text_kind
 
@@ -103,6 +104,12 @@ class Proposal:
     dropped: tuple[str, ...]
     #: every other column, in the extract's order
     columns: tuple[ColumnVerdict, ...]
+    #: extract column -> the canonical name the default ``[columns]`` already gives it (the sample bank's names)
+    known: dict[str, str] = field(default_factory=dict)
+
+    def reads(self, column: str) -> str:
+        """The name a feature reads the column by: its canonical name when ``[columns]`` maps it, else its own."""
+        return self.known.get(column, column)
 
     @property
     def missing(self) -> list[str]:
@@ -118,7 +125,7 @@ class Proposal:
 
     def data_uses(self) -> list[str]:
         """The rows a new data-use register lists: the needed columns, then every column proposed as a feature."""
-        return [*self.needed, *(c.column for c in self.columns if not c.doubt)]
+        return [*self.needed, *(self.reads(c.column) for c in self.columns if not c.doubt)]
 
 
 def propose(path: Path, denylist: Sequence[str]) -> Proposal:
@@ -132,13 +139,22 @@ def propose(path: Path, denylist: Sequence[str]) -> Proposal:
     taken = {column for column in needed.values() if column}
     if needed["snapshot_date"]:
         verdicts.update(_market_figures(frame, needed["snapshot_date"], verdicts))
+    columns = tuple(verdicts[name] for name in readable if name not in taken)
     return Proposal(
         extract=Path(path),
         rows=frame.height,
         needed=needed,
         dropped=tuple(name for name in header if is_denied(name, denylist)),
-        columns=tuple(verdicts[name] for name in readable if name not in taken),
+        columns=columns,
+        known=_known_names([c.column for c in columns]),
     )
+
+
+def _known_names(columns: list[str]) -> dict[str, str]:
+    """Columns the default ``[columns]`` maps already: a feature must read them by that canonical name, or the
+    loader would see one column claimed twice."""
+    by_file_name = {file_name.casefold(): canonical for canonical, file_name in DEFAULT_COLUMNS.items()}
+    return {column: by_file_name[column.casefold()] for column in columns if column.casefold() in by_file_name}
 
 
 def _judge(name: str, values: pl.Series) -> ColumnVerdict:
@@ -248,6 +264,8 @@ def columns_block(proposal: Proposal) -> str:
             lines.append(f'{canonical} = ""')
         else:
             lines.append(f"{canonical} = {_text(column)}   # {CORE_MEANINGS[canonical]}")
+    for column, canonical in proposal.known.items():
+        lines.append(f"{canonical} = {_text(column)}   # read by a feature below")
     if proposal.dropped:
         lines.append(
             f"# Dropped on load and never read, by the [privacy] denylist: {', '.join(proposal.dropped)}. "
@@ -272,11 +290,11 @@ def features_block(proposal: Proposal) -> str:
         name = _feature_name(verdict.column, names)
         names.add(name)
         lines.append("")
-        lines += _feature_lines(name, verdict)
+        lines += _feature_lines(name, verdict, proposal.reads(verdict.column))
     return "\n".join(lines) + "\n"
 
 
-def _feature_lines(name: str, verdict: ColumnVerdict) -> list[str]:
+def _feature_lines(name: str, verdict: ColumnVerdict, reads: str) -> list[str]:
     if verdict.kind == "date":
         return [f"# {verdict.column}: {verdict.doubt}. Left out; if it matters, put a number derived from it in the extract."]
     kind = {"id": "category", "text": "category"}.get(verdict.kind, verdict.kind)
@@ -289,7 +307,7 @@ def _feature_lines(name: str, verdict: ColumnVerdict) -> list[str]:
     table = [
         f"[features.{name}]",
         f"label = {_text(_label(verdict.column))}",
-        f"column = {_text(verdict.column)}",
+        f"column = {_text(reads)}",
         f'kind = "{kind}"',
     ]
     if verdict.doubt:

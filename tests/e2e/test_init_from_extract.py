@@ -11,7 +11,10 @@ import polars as pl
 import pytest
 
 from nba_toolkit.cli import main
+from nba_toolkit.core.snapshot import load_snapshot
+from nba_toolkit.jobs.run import CORE_COLUMNS
 from nba_toolkit.paths import sample_data_dir
+from nba_toolkit.workspace import Workspace
 
 EXPECTED_KINDS = {
     "age_years": "number",
@@ -136,7 +139,8 @@ def test_an_unreadable_extract_creates_no_workspace(other_bank, tmp_path: Path, 
 def test_the_sample_banks_extract_is_proposed_in_its_own_dialect(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """cp1252, ';' and decimal comma: balances are numbers with decimals, not ids; a figure the same for every
     customer of the week is left out with the hint that a market figure takes market = true."""
-    code, said = init(capsys, tmp_path / "ws", sample_data_dir() / "snapshots" / "2026-W47.csv")
+    extract = sample_data_dir() / "snapshots" / "2026-W47.csv"
+    code, said = init(capsys, tmp_path / "ws", extract)
     assert code == 0, said
 
     code, shown = config_show(capsys, tmp_path / "ws")
@@ -160,6 +164,12 @@ def test_the_sample_banks_extract_is_proposed_in_its_own_dialect(tmp_path: Path,
     text = (tmp_path / "ws" / "nba.toml").read_text(encoding="utf-8")
     assert "# FUND_CHG_1W: is the same for every customer in the extract" in text and "market = true" in text
     assert "by the [privacy] denylist: FULL_NAME, GENDER, POSTCODE." in text
+    # a column the default [columns] already maps is read by that name, so the run reads each column once
+    assert shown["features"]["savings_bal"]["column"] == "savings_balance"
+    config = Workspace.open(tmp_path / "ws").config
+    schema = {**CORE_COLUMNS, **config.features.required_columns()}
+    loaded = load_snapshot(extract, mapping=config.columns, denylist=config.denylist, schema=schema)
+    assert loaded.frame["savings_balance"].dtype == pl.Float64
 
 
 def test_a_history_marks_the_figures_that_are_the_same_within_each_week_as_market(
