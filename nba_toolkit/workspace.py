@@ -301,8 +301,8 @@ def init_workspace(root: Path, *, sample: bool = False, proposal: Proposal | Non
         _copy_sample(workspace)
     from nba_toolkit.config_history import remember  # it reads workspaces, so it is imported here
 
-    if proposal is None or not proposal.missing:
-        # a proposal with REQUIRED columns left to name does not load yet; the first run notes it as it is then
+    if proposal is None or proposal.complete:
+        # a proposal with REQUIRED parts left to fill does not load yet; the first run notes it as it is then
         remember(workspace)
     remember(workspace, "governance.toml")
     return workspace

@@ -113,6 +113,8 @@ def _print_proposal(out: Output, workspace: Workspace, proposal: Proposal) -> No
         levels = f", {verdict.levels:,} levels" if verdict.kind == "category" else ""
         verdict_text = f"left out: {verdict.doubt}" if verdict.doubt else "proposed as a feature"
         out.say(f"  {escape(verdict.column)}: {verdict.kind}{levels}; {escape(verdict_text)}")
+    if not proposal.complete and not proposal.missing:
+        out.warn(escape(f"no column could be proposed as a feature: declare at least one in {workspace.config_path}"))
     for canonical in proposal.missing:
         out.warn(
             escape(f"no column was found for {canonical}: name it under [columns] in {workspace.config_path} (marked REQUIRED)")

@@ -123,6 +123,11 @@ class Proposal:
         end = template.index("\n[", start + 1) + 1
         return template[:start] + columns_block(self) + "\n" + template[end:].rstrip("\n") + "\n\n" + features_block(self)
 
+    @property
+    def complete(self) -> bool:
+        """Whether the proposed nba.toml loads as written: every needed column found, and at least one feature."""
+        return not self.missing and any(not c.doubt for c in self.columns)
+
     def data_uses(self) -> list[str]:
         """The rows a new data-use register lists: the needed columns, then every column proposed as a feature."""
         return [*self.needed, *(self.reads(c.column) for c in self.columns if not c.doubt)]
@@ -285,6 +290,9 @@ def features_block(proposal: Proposal) -> str:
         "# Compliance approves each column before training (nba-toolkit govern approve COLUMN ...).",
         "# After any change here, train again: a model trained on other features refuses to score.",
     ]
+    if not any(not c.doubt for c in proposal.columns):
+        # an empty table is refused on load; without one, the toolkit would use the sample bank's features
+        lines += ["# REQUIRED: no column could be proposed as a feature; declare at least one [features.<name>].", "[features]"]
     names: set[str] = set()
     for verdict in proposal.columns:
         name = _feature_name(verdict.column, names)

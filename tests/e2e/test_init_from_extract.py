@@ -124,6 +124,20 @@ def test_when_every_needed_column_is_found_the_proposal_loads_as_written(
     assert not any(entry["approved_by"] for entry in register.values())
 
 
+def test_an_extract_with_nothing_to_learn_from_asks_for_a_feature(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    extract = tmp_path / "extract.csv"
+    rows = [f"{100 + i};2026-11-16;{'J' if i % 3 else 'N'};{'J' if i % 2 else 'N'};C{5000 + i}" for i in range(80)]
+    extract.write_text("\n".join(["CUSTOMER_ID;SNAPSHOT_DATE;INVESTOR;CONSENT;CONTRACT_NR", *rows]) + "\n", encoding="utf-8")
+
+    code, said = init(capsys, tmp_path / "ws", extract)
+    assert code == 0, said
+    assert "no column could be proposed as a feature" in said
+
+    code, refused = config_show(capsys, tmp_path / "ws")
+    assert code == 4
+    assert "[features] must hold at least one table" in refused["error"]
+
+
 def test_an_unreadable_extract_creates_no_workspace(other_bank, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     extract = tmp_path / "extract.csv"
     lines = other_bank.extract.read_text(encoding="utf-8").splitlines()
