@@ -265,7 +265,10 @@ def columns_block(proposal: Proposal) -> str:
     ]
     for canonical, column in proposal.needed.items():
         if column is None:
-            lines.append(f"# REQUIRED: no column was found for {canonical} ({CORE_MEANINGS[canonical]}); name it here.")
+            lines.append(
+                f"# REQUIRED: no column was found for {canonical} ({CORE_MEANINGS[canonical]}); name it here, "
+                "and delete the feature below that reads it, if there is one."
+            )
             lines.append(f'{canonical} = ""')
         else:
             lines.append(f"{canonical} = {_text(column)}   # {CORE_MEANINGS[canonical]}")
