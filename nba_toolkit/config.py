@@ -334,6 +334,10 @@ def parse_config(raw: dict[str, Any], *, source: Path | str = "nba.toml") -> Con
         values[name] = _table(cls, raw.get(name, {}), name, source)
     columns = dict(DEFAULT_COLUMNS)
     for canonical, bank in _mapping(raw.get("columns", {}), "columns", source).items():
+        if not bank.strip():
+            raise BadInput(
+                f"[columns] {canonical} = {bank!r} is empty: name the column of your extract that holds it", file=source
+            )
         columns[canonical] = bank
     values["columns"] = columns
     values["features"] = parse_features(raw["features"], source=source) if "features" in raw else DEFAULT_DECLARATION

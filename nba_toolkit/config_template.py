@@ -73,8 +73,13 @@ def commented(line: str, meaning: str) -> str:
     return f"{line:<{_COMMENT_COLUMN - 1}} # {meaning}" if meaning else line
 
 
-def config_template(*, salt: str, require_model_approval: bool = True) -> str:
-    """The nba.toml of a new workspace: every declared key at its default, with its meaning."""
+def config_template(
+    *, salt: str, require_model_approval: bool = True, columns: str | None = None, features: str | None = None
+) -> str:
+    """The nba.toml of a new workspace: every declared key at its default, with its meaning.
+
+    ``columns`` and ``features`` replace the sample bank's tables (``init --from-extract`` proposes its own).
+    """
     keys: dict[str, list[Key]] = {}
     for key in declared_keys():
         keys.setdefault(key.section, []).append(key)
@@ -82,8 +87,8 @@ def config_template(*, salt: str, require_model_approval: bool = True) -> str:
     parts = [_HEADER]
     for section in ("campaign", "selection", "engine"):
         parts.append(_table(section, keys[section], given))
-    parts.append(_columns())
-    parts.append(_FEATURES_NOTE + _features())
+    parts.append(columns or _columns())
+    parts.append(features or _FEATURES_NOTE + _features())
     parts.append(_privacy())
     parts.append(_table("export", keys["export"], given))
     parts.append(_CHECKS_NOTE + _volume_band())

@@ -22,6 +22,7 @@ import shutil
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nba_toolkit.config import Config, load_config
 from nba_toolkit.config_template import config_template
@@ -29,6 +30,9 @@ from nba_toolkit.core.governance import CORE_PURPOSES, new_register, write_regis
 from nba_toolkit.core.weeks import is_week_label, parse_week
 from nba_toolkit.errors import BadInput, UsageError
 from nba_toolkit.ledger.store import Ledger
+
+if TYPE_CHECKING:
+    from nba_toolkit.core.extract_proposal import Proposal
 
 FOLDERS = ("data", "data/snapshots", "models", "runs", "exports", "outbox", "plugins")
 SAMPLE_FILES = ("history.parquet", "outcomes.csv", "fund_index.csv", "past_mailings.csv", "ground_truth.json")
@@ -197,24 +201,37 @@ def refuse_a_new_ledger_beside_old_runs(root: Path) -> None:
         )
 
 
-def init_workspace(root: Path, *, sample: bool = False) -> Workspace:
-    """Create the folders, a documented nba.toml and the ledger; with ``sample``, copy the sample data in."""
+def init_workspace(root: Path, *, sample: bool = False, proposal: Proposal | None = None) -> Workspace:
+    """Create the folders, a documented nba.toml and the ledger; with ``sample``, copy the sample data in.
+
+    With a ``proposal`` from the bank's own extract (core/extract_proposal.py),
+    nba.toml's ``[columns]`` and ``[features]`` are the proposal's and the
+    data-use register lists the columns they read.
+    """
     root = Path(root).expanduser()
     if (root / "nba.toml").exists():
         raise UsageError(f"{root} is already a workspace; its nba.toml was left as it is")
     for folder in FOLDERS:
         (root / folder).mkdir(parents=True, exist_ok=True)
     # The sample skips the model sign-off so the demo runs in one go; a real workspace requires it.
-    template = config_template(salt=secrets.token_hex(8), require_model_approval=not sample)
-    (root / "nba.toml").write_text(template, encoding="utf-8")
+    salt, approval = secrets.token_hex(8), not sample
+    if proposal is None:
+        text = config_template(salt=salt, require_model_approval=approval)
+    else:
+        text = config_template(
+            salt=salt, require_model_approval=approval, columns=proposal.columns_block(), features=proposal.features_block()
+        )
+    (root / "nba.toml").write_text(text, encoding="utf-8")
     workspace = Workspace.open(root)
     _ = workspace.ledger  # creates the schema now, so an empty workspace is complete
     # A real workspace starts with every data use listed and none approved: compliance signs off first.
-    purposes = {**CORE_PURPOSES, **workspace.config.features.purposes()}
+    # A proposal may not load yet (REQUIRED parts to fill), so its rows come from the proposal itself.
+    purposes = {**CORE_PURPOSES, **workspace.config.features.purposes()} if proposal is None else dict(CORE_PURPOSES)
+    uses = list(purposes) if proposal is None else proposal.data_uses()
     write_register(
         root,
         new_register(
-            list(purposes),
+            uses,
             approved_by="sample data: synthetic, approved for demonstration only" if sample else "",
             source="nba-toolkit sample data (synthetic)" if sample else "",
             purposes=purposes,
@@ -224,7 +241,9 @@ def init_workspace(root: Path, *, sample: bool = False) -> Workspace:
         _copy_sample(workspace)
     from nba_toolkit.config_history import remember  # it reads workspaces, so it is imported here
 
-    remember(workspace)
+    if proposal is None or proposal.complete:
+        # a proposal with REQUIRED parts left to fill does not load yet; the first run notes it as it is then
+        remember(workspace)
     remember(workspace, "governance.toml")
     return workspace
 
