@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from nba_toolkit.core.check_settings import BUILTIN_SETTINGS, CheckSettings, VolumeBandSettings, settings_class
+from nba_toolkit.core.features import DEFAULT_DECLARATION, Declaration, parse_features
 from nba_toolkit.errors import BadInput
 
 DEFAULT_DENYLIST = (
@@ -62,38 +63,58 @@ DEFAULT_EXPORT_HEADERS = {
 }
 
 
+def setting(default: Any, meaning: str, **metadata: Any) -> Any:
+    """A configuration key: its default and what it means, the one place both are written.
+
+    Validation (by the default's type), ``config show``, the commented
+    nba.toml that ``init`` writes and the key table in docs/operator-guide.md
+    all come from these declarations (``declared_keys``).
+    """
+    if isinstance(default, dict):
+        return field(default_factory=lambda: dict(default), metadata={"meaning": meaning, **metadata})
+    return field(default=default, metadata={"meaning": meaning, **metadata})
+
+
 @dataclass(frozen=True)
 class CampaignConfig:
-    code: str = "INVEST-WEEKLY"
-    salt: str = "change-me"
+    code: str = setting("INVEST-WEEKLY", "campaign code written into every row and the name of the mail file")
+    salt: str = setting(
+        "change-me", "decides holdout and random-control membership; keep it fixed", default_text="random at `init`"
+    )
 
 
 @dataclass(frozen=True)
 class SelectionConfig:
-    capacity: int = 2000
-    #: the capacity as a share of each week's eligible customers instead (0.05: 5%); set this or capacity, not both
-    capacity_share: float | None = None
-    threshold: float = 0.015
-    cooldown_weeks: int = 4
-    holdout_share: float = 0.10
-    random_control_share: float = 0.05
+    capacity: int = setting(2000, "most customers the model may select in a week (holdout included)")
+    capacity_share: float | None = setting(
+        None,
+        "instead of capacity: the capacity as a share of each week's eligible customers (after investors, consent, "
+        "exclusions, cooldown and rules), rounded down; 0.05 is 5%. Set capacity or capacity_share, not both",
+        default_text="not set",
+        example=0.05,
+    )
+    threshold: float = setting(0.015, "lowest score worth a mail: 0.015 = a 1.5% chance to convert")
+    cooldown_weeks: int = setting(4, "no new mail within this many weeks of the last contact (at most 520)")
+    holdout_share: float = setting(0.10, "share of the selected that is not mailed (control)")
+    random_control_share: float = setting(0.05, "random non-selected mailed, as a share of capacity")
 
 
 @dataclass(frozen=True)
 class EngineConfig:
-    #: False switches the weekly run off (the operator's stop button); training still works
-    enabled: bool = True
-    name: str = "logistic"
-    label_window_weeks: int = 4
-    validation_weeks: int = 12
+    enabled: bool = setting(True, "false switches the weekly run off until switched on again; training still works")
+    name: str = setting("logistic", "the engine that scores: logistic or gradient_boosting, or an engine plugin's name")
+    label_window_weeks: int = setting(4, "a conversion counts when within this many weeks of the snapshot")
+    validation_weeks: int = setting(12, "the most recent labelled weeks kept aside to validate a trained model")
 
 
 @dataclass(frozen=True)
 class ExportConfig:
-    exporter: str = "mail_csv"
-    delimiter: str = ";"
-    encoding: str = "utf-8"
-    headers: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_EXPORT_HEADERS))
+    exporter: str = setting("mail_csv", "the exporter that writes the mail file")
+    delimiter: str = setting(";", "the mail file's delimiter, one character")
+    encoding: str = setting("utf-8", "the mail file's encoding")
+    headers: dict[str, str] = setting(
+        DEFAULT_EXPORT_HEADERS, "the mail file's column names: letters, digits, spaces, -, _ and ., each different"
+    )
 
 
 def _builtin_check_settings() -> dict[str, CheckSettings]:
@@ -124,14 +145,14 @@ class ChecksConfig:
 class SmtpConfig:
     """Alerts by mail; ``host`` empty means the outbox only. The password is never in nba.toml."""
 
-    host: str = ""
-    port: int = 587
-    sender: str = ""  # 'from' in nba.toml
-    to: tuple[str, ...] = ()
-    starttls: bool = True
-    username: str = ""
-    password_env: str = ""  # the name of the environment variable that holds the password
-    timeout: int = 30
+    host: str = setting("", "the mail server; empty: alerts go to outbox/ only")
+    port: int = setting(587, "the mail server's port")
+    sender: str = setting("", "the address alerts come from", key="from")
+    to: tuple[str, ...] = setting((), "who receives the alerts")
+    starttls: bool = setting(True, "encrypt the connection with STARTTLS")
+    username: str = setting("", "the user to log in as; empty: no login")
+    password_env: str = setting("", "the name of the environment variable that holds the password")
+    timeout: int = setting(30, "seconds to wait for the mail server")
 
 
 @dataclass(frozen=True)
@@ -143,29 +164,31 @@ class NotifyConfig:
 class GovernanceConfig:
     """Who owns the engine, and the sign-off a model needs before it mails anyone."""
 
-    owner: str = ""
-    contacts: str = ""
-    #: a model must be approved (``nba-toolkit model approve``) before a weekly run uses it
-    require_model_approval: bool = True
-    #: how many acceptance runs (``run --dry-run``) the model needs before it can be approved
-    acceptance_runs: int = 1
-    #: the approver must not be the person who trained the model
-    four_eyes: bool = False
+    owner: str = setting("", "who answers for the engine (shown on the model card)")
+    contacts: str = setting("", "who to call when it misbehaves")
+    require_model_approval: bool = setting(
+        True, "a model mails nobody before `nba-toolkit model approve`", default_text="true (false in the sample)"
+    )
+    acceptance_runs: int = setting(1, "`run --dry-run` runs a model needs before it can be approved")
+    four_eyes: bool = setting(False, "true: the approver must not be whoever trained the model")
 
 
 @dataclass(frozen=True)
 class RetentionConfig:
     """How long per-customer run data is kept; counts and hashes are kept for good."""
 
-    run_data_days: int = 730
+    run_data_days: int = setting(730, "`nba-toolkit purge` removes per-customer run data older than this")
 
 
 @dataclass(frozen=True)
 class PluginsConfig:
-    disabled: tuple[str, ...] = ()
-    folders: tuple[str, ...] = ()
-    #: how long one call of a check, rule or notifier may take before it counts as a crash
-    call_timeout_seconds: float = 300.0
+    disabled: tuple[str, ...] = setting(
+        (), "plugin names to switch off; a run does not start while a plugin it depends on is missing or broken"
+    )
+    folders: tuple[str, ...] = setting((), "extra folders with local plugin files")
+    call_timeout_seconds: float = setting(
+        300.0, "how long one call of a check, rule or notifier may take before it counts as a crash"
+    )
 
 
 @dataclass(frozen=True)
@@ -174,6 +197,8 @@ class Config:
     selection: SelectionConfig = field(default_factory=SelectionConfig)
     engine: EngineConfig = field(default_factory=EngineConfig)
     columns: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_COLUMNS))
+    #: the engine's features, as ``[features]`` declares them (core/features.py)
+    features: Declaration = DEFAULT_DECLARATION
     denylist: tuple[str, ...] = DEFAULT_DENYLIST
     export: ExportConfig = field(default_factory=ExportConfig)
     checks: ChecksConfig = field(default_factory=ChecksConfig)
@@ -185,6 +210,7 @@ class Config:
     def to_dict(self) -> dict[str, Any]:
         """Plain data in the shape of nba.toml, for the ledger and for ``config show``."""
         data = asdict(self)
+        data["features"] = self.features.to_dict()
         data["privacy"] = {"denylist": list(data.pop("denylist"))}
         data["plugins"] = {k: list(v) if isinstance(v, tuple) else v for k, v in data["plugins"].items()}
         data["checks"] = data["checks"]["by_name"]
@@ -205,6 +231,74 @@ _TABLES = {
 }
 
 
+@dataclass(frozen=True)
+class Key:
+    """One key of nba.toml as the operator meets it: where it lives, its default and what it means."""
+
+    section: str
+    key: str
+    default: Any
+    meaning: str
+    #: how the default reads in the docs when it is not simply the value (``random at `init```)
+    default_text: str = ""
+    #: for a key that is not set by default, the value the template shows commented out
+    example: Any = None
+
+    @property
+    def name(self) -> str:
+        return f"[{self.section}] {self.key}"
+
+
+#: the tables that are not ``key = value`` settings, with what they hold (documented where they are used)
+MAPPED_TABLES = (
+    Key("columns", "", None, "canonical name = the column name in the bank's extract", "the sample's names"),
+    Key(
+        "features",
+        "<name>",
+        None,
+        "one table per engine feature (label, column, kind, transform, clip, bands, levels, stand_in, market, "
+        'purpose, parts): see "Using your bank\'s own columns"',
+        "the seven features of the sample bank's engine",
+    ),
+    Key(
+        "privacy",
+        "denylist",
+        DEFAULT_DENYLIST,
+        "columns dropped on load and never used, matched on whole words of the name (`FULL_NAME` is dropped by "
+        "`name`), even when they are mapped or asked for",
+        "gender, sex, postcode, zip, name, address, city, birth date, nationality, ethnicity, religion, ...",
+    ),
+    Key(
+        "checks",
+        "<name>",
+        None,
+        "one table per check: severity, enabled (with a reason) and the check's thresholds (docs/checks.md)",
+        "every check's own",
+    ),
+)
+
+
+def declared_keys() -> list[Key]:
+    """Every ``key = value`` setting of nba.toml, table by table, in the order the template writes them."""
+    tables: list[tuple[str, type]] = [*_TABLES.items(), ("notify.smtp", SmtpConfig)]
+    return [
+        Key(
+            section,
+            f.metadata.get("key", f.name),
+            _default(f),
+            f.metadata["meaning"],
+            f.metadata.get("default_text", ""),
+            f.metadata.get("example"),
+        )
+        for section, cls in tables
+        for f in fields(cls)
+    ]
+
+
+def _default(f: Any) -> Any:
+    return f.default_factory() if f.default_factory is not MISSING else f.default
+
+
 def load_config(path: Path) -> Config:
     """Read ``nba.toml``, fill in defaults, and refuse anything unknown or out of range."""
     try:
@@ -222,6 +316,7 @@ def parse_config(raw: dict[str, Any], *, source: Path | str = "nba.toml") -> Con
         "selection",
         "engine",
         "columns",
+        "features",
         "privacy",
         "export",
         "checks",
@@ -239,8 +334,13 @@ def parse_config(raw: dict[str, Any], *, source: Path | str = "nba.toml") -> Con
         values[name] = _table(cls, raw.get(name, {}), name, source)
     columns = dict(DEFAULT_COLUMNS)
     for canonical, bank in _mapping(raw.get("columns", {}), "columns", source).items():
+        if not bank.strip():
+            raise BadInput(
+                f"[columns] {canonical} = {bank!r} is empty: name the column of your extract that holds it", file=source
+            )
         columns[canonical] = bank
     values["columns"] = columns
+    values["features"] = parse_features(raw["features"], source=source) if "features" in raw else DEFAULT_DECLARATION
     privacy = raw.get("privacy", {})
     _no_unknown(privacy, {"denylist"}, "privacy", source)
     denylist = privacy.get("denylist", list(DEFAULT_DENYLIST))
@@ -256,6 +356,9 @@ def parse_config(raw: dict[str, Any], *, source: Path | str = "nba.toml") -> Con
     config = Config(**values)
     _validate(config, source)
     return config
+
+
+_TYPE_WORDS = {bool: "true or false", str: "text in quotes"}
 
 
 def _one_capacity(selection: Any, source: Path | str) -> None:
@@ -277,25 +380,26 @@ def _table(cls: type, raw: Any, name: str, source: Path | str) -> Any:
     defaults = cls()
     for key, value in raw.items():
         default = getattr(defaults, key)
+        shown = allowed[key].metadata.get("key", key)  # as nba.toml spells it ('from', not 'sender')
         if isinstance(default, dict):
             merged = dict(default)
             merged.update(_mapping(value, f"{name}.{key}", source, allowed[key].metadata.get("values", str)))
             kwargs[key] = merged
         elif isinstance(default, tuple):
             if not isinstance(value, list):
-                raise BadInput(f"[{name}] {key} must be a list", file=source)
+                raise BadInput(f"[{name}] {shown} must be a list", file=source)
             kwargs[key] = tuple(value)
         elif isinstance(default, bool) or type(default) is str:
             if not isinstance(value, type(default)):
-                raise BadInput(f"[{name}] {key} must be a {type(default).__name__}, got {value!r}", file=source)
+                raise BadInput(f"[{name}] {shown} must be {_TYPE_WORDS[type(default)]}, got {value!r}", file=source)
             kwargs[key] = value
         elif isinstance(default, int):
             if isinstance(value, bool) or not isinstance(value, int):
-                raise BadInput(f"[{name}] {key} must be a whole number, got {value!r}", file=source)
+                raise BadInput(f"[{name}] {shown} must be a whole number, got {value!r}", file=source)
             kwargs[key] = value
         elif isinstance(default, float):
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise BadInput(f"[{name}] {key} must be a number, got {value!r}", file=source)
+                raise BadInput(f"[{name}] {shown} must be a number, got {value!r}", file=source)
             kwargs[key] = float(value)
         else:
             kwargs[key] = value

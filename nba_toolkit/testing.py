@@ -138,7 +138,7 @@ def check_context(snapshot: pl.DataFrame, *, config: Config | None = None, with_
         week_end=SAMPLE_WEEK_START + timedelta(days=6),
         snapshot=snapshot,
         config=config,
-        required_columns={**CORE_COLUMNS, **LogisticEngine.required_columns},
+        required_columns={**CORE_COLUMNS, **LogisticEngine().required_columns},
         selection=sample_selection(snapshot, config=config) if with_selection else None,
         engine=LogisticEngine(),
         contacted=pl.DataFrame(schema={"customer_id": pl.String}) if with_selection else None,

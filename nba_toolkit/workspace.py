@@ -22,104 +22,20 @@ import shutil
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nba_toolkit.config import Config, load_config
-from nba_toolkit.core.governance import DEFAULT_PURPOSES, new_register, write_register
+from nba_toolkit.config_template import config_template
+from nba_toolkit.core.governance import CORE_PURPOSES, new_register, write_register
 from nba_toolkit.core.weeks import is_week_label, parse_week
 from nba_toolkit.errors import BadInput, UsageError
 from nba_toolkit.ledger.store import Ledger
 
+if TYPE_CHECKING:
+    from nba_toolkit.core.extract_proposal import Proposal
+
 FOLDERS = ("data", "data/snapshots", "models", "runs", "exports", "outbox", "plugins")
 SAMPLE_FILES = ("history.parquet", "outcomes.csv", "fund_index.csv", "past_mailings.csv", "ground_truth.json")
-
-CONFIG_TEMPLATE = """\
-# nba-toolkit workspace configuration. Every key is optional; the values
-# below are the defaults. See docs/operator-guide.md for what each one does.
-# Advice from the field: change selection settings rarely (about every 3
-# months at most), or the effect of the mailing can no longer be evaluated.
-
-[campaign]
-code = "INVEST-WEEKLY"          # campaign code written into the mail file
-salt = "{salt}"   # decides holdout and random-control membership; keep it fixed
-
-[selection]
-capacity = 2000                 # most customers the model may select in a week
-# capacity_share = 0.05         # instead of capacity: a share of each week's eligible customers
-threshold = 0.015               # lowest score worth a mail: 0.015 = a 1.5% chance to convert
-cooldown_weeks = 4              # no new mail within this many weeks of the last
-holdout_share = 0.10            # share of the selected that is not mailed (control)
-random_control_share = 0.05     # random non-selected mailed, as a share of capacity
-
-[engine]
-enabled = true                  # false switches the weekly run off until switched on again
-name = "logistic"               # the engine plugin that scores
-label_window_weeks = 4          # a conversion counts if within this many weeks
-validation_weeks = 12           # the most recent weeks held out to validate training
-
-[columns]
-# canonical name = the column name in the bank's extract
-customer_id = "RELATION_NO"
-snapshot_date = "SNAPSHOT_DATE"
-savings_balance = "SAVINGS_BAL"
-current_balance = "CURRENT_BAL"
-n_accounts = "NUM_ACCOUNTS"
-app_installed = "APP_USER"
-logins_per_month = "IB_LOGINS_M"
-n_products = "NUM_PRODUCTS"
-age_band = "AGE_BAND"
-is_investor = "HAS_INVEST_ACC"
-marketing_consent = "MKT_CONSENT"
-fund_change_1w = "FUND_CHG_1W"
-fund_change_4w = "FUND_CHG_4W"
-
-[privacy]
-# columns dropped on load and never used; matched on whole words of the name
-denylist = ["gender", "sex", "postcode", "zip", "zipcode", "postal_code", "name", "address",
-            "street", "city", "birth_date", "date_of_birth", "dob", "nationality", "ethnicity", "religion"]
-
-[export]
-exporter = "mail_csv"
-delimiter = ";"
-encoding = "utf-8"
-
-[export.headers]
-customer_id = "relation_number"
-campaign_code = "campaign_code"
-group = "group"
-export_date = "export_date"
-
-# Every check has a [checks.<name>] table (all checks, keys and defaults: docs/checks.md):
-#   severity = "warn"             # block, warn or info instead of the check's own
-#   enabled = false               # only with reason = "why"; every run records it as skipped
-# for example [checks.feature_drift] warn_psi = 0.1, block_psi = 0.25
-[checks.volume_band]
-min = 0                         # fewest customers a week may mail
-max = 2500                      # most customers a week may mail; without max: the capacity plus random control
-
-# Alerts always go to outbox/; also by mail when [notify.smtp] has a host:
-# [notify.smtp]
-# host = "smtp.bank.example"
-# port = 587
-# starttls = true
-# from = "nba-toolkit@bank.example"
-# to = ["analyst@bank.example"]
-# username = "nba"
-# password_env = "NBA_SMTP_PASSWORD"   # the password comes only from this environment variable
-
-[governance]
-owner = ""                      # who answers for the engine (shown on the model card)
-contacts = ""                   # who to call when it misbehaves
-require_model_approval = {approval}   # a model mails nobody before `nba-toolkit model approve`
-acceptance_runs = 1             # `run --dry-run` runs a model needs before it can be approved
-four_eyes = false               # true: the approver must not be whoever trained the model
-
-[retention]
-run_data_days = 730             # `nba-toolkit purge` removes per-customer run data older than this
-
-[plugins]
-disabled = []                   # plugin names to switch off
-folders = []                    # extra folders with local plugin files
-"""
 
 
 #: the extracts the weekly run reads
@@ -285,32 +201,49 @@ def refuse_a_new_ledger_beside_old_runs(root: Path) -> None:
         )
 
 
-def init_workspace(root: Path, *, sample: bool = False) -> Workspace:
-    """Create the folders, a documented nba.toml and the ledger; with ``sample``, copy the sample data in."""
+def init_workspace(root: Path, *, sample: bool = False, proposal: Proposal | None = None) -> Workspace:
+    """Create the folders, a documented nba.toml and the ledger; with ``sample``, copy the sample data in.
+
+    With a ``proposal`` from the bank's own extract (core/extract_proposal.py),
+    nba.toml's ``[columns]`` and ``[features]`` are the proposal's and the
+    data-use register lists the columns they read.
+    """
     root = Path(root).expanduser()
     if (root / "nba.toml").exists():
         raise UsageError(f"{root} is already a workspace; its nba.toml was left as it is")
     for folder in FOLDERS:
         (root / folder).mkdir(parents=True, exist_ok=True)
     # The sample skips the model sign-off so the demo runs in one go; a real workspace requires it.
-    approval = "false" if sample else "true"
-    (root / "nba.toml").write_text(CONFIG_TEMPLATE.format(salt=secrets.token_hex(8), approval=approval), encoding="utf-8")
+    salt, approval = secrets.token_hex(8), not sample
+    if proposal is None:
+        text = config_template(salt=salt, require_model_approval=approval)
+    else:
+        text = config_template(
+            salt=salt, require_model_approval=approval, columns=proposal.columns_block(), features=proposal.features_block()
+        )
+    (root / "nba.toml").write_text(text, encoding="utf-8")
     workspace = Workspace.open(root)
     _ = workspace.ledger  # creates the schema now, so an empty workspace is complete
     # A real workspace starts with every data use listed and none approved: compliance signs off first.
+    # A proposal may not load yet (REQUIRED parts to fill), so its rows come from the proposal itself.
+    purposes = {**CORE_PURPOSES, **workspace.config.features.purposes()} if proposal is None else dict(CORE_PURPOSES)
+    uses = list(purposes) if proposal is None else proposal.data_uses()
     write_register(
         root,
         new_register(
-            list(DEFAULT_PURPOSES),
+            uses,
             approved_by="sample data: synthetic, approved for demonstration only" if sample else "",
             source="nba-toolkit sample data (synthetic)" if sample else "",
+            purposes=purposes,
         ),
     )
     if sample:
         _copy_sample(workspace)
     from nba_toolkit.config_history import remember  # it reads workspaces, so it is imported here
 
-    remember(workspace)
+    if proposal is None or proposal.complete:
+        # a proposal with REQUIRED parts left to fill does not load yet; the first run notes it as it is then
+        remember(workspace)
     remember(workspace, "governance.toml")
     return workspace
 

@@ -22,6 +22,7 @@ from nba_toolkit.errors import EXIT_BLOCKED, EXIT_OK
 from nba_toolkit.words import group_name, plural
 
 if TYPE_CHECKING:
+    from nba_toolkit.core.extract_proposal import Proposal
     from nba_toolkit.plugin.manager import Registry
     from nba_toolkit.workspace import Workspace
 
@@ -38,7 +39,14 @@ def add_commands(commands: Commands) -> None:
 
     init = commands.add("init", _init, "Create a workspace folder.", workspace=False, json_flag=False)
     init.add_argument("directory", type=Path, metavar="DIR")
-    init.add_argument("--sample", action="store_true", help="copy the sample data in, to try things out")
+    start = init.add_mutually_exclusive_group()
+    start.add_argument("--sample", action="store_true", help="copy the sample data in, to try things out")
+    start.add_argument(
+        "--from-extract",
+        type=Path,
+        metavar="FILE",
+        help="propose [columns] and [features] in nba.toml from your bank's extract (CSV or Parquet), for you to check",
+    )
 
     train = commands.add("train", _train, "Train the configured engine on the workspace's history.")
     train.add_argument("--until", metavar="WEEK", help="use history up to this week only (YYYY-Www)")
@@ -89,14 +97,18 @@ def add_commands(commands: Commands) -> None:
 
 
 def _init(args: argparse.Namespace, out: Output) -> int:
+    from nba_toolkit.config import DEFAULT_DENYLIST
+    from nba_toolkit.core.extract_proposal import propose
     from nba_toolkit.errors import UsageError, disk_full
     from nba_toolkit.workspace import init_workspace
 
     directory = Path(args.directory).expanduser()
     if directory.exists() and not directory.is_dir():
         raise UsageError(f"{directory} is a file, not a folder; a workspace is a folder", hint="Choose another path.")
+    # the extract is judged before anything is created, so an unreadable one leaves no half a workspace
+    proposal = propose(args.from_extract, DEFAULT_DENYLIST) if args.from_extract else None
     try:
-        workspace = init_workspace(directory, sample=args.sample)
+        workspace = init_workspace(directory, sample=args.sample, proposal=proposal)
     except OSError as exc:
         raise disk_full(exc) or UsageError(
             f"the workspace {directory} could not be created: {exc.strerror or exc}",
@@ -105,9 +117,35 @@ def _init(args: argparse.Namespace, out: Output) -> int:
     out.say(f"Created the workspace {workspace.root}" + (" with the sample data." if args.sample else "."))
     if args.sample:
         out.say(f"Next: nba-toolkit train --workspace {workspace.root}")
+    elif proposal is not None:
+        _print_proposal(out, workspace, proposal)
     else:
         out.say("Next: map your extract's columns in nba.toml, put history and outcomes in data/, then train.")
     return EXIT_OK
+
+
+def _print_proposal(out: Output, workspace: Workspace, proposal: Proposal) -> None:
+    """What the proposal found, in counts and column names only: no customer's value is shown."""
+    extract = proposal.extract
+    found = ", ".join(f"{canonical} = {column}" for canonical, column in proposal.needed.items() if column)
+    out.say(f"Read {proposal.rows:,} rows of {escape(str(extract))}. Found: {escape(found) or 'none of the needed columns'}.")
+    if proposal.dropped:
+        out.say(f"Dropped by the denylist, never read: {escape(', '.join(proposal.dropped))}.")
+    for verdict in proposal.columns:
+        levels = f", {verdict.levels:,} levels" if verdict.kind == "category" else ""
+        verdict_text = f"left out: {verdict.doubt}" if verdict.doubt else "proposed as a feature"
+        out.say(f"  {escape(verdict.column)}: {verdict.kind}{levels}; {escape(verdict_text)}")
+    if not proposal.complete and not proposal.missing:
+        out.warn(escape(f"no column could be proposed as a feature: declare at least one in {workspace.config_path}"))
+    for canonical in proposal.missing:
+        out.warn(
+            escape(f"no column was found for {canonical}: name it under [columns] in {workspace.config_path} (marked REQUIRED)")
+        )
+    out.say(
+        f"Next: check nba.toml (labels, kinds, what is left out), put history.parquet and outcomes.csv in "
+        f"{escape(str(workspace.root / 'data'))}, have compliance approve each column (nba-toolkit govern approve), "
+        "then train."
+    )
 
 
 def _train(args: argparse.Namespace, out: Output) -> int:

@@ -154,8 +154,9 @@ class PsiSettings(CheckSettings):
 
 @dataclass(frozen=True)
 class MarketRegimeSettings(CheckSettings):
-    #: the engine features that describe the market (the same for everyone in a week)
-    features: tuple[str, ...] = ("fund_change_1w", "fund_change_4w")
+    #: the engine features that describe the market (the same for everyone in a week); empty: the features
+    #: [features] in nba.toml declares with market = true
+    features: tuple[str, ...] = ()
     #: how far (in the features' own unit, percentage points) a value may lie outside the band
     margin: float = 0.0
     #: the band's half-width in robust standard deviations of the training weeks (see core/market.py)
@@ -181,6 +182,12 @@ class ContactOverlapSettings(CheckSettings):
     min_share: float = field(default=0.5, metadata={"share": True})
     #: fewer contacted customers than this: too few to judge
     min_contacts: int = field(default=50, metadata={"positive": True})
+
+
+@dataclass(frozen=True)
+class CategoryLevelsSettings(CheckSettings):
+    #: most customers per category, as a share, whose value training never saw (scored as "other")
+    max_other_share: float = field(default=0.05, metadata={"share": True})
 
 
 @dataclass(frozen=True)
@@ -226,6 +233,7 @@ BUILTIN_SETTINGS: dict[str, type[CheckSettings]] = {
     "unit_jump": UnitJumpSettings,
     "feature_drift": PsiSettings,
     "market_regime": MarketRegimeSettings,
+    "category_levels": CategoryLevelsSettings,
     "contact_overlap": ContactOverlapSettings,
     "volume_band": VolumeBandSettings,
     "recent_volume": RecentVolumeSettings,

@@ -72,6 +72,23 @@ def refit_method(engine: Any) -> Callable[..., Any] | None:
     return method if callable(method) else None
 
 
+def declared_features(engine: Any, model: Any) -> dict[str, Any]:
+    """What a model of an engine configured from nba.toml records about its features (none for other engines).
+
+    ``declaration``: the fingerprint of the ``[features]`` the model was
+    trained on, so a later edit of them refuses the model until it is
+    retrained; ``levels``: each category's levels as training learned them,
+    for the ``category_levels`` check; ``market_features``: the features the
+    market band watches (``market = true``), for the model card.
+    """
+    digest = getattr(engine, "declaration_digest", None)
+    if digest is None:
+        return {}
+    layout = getattr(model, "layout", None)
+    levels = {name: list(values) for name, values in layout.levels.items()} if layout is not None else {}
+    return {"declaration": digest, "levels": levels, "market_features": list(getattr(engine, "market_features", ()))}
+
+
 def require_model_fits_engine(engine: Any, sidecar: Mapping[str, Any], *, recorded_version: str | None = None) -> None:
     """Refuse to score with a model the installed engine did not make (exit 5): retrain, or roll the engine back.
 
@@ -101,6 +118,9 @@ def model_engine_differences(engine: Any, sidecar: Mapping[str, Any], *, recorde
     versions = {v for v in (sidecar.get("engine_version"), recorded_version) if v is not None}
     if versions and versions != {engine.version}:
         problems.append(f"it was trained with engine version {' / '.join(sorted(versions))}, {engine.version} is installed")
+    digest = getattr(engine, "declaration_digest", None)
+    if digest is not None and sidecar.get("declaration") not in (None, digest) and not problems:
+        problems.append("the features declared in [features] in nba.toml changed since it was trained")
     trained = list(sidecar.get("features") or {})
     installed = list(engine.feature_labels)
     # The sidecar is written with sorted keys, so the features compare as a set.

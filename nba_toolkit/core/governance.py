@@ -25,10 +25,12 @@ from __future__ import annotations
 
 import json
 import tomllib
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
 
+from nba_toolkit.core.features import DEFAULT_DECLARATION
 from nba_toolkit.core.files import atomic_write_bytes
 from nba_toolkit.errors import BadInput
 
@@ -42,22 +44,15 @@ HEADER = """\
 # training refuses a feature without it (nba-toolkit govern approve FEATURE --known-by-snapshot yes).
 """
 
-#: what the default engine and the selection read, with a plain purpose, for a new register
-DEFAULT_PURPOSES = {
+#: what the selection itself reads, with a plain purpose; the engine's inputs take theirs from [features]
+CORE_PURPOSES = {
     "customer_id": "Identify the customer in the mail file and the contact history (relation number only)",
     "snapshot_date": "Check that the snapshot belongs to the week being run",
     "is_investor": "Exclude customers who already invest",
     "marketing_consent": "Mail only customers who consented to marketing",
-    "savings_balance": "Customers with savings can consider investing",
-    "current_balance": "Day-to-day financial room",
-    "n_accounts": "Part of engagement: how much the customer banks with us",
-    "app_installed": "Part of engagement: uses the mobile app",
-    "logins_per_month": "Part of engagement: how often the customer logs in to internet banking",
-    "n_products": "Breadth of the relationship",
-    "age_band": "Life stage (in bands, never the birth date)",
-    "fund_change_1w": "Market climate: the bank's own fund index, change over 1 week",
-    "fund_change_4w": "Market climate: the bank's own fund index, change over 4 weeks",
 }
+#: what the default engine and the selection read, for a new register
+DEFAULT_PURPOSES = {**CORE_PURPOSES, **DEFAULT_DECLARATION.purposes()}
 
 
 @dataclass(frozen=True)
@@ -115,15 +110,19 @@ def write_register(root: Path, register: dict[str, FeatureUse]) -> None:
     atomic_write_bytes(root / FILE_NAME, "\n".join(lines).encode("utf-8"))
 
 
-def new_register(features: list[str], *, approved_by: str = "", source: str = "") -> dict[str, FeatureUse]:
-    """A register listing ``features``; approved, and known by the snapshot date, only when ``approved_by``
-    is given (the sample, whose data is synthetic and made that way)."""
+def new_register(
+    features: list[str], *, approved_by: str = "", source: str = "", purposes: Mapping[str, str] | None = None
+) -> dict[str, FeatureUse]:
+    """A register listing ``features`` with their ``purposes`` (the defaults' when not given); approved, and
+    known by the snapshot date, only when ``approved_by`` is given (the sample, whose data is synthetic and
+    made that way)."""
     today = date.today().isoformat() if approved_by else ""
+    purposes = DEFAULT_PURPOSES if purposes is None else purposes
     return {
         name: FeatureUse(
             feature=name,
             source=source,
-            purpose=DEFAULT_PURPOSES.get(name, ""),
+            purpose=purposes.get(name, ""),
             approved_by=approved_by,
             approved_on=today,
             known_by_snapshot=True if approved_by else None,

@@ -45,6 +45,15 @@ class Band:
         return f"{self.low:.2f} to {self.high:.2f} ({how})"
 
 
+def market_features(configured: Sequence[str], engine: Any) -> tuple[str, ...]:
+    """The features the market band watches: ``[checks.market_regime] features`` when set, else the engine's own.
+
+    The built-in engines name theirs from ``market = true`` in nba.toml's
+    ``[features]``; an engine that names none has no market band.
+    """
+    return tuple(configured) or tuple(getattr(engine, "market_features", None) or ())
+
+
 def band_of(values: Sequence[float], *, width: float = BAND_WIDTH, margin: float = 0.0) -> Band | None:
     """The robust band of one market feature's weekly values; None with fewer than two weeks."""
     known = sorted(float(v) for v in values if v is not None)

@@ -122,7 +122,8 @@ def render(sidecar: dict[str, Any], register: dict[str, FeatureUse], *, owner: s
     lines += ["", "## When not to use it", ""]
     lines += [f"- {item}" for item in card.get("do_not_use_when", [])]
     market = MarketRegimeSettings()
-    for name, band in model_bands(sidecar.get("reference", {}), market.features, width=market.robust_sd).items():
+    names = market.features or tuple(sidecar.get("market_features") or ())
+    for name, band in model_bands(sidecar.get("reference", {}), names, width=market.robust_sd).items():
         lines.append(
             f"- `{name}` outside {band.describe()}: the market's normal band. Outside it people take the wheel "
             "(the weekly run is blocked), also in a market like one the model saw in training."

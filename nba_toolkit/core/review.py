@@ -371,7 +371,7 @@ class RunReview:
         if not run.selection_path:
             raise UsageError(f"run {run_id} is {run.status} and has no selection to review", hint=run.error)
         config = parse_config(run.config, source=f"the configuration recorded with run {run_id}")
-        entry = registry.engines.get(run.engine or "")
+        entry = registry.engine(run.engine, config.features) if run.engine in registry.engines else None
         model = workspace.ledger.model(run.model_id) if run.model_id else None
         review = cls(workspace.root, run, config, entry.obj if entry else None, model.path if model else None)
         review.refresh(workspace)

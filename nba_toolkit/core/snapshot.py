@@ -165,8 +165,51 @@ def is_denied(column: str, denylist: Sequence[str]) -> bool:
     ``POST_CODE`` and ``postal_code`` catches ``POSTALCODE``: a missed
     sensitive column costs more than a wrongly dropped one.
     """
+    return name_matches(column, denylist)
+
+
+def name_matches(column: str, terms: Sequence[str]) -> bool:
+    """Whether a column name holds one of ``terms`` as a run of whole words, by the denylist's rule (``is_denied``)."""
     words = _words(column)
-    return any(_spells(words, "".join(_words(term))) for term in denylist)
+    return any(_spells(words, "".join(_words(term))) for term in terms)
+
+
+def text_kind(values: pl.Series) -> ColumnType:
+    """What the loader can read a text column as when asked: ``bool`` (its yes/no words), ``float`` (numbers with
+    a decimal point or comma; a code with a leading zero stays text), ``date`` (one of its date formats) or
+    ``str``; empty values do not count."""
+    v = values.drop_nulls().str.strip_chars()
+    v = v.filter(v != "")
+    if v.len() == 0:
+        return "str"
+    if v.str.to_lowercase().is_in(list(_BOOL_WORDS)).all():
+        return "bool"
+    numbers = v.str.contains(_FLOAT_PATTERN["."]) | v.str.contains(_FLOAT_PATTERN[","])
+    if numbers.all() and not v.str.contains(_ZERO_PADDED).any():
+        return "float"
+    if any(v.str.contains(pattern).all() for pattern in _DATE_PATTERN.values()):
+        return "date"
+    return "str"
+
+
+def read_header(path: Path) -> list[str]:
+    """The column names of a CSV or Parquet file, from its header alone, or ``BadInput`` naming the file."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in _CSV_SUFFIXES and suffix != ".parquet":
+        raise BadInput(f"unsupported file type '{path.suffix}'", file=path, hint="Use a .csv, .txt or .parquet file.")
+    data, _ = _read_bytes(path)
+    if not data:
+        raise _empty_file(path)
+    if suffix == ".parquet":
+        try:
+            return list(pl.scan_parquet(io.BytesIO(data)).collect_schema())
+        except (pl.exceptions.PolarsError, OSError):
+            raise BadInput("is not a readable Parquet file", file=path) from None
+    body, _ = _decode(path, data)
+    if not body or body.isspace():
+        raise _empty_file(path)
+    return _record_structure(path, body)[1]
 
 
 # ---------------------------------------------------------------- names, denylist

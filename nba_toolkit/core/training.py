@@ -99,6 +99,7 @@ def train_engine(engine: Any, labelled: pl.DataFrame, *, validation_weeks: int, 
             )
     train_features = engine.features(train.lazy()).collect()
     test_features = engine.features(test.lazy()).collect()
+    refuse_constant_features(engine, train_features)
     model = engine.fit(train_features, train["label"].to_numpy(), seed=seed)
     in_time = engine.score(model, train_features)
     out_of_time = engine.score(model, test_features)
@@ -148,6 +149,23 @@ def train_engine(engine: Any, labelled: pl.DataFrame, *, validation_weeks: int, 
             seed=seed,
         ),
     )
+
+
+def refuse_constant_features(engine: Any, features: pl.DataFrame) -> None:
+    """A feature with one value in all of training cannot rank anyone: most likely the wrong column was mapped.
+
+    Refused before fitting, because the model would otherwise come out as a
+    constant for that feature while every check passed.
+    """
+    for name, label in engine.feature_labels.items():
+        values = features[name].drop_nulls()
+        if values.n_unique() < 2:
+            shown = repr(values.first()) if values.len() else "no value at all"
+            raise BadInput(
+                f"the feature '{label}' has the same value for every training row ({shown}); the model cannot "
+                "rank customers by it",
+                hint="Check that [columns] and [features] in nba.toml read the right extract column, or remove the feature.",
+            )
 
 
 def evaluate_scores(label: np.ndarray, score: np.ndarray, week: pl.Series, capacity: int) -> dict[str, Any]:

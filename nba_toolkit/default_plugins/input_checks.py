@@ -19,8 +19,9 @@ import polars as pl
 
 from nba_toolkit.core.checks import CheckContext, CheckResult
 from nba_toolkit.core.drift import bin_shares, category_psi, psi
+from nba_toolkit.core.features import unseen_levels
 from nba_toolkit.core.history import PastRun
-from nba_toolkit.core.market import model_bands
+from nba_toolkit.core.market import market_features, model_bands
 from nba_toolkit.default_plugins._results import affected, figure, not_measured, result
 from nba_toolkit.plugin import hookimpl
 
@@ -407,10 +408,10 @@ class MarketRegimeCheck:
             return not_measured(self, "there is no trained model to compare with yet.")
         settings = context.settings(self.name)
         features = context.features()
-        names = [f for f in settings.features if f in features.columns]
+        names = [f for f in market_features(settings.features, context.engine) if f in features.columns]
         bands = model_bands(reference, names, width=settings.robust_sd, margin=settings.margin)
         if not bands or features.height == 0:
-            return not_measured(self, f"the engine uses none of the market features {', '.join(settings.features)}.")
+            return not_measured(self, "the engine has no market features (declared with market = true in [features]).")
         outside = []
         now = []
         mask = pl.lit(False)
@@ -437,6 +438,59 @@ class MarketRegimeCheck:
             "all, and whom; the model can take over again once the market is back within its band.",
             **affected(features, mask),
         )
+
+
+class CategoryLevelsCheck:
+    name = "category_levels"
+    stage = "input"
+    severity = "warn"
+    description = "Few customers have a category value the model never saw in training (scored as 'other')."
+
+    def run(self, context: CheckContext) -> CheckResult:
+        """A new job title or a renamed band is scored as the level "other": a few are expected, many are not.
+
+        The model's levels are the ones training learned or nba.toml declared
+        (stored with the model, ``levels``). A week where many customers fall
+        outside them is scored on a guess for that feature, and usually means
+        the extract spells the values differently (a new code list, another
+        language, a mapped column that holds something else).
+        """
+        levels = (context.model or {}).get("levels")
+        if not levels or context.engine is None:
+            return not_measured(self, "the model has no categories, or there is no trained model yet.")
+        features = context.features()
+        if features.height == 0:
+            return not_measured(self, "the snapshot has no customers without an investment account.")
+        settings = context.settings(self.name)
+        labels = context.engine.feature_labels
+        counts = unseen_levels(levels, features)
+        shares = {name: n / features.height for name, n in counts.items()}
+        many = {name: share for name, share in shares.items() if share > settings.max_other_share}
+        listing = ", ".join(f"{labels.get(n, n)} {counts[n]:,} ({shares[n]:.1%})" for n in counts)
+        mask = pl.any_horizontal([~pl.col(n).is_in(list(levels[n])) & pl.col(n).is_not_null() for n in counts] or [pl.lit(False)])
+        return result(
+            self,
+            not many,
+            f"Customers with a value training never saw, scored as 'other': {listing}."
+            if not many
+            else "Many customers have a value the model never saw in training and are scored as 'other': "
+            + "; ".join(
+                f"'{labels.get(n, n)}' {counts[n]:,} customers ({share:.0%}), for example "
+                + ", ".join(repr(v) for v in _unseen_examples(features, n, levels[n]))
+                for n, share in many.items()
+            )
+            + ". Their scores rest on a guess for that feature.",
+            measured=listing,
+            threshold=f"at most {settings.max_other_share:.0%} of the customers per category",
+            action="Ask the data warehouse team whether the values are spelled differently this week. If they are "
+            "really new (a new product or job list), retrain the model with `nba-toolkit train`.",
+            **affected(features, mask),
+        )
+
+
+def _unseen_examples(features: pl.DataFrame, name: str, known: list[str], limit: int = 3) -> list[str]:
+    column = features[name].drop_nulls()
+    return column.filter(~column.is_in(list(known))).unique(maintain_order=True).head(limit).to_list()
 
 
 class ContactOverlapCheck:
@@ -494,6 +548,7 @@ def nba_register_checks(register):
         UnitJumpCheck(),
         FeatureDriftCheck(),
         MarketRegimeCheck(),
+        CategoryLevelsCheck(),
         ContactOverlapCheck(),
     ):
         register(check)

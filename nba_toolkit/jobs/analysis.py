@@ -64,7 +64,7 @@ def export_analysis(workspace: Workspace, registry: Registry, run_id: str, *, ex
             f"the snapshot run {run_id} used ({snapshot_path}) is missing or was changed since",
             hint="The analysis file describes the run as it was, so it needs the same snapshot.",
         )
-    engine = registry.engine(run.engine or "").obj
+    engine = registry.engine(run.engine or "", workspace.config.features).obj
     config = workspace.config
     snapshot = load_snapshot(
         snapshot_path,

@@ -37,7 +37,7 @@ from nba_toolkit.core.decision import CONTACT_SCHEMA
 from nba_toolkit.core.degraded import impute, load_allowing_stand_ins, recorded_stand_ins
 from nba_toolkit.core.engine import refit_method
 from nba_toolkit.core.evaluation import Evaluation, evaluate_runs
-from nba_toolkit.core.market import model_bands
+from nba_toolkit.core.market import market_features, model_bands
 from nba_toolkit.core.memory import refuse_simulation_too_large
 from nba_toolkit.core.models import load_model, read_sidecar
 from nba_toolkit.core.rules import RuleContext, rule_columns
@@ -164,7 +164,7 @@ def backtest_workspace(
         configurations.append(("compared", other, changes))
 
     rules = [(r.obj, r.plugin) for r in registry.rules.values()]
-    engines = {c.engine.name: registry.engine(c.engine.name).obj for _, c, _ in configurations}
+    engines = {c.engine.name: registry.engine(c.engine.name, c.features).obj for _, c, _ in configurations}
     schema = {**CORE_COLUMNS, **rule_columns(rules)}
     for engine in engines.values():
         schema.update(engine.required_columns)
@@ -371,11 +371,12 @@ def _market_band(
     by the same rule from the replayed weeks themselves.
     """
     settings = config.checks.settings("market_regime")
+    names = market_features(settings.features, engine)
     if retrain == "none":
         sidecar = read_sidecar(workspace.root / registered_model(workspace, engine.name, model_id).path)
-        bands = model_bands(sidecar.get("reference") or {}, settings.features, width=settings.robust_sd, margin=settings.margin)
+        bands = model_bands(sidecar.get("reference") or {}, names, width=settings.robust_sd, margin=settings.margin)
         return {name: (b.low, b.high) for name, b in bands.items()}
-    return market_band([frame for _, frame in every_week], settings.features, width=settings.robust_sd, margin=settings.margin)
+    return market_band([frame for _, frame in every_week], names, width=settings.robust_sd, margin=settings.margin)
 
 
 def registered_model(workspace: Workspace, engine: str, model_id: str | None = None) -> ModelRecord:

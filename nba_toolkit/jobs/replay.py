@@ -112,7 +112,7 @@ def replay(workspace: Workspace, registry: Registry, run_id: str) -> ReplayRepor
         return report
 
     config = parse_config(json.loads(json.dumps(run.config)), source=f"the configuration recorded with run {run_id}")
-    engine = engine_entry.obj
+    engine = registry.engine(run.engine or "", config.features).obj
     rules = [(r.obj, r.plugin) for r in registry.rules.values()]
     must, may = loading_schema({**CORE_COLUMNS, **rule_columns(rules), **engine.required_columns}, engine)
     try:

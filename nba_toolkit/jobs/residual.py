@@ -38,7 +38,7 @@ def residual_workspace(workspace: Workspace, registry: Registry, *, weeks: int =
         raise UsageError("there are no exported runs yet; the residual group needs at least one", hint="`nba-toolkit runs`")
     latest = runs[-1]
     config = workspace.config
-    engine = registry.engine(latest.engine or config.engine.name).obj
+    engine = registry.engine(latest.engine or config.engine.name, config.features).obj
     path = workspace.recorded_path(latest.snapshot_path or "")
     if path.is_file() and sha256_of(path) != latest.snapshot_sha256:
         raise BadInput(_CHANGED.format(run_id=latest.run_id), file=path)  # a kept copy must not hide an edited extract

@@ -270,7 +270,7 @@ def run_week(
     workspace.ledger.require_intact()
     notice_hand_edits(workspace, noticed_by=operator_name())
     check_plugins_for_run(registry, config, workspace.ledger)
-    engine_entry = registry.engine(config.engine.name)
+    engine_entry = registry.engine(config.engine.name, config.features)
     engine = engine_entry.obj
     if not dry_run:
         _require_approved_model(workspace, engine.name)
@@ -353,6 +353,13 @@ def run_week(
             contacted=contacted,
         )
         all_checks = [(r.obj, r.plugin) for r in registry.checks.values()]
+        # A model the engine cannot use stops the run before its reference is compared with this week.
+        if model_record is None:
+            raise UsageError(
+                f"there is no trained model for the engine '{engine.name}'",
+                hint="Train one with `nba-toolkit train`.",
+            )
+        require_model_fits_engine(engine, context.model or {}, recorded_version=model_record.engine_version)
 
         progress.stage("input checks")
         checks.append(_data_use(workspace, required))
@@ -361,12 +368,6 @@ def run_week(
         _stop_if_blocked(checks, "input")
 
         progress.stage("score")
-        if model_record is None:
-            raise UsageError(
-                f"there is no trained model for the engine '{engine.name}'",
-                hint="Train one with `nba-toolkit train`.",
-            )
-        require_model_fits_engine(engine, context.model or {}, recorded_version=model_record.engine_version)
         model = load_model(
             workspace.root / model_record.path, models_dir=workspace.models_dir, expected_sha256=model_record.sha256
         )

@@ -24,6 +24,7 @@ import polars as pl
 from nba_toolkit import __version__
 from nba_toolkit.core.checks import CheckContext, CheckResult, blocking, run_checks
 from nba_toolkit.core.degraded import impute, loading_schema
+from nba_toolkit.core.engine import declared_features
 from nba_toolkit.core.files import atomic_write_bytes
 from nba_toolkit.core.governance import not_known_in_time, read_register
 from nba_toolkit.core.memory import refuse_training_too_large
@@ -118,7 +119,7 @@ def train(
     """
     config = workspace.config
     _refuse_future_knowledge(known_until, today or date.today())
-    engine = registry.engine(config.engine.name).obj
+    engine = registry.engine(config.engine.name, config.features).obj
     _refuse_features_not_known_in_time(workspace, engine)
     refuse_training_too_large(
         workspace.history_path, date_column=config.columns.get("snapshot_date", "snapshot_date"), until=until
@@ -193,6 +194,7 @@ def train(
             "positives": result.positives,
             "metrics": result.metrics,
             "features": dict(engine.feature_labels),
+            **declared_features(engine, result.model),
             "data_columns": sorted(schema),
             "reference": result.reference,
             "model_card": engine.model_card(),

@@ -36,7 +36,7 @@ def what_if_workspace(
 ) -> WhatIf:
     """Shift (``feature=+0.10``, ``feature=+10%``) or set (``feature=value``) canonical columns and reselect."""
     config = workspace.config
-    engine = registry.engine(config.engine.name).obj
+    engine = registry.engine(config.engine.name, config.features).obj
     columns = dict(engine.required_columns)
     changes = [parse_change(t, kind="shift", columns=columns) for t in shifts or []]
     changes += [parse_change(t, kind="set", columns=columns) for t in sets or []]

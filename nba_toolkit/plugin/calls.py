@@ -40,7 +40,7 @@ from nba_toolkit.errors import PluginError
 
 #: kind -> the contract methods whose calls are guarded and traced
 METHODS = {
-    "engine": ("features", "fit", "refit", "score", "explain", "model_card"),
+    "engine": ("configure", "features", "fit", "refit", "score", "explain", "model_card"),
     "check": ("run",),
     "rule": ("apply",),
     "exporter": ("write",),

@@ -51,7 +51,7 @@ from nba_toolkit.core.engine import ENGINE_ATTRIBUTES, ENGINE_METHODS
 from nba_toolkit.core.rules import CODE_PATTERN
 from nba_toolkit.errors import PluginError
 from nba_toolkit.plugin import API_VERSION, PROJECT, hookspecs
-from nba_toolkit.plugin.calls import DEFAULT_TIMEOUT_SECONDS, CallSettings, Guarded, exits_refused
+from nba_toolkit.plugin.calls import DEFAULT_TIMEOUT_SECONDS, CallSettings, Guarded, exits_refused, unwrap
 
 ENTRY_POINT_GROUP = "nba_toolkit"
 LOCAL_PACKAGE = "nba_toolkit_local"
@@ -171,8 +171,18 @@ class Registry:
             "analysis_exporter": self.analysis_exporters,
         }[kind]
 
-    def engine(self, name: str) -> Registered:
-        return self._get("engine", name)
+    def engine(self, name: str, declaration: Any = None) -> Registered:
+        """The engine called ``name``; one that can be configured gets the workspace's declared features.
+
+        An engine with ``configure(declaration)`` (the built-in ones) reads
+        its features from ``[features]`` in nba.toml (``core/features.py``);
+        ``declaration`` is None only where no workspace is at hand.
+        """
+        found = self._get("engine", name)
+        configure = getattr(found.obj, "configure", None)
+        if declaration is None or not callable(configure):
+            return found
+        return Registered(Guarded(unwrap(configure(declaration)), "engine", found.plugin, self.calls), found.plugin)
 
     def exporter(self, name: str) -> Registered:
         """A mail-file exporter; an analysis exporter's name is refused, because its file carries features."""

@@ -93,7 +93,7 @@ class Session:
             self._warmed = True
         with self.workspace() as workspace:
             try:
-                engine = self.registry(workspace).engine(workspace.config.engine.name).obj
+                engine = self.registry(workspace).engine(workspace.config.engine.name, workspace.config.features).obj
                 record = workspace.ledger.active_model(engine.name)
                 if record is not None:
                     load_model(workspace.root / record.path, models_dir=workspace.models_dir, expected_sha256=record.sha256)

@@ -14,7 +14,7 @@ from nba_toolkit.core.checks import CheckContext
 from nba_toolkit.core.history import PastRun
 from nba_toolkit.core.profile import snapshot_profile, write_profile
 from nba_toolkit.core.training import reference_profile
-from nba_toolkit.default_plugins.logistic_engine import AGE_BANDS, LogisticEngine
+from nba_toolkit.default_plugins.logistic_engine import LogisticEngine
 from nba_toolkit.jobs.run import CORE_COLUMNS
 
 ENGINE = LogisticEngine()
@@ -37,7 +37,7 @@ def snapshot(
             "app_installed": rng.random(n) < 0.6,
             "logins_per_month": rng.integers(0, 61, n),
             "n_products": rng.integers(1, 9, n),
-            "age_band": rng.choice(AGE_BANDS, n),
+            "age_band": rng.choice(ENGINE.declaration.features[4].levels, n),
             "is_investor": rng.random(n) < 0.2,
             "marketing_consent": rng.random(n) < 0.8,
             "fund_change_1w": [fund[0]] * n,

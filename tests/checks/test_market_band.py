@@ -67,9 +67,11 @@ def test_the_simulation_flags_exactly_the_weeks_the_weekly_check_would_block(
 
     sidecar = json.loads(next(ws.models_dir.glob("*.json")).read_text())
     settings = MarketRegimeSettings()
-    bands = model_bands(sidecar["reference"], settings.features, width=settings.robust_sd)
+    market = sidecar["market_features"]  # declared with market = true in [features]
+    assert market == ["fund_change_1w", "fund_change_4w"]
+    bands = model_bands(sidecar["reference"], market, width=settings.robust_sd)
     assert all(b.kind == "robust" for b in bands.values())
-    blocked = {w["week"] for w in weeks if not all(bands[name].holds(w[name]) for name in settings.features)}
+    blocked = {w["week"] for w in weeks if not all(bands[name].holds(w[name]) for name in market)}
     crash = {"2026-W10", "2026-W11", "2026-W12", "2026-W13"}
     assert crash <= blocked
     assert flagged == blocked

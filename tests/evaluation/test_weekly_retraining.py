@@ -18,7 +18,7 @@ import pytest
 from nba_toolkit.core.snapshot import load_snapshot
 from nba_toolkit.core.training import label_history
 from nba_toolkit.core.weeks import parse_week
-from nba_toolkit.default_plugins.logistic_engine import LogisticEngine, _matrix
+from nba_toolkit.default_plugins.logistic_engine import LogisticEngine
 from nba_toolkit.errors import UsageError
 from nba_toolkit.jobs.backtest import backtest_workspace
 from nba_toolkit.jobs.evaluate import workspace_outcomes
@@ -41,6 +41,9 @@ class FromScratch:
             raise AttributeError(name)
         return getattr(self.inner, name)
 
+    def configure(self, declaration):
+        return self
+
     def fit(self, features, label, *, seed):
         self.fits += 1
         return self.inner.fit(features, label, seed=seed)
@@ -50,8 +53,12 @@ class CountingRefits(LogisticEngine):
     """The default engine, counting how often the simulation refits rather than fits."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.fits = 0
         self.refits = 0
+
+    def configure(self, declaration):
+        return self
 
     def fit(self, features, label, *, seed):
         self.fits += 1
@@ -90,18 +97,19 @@ def test_the_logistic_refit_starts_from_exactly_the_scores_of_the_previous_model
     engine = LogisticEngine()
     features, label = labelled_until(sample_workspace, engine, "2025-W40")
     model = engine.fit(features, label, seed=0)
-    last_week_scaler = engine.fit(*labelled_until(sample_workspace, engine, "2025-W39"), seed=0)[0]
-    assert not np.allclose(last_week_scaler.mean_, model[0].mean_)
+    last_week_scaler = engine.fit(*labelled_until(sample_workspace, engine, "2025-W39"), seed=0).estimator[0]
+    fitted = model.estimator
+    assert not np.allclose(last_week_scaler.mean_, fitted[0].mean_)
     previous = copy.deepcopy(model)
-    previous.steps[0] = (previous.steps[0][0], last_week_scaler)
-    per_unit = model[-1].coef_ / model[0].scale_
-    previous[-1].coef_ = per_unit * last_week_scaler.scale_
-    previous[-1].intercept_ = model[-1].intercept_ + per_unit @ (last_week_scaler.mean_ - model[0].mean_)
+    previous.estimator.steps[0] = (previous.estimator.steps[0][0], last_week_scaler)
+    per_unit = fitted[-1].coef_ / fitted[0].scale_
+    previous.estimator[-1].coef_ = per_unit * last_week_scaler.scale_
+    previous.estimator[-1].intercept_ = fitted[-1].intercept_ + per_unit @ (last_week_scaler.mean_ - fitted[0].mean_)
     scores = engine.score(model, features)
     assert np.abs(engine.score(previous, features) - scores).max() < 1e-12
 
     refitted = engine.refit(previous, features, label, seed=0)
-    assert refitted[-1].n_iter_[0] <= 1  # one step to see that it is there
+    assert refitted.estimator[-1].n_iter_[0] <= 1  # one step to see that it is there
     assert np.abs(engine.score(refitted, features) - scores).max() < 1e-6
 
 
@@ -117,20 +125,20 @@ def test_the_logistic_refit_converges_to_the_model_a_fit_from_scratch_gives(samp
     warm = engine.refit(previous, features, label, seed=0)
 
     # it started from last week's model (fewer solver steps), left that model as it was, kept no trace of it
-    assert warm[-1].n_iter_[0] < cold[-1].n_iter_[0]
+    assert warm.estimator[-1].n_iter_[0] < cold.estimator[-1].n_iter_[0]
     assert np.array_equal(engine.score(previous, features), scores_before)
-    assert warm[-1].get_params() == cold[-1].get_params()
+    assert warm.estimator[-1].get_params() == cold.estimator[-1].get_params()
     # Both stopped at the optimum of the one objective: its gradient is nil, the models are the same.
     for model in (cold, warm):
         assert objective_gradient(model, features, label) < 1e-7
     assert np.abs(engine.score(warm, features) - engine.score(cold, features)).max() < 1e-5
-    np.testing.assert_allclose(warm[-1].coef_, cold[-1].coef_, atol=1e-5)
+    np.testing.assert_allclose(warm.estimator[-1].coef_, cold.estimator[-1].coef_, atol=1e-5)
 
 
 def objective_gradient(model, features: pl.DataFrame, label: np.ndarray) -> float:
     """The largest component of the gradient of what the solver minimises: mean log-loss plus ||w||^2 / (2 C n)."""
-    standardised = model[0].transform(_matrix(features))
-    regression = model[-1]
+    standardised = model.estimator[0].transform(model.layout.indicators(features))
+    regression = model.estimator[-1]
     error = 1 / (1 + np.exp(-(standardised @ regression.coef_[0] + regression.intercept_[0]))) - label
     n = len(label)
     gradient = np.append(standardised.T @ error / n + regression.coef_[0] / (regression.C * n), error.mean())

@@ -58,7 +58,7 @@ def test_builtins_are_ordinary_plugins() -> None:
     registry = load_plugins(entry_points_enabled=False)
     assert {r.name for r in registry.records} == BUILTINS
     assert all(r.status == "ok" and r.origin == "builtin" for r in registry.records)
-    assert set(registry.engines) == {"logistic"}
+    assert set(registry.engines) == {"logistic", "gradient_boosting"}
     # every built-in check has its [checks.<name>] settings, and every settings table a built-in check
     assert set(registry.checks) == set(BUILTIN_SETTINGS)
     assert set(registry.exporters) == {"mail_csv"} and set(registry.notifiers) == {"outbox", "smtp"}

@@ -311,7 +311,7 @@ def nba_register_rules(register):
 
 
 def short_time_limit(ws: Workspace) -> None:
-    edit_config(ws, "disabled = []", "disabled = []\ncall_timeout_seconds = 1")
+    edit_config(ws, "call_timeout_seconds = 300.0", "call_timeout_seconds = 1")
 
 
 @pytest.mark.parametrize(
@@ -557,7 +557,7 @@ def test_an_engine_upgrade_that_changes_the_features_is_refused_before_scoring(
     house_engine(
         ws,
         version="2.0.0",
-        features="feature_labels = {k: v for k, v in LogisticEngine.feature_labels.items() if k != 'fund_change_4w'}",
+        features="feature_labels = {k: v for k, v in LogisticEngine().feature_labels.items() if k != 'fund_change_4w'}",
     )
     code, result = cli(capsys, "run", "--approve", "--workspace", str(ws.root))
 
@@ -621,7 +621,7 @@ def test_a_time_limit_that_is_not_a_positive_number_of_seconds_is_refused(
     sample_workspace: Workspace, capsys: pytest.CaptureFixture[str]
 ) -> None:
     ws = sample_workspace
-    edit_config(ws, "disabled = []", "disabled = []\ncall_timeout_seconds = 0")
+    edit_config(ws, "call_timeout_seconds = 300.0", "call_timeout_seconds = 0")
 
     code, result = cli(capsys, "run", "--workspace", str(ws.root))
 
