@@ -51,15 +51,3 @@ def acknowledge_all(ledger: Ledger, run_id: str, *, by: str, note: str) -> list[
     for name in names:
         acknowledge(ledger, run_id, name, by=by, note=note)
     return names
-
-
-def refuse_unacknowledged(ledger: Ledger, run_id: str) -> None:
-    """Raise, naming each warning, if any warning of the run is not acknowledged."""
-    pending = pending_warnings(ledger, run_id)
-    if pending:
-        listed = "; ".join(f"{c.check_name}: {c.message}" for c in pending)
-        raise UsageError(
-            f"run {run_id} has warnings nobody has acknowledged, so it was not exported: {listed}",
-            hint=f"Read them with `nba-toolkit checks {run_id}`, then acknowledge each with "
-            f'`nba-toolkit acknowledge {run_id} CHECK --note "why it is fine"`.',
-        )

@@ -28,6 +28,7 @@ import polars as pl
 
 from nba_toolkit.config import Config, parse_config
 from nba_toolkit.core.acknowledgements import pending_warnings
+from nba_toolkit.core.exportable import export_refusals
 from nba_toolkit.core.files import atomic_write_bytes, sha256_of
 from nba_toolkit.core.ids import relation_number
 from nba_toolkit.core.selection import (
@@ -182,14 +183,6 @@ def weekly_volumes(ledger_path: Path, weeks: list[str]) -> WeeklyVolumes:
 def open_warnings(ledger: Ledger, run_id: str) -> list[OpenWarning]:
     """Warnings of a run that nobody has acknowledged yet; they hold the export back (R-C2)."""
     return [OpenWarning(run_id, c.check_name, c.message) for c in pending_warnings(ledger, run_id)]
-
-
-def blocking_results(ledger: Ledger, run_id: str) -> list[str]:
-    return [
-        c.check_name
-        for c in ledger.check_results(run_id)
-        if c.status == "error" or (c.status == "fail" and c.severity == "block")
-    ]
 
 
 def _query(path: Path, sql: str, params: Iterable[Any]) -> list[tuple[Any, ...]]:
@@ -837,21 +830,7 @@ def export_preview(workspace: Workspace, registry: Registry, run_id: str) -> Exp
     ledger = workspace.ledger
     config = workspace.config
     run = ledger.run(run_id)
-    refusals = []
-    if run.status == "exported":
-        refusals.append(f"run {run_id} was already exported on {run.exported_at} to {run.export_path}")
-    elif run.status != "awaiting_approval":
-        why = run.withdrawn_reason or run.error
-        refusals.append(f"run {run_id} is {run.status.replace('_', ' ')}" + (f": {why}" if why else ""))
-    earlier = ledger.exported_run_for_week(run.week)
-    if earlier and earlier != run_id:
-        refusals.append(f"{run.week} was already exported by run {earlier}; a week is mailed once")
-    stops = blocking_results(ledger, run_id)
-    if stops:
-        refusals.append(f"blocking check results: {', '.join(stops)}")
-    unread = open_warnings(ledger, run_id)
-    if unread:
-        refusals.append(f"warnings not acknowledged yet: {', '.join(w.check for w in unread)} (acknowledge them on Checks)")
+    refusals = [refusal.message for refusal in export_refusals(ledger, run)]
     overrides = ledger.overrides(run_id)
     excluded = [o["customer_id"] for o in overrides if o["action"] == "exclude"]
     flagged = [o["customer_id"] for o in overrides if o["action"] == "flag"]

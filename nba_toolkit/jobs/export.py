@@ -38,8 +38,8 @@ from typing import Any
 import polars as pl
 
 from nba_toolkit.config import Config
-from nba_toolkit.core.acknowledgements import refuse_unacknowledged
 from nba_toolkit.core.export import MAIL_COLUMNS, executes_in_spreadsheet, file_dialect, read_back, safe_extension
+from nba_toolkit.core.exportable import export_refusals
 from nba_toolkit.core.files import atomic_writer, crash_point, inside, sha256_of, temp_file_writer
 from nba_toolkit.core.selection import HOLDOUT, MAILED_GROUPS
 from nba_toolkit.core.weeks import parse_week
@@ -119,26 +119,10 @@ def export_run(workspace: Workspace, registry: Registry, run_id: str, *, approve
 
 
 def _refuse_unexportable(ledger: Ledger, run: RunRecord) -> None:
-    """The guards a person can read before anything is claimed; the week itself is claimed in the ledger."""
-    run_id = run.run_id
-    if run.status == "exported":
-        raise UsageError(f"run {run_id} was already exported on {run.exported_at} to {run.export_path}; a run is exported once")
-    if run.kind == "acceptance":
-        raise UsageError(f"run {run_id} is an acceptance (dry) run; it can never be exported")
-    if run.status == "withdrawn":
-        raise UsageError(
-            f"run {run_id} was withdrawn by {run.withdrawn_by} at {run.withdrawn_at} ({run.withdrawn_reason}); "
-            "it can never be exported"
-        )
-    if run.status != "awaiting_approval":
-        raise UsageError(f"run {run_id} is {run.status} and cannot be exported", hint=run.error)
-    earlier = ledger.exported_run_for_week(run.week)
-    if earlier:
-        raise UsageError(f"{run.week} was already exported by run {earlier}; a week is mailed once")
-    blocking = [c for c in ledger.check_results(run_id) if c.status == "error" or (c.status == "fail" and c.severity == "block")]
-    if blocking:
-        raise UsageError(f"run {run_id} has blocking check results and cannot be exported")
-    refuse_unacknowledged(ledger, run_id)
+    """The first reason a person can read before anything is claimed (core/exportable.py, shared with the preview)."""
+    refusals = export_refusals(ledger, run)
+    if refusals:
+        raise UsageError(refusals[0].message, hint=refusals[0].hint)
 
 
 def verified_selection(workspace: Workspace, run: RunRecord) -> Path:
