@@ -1,8 +1,9 @@
 """Approve a run and write the mail program's file (R-X2).
 
-Guards, in order: the run is awaiting approval (not blocked, failed or
-already exported); every warning of the run was acknowledged by a person;
-the stored selection is byte-for-byte the one the run recorded; no relation
+Guards, in order: the reasons of core/exportable.py, which the Export
+screen's preview lists too (the run is a weekly run awaiting approval, not
+blocked, withdrawn or already exported, its week not mailed yet, every
+warning acknowledged by a person); the stored selection is byte-for-byte the one the run recorded; no relation
 number would be run as a formula by a spreadsheet. Customers the operator
 excluded during review (overrides in the ledger) are left out of the file.
 
