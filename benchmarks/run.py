@@ -347,8 +347,8 @@ def polars_week(snapshot: Path, model, config, out: Path) -> None:
     import polars as pl
 
     from nba_toolkit.core.assignment import uniform
-    from nba_toolkit.default_plugins.logistic_engine import AGE_BANDS
 
+    bands = model.layout.levels["age_band"]  # the levels the model learned, in its column order
     eligible = _read_needed(snapshot, config).filter((pl.col("is_investor") == 0) & (pl.col("marketing_consent") == 1))
     features = eligible.select(
         pl.col("savings_balance").clip(lower_bound=0).log1p(),
@@ -362,11 +362,12 @@ def polars_week(snapshot: Path, model, config, out: Path) -> None:
             / 3
         ).alias("engagement"),
         pl.col("n_products").cast(pl.Float64),
+        *[(pl.col("age_band") == band).cast(pl.Float64).alias(band) for band in bands],
+        (~pl.col("age_band").is_in(bands)).cast(pl.Float64).alias("other"),
         pl.col("fund_change_1w"),
         pl.col("fund_change_4w"),
-        *[(pl.col("age_band") == band).cast(pl.Float64).alias(band) for band in AGE_BANDS],
     )
-    scored = eligible.select("customer_id").with_columns(score=model.predict_proba(features.to_numpy())[:, 1])
+    scored = eligible.select("customer_id").with_columns(score=model.estimator.predict_proba(features.to_numpy())[:, 1])
     settings, salt = config.selection, config.campaign.salt
     top = scored.filter(pl.col("score") >= settings.threshold).top_k(settings.capacity, by="score")
     mailed = top.filter(pl.Series(uniform(top["customer_id"], salt, "holdout") >= settings.holdout_share))
@@ -395,8 +396,7 @@ def pandas_week(snapshot: Path, model, config, out: Path) -> None:
     import numpy as np
     import pandas as pd
 
-    from nba_toolkit.default_plugins.logistic_engine import AGE_BANDS
-
+    bands = model.layout.levels["age_band"]  # the levels the model learned, in its column order
     if snapshot.suffix == ".parquet":
         frame = pd.read_parquet(snapshot)
     else:
@@ -414,14 +414,14 @@ def pandas_week(snapshot: Path, model, config, out: Path) -> None:
             )
             / 3,
             eligible["n_products"].astype(float),
+            *[(eligible["age_band"] == band).astype(float) for band in bands],
+            (~eligible["age_band"].isin(bands)).astype(float),
             eligible["fund_change_1w"].astype(float),
             eligible["fund_change_4w"].astype(float),
-            *[(eligible["age_band"] == band).astype(float) for band in AGE_BANDS],
         ]
     )
-    scored = pd.DataFrame(
-        {"customer_id": eligible["customer_id"].to_numpy(), "score": model.predict_proba(np.nan_to_num(features))[:, 1]}
-    )
+    scores = model.estimator.predict_proba(np.nan_to_num(features))[:, 1]
+    scored = pd.DataFrame({"customer_id": eligible["customer_id"].to_numpy(), "score": scores})
     settings = config.selection
     above = scored[scored["score"] >= settings.threshold]
     top = above.nlargest(settings.capacity, "score")
