@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from nba_toolkit.cli.app import Commands, Output, escape, open_workspace
 from nba_toolkit.errors import EXIT_OK
+from nba_toolkit.words import plural
 
 if TYPE_CHECKING:
     from nba_toolkit.jobs.changes import FeatureShift, RunChanges
@@ -51,7 +52,7 @@ def _print_changes(out: Output, changes: RunChanges) -> None:
     }
     (rows_before, rows_after), (mail_before, mail_after) = changes.rows_in, changes.in_mail_file
     out.say(f"[bold]Run {changes.run_id}[/] ({changes.week}) against run {changes.against} ({changes.against_week})")
-    out.say(f"Snapshot: {rows_before:,} → {rows_after:,} customers ({rows_after - rows_before:+,})")
+    out.say(f"Snapshot: {rows_before:,} → {plural(rows_after, 'customer')} ({rows_after - rows_before:+,})")
     out.say(f"Mail file: {mail_before:,} → {mail_after:,}; {changes.entered:,} entered, {changes.left:,} left")
     for heading, counts in (("Left, now:", changes.left_because), ("Entered, last time:", changes.entered_from)):
         if counts:

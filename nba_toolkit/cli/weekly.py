@@ -128,7 +128,9 @@ def _print_proposal(out: Output, workspace: Workspace, proposal: Proposal) -> No
     """What the proposal found, in counts and column names only: no customer's value is shown."""
     extract = proposal.extract
     found = ", ".join(f"{canonical} = {column}" for canonical, column in proposal.needed.items() if column)
-    out.say(f"Read {proposal.rows:,} rows of {escape(str(extract))}. Found: {escape(found) or 'none of the needed columns'}.")
+    out.say(
+        f"Read {plural(proposal.rows, 'row')} of {escape(str(extract))}. Found: {escape(found) or 'none of the needed columns'}."
+    )
     if proposal.dropped:
         out.say(f"Dropped by the denylist, never read: {escape(', '.join(proposal.dropped))}.")
     for verdict in proposal.columns:

@@ -202,8 +202,8 @@ async def _configuration_change_is_written_recorded_and_warned_about(sample_work
     changed = [(a, b) for a, b in zip(before.splitlines(), after.splitlines()) if a != b]
     assert changed == [
         (
-            "capacity = 2000                 # most customers the model may select in a week",
-            "capacity = 1500                 # most customers the model may select in a week",
+            "capacity = 2000                 # most customers the model may select in a week (holdout included)",
+            "capacity = 1500                 # most customers the model may select in a week (holdout included)",
         )
     ]
     ws = Workspace.open(root)
