@@ -126,6 +126,7 @@ class RunScreen(SectionScreen):
                 values = [value for _, value in result]
                 select.value = chosen if chosen in values else values[0]
             else:
+                select.prompt = "No snapshot in data/snapshots"  # the search is over: no longer "Looking for"
                 self.show(Text("There is no snapshot in data/snapshots. Put this week's extract there as YYYY-Www.csv."))
         elif name == "run":
             self.finished(result)
