@@ -224,7 +224,7 @@ class RunScreen(SectionScreen):
             self.ask_again(result)
             return
         if result.status == "cancelled":
-            self.show(Text(f"Cancelled. {result.message}. The run is recorded as cancelled.", style="yellow"))
+            self.show(Text(f"Cancelled: {result.message}. The run is recorded as cancelled.", style="yellow"))
             return
         if result.status == "blocked":
             text = Text()
