@@ -6,9 +6,14 @@ given sample workspace, starts ``nba-toolkit`` with no command (the UI on
 ``NBA_TOOLKIT_HOME``) in a detached tmux session of that size, and presses
 the keys an operator would: run the week, read the checks, review, look up
 the first customer in the table, exclude them, approve and export, then
-visit configuration, runs, plugins and the model card. After each step it
-waits until the screen shows what the step should produce and saves the
-screen (``tmux capture-pane``) to ``OUT/<size>/<nn>-<step>.txt``.
+visit configuration, runs, plugins, the model card, evaluation, the
+residual group, simulation and the help screen (F1). A second session, on
+another copy whose snapshot lacks the optional logins column, starts a run
+and cancels it with Escape (Checks, Review, Export, Runs and Home then show
+what a cancelled run leaves), then runs the week degraded and shows it on
+Run, Checks, Review and Export. After each step it waits until the screen
+shows what the step should produce and saves the screen (``tmux
+capture-pane``) to ``OUT/<size>/<nn>-<step>.txt``.
 
 It also measures how long the UI takes to show its first screen (the home
 screen's navigation bar) and its data (the week's status), and prints a
@@ -20,6 +25,7 @@ JSON summary. Exit status 0 when every step showed what it should.
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import re
@@ -28,9 +34,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 REPO = Path(__file__).resolve().parents[1]
+T = TypeVar("T")
 
 
 class StepFailed(Exception):
@@ -85,17 +95,40 @@ def default_command() -> list[str]:
     return [sys.executable, "-m", "nba_toolkit.cli"]
 
 
-def weekly_flow(term: Terminal, out: Path) -> dict[str, float]:
-    """Press through the week; save each screen; return the start-up times."""
-    timings: dict[str, float] = {}
-    step = 0
+#: the optional input the degraded run goes without (the sample's internet-banking logins)
+OPTIONAL_COLUMN = "IB_LOGINS_M"
+#: a run holds this long after it is recorded, so Escape reaches it before its first stage
+CANCEL_PAUSE = {"NBA_TOOLKIT_PAUSE_AT": "run.begun", "NBA_TOOLKIT_PAUSE_SECONDS": "3"}
 
-    def save(name: str, screen: str) -> None:
-        nonlocal step
-        step += 1
-        (out / f"{step:02d}-{name}.txt").write_text(screen, encoding="utf-8")
+
+#: a screen's own keys in its footer: what tells it from the screen before while both show the same words
+FOOTER = {"checks": r"a Acknowledge warning", "review": r"/ Find", "export": r"a Approve and export"}
+
+
+class Captures:
+    """The screens of one terminal size, numbered in the order they were taken (over both sessions)."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.step = 0
+
+    def save(self, name: str, screen: str) -> None:
+        self.step += 1
+        (self.out / f"{self.step:02d}-{name}.txt").write_text(screen, encoding="utf-8")
         if "Traceback" in screen:
             raise StepFailed(f"a traceback is on the screen at step {name}")
+
+
+def leave(term: Terminal, key: str = "Escape") -> None:
+    """Press Escape (close a dialog, leave a text box) and wait: an Escape followed at once by a key reads as Alt+key."""
+    term.keys(key)
+    time.sleep(0.5)
+
+
+def weekly_flow(term: Terminal, captures: Captures) -> dict[str, float]:
+    """Press through the week; save each screen; return the start-up times."""
+    timings: dict[str, float] = {}
+    save = captures.save
 
     term.wait_for(r"1 ?Home", timeout=30)  # "1Home" where 80 columns must name every section
     timings["first_screen_s"] = round(time.monotonic() - term.started, 3)
@@ -145,16 +178,94 @@ def weekly_flow(term: Terminal, out: Path) -> dict[str, float]:
     save("runs", term.wait_for(r"exported"))
     term.keys("Enter")
     save("run-detail", term.wait_for(r"read only"))
-    term.keys("Escape")
-    time.sleep(0.5)  # an Escape followed at once by a key reads as Alt+key
+    leave(term)
     term.keys("8")
     save("plugins", term.wait_for(r"nba_toolkit\.logistic_engine"))
     term.keys("9")
     save("model", term.wait_for(r"How well it ranks"))
+    term.keys("e")
+    save("evaluation", term.wait_for(r"exported run|no outcomes", absent=r"Evaluating"))
+    term.keys("g")
+    save("residual", term.wait_for(r"eligible customers|could not be found", absent=r"Finding"))
+    term.keys("m")
+    save("simulation", term.wait_for(r"Replay the weeks"))
+    term.keys("F1")
+    save("help", term.wait_for(r"Keys\s+\(Escape"))
+    leave(term)  # the help screen closes
+    leave(term)  # out of the simulation's first box, so the next digit is a section key
     term.keys("1")
     save("home-after", term.wait_for(r"This week", absent=r"Ready to run"))  # the export's week is no longer waiting
     term.keys("q")
     return timings
+
+
+def cancelled_and_degraded_flow(term: Terminal, captures: Captures) -> None:
+    """Cancel a run with Escape and look at what it leaves; then run the week degraded and look at it."""
+    save = captures.save
+    term.wait_for(r"This week", timeout=30)
+    term.keys("2")
+    term.wait_for(r"Snapshot to run[\s\S]*\d{4}-W\d{2}\.(csv|parquet)")
+    term.keys("s")
+    term.wait_for(r"Running on")
+    leave(term)  # Escape on the Run screen: the run stops before its next stage
+    save("run-cancelled", term.wait_for(r"recorded as cancelled", timeout=60))
+    for key, name in (("3", "checks"), ("4", "review"), ("5", "export")):
+        term.keys(key)
+        save(f"{name}-after-cancel", term.wait_for(rf"No run awaits review[\s\S]*{FOOTER[name]}"))
+    term.keys("7")
+    save("runs-cancelled", term.wait_for(r"Every run in the ledger[\s\S]*cancelled"))
+    term.keys("1")
+    save("home-cancelled", term.wait_for(r"This week", absent=r"Loading"))
+
+    term.keys("2")
+    term.wait_for(r"Snapshot to run[\s\S]*\d{4}-W\d{2}\.(csv|parquet)")
+    term.keys("s")
+    save("run-degraded", term.wait_for(r"ready for review[\s\S]*Degraded", timeout=120))
+    for key, name in (("3", "checks"), ("4", "review"), ("5", "export")):
+        term.keys(key)
+        save(f"{name}-degraded", term.wait_for(rf"Degraded[\s\S]*{FOOTER[name]}"))
+    term.keys("q")
+
+
+def without_optional_column(workspace: Path) -> None:
+    """This week's extract without an optional input, so the run is degraded; drift in it warns instead of blocking.
+
+    Scored with a stand-in for the missing logins, the customers' engagement
+    drifts from the training data, which would block the run before any
+    screen could show it degraded.
+    """
+    path = max((workspace / "data" / "snapshots").glob("*.csv"))
+    rows = list(csv.reader(path.read_text(encoding="cp1252").splitlines(), delimiter=";"))
+    drop = rows[0].index(OPTIONAL_COLUMN)
+    with path.open("w", encoding="cp1252", newline="") as handle:
+        csv.writer(handle, delimiter=";", lineterminator="\n").writerows(row[:drop] + row[drop + 1 :] for row in rows)
+    with (workspace / "nba.toml").open("a", encoding="utf-8") as handle:
+        handle.write('\n[checks.feature_drift]\nseverity = "warn"\n')
+
+
+def in_terminal(
+    source: Path,
+    scratch: Path,
+    size: tuple[int, int],
+    command: list[str],
+    captures: Captures,
+    env: dict[str, str],
+    flow: Callable[[Terminal, Captures], T],
+    prepare: Callable[[Path], None] | None = None,
+) -> T:
+    """Copy the workspace (and ``prepare`` the copy), start the UI on it in tmux and press through ``flow``."""
+    width, height = size
+    workspace = scratch / flow.__name__
+    shutil.copytree(source, workspace)
+    if prepare is not None:
+        prepare(workspace)
+    term = Terminal(
+        f"nba-tui-{os.getpid()}-{width}x{height}", width, height, command, {**env, "NBA_TOOLKIT_HOME": str(workspace)}
+    )
+    try:
+        return flow(term, captures)
+    finally:
+        term.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -184,20 +295,17 @@ def main(argv: list[str] | None = None) -> int:
         width, height = (int(n) for n in size.lower().split("x"))
         out = args.out / f"{width}x{height}"
         out.mkdir(parents=True, exist_ok=True)
+        captures = Captures(out)
         with tempfile.TemporaryDirectory(prefix="nba-tui-") as scratch:
-            workspace = Path(scratch) / "ws"
-            shutil.copytree(args.workspace, workspace)
-            term = Terminal(
-                f"nba-tui-{os.getpid()}-{width}x{height}", width, height, command, {**env, "NBA_TOOLKIT_HOME": str(workspace)}
-            )
+            terminal = partial(in_terminal, args.workspace, Path(scratch), (width, height), command, captures)
             try:
-                summary["sizes"][size] = {"timings": weekly_flow(term, out), "ok": True}  # type: ignore[index]
+                timings = terminal(env, weekly_flow)
+                terminal({**env, **CANCEL_PAUSE}, cancelled_and_degraded_flow, prepare=without_optional_column)
+                summary["sizes"][size] = {"timings": timings, "ok": True}  # type: ignore[index]
             except StepFailed as failed:
                 ok = False
                 (out / "failure.txt").write_text(str(failed), encoding="utf-8")
                 summary["sizes"][size] = {"ok": False, "error": str(failed).splitlines()[0]}  # type: ignore[index]
-            finally:
-                term.close()
     print(json.dumps(summary, indent=2))
     return 0 if ok else 1
 

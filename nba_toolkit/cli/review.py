@@ -18,7 +18,6 @@ from nba_toolkit.errors import EXIT_OK, BadInput
 
 if TYPE_CHECKING:
     from nba_toolkit.core.review import Decision, Explanation, Page, ReviewSummary, RunReview
-    from nba_toolkit.workspace import Workspace
 
 #: customers listed by ``review`` unless --top says otherwise
 TOP = 20
@@ -165,13 +164,13 @@ def _print_page(out: Output, page: Page) -> None:
 
 
 def _customer(args: argparse.Namespace, out: Output) -> int:
-    from nba_toolkit.core.review import RunReview
+    from nba_toolkit.core.review import RunReview, standing_exclusion
 
     workspace, registry = open_workspace(args, out)
     review = RunReview.open(workspace, registry, args.run_id)
     decision = known_customer(review, args.customer)
     explanation = review.explain(decision.customer_id)
-    standing = standing_exclusion(workspace, decision.customer_id)
+    standing = standing_exclusion(workspace.ledger, decision.customer_id, date.today())
     if out.json_mode:
         out.document(_customer_document(review, decision, explanation, standing))
         return EXIT_OK
@@ -188,15 +187,6 @@ def known_customer(review: RunReview, customer_id: str) -> Decision:
             hint="Check the number against the bank's systems; `nba-toolkit review RUN_ID` lists the run's customers.",
         )
     return decision
-
-
-def standing_exclusion(workspace: Workspace, customer_id: str) -> dict[str, Any] | None:
-    """The customer's standing exclusion in force today (reason, who, when, until), or None."""
-    ledger = workspace.ledger
-    if customer_id not in dict(ledger.suppressed_on(date.today(), upto=None)):
-        return None
-    latest = [e for e in ledger.suppression_events() if e["customer_id"] == customer_id and e["action"] == "suppress"][-1]
-    return {k: latest[k] for k in ("reason", "until", "made_by", "made_at", "run_id")}
 
 
 def _customer_document(

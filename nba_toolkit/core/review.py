@@ -661,6 +661,20 @@ def override(
     return review.decision(customer_id)
 
 
+def standing_exclusion(ledger: Ledger, customer_id: str, day: date) -> dict[str, Any] | None:
+    """The customer's standing exclusion in force on ``day`` (reason, who, when, until, from which run), or None.
+
+    A run that kept someone out says only "kept out by a standing
+    exclusion"; the operator reading the customer's panel weeks later needs
+    who made it and why, the same on the Review screen and in the CLI.
+    """
+    cid = relation_number(customer_id)
+    if cid not in {relation_number(c) for c, _ in ledger.suppressed_on(day, upto=None)}:
+        return None
+    events = [e for e in ledger.suppression_events() if relation_number(e["customer_id"]) == cid and e["action"] == "suppress"]
+    return {k: events[-1][k] for k in ("reason", "until", "made_by", "made_at", "run_id")}
+
+
 def selection_figures(selection: pl.DataFrame, threshold: float) -> dict[str, Any]:
     """What the Summary tab shows of a selection before any exclusion at review, as JSON-ready values."""
     mailed = selection.filter(pl.col("mailed"))

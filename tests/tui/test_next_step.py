@@ -238,6 +238,7 @@ def test_a_degraded_run_with_a_warning_says_so_on_run_checks_review_and_export(s
             await settle(pilot)
             preview = " ".join(text_of(app, "#export-preview").split())
             assert "warnings not acknowledged yet: feature_drift" in preview
+            assert "Degraded" in preview and stand_in in preview, "degraded also while a warning holds the export back"
 
     asyncio.run(scenario())
     assert main(["acknowledge", f"{WEEK}.1", "feature_drift", "--workspace", str(root), "--note", "stand-in week"]) == 0

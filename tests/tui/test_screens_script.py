@@ -1,4 +1,8 @@
-"""The real ``nba-toolkit`` in tmux at 80x24 and 160x48, pressed through the week by scripts/tui_screens.py."""
+"""The real ``nba-toolkit`` in tmux at 80x24 and 160x48, pressed through the week by scripts/tui_screens.py.
+
+Every section and the help screen are captured, with a cancelled run and a degraded one; once a
+screen shows its content, none still says it is loading.
+"""
 
 from __future__ import annotations
 
@@ -43,5 +47,13 @@ def test_the_week_in_a_real_terminal(trained_sample: Path, tmp_path: Path) -> No
         assert "SHA-256:" in screens["exported"]
         assert "exported" in screens["runs"]
         assert "How well it ranks" in screens["model"]
+        assert "exported run" in screens["evaluation"] and "eligible customers" in screens["residual"]
+        assert "Replay the weeks" in screens["simulation"] and "go to Simulation" in screens["help"]
+        assert "recorded as cancelled" in screens["run-cancelled"] and "cancelled" in screens["runs-cancelled"]
+        for section in ("checks", "review", "export"):
+            assert "No run awaits review" in screens[f"{section}-after-cancel"], section
+            assert "Degraded" in screens[f"{section}-degraded"], section
+        assert "ready for review" in screens["run-degraded"] and "Degraded" in screens["run-degraded"]
+        assert not [name for name, text in screens.items() if "Loading" in text or "Finding" in text]
         assert not any("Traceback" in text for text in screens.values())
         assert summary["sizes"][size]["timings"]["first_screen_s"] < 5.0

@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from nba_toolkit.tui.screens.base import SectionScreen
+from nba_toolkit.tui.screens.base import SectionScreen, degraded_text
 from nba_toolkit.tui.screens.dialogs import ConfirmDialog, ReasonDialog
 from nba_toolkit.tui.screens.home import shorten_home
 from nba_toolkit.words import plural
@@ -167,7 +167,10 @@ class ExportScreen(SectionScreen):
 
 def preview_text(preview: ExportPreview) -> Text:
     text = Text()
-    text.append(f"Run {preview.run_id} · {preview.week} · {preview.status.replace('_', ' ')}\n\n", style="bold")
+    text.append(f"Run {preview.run_id} · {preview.week} · {preview.status.replace('_', ' ')}\n", style="bold")
+    if preview.degraded:  # also while something else holds the run back, as on every other screen
+        text.append(degraded_text(preview.degraded))
+    text.append("\n")
     if preview.status == "exported":
         text.append("This run was exported. ", style="green")
     text.append("Approving writes:\n" if preview.status != "exported" else "It wrote:\n", style="bold")

@@ -90,10 +90,7 @@ class ResidualScreen(SectionScreen):
             return
         text = Text()
         text.append(f"{result.residual:,} of {result.eligible:,} eligible customers ({pct(result.share, 1)})", style="bold")
-        text.append(
-            f" were never selected in the last {len(result.runs)} exported runs ({result.runs[0]} to {result.runs[-1]}; "
-            f"n shows 4, 12, 26 or 52 runs).\n"
-        )
+        text.append(f" were never selected in {runs_taken(result.runs)}; n shows 4, 12, 26 or 52 runs).\n")
         text.append(
             f"Median score {pct(result.residual_median_score)} among them, "
             f"{pct(result.selected_median_score)} among the {result.selected:,} selected."
@@ -101,6 +98,13 @@ class ResidualScreen(SectionScreen):
         summary.update(text)
         self.query_one("#residual-profile", Static).update(profile_table(result.profile))
         self.query_one("#residual-down", Static).update(contributions_table(result.contributions))
+
+
+def runs_taken(runs: list[str]) -> str:
+    """The exported runs the group is taken from, in words that also read right for one: "the last exported run"."""
+    if len(runs) == 1:
+        return f"the last exported run ({runs[0]}"
+    return f"the last {len(runs)} exported runs ({runs[0]} to {runs[-1]}"
 
 
 def profile_table(profile: Any) -> Table:

@@ -9,6 +9,7 @@ the other runs decided about them (their story across weeks).
 
 from __future__ import annotations
 
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
@@ -128,12 +129,18 @@ class ReviewScreen(SectionScreen):
         return review.page(offset, view=view)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="detail", name="detail")
-    def load_detail(self, review: RunReview, customer_id: str) -> tuple[Decision, Explanation, list[RunEntry] | str]:
+    def load_detail(
+        self, review: RunReview, customer_id: str
+    ) -> tuple[Decision, Explanation, list[RunEntry] | str, dict[str, Any] | None]:
+        from nba_toolkit.core.review import standing_exclusion
+
         decision = review.decision(customer_id)
         if not decision.found:
-            return decision, review.explain(customer_id), []
+            return decision, review.explain(customer_id), [], None
         with self.session.workspace() as workspace:
-            return decision, review.explain(customer_id), other_weeks(workspace, decision.customer_id, review.run.run_id)
+            standing = standing_exclusion(workspace.ledger, decision.customer_id, self.session.today or date.today())
+            others = other_weeks(workspace, decision.customer_id, review.run.run_id)
+            return decision, review.explain(customer_id), others, standing
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="override", name="override")
     def save_override(
@@ -315,9 +322,11 @@ class ReviewScreen(SectionScreen):
 
     # -- one customer ------------------------------------------------------------
 
-    def show_detail(self, decision: Decision, explanation: Explanation, others: list[RunEntry] | str) -> None:
+    def show_detail(
+        self, decision: Decision, explanation: Explanation, others: list[RunEntry] | str, standing: dict[str, Any] | None
+    ) -> None:
         self.decision = decision
-        text = detail_text(decision, explanation)
+        text = detail_text(decision, explanation, standing)
         text.append_text(other_weeks_text(others))
         self.query_one("#detail-text", Static).update(text)
         detail = self.query_one("#customer-detail", VerticalScroll)
@@ -403,7 +412,7 @@ def histogram_chart(histogram: Histogram) -> Chart:
     )
 
 
-def detail_text(decision: Decision, explanation: Explanation) -> Text:
+def detail_text(decision: Decision, explanation: Explanation, standing: dict[str, Any] | None = None) -> Text:
     text = Text()
     text.append(f"Relation number {decision.customer_id}\n", style="bold")
     if not decision.found:
@@ -411,7 +420,10 @@ def detail_text(decision: Decision, explanation: Explanation) -> Text:
         return text
     text.append(decision.reason_text, style="bold " + REASON_STYLE.get(decision.reason or "", ""))
     text.append(f"  ({'mailed' if decision.mailed else 'not mailed'}{', group ' + decision.group if decision.group else ''})\n")
-    text.append(decision.why + "\n\n")
+    text.append(decision.why + "\n")
+    if standing:
+        text.append_text(standing_text(standing))
+    text.append("\n")
     if explanation.values:
         text.append("The customer's values\n", style="bold underline")
         width = max(len(label) for label, _ in explanation.values)
@@ -435,6 +447,15 @@ def detail_text(decision: Decision, explanation: Explanation) -> Text:
             )
     if explanation.problem:
         text.append(explanation.problem, style="yellow")
+    return text
+
+
+def standing_text(standing: dict[str, Any]) -> Text:
+    """Who kept the customer out of every run, since when and why: the words `nba-toolkit customer` prints."""
+    until = f" until {standing['until']}" if standing["until"] else " for good"
+    text = Text()
+    text.append(f"Kept out of every run{until}", style="bold yellow")
+    text.append(f" by {standing['made_by']} on {standing['made_at'][:10]}: {standing['reason']}\n")
     return text
 
 
@@ -465,6 +486,14 @@ def other_weeks_text(others: list[RunEntry] | str) -> Text:
         else:
             score = "" if entry.score is None else f" {entry.score:.2%}"
             mailed = ", in the mail file" if entry.in_mail_file else ""
-            decision = f"{SHORT_REASON.get(entry.reason or '', entry.reason_text)}{score}{mailed}"
+            decision = f"{SHORT_REASON.get(entry.reason or '', entry.reason_text)}{score}{mailed}{marked(entry)}"
         text.append(f"{entry.week}  {entry.run_id}  {decision}\n")
     return text
+
+
+def marked(entry: RunEntry) -> str:
+    """What the operator did to the customer in that run: selected for the mail file is not mailed once excluded."""
+    actions = {o["action"] for o in entry.overrides}
+    return "".join(
+        mark for action, mark in (("exclude", ", excluded by the operator"), ("flag", ", flagged")) if action in actions
+    )

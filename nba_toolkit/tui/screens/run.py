@@ -126,6 +126,7 @@ class RunScreen(SectionScreen):
                 values = [value for _, value in result]
                 select.value = chosen if chosen in values else values[0]
             else:
+                select.prompt = "No snapshot in data/snapshots"  # the search is over: no longer "Looking for"
                 self.show(Text("There is no snapshot in data/snapshots. Put this week's extract there as YYYY-Www.csv."))
         elif name == "run":
             self.finished(result)
@@ -223,7 +224,7 @@ class RunScreen(SectionScreen):
             self.ask_again(result)
             return
         if result.status == "cancelled":
-            self.show(Text(f"Cancelled. {result.message}. The run is recorded as cancelled.", style="yellow"))
+            self.show(Text(f"Cancelled: {result.message}. The run is recorded as cancelled.", style="yellow"))
             return
         if result.status == "blocked":
             text = Text()
