@@ -31,6 +31,7 @@ from nba_toolkit.core.acknowledgements import pending_warnings
 from nba_toolkit.core.exportable import export_refusals
 from nba_toolkit.core.files import atomic_write_bytes, sha256_of
 from nba_toolkit.core.ids import relation_number
+from nba_toolkit.core.recorded_review import RecordedReview, recorded_review
 from nba_toolkit.core.selection import (
     BELOW_THRESHOLD,
     HOLDOUT,
@@ -227,7 +228,8 @@ def _week_status(week: str, runs: list[RunRecord], snapshots: Mapping[str, str])
         if run is None:
             continue
         text = {
-            "exported": f"exported by run {run.run_id}: {run.export_rows or 0:,} rows, approved by {run.approved_by}",
+            "exported": f"exported by run {run.run_id}: {run.export_rows or 0:,} rows, approved by {run.approved_by}"
+            + (", unreviewed (nobody looked at it before the export)" if run.unreviewed_export else ""),
             "awaiting_approval": f"run {run.run_id} awaits review and approval",
             "blocked": f"run {run.run_id} was blocked: {run.error or 'a check stopped it'}",
             "failed": f"run {run.run_id} failed: {run.error or 'see the run'}",
@@ -808,6 +810,8 @@ class ExportPreview:
     acknowledged: list[tuple[str, str]] = field(default_factory=list)
     flagged: int = 0
     degraded: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: what the operator looked at before approving (core/recorded_review.py)
+    review: RecordedReview | None = None
 
     @property
     def ready(self) -> bool:
@@ -822,6 +826,8 @@ class ExportPreview:
             are = "s are" if self.flagged != 1 else " is"
             lines.append(f"{self.flagged:,} flagged customer{are} still in the file (a flag does not exclude)")
         lines += [f"degraded: {line}" for line in describe(self.degraded)]
+        if self.review is not None and not self.review.reviewed:
+            lines.append("nobody reviewed this run; the export is marked unreviewed in the ledger")
         return lines
 
 
@@ -830,7 +836,8 @@ def export_preview(workspace: Workspace, registry: Registry, run_id: str) -> Exp
     ledger = workspace.ledger
     config = workspace.config
     run = ledger.run(run_id)
-    refusals = [refusal.message for refusal in export_refusals(ledger, run)]
+    allow_unreviewed = config.governance.allow_unreviewed_export
+    refusals = [refusal.message for refusal in export_refusals(ledger, run, allow_unreviewed=allow_unreviewed)]
     overrides = ledger.overrides(run_id)
     excluded = [o["customer_id"] for o in overrides if o["action"] == "exclude"]
     flagged = [o["customer_id"] for o in overrides if o["action"] == "flag"]
@@ -868,4 +875,5 @@ def export_preview(workspace: Workspace, registry: Registry, run_id: str) -> Exp
         acknowledged=acknowledged,
         flagged=flagged_in_file,
         degraded=run.degraded,
+        review=recorded_review(ledger, run_id),
     )
