@@ -324,6 +324,8 @@ class Decision:
     mailed: bool = False
     why: str = ""
     overrides: list[dict[str, str]] = field(default_factory=list)
+    #: flags set on the customer in earlier weeks' runs (information only: a flag never excludes)
+    earlier_flags: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -355,6 +357,7 @@ class RunReview:
         elif sha256_of(self._selection_path) != run.selection_sha256:
             raise self._selection_changed()
         self.overrides: dict[str, list[dict[str, str]]] = {}
+        self.earlier_flags: dict[str, list[dict[str, str]]] = {}
         self._views: dict[str, pl.DataFrame] = {}
         self._snapshot: pl.DataFrame | None = None
         self._snapshot_problem: str | None = None
@@ -379,6 +382,7 @@ class RunReview:
         for o in workspace.ledger.overrides(self.run.run_id):
             overrides.setdefault(o["customer_id"], []).append(o)
         self.overrides = overrides
+        self.earlier_flags = workspace.ledger.earlier_flags(self.run.run_id)
         self._views.pop("overridden", None)
 
     @property
@@ -473,7 +477,7 @@ class RunReview:
                     "group": row["group"],
                     "mailed": row["mailed"] and "exclude" not in actions,
                     "rank": row["rank"],
-                    "override": "excluded" if "exclude" in actions else ("flagged" if "flag" in actions else ""),
+                    "override": _mark(actions, flagged_before=cid in self.earlier_flags),
                     "features": values.get(cid, {}),
                 }
             )
@@ -513,6 +517,7 @@ class RunReview:
         row = found.row(0, named=True)
         overrides = self.overrides.get(cid, [])
         excluded = any(o["action"] == "exclude" for o in overrides)
+        earlier = self.earlier_flags.get(cid, [])
         return Decision(
             customer_id=cid,
             found=True,
@@ -522,8 +527,9 @@ class RunReview:
             rank=row["rank"],
             group=row["group"],
             mailed=bool(row["mailed"]) and not excluded,
-            why=_why(row, self.config, self.capacity, overrides),
+            why=_why(row, self.config, self.capacity, overrides) + _flagged_before(earlier),
             overrides=overrides,
+            earlier_flags=earlier,
         )
 
     def feature_values(self, ids: list[str]) -> dict[str, dict[str, str]]:
@@ -722,6 +728,24 @@ def score_histogram(scores: pl.Series, threshold: float, bins: int = HISTOGRAM_B
     index = (scored / width).floor().clip(0, bins - 1).cast(pl.Int64)
     counted = dict(index.value_counts().iter_rows())
     return Histogram([i * width for i in range(bins + 1)], [int(counted.get(i, 0)) for i in range(bins)], threshold)
+
+
+def _mark(actions: set[str], *, flagged_before: bool) -> str:
+    """The table's mark: this run's exclusion or flag, else a flag from an earlier week."""
+    if "exclude" in actions:
+        return "excluded"
+    if "flag" in actions:
+        return "flagged"
+    return "flagged before" if flagged_before else ""
+
+
+def _flagged_before(flags: list[dict[str, str]]) -> str:
+    """Earlier weeks' flags in the operator's words: shown, never acted on."""
+    return "".join(
+        f" Flagged in run {f['run_id']} ({f['week']}) by {f['made_by']} on {f['made_at'][:10]}: {f['reason']}"
+        " (shown as information; it does not exclude)."
+        for f in flags
+    )
 
 
 def _why(row: Mapping[str, Any], config: Config, capacity: int, overrides: list[dict[str, str]]) -> str:

@@ -1054,6 +1054,22 @@ class Ledger:
         rows = self._db.execute("SELECT * FROM reviews WHERE run_id = ? ORDER BY id", (run_id,)).fetchall()
         return [{**dict(r), "customers": json.loads(r["customers"]), "pages": json.loads(r["pages"])} for r in rows]
 
+    def earlier_flags(self, run_id: str) -> dict[str, list[dict[str, str]]]:
+        """Customer id -> the flags the operator set on them in runs of earlier weeks, oldest first.
+
+        A flag does not exclude, so it would vanish with its week; later weeks' reviews show it as information.
+        """
+        rows = self._db.execute(
+            "SELECT o.customer_id, o.run_id, r.week, o.reason, o.made_by, o.made_at FROM overrides o"
+            " JOIN runs r ON r.run_id = o.run_id"
+            " WHERE o.action = 'flag' AND r.week < (SELECT week FROM runs WHERE run_id = ?) ORDER BY r.week, o.id",
+            (run_id,),
+        )
+        flags: dict[str, list[dict[str, str]]] = {}
+        for row in rows:
+            flags.setdefault(row["customer_id"], []).append(dict(row))
+        return flags
+
     # -- standing exclusions (suppressions) -----------------------------
 
     def suppress(self, customer_id: str, *, reason: str, by: str, until: date | None = None, run_id: str | None = None) -> int:

@@ -174,3 +174,26 @@ def test_a_review_row_edited_by_hand_is_found_by_audit_verify(
     code, out = text_of(capsys, "audit", "verify", "--workspace", str(ws.root))
     assert code != 0
     assert f"run {run_id} differs from its audit record" in out
+
+
+def test_a_flag_from_last_week_is_shown_by_the_command_line_review_next_week(
+    sample_workspace: Workspace, capsys: pytest.CaptureFixture[str], later_week
+) -> None:
+    ws = sample_workspace
+    run_id = run_week(capsys, ws)
+    code, review = cli(capsys, "review", run_id, "--view", "below_threshold", "--top", "1", "--workspace", str(ws.root))
+    customer = review["customers"][0]["customer_id"]  # not mailed, so next week's list has them again
+    assert main(["flag", run_id, customer, "--reason", "balance jumped overnight", "--workspace", str(ws.root)]) == 0
+    assert main(["export", run_id, "--workspace", str(ws.root)]) == 0
+    later_week(ws, "2026-W48", "2026-11-23")
+    assert main(["run", "--week", "2026-W48", "--workspace", str(ws.root)]) == 0
+
+    code, shown = cli(capsys, "customer", "2026-W48.1", customer, "--workspace", str(ws.root))
+    assert code == 0
+    assert f"Flagged in run {run_id} (2026-W47) by test-operator" in shown["why"]
+    assert "balance jumped overnight" in shown["why"]
+    code, review = cli(capsys, "review", "2026-W48.1", "--view", "below_threshold", "--top", "1", "--workspace", str(ws.root))
+    assert review["customers"][0]["customer_id"] == customer
+    assert review["customers"][0]["override"] == "flagged before"
+    code, earlier = cli(capsys, "customer", run_id, customer, "--workspace", str(ws.root))
+    assert "Flagged in run" not in earlier["why"], "a week's own flag is not repeated as an earlier one"

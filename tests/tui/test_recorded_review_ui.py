@@ -99,3 +99,39 @@ def test_a_read_only_review_records_nothing_and_works(sample_workspace: Workspac
     assert main(["run", "--week", "2026-W47", "--workspace", str(ws.root)]) == 0
     asyncio.run(_look_read_only(ws, top_mailed(ws, "2026-W47.1")))
     assert reviews(ws) == []
+
+
+async def _panel_and_mark(ws: Workspace, customer: str) -> tuple[str, str]:
+    app = NbaApp(ws.root, today=date(2026, 11, 30))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("4")
+        await settle(pilot)
+        await pilot.press("t")
+        await settle(pilot)
+        await _look_up(pilot, customer)
+        app.screen.query_one("#view").value = "below_threshold"  # where the customer is at the top
+        await settle(pilot)
+        table = app.screen.query_one("#customers-table")
+        marks = [str(table.get_cell(key, "mark")) for key in table.rows if key.value == customer]
+        return text_of(app, "#detail-text"), marks[0] if marks else ""
+
+
+def test_a_flag_from_last_week_is_shown_in_this_weeks_review(sample_workspace: Workspace, later_week) -> None:
+    ws = sample_workspace
+    assert main(["run", "--week", "2026-W47", "--workspace", str(ws.root)]) == 0
+    selection = pl.read_parquet(ws.run_dir("2026-W47.1") / "selection.parquet")
+    below = selection.filter(pl.col("reason") == "below_threshold").sort("score", descending=True)
+    customer = str(below["customer_id"][0])  # not mailed, so no cooldown: they are in next week's list
+    reason = "balance jumped overnight"
+    assert main(["flag", "2026-W47.1", customer, "--reason", reason, "--workspace", str(ws.root)]) == 0
+    assert main(["export", "2026-W47.1", "--workspace", str(ws.root)]) == 0
+    later_week(ws, "2026-W48", "2026-11-23")
+    assert main(["run", "--week", "2026-W48", "--workspace", str(ws.root)]) == 0
+
+    panel, mark = asyncio.run(_panel_and_mark(ws, customer))
+
+    assert "Flagged in run 2026-W47.1 (2026-W47) by test-operator" in " ".join(panel.split())
+    assert reason in panel
+    assert "does not exclude" in " ".join(panel.split())
+    assert mark == "flagged before"
