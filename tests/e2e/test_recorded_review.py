@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from nba_toolkit.cli import main
+from nba_toolkit.jobs.retention import purge
 from nba_toolkit.workspace import Workspace
 
 
@@ -197,3 +199,18 @@ def test_a_flag_from_last_week_is_shown_by_the_command_line_review_next_week(
     assert review["customers"][0]["override"] == "flagged before"
     code, earlier = cli(capsys, "customer", run_id, customer, "--workspace", str(ws.root))
     assert "Flagged in run" not in earlier["why"], "a week's own flag is not repeated as an earlier one"
+
+
+def test_retention_removes_the_relation_numbers_a_review_opened(
+    sample_workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ws = sample_workspace
+    run_id = run_week(capsys, ws)
+    main(["customer", run_id, a_customer(capsys, ws, run_id), "--workspace", str(ws.root)])
+    assert main(["export", run_id, "--workspace", str(ws.root)]) == 0
+
+    later = datetime.now(UTC) + timedelta(days=ws.config.retention.run_data_days + 1)
+    assert purge(ws, now=later).runs == [run_id]
+
+    assert [customers for _, _, _, customers, _ in reviews(ws)] == ["[]", "[]"]
+    assert ws.ledger.verify().ok, ws.ledger.verify().problems
