@@ -171,6 +171,11 @@ class GovernanceConfig:
     )
     acceptance_runs: int = setting(1, "`run --dry-run` runs a model needs before it can be approved")
     four_eyes: bool = setting(False, "true: the approver must not be whoever trained the model")
+    allow_unreviewed_export: bool = setting(
+        False,
+        "true: a weekly run nobody reviewed may be exported (a scheduled job); the export is marked unreviewed",
+        default_text="false (true in the sample)",
+    )
 
 
 @dataclass(frozen=True)

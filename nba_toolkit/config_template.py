@@ -74,7 +74,12 @@ def commented(line: str, meaning: str) -> str:
 
 
 def config_template(
-    *, salt: str, require_model_approval: bool = True, columns: str | None = None, features: str | None = None
+    *,
+    salt: str,
+    require_model_approval: bool = True,
+    allow_unreviewed_export: bool = False,
+    columns: str | None = None,
+    features: str | None = None,
 ) -> str:
     """The nba.toml of a new workspace: every declared key at its default, with its meaning.
 
@@ -83,7 +88,11 @@ def config_template(
     keys: dict[str, list[Key]] = {}
     for key in declared_keys():
         keys.setdefault(key.section, []).append(key)
-    given = {("campaign", "salt"): salt, ("governance", "require_model_approval"): require_model_approval}
+    given = {
+        ("campaign", "salt"): salt,
+        ("governance", "require_model_approval"): require_model_approval,
+        ("governance", "allow_unreviewed_export"): allow_unreviewed_export,
+    }
     parts = [_HEADER]
     for section in ("campaign", "selection", "engine"):
         parts.append(_table(section, keys[section], given))

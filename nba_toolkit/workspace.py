@@ -213,10 +213,10 @@ def init_workspace(root: Path, *, sample: bool = False, proposal: Proposal | Non
         raise UsageError(f"{root} is already a workspace; its nba.toml was left as it is")
     for folder in FOLDERS:
         (root / folder).mkdir(parents=True, exist_ok=True)
-    # The sample skips the model sign-off so the demo runs in one go; a real workspace requires it.
+    # The sample skips the model sign-off and the recorded review so the demo runs in one go; a real workspace requires them.
     salt, approval = secrets.token_hex(8), not sample
     if proposal is None:
-        text = config_template(salt=salt, require_model_approval=approval)
+        text = config_template(salt=salt, require_model_approval=approval, allow_unreviewed_export=sample)
     else:
         text = config_template(
             salt=salt, require_model_approval=approval, columns=proposal.columns_block(), features=proposal.features_block()

@@ -9,6 +9,7 @@ screen would show, and a flag made here is the same ledger record.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,7 @@ from nba_toolkit.errors import EXIT_OK, BadInput
 
 if TYPE_CHECKING:
     from nba_toolkit.core.review import Decision, Explanation, Page, ReviewSummary, RunReview
+    from nba_toolkit.workspace import Workspace
 
 #: customers listed by ``review`` unless --top says otherwise
 TOP = 20
@@ -66,6 +68,7 @@ def _review(args: argparse.Namespace, out: Output) -> int:
     page = review.page(0, view=args.view, limit=max(args.top, 0))
     acknowledged = workspace.ledger.acknowledgements(review.run.run_id)
     pending = [w.check for w in open_warnings(workspace.ledger, review.run.run_id)]
+    record_look(workspace, review.run.run_id, pages=[(args.view, 1)] if page.rows else [])
     if out.json_mode:
         out.document(_review_document(review, summary, page, acknowledged, pending))
         return EXIT_OK
@@ -171,11 +174,27 @@ def _customer(args: argparse.Namespace, out: Output) -> int:
     decision = known_customer(review, args.customer)
     explanation = review.explain(decision.customer_id)
     standing = standing_exclusion(workspace.ledger, decision.customer_id, date.today())
+    record_look(workspace, review.run.run_id, customers=[decision.customer_id])
     if out.json_mode:
         out.document(_customer_document(review, decision, explanation, standing))
         return EXIT_OK
     _print_customer(out, review, decision, explanation, standing)
     return EXIT_OK
+
+
+def record_look(
+    workspace: Workspace, run_id: str, *, customers: Sequence[str] = (), pages: Sequence[tuple[str, int]] = ()
+) -> None:
+    """A look from the command line counts as a review of the run, recorded like the screen's (not when read-only)."""
+    from nba_toolkit.core.recorded_review import COMMAND_LINE, save, start
+    from nba_toolkit.workspace import operator_name
+
+    session = start(run_id, by=operator_name(), face=COMMAND_LINE)
+    for customer in customers:
+        session.opened(customer)
+    for view, number in pages:
+        session.page_seen(view, number)
+    save(workspace.ledger, session)
 
 
 def known_customer(review: RunReview, customer_id: str) -> Decision:

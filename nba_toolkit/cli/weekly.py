@@ -297,7 +297,7 @@ def _runs(args: argparse.Namespace, out: Output) -> int:
         table.add_row(
             r.run_id,
             r.week,
-            status_text(r.status),
+            status_text(r.status) + (" [yellow](unreviewed)[/]" if r.unreviewed_export else ""),
             r.started_at.replace("+00:00", ""),
             r.operator,
             number(r.mailed),
@@ -479,3 +479,5 @@ def _print_export(out: Output, result: Any) -> None:
     out.say(f"[green]Exported[/] {plural(result.rows, 'row')} ({groups}), approved by {escape(result.approved_by)}:")
     out.say(f"  {escape(str(result.path))}")
     out.say(f"  SHA-256 {result.sha256}")
+    sentence = escape(result.review.sentence())
+    out.say(f"  {sentence[0].upper()}{sentence[1:]}" if result.review.reviewed else f"  [yellow]Marked unreviewed: {sentence}[/]")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from nba_toolkit.core.acknowledgements import pending_warnings
+from nba_toolkit.core.recorded_review import recorded_review
 
 if TYPE_CHECKING:
     from nba_toolkit.ledger.store import Ledger, RunRecord
@@ -24,8 +25,12 @@ class Refusal:
     hint: str | None = None
 
 
-def export_refusals(ledger: Ledger, run: RunRecord) -> list[Refusal]:
-    """Every reason the run cannot be exported now, most final first; empty when it can."""
+def export_refusals(ledger: Ledger, run: RunRecord, *, allow_unreviewed: bool = False) -> list[Refusal]:
+    """Every reason the run cannot be exported now, most final first; empty when it can.
+
+    ``allow_unreviewed`` is ``[governance] allow_unreviewed_export``: a scheduled job may export a run
+    nobody looked at (it is then marked unreviewed in the ledger).
+    """
     run_id = run.run_id
     if run.status == "exported":
         return [Refusal(f"run {run_id} was already exported on {run.exported_at} to {run.export_path}; a run is exported once")]
@@ -60,6 +65,15 @@ def export_refusals(ledger: Ledger, run: RunRecord) -> list[Refusal]:
                 f"warnings not acknowledged yet: {names} (run {run_id} has warnings nobody has acknowledged: {listed})",
                 hint=f"Read them with `nba-toolkit checks {run_id}`, then acknowledge each with "
                 f'`nba-toolkit acknowledge {run_id} CHECK --note "why it is fine"` (or on the Checks screen).',
+            )
+        )
+    if not allow_unreviewed and not recorded_review(ledger, run_id).reviewed:
+        refusals.append(
+            Refusal(
+                f"nobody has reviewed run {run_id} yet: no look at its list or at a customer is recorded",
+                hint=f"Look at it on the Review screen, or with `nba-toolkit review {run_id}` and "
+                f"`nba-toolkit customer {run_id} ID`, then export. A scheduled job that exports without a person "
+                "needs `allow_unreviewed_export = true` under [governance] in nba.toml.",
             )
         )
     return refusals

@@ -31,6 +31,7 @@ from nba_toolkit.core.acknowledgements import pending_warnings
 from nba_toolkit.core.exportable import export_refusals
 from nba_toolkit.core.files import atomic_write_bytes, sha256_of
 from nba_toolkit.core.ids import relation_number
+from nba_toolkit.core.recorded_review import RecordedReview, recorded_review
 from nba_toolkit.core.selection import (
     BELOW_THRESHOLD,
     HOLDOUT,
@@ -227,7 +228,8 @@ def _week_status(week: str, runs: list[RunRecord], snapshots: Mapping[str, str])
         if run is None:
             continue
         text = {
-            "exported": f"exported by run {run.run_id}: {run.export_rows or 0:,} rows, approved by {run.approved_by}",
+            "exported": f"exported by run {run.run_id}: {run.export_rows or 0:,} rows, approved by {run.approved_by}"
+            + (", unreviewed (nobody looked at it before the export)" if run.unreviewed_export else ""),
             "awaiting_approval": f"run {run.run_id} awaits review and approval",
             "blocked": f"run {run.run_id} was blocked: {run.error or 'a check stopped it'}",
             "failed": f"run {run.run_id} failed: {run.error or 'see the run'}",
@@ -322,6 +324,8 @@ class Decision:
     mailed: bool = False
     why: str = ""
     overrides: list[dict[str, str]] = field(default_factory=list)
+    #: flags set on the customer in earlier weeks' runs (information only: a flag never excludes)
+    earlier_flags: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -353,6 +357,7 @@ class RunReview:
         elif sha256_of(self._selection_path) != run.selection_sha256:
             raise self._selection_changed()
         self.overrides: dict[str, list[dict[str, str]]] = {}
+        self.earlier_flags: dict[str, list[dict[str, str]]] = {}
         self._views: dict[str, pl.DataFrame] = {}
         self._snapshot: pl.DataFrame | None = None
         self._snapshot_problem: str | None = None
@@ -377,6 +382,7 @@ class RunReview:
         for o in workspace.ledger.overrides(self.run.run_id):
             overrides.setdefault(o["customer_id"], []).append(o)
         self.overrides = overrides
+        self.earlier_flags = workspace.ledger.earlier_flags(self.run.run_id)
         self._views.pop("overridden", None)
 
     @property
@@ -471,7 +477,7 @@ class RunReview:
                     "group": row["group"],
                     "mailed": row["mailed"] and "exclude" not in actions,
                     "rank": row["rank"],
-                    "override": "excluded" if "exclude" in actions else ("flagged" if "flag" in actions else ""),
+                    "override": _mark(actions, flagged_before=cid in self.earlier_flags),
                     "features": values.get(cid, {}),
                 }
             )
@@ -511,6 +517,7 @@ class RunReview:
         row = found.row(0, named=True)
         overrides = self.overrides.get(cid, [])
         excluded = any(o["action"] == "exclude" for o in overrides)
+        earlier = self.earlier_flags.get(cid, [])
         return Decision(
             customer_id=cid,
             found=True,
@@ -520,8 +527,9 @@ class RunReview:
             rank=row["rank"],
             group=row["group"],
             mailed=bool(row["mailed"]) and not excluded,
-            why=_why(row, self.config, self.capacity, overrides),
+            why=_why(row, self.config, self.capacity, overrides) + _flagged_before(earlier),
             overrides=overrides,
+            earlier_flags=earlier,
         )
 
     def feature_values(self, ids: list[str]) -> dict[str, dict[str, str]]:
@@ -736,6 +744,24 @@ def score_histogram(scores: pl.Series, threshold: float, bins: int = HISTOGRAM_B
     return Histogram([i * width for i in range(bins + 1)], [int(counted.get(i, 0)) for i in range(bins)], threshold)
 
 
+def _mark(actions: set[str], *, flagged_before: bool) -> str:
+    """The table's mark: this run's exclusion or flag, else a flag from an earlier week."""
+    if "exclude" in actions:
+        return "excluded"
+    if "flag" in actions:
+        return "flagged"
+    return "flagged before" if flagged_before else ""
+
+
+def _flagged_before(flags: list[dict[str, str]]) -> str:
+    """Earlier weeks' flags in the operator's words: shown, never acted on."""
+    return "".join(
+        f" Flagged in run {f['run_id']} ({f['week']}) by {f['made_by']} on {f['made_at'][:10]}: {f['reason']}"
+        " (shown as information; it does not exclude)."
+        for f in flags
+    )
+
+
 def _why(row: Mapping[str, Any], config: Config, capacity: int, overrides: list[dict[str, str]]) -> str:
     s = config.selection
     reason = row["reason"]
@@ -822,6 +848,8 @@ class ExportPreview:
     acknowledged: list[tuple[str, str]] = field(default_factory=list)
     flagged: int = 0
     degraded: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: what the operator looked at before approving (core/recorded_review.py)
+    review: RecordedReview | None = None
 
     @property
     def ready(self) -> bool:
@@ -836,6 +864,8 @@ class ExportPreview:
             are = "s are" if self.flagged != 1 else " is"
             lines.append(f"{self.flagged:,} flagged customer{are} still in the file (a flag does not exclude)")
         lines += [f"degraded: {line}" for line in describe(self.degraded)]
+        if self.review is not None and not self.review.reviewed:
+            lines.append("nobody reviewed this run; the export is marked unreviewed in the ledger")
         return lines
 
 
@@ -844,7 +874,8 @@ def export_preview(workspace: Workspace, registry: Registry, run_id: str) -> Exp
     ledger = workspace.ledger
     config = workspace.config
     run = ledger.run(run_id)
-    refusals = [refusal.message for refusal in export_refusals(ledger, run)]
+    allow_unreviewed = config.governance.allow_unreviewed_export
+    refusals = [refusal.message for refusal in export_refusals(ledger, run, allow_unreviewed=allow_unreviewed)]
     overrides = ledger.overrides(run_id)
     excluded = [o["customer_id"] for o in overrides if o["action"] == "exclude"]
     flagged = [o["customer_id"] for o in overrides if o["action"] == "flag"]
@@ -882,4 +913,5 @@ def export_preview(workspace: Workspace, registry: Registry, run_id: str) -> Exp
         acknowledged=acknowledged,
         flagged=flagged_in_file,
         degraded=run.degraded,
+        review=recorded_review(ledger, run_id),
     )

@@ -24,6 +24,7 @@ from nba_toolkit.core.files import atomic_write_bytes, private_folder, sha256_of
 from nba_toolkit.core.governance import as_dict, read_register
 from nba_toolkit.core.model_card import render
 from nba_toolkit.core.models import read_sidecar
+from nba_toolkit.core.recorded_review import recorded_review
 from nba_toolkit.errors import BadInput, UsageError
 from nba_toolkit.workspace import Workspace
 
@@ -57,6 +58,9 @@ def write_evidence(workspace: Workspace, run_id: str, out: Path) -> EvidencePack
             "overrides": ledger.overrides(run_id),
             "approved_by": run.approved_by,
             "approved_at": run.approved_at,
+            "looked_at": recorded_review(ledger, run_id).to_dict(),
+            "review_sessions": _review_sessions(ledger.reviews(run_id)),
+            "exported_unreviewed": bool(run.unreviewed_export),
         }
     )
     files["configuration.json"] = _json(run.config)
@@ -71,7 +75,10 @@ def write_evidence(workspace: Workspace, run_id: str, out: Path) -> EvidencePack
             except Exception as exc:  # noqa: BLE001 - the pack still says why the card is missing
                 files["model_card.md"] = f"The model card could not be made: {exc}\n".encode()
     files["audit.json"] = _json(report.to_dict())
-    files["README.md"] = _readme(run, report.ok).encode()
+    review = recorded_review(ledger, run_id).sentence()
+    if run.unreviewed_export:
+        review += "; exported unreviewed ([governance] allow_unreviewed_export)"
+    files["README.md"] = _readme(run, review, report.ok).encode()
 
     private_folder(out)
     hashes = {}
@@ -139,7 +146,23 @@ def _inputs(workspace: Workspace, run: Any) -> dict[str, Any]:
     }
 
 
-def _readme(run: Any, chain_ok: bool) -> str:
+def _review_sessions(sessions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each review session with how much it looked at; the relation numbers opened stay in the ledger."""
+    return [
+        {
+            "by": s["reviewed_by"],
+            "how": s["face"],
+            "started_at": s["started_at"],
+            "ended_at": s["ended_at"],
+            "seconds": s["seconds"],
+            "customers_opened": len(s["customers"]),
+            "pages_seen": len(s["pages"]),
+        }
+        for s in sessions
+    ]
+
+
+def _readme(run: Any, review: str, chain_ok: bool) -> str:
     mailed = run.counts.get("selected_mailed", 0) + run.counts.get("random_control", 0)
     return "\n".join(
         [
@@ -148,6 +171,7 @@ def _readme(run: Any, chain_ok: bool) -> str:
             f"Status: {run.status}. Started {run.started_at} by {run.operator}; "
             + (f"approved by {run.approved_by} at {run.approved_at}." if run.approved_by else "not approved."),
             f"Customers in the snapshot: {run.rows_in or 0:,}; mailed: {mailed:,}; held out: {run.counts.get('holdout', 0):,}.",
+            f"Review: {review}.",
             f"Audit chain when this pack was written: {'intact' if chain_ok else 'BROKEN (see audit.json)'}.",
             "",
             "| file | what it holds |",
@@ -155,7 +179,7 @@ def _readme(run: Any, chain_ok: bool) -> str:
             "| run.json | the ledger's record of the run: hashes, engine, model, configuration, counts, approval |",
             "| inputs.json | every input and output file with its recorded SHA-256 and whether it still matches |",
             "| checks.json | every check result: severity, status, message, measured value, threshold, advice |",
-            "| review.json | acknowledged warnings, operator overrides, approval |",
+            "| review.json | acknowledged warnings, operator overrides, what the reviewers looked at, approval |",
             "| configuration.json | the configuration the run used |",
             "| data_use_register.json | which data was approved for which purpose, by whom |",
             "| model_card.md | the model's card: purpose, data, performance, weaknesses, when not to use it |",

@@ -3,7 +3,8 @@
 Guards, in order: the reasons of core/exportable.py, which the Export
 screen's preview lists too (the run is a weekly run awaiting approval, not
 blocked, withdrawn or already exported, its week not mailed yet, every
-warning acknowledged by a person); the stored selection is byte-for-byte the one the run recorded; no relation
+warning acknowledged by a person, a review recorded unless the configuration allows an
+unreviewed export, which the ledger then marks); the stored selection is byte-for-byte the one the run recorded; no relation
 number would be run as a formula by a spreadsheet. Customers the operator
 excluded during review (overrides in the ledger) are left out of the file.
 
@@ -42,6 +43,7 @@ from nba_toolkit.config import Config
 from nba_toolkit.core.export import MAIL_COLUMNS, executes_in_spreadsheet, file_dialect, read_back, safe_extension
 from nba_toolkit.core.exportable import export_refusals
 from nba_toolkit.core.files import atomic_writer, crash_point, inside, sha256_of, temp_file_writer
+from nba_toolkit.core.recorded_review import RecordedReview, recorded_review
 from nba_toolkit.core.selection import HOLDOUT, MAILED_GROUPS
 from nba_toolkit.core.weeks import parse_week
 from nba_toolkit.errors import BadInput, NbaError, PluginError, UsageError
@@ -58,9 +60,12 @@ class ExportOutcome:
     rows: int
     groups: dict[str, int]
     approved_by: str
+    #: what was looked at before the approval; none recorded means the export is marked unreviewed
+    review: RecordedReview
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "review": self.review.to_dict(),
             "run_id": self.run_id,
             "path": str(self.path),
             "sha256": self.sha256,
@@ -75,7 +80,7 @@ def export_run(workspace: Workspace, registry: Registry, run_id: str, *, approve
     ledger.require_intact()
     config = workspace.config
     run = ledger.run(run_id)
-    _refuse_unexportable(ledger, run)
+    _refuse_unexportable(ledger, run, allow_unreviewed=config.governance.allow_unreviewed_export)
     selection = mailed_or_held(verified_selection(workspace, run))
     today = date.today()
     exporter_entry = registry.exporter(config.export.exporter)
@@ -116,12 +121,13 @@ def export_run(workspace: Workspace, registry: Registry, run_id: str, *, approve
         rows=rows.height,
         groups={g: groups.get(g, 0) for g in MAILED_GROUPS.values()},
         approved_by=approver,
+        review=recorded_review(ledger, run_id),
     )
 
 
-def _refuse_unexportable(ledger: Ledger, run: RunRecord) -> None:
+def _refuse_unexportable(ledger: Ledger, run: RunRecord, *, allow_unreviewed: bool) -> None:
     """The first reason a person can read before anything is claimed (core/exportable.py, shared with the preview)."""
-    refusals = export_refusals(ledger, run)
+    refusals = export_refusals(ledger, run, allow_unreviewed=allow_unreviewed)
     if refusals:
         raise UsageError(refusals[0].message, hint=refusals[0].hint)
 

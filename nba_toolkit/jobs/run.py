@@ -90,6 +90,7 @@ class RunOutcome:
     @classmethod
     def from_ledger(cls, workspace: Workspace, run_id: str) -> RunOutcome:
         """A past run as recorded, so it can be shown again without recomputing anything."""
+        from nba_toolkit.core.recorded_review import recorded_review
         from nba_toolkit.jobs.export import ExportOutcome
 
         record = workspace.ledger.run(run_id)
@@ -123,6 +124,7 @@ class RunOutcome:
                     "random_control": record.counts.get("random_control", 0),
                 },
                 approved_by=record.approved_by or "",
+                review=recorded_review(workspace.ledger, run_id),
             )
         return cls(
             run_id=run_id,

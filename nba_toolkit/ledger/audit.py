@@ -70,6 +70,7 @@ ADDED_COLUMNS = {
     "withdrawn_by",
     "withdrawn_at",
     "withdrawn_reason",
+    "unreviewed_export",
 }
 
 SCHEMA = """
@@ -227,13 +228,29 @@ def run_content(db: sqlite3.Connection, run_id: str) -> dict[str, Any] | None:
         "SELECT check_name, acknowledged_by, acknowledged_at, note FROM acknowledgements WHERE run_id = ? ORDER BY check_name",
         (run_id,),
     ).fetchall()
-    return {
+    content = {
         "run": _plain(row),
         "checks": [_check_without_customers(_plain(r)) for r in checks],
         "overrides": _digest([_plain(r) for r in overrides]),
         "acknowledgements": [_plain(r) for r in acknowledgements],
         "contacts": _contacts_digest(db, "run_id = ?", (run_id,), "customer_id, grp"),
     }
+    reviews = _reviews(db, run_id)
+    if reviews:
+        # only once a review exists (schema 9), so the records written before still match
+        content["reviews"] = _digest(reviews)
+    return content
+
+
+def _reviews(db: sqlite3.Connection, run_id: str) -> list[dict[str, Any]]:
+    """The run's review sessions; they hold relation numbers, so the chain keeps only their digest."""
+    if db.execute("PRAGMA user_version").fetchone()[0] < 9:
+        return []
+    rows = db.execute(
+        "SELECT id, reviewed_by, face, started_at, ended_at, seconds, customers, pages FROM reviews WHERE run_id = ? ORDER BY id",
+        (run_id,),
+    ).fetchall()
+    return [_plain(r) for r in rows]
 
 
 def _contacts_digest(db: sqlite3.Connection, where: str, params: tuple[Any, ...], order: str) -> dict[str, Any]:

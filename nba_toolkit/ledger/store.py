@@ -35,7 +35,7 @@ from nba_toolkit.core.liveness import Hold, hold, is_held
 from nba_toolkit.errors import BadInput, NbaError, ReadOnlyWorkspace, UsageError, WeekAwaitsApproval, not_writable
 from nba_toolkit.ledger import audit
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 _SCHEMA_V1 = """
 CREATE TABLE runs (
@@ -257,6 +257,25 @@ ALTER TABLE runs ADD COLUMN withdrawn_at TEXT;
 ALTER TABLE runs ADD COLUMN withdrawn_reason TEXT
 """
 
+#: schema 9: what the operator looked at while reviewing a run, one row per review session (a visit to the
+#: Review screen, one `review` or `customer` command): the relation numbers opened, the pages of the list
+#: seen and for how long; and whether a run was exported with no review recorded
+_SCHEMA_V9_REVIEWS = """
+CREATE TABLE reviews (
+    id          INTEGER PRIMARY KEY,
+    run_id      TEXT NOT NULL REFERENCES runs(run_id),
+    reviewed_by TEXT NOT NULL,
+    face        TEXT NOT NULL,
+    started_at  TEXT NOT NULL,
+    ended_at    TEXT NOT NULL,
+    seconds     INTEGER NOT NULL,
+    customers   TEXT NOT NULL,
+    pages       TEXT NOT NULL
+);
+CREATE INDEX reviews_run ON reviews(run_id, id);
+ALTER TABLE runs ADD COLUMN unreviewed_export INTEGER
+"""
+
 _STATUSES_V1 = "'awaiting_approval', 'exported')"
 _STATUSES_V8 = "'awaiting_approval', 'exported', 'cancelled', 'withdrawn')"
 
@@ -293,6 +312,7 @@ _MIGRATIONS = {
     6: _SCHEMA_V6_SUPPRESSIONS,
     7: _SCHEMA_V7_CAPACITY,
     8: _SCHEMA_V8_WITHDRAWN,
+    9: _SCHEMA_V9_REVIEWS,
 }
 #: what an upgrade does after the schema change of the same number
 _MIGRATION_STEPS = {3: _audit_config_states, 8: _allow_ended_statuses}
@@ -373,6 +393,8 @@ class RunRecord:
     withdrawn_by: str | None = None
     withdrawn_at: str | None = None
     withdrawn_reason: str | None = None
+    #: 1 when the run was exported with no review recorded (``[governance] allow_unreviewed_export``)
+    unreviewed_export: int | None = None
 
     @property
     def mailed(self) -> int | None:
@@ -887,7 +909,8 @@ class Ledger:
         stamp = now()
         cursor = db.execute(
             "UPDATE runs SET status = 'exported', approved_by = ?, approved_at = ?, export_path = ?,"
-            " export_sha256 = ?, export_rows = ?, exported_at = ?"
+            " export_sha256 = ?, export_rows = ?, exported_at = ?,"
+            " unreviewed_export = (SELECT CASE WHEN COUNT(*) = 0 THEN 1 END FROM reviews WHERE reviews.run_id = runs.run_id)"
             " WHERE run_id = ? AND status = 'awaiting_approval'",
             (attempt.reserved_by, stamp, attempt.path, sha256, rows, stamp, attempt.run_id),
         )
@@ -982,6 +1005,70 @@ class Ledger:
                 (run_id,),
             )
         ]
+
+    def record_review(
+        self,
+        run_id: str,
+        *,
+        by: str,
+        face: str,
+        started_at: str,
+        seconds: int,
+        customers: Sequence[str],
+        pages: Sequence[str],
+        review_id: int | None = None,
+    ) -> int:
+        """Write what one review session looked at: a new row, or the session's own row brought up to date.
+
+        A session writes when it ends (and now and then while it lasts), never
+        per keypress; the run's audit record covers its review rows.
+        """
+        self.run(run_id)
+        fields = (by, face, started_at, now(), int(seconds), json.dumps(sorted(customers)), json.dumps(sorted(pages)))
+        with self.transaction() as db:
+            self._guard_runs(db, run_id)
+            changed = 0
+            if review_id is not None:
+                changed = db.execute(
+                    "UPDATE reviews SET reviewed_by = ?, face = ?, started_at = ?, ended_at = ?, seconds = ?,"
+                    " customers = ?, pages = ? WHERE id = ? AND run_id = ?",
+                    (*fields, review_id, run_id),
+                ).rowcount
+            if not changed:
+                cursor = db.execute(
+                    "INSERT INTO reviews (run_id, reviewed_by, face, started_at, ended_at, seconds, customers, pages)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (run_id, *fields),
+                )
+                review_id = int(cursor.lastrowid or 0)
+            self._audit_run(db, run_id)
+        return int(review_id)
+
+    def reviews(self, run_id: str) -> list[dict[str, Any]]:
+        """The run's review sessions, oldest first, with their relation numbers and pages as lists.
+
+        A ledger read as it is (read-only) may be older than schema 9 and have none.
+        """
+        if self._db.execute("PRAGMA user_version").fetchone()[0] < 9:
+            return []
+        rows = self._db.execute("SELECT * FROM reviews WHERE run_id = ? ORDER BY id", (run_id,)).fetchall()
+        return [{**dict(r), "customers": json.loads(r["customers"]), "pages": json.loads(r["pages"])} for r in rows]
+
+    def earlier_flags(self, run_id: str) -> dict[str, list[dict[str, str]]]:
+        """Customer id -> the flags the operator set on them in runs of earlier weeks, oldest first.
+
+        A flag does not exclude, so it would vanish with its week; later weeks' reviews show it as information.
+        """
+        rows = self._db.execute(
+            "SELECT o.customer_id, o.run_id, r.week, o.reason, o.made_by, o.made_at FROM overrides o"
+            " JOIN runs r ON r.run_id = o.run_id"
+            " WHERE o.action = 'flag' AND r.week < (SELECT week FROM runs WHERE run_id = ?) ORDER BY r.week, o.id",
+            (run_id,),
+        )
+        flags: dict[str, list[dict[str, str]]] = {}
+        for row in rows:
+            flags.setdefault(row["customer_id"], []).append(dict(row))
+        return flags
 
     # -- standing exclusions (suppressions) -----------------------------
 
@@ -1090,6 +1177,7 @@ class Ledger:
                 for run_id in run_ids:
                     removed += db.execute("DELETE FROM contacts WHERE run_id = ?", (run_id,)).rowcount
                     removed += db.execute("DELETE FROM overrides WHERE run_id = ?", (run_id,)).rowcount
+                    db.execute("UPDATE reviews SET customers = '[]' WHERE run_id = ?", (run_id,))
                     db.execute("UPDATE check_results SET affected_sample = '[]' WHERE run_id = ?", (run_id,))
                     db.execute("UPDATE runs SET purged_at = ? WHERE run_id = ?", (stamp, run_id))
             sources = [r[0] for r in db.execute("SELECT DISTINCT source FROM contacts WHERE run_id IS NULL")]

@@ -154,6 +154,7 @@ class ExportScreen(SectionScreen):
             f"Columns: relation number, campaign code {preview.campaign_code}, group, export date; "
             f"delimiter '{preview.delimiter}', encoding {preview.encoding}; file readable by you only.\n"
             + (f"Customers you excluded, left out: {preview.operator_excluded:,}.\n" if preview.operator_excluded else "")
+            + (f"Review: {preview.review.sentence()}.\n" if preview.review else "")
             + "".join(f"Note: {line}.\n" for line in preview.to_mention())
             + f"\nApproved by {operator_name()}. A run is exported once: this cannot be undone."
         )
@@ -182,8 +183,11 @@ def preview_text(preview: ExportPreview) -> Text:
     text.append(f"  to {shorten_home(preview.path)}\n")
     text.append(
         f"  columns relation number, campaign code ({preview.campaign_code}), group, export date; "
-        f"delimiter '{preview.delimiter}', {preview.encoding}\n\n"
+        f"delimiter '{preview.delimiter}', {preview.encoding}\n"
     )
+    if preview.review is not None:
+        text.append(f"  {preview.review.sentence()}\n", style="" if preview.review.reviewed else "yellow")
+    text.append("\n")
     if preview.status == "exported":
         text.append("A run is exported once; 7 Runs shows its record.", style="dim")
     elif preview.refusals:

@@ -9,6 +9,7 @@ the other runs decided about them (their story across weeks).
 
 from __future__ import annotations
 
+import threading
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,7 @@ from nba_toolkit.tui.widgets.barchart import Bar, BarChart, Chart
 from nba_toolkit.tui.widgets.textbox import TextBox
 
 if TYPE_CHECKING:
+    from nba_toolkit.core.recorded_review import ReviewSession
     from nba_toolkit.core.review import Decision, Explanation, Histogram, Page, ReviewSummary, RunReview
     from nba_toolkit.jobs.story import RunEntry
     from nba_toolkit.workspace import Workspace
@@ -55,6 +57,8 @@ VIEW_CHOICES = (
     ("Excluded", "excluded"),
     ("Marked by you", "overridden"),
 )
+#: how often a review in progress brings its ledger row up to date (it is written when the screen is left too)
+LOOK_SAVE_SECONDS = 30.0
 
 
 class ReviewScreen(SectionScreen):
@@ -81,6 +85,9 @@ class ReviewScreen(SectionScreen):
         self.customer: str | None = None
         self._detail_timer: Timer | None = None
         self.decision: Decision | None = None
+        #: what the operator looks at on this run, recorded with it (core/recorded_review.py)
+        self.look: ReviewSession | None = None
+        self._look_lock = threading.Lock()
 
     def compose_body(self) -> ComposeResult:
         yield Static("Loading the run…", id="review-title")
@@ -104,6 +111,74 @@ class ReviewScreen(SectionScreen):
 
     def reload(self) -> None:
         self.open_run()
+
+    # -- what the operator looked at ---------------------------------------------
+
+    def on_mount(self) -> None:
+        self.set_interval(LOOK_SAVE_SECONDS, self._save_look_now)
+
+    def on_screen_resume(self) -> None:
+        if self.look is not None:
+            self.look.shown()
+        super().on_screen_resume()
+
+    def on_screen_suspend(self) -> None:
+        """Leaving the screen ends the stretch on the list and writes the session's row.
+
+        Written here, before the next screen loads, so the Export screen it
+        leads to reads the review just made (one small row, not a job).
+        """
+        self._end_stretch()
+
+    def on_unmount(self) -> None:
+        """The app is closing: write what was looked at before the process ends."""
+        self._end_stretch()
+
+    def _end_stretch(self) -> None:
+        if self.look is None:
+            return
+        self.look.hidden()
+        try:
+            self._write_look(self.look)
+        except Exception as problem:  # noqa: BLE001 - a ledger that cannot be written is a notice, never a crash
+            self.nba.report(problem)
+
+    def _follow_run(self, run_id: str) -> None:
+        """A review session belongs to one run: another run shown ends it and begins the next."""
+        from nba_toolkit.core.recorded_review import SCREEN, start
+        from nba_toolkit.workspace import operator_name
+
+        if self.look is not None and self.look.run_id == run_id:
+            return
+        if self.look is not None:
+            self._end_stretch()
+        self.look = start(run_id, by=operator_name(), face=SCREEN)
+        if self.app.screen is self:
+            self.look.shown()
+
+    def _save_look_now(self) -> None:
+        if self.look is not None and self.app.screen is self:
+            self.save_look(self.look)
+
+    @work(thread=True, exit_on_error=False, group="look", name="look")
+    def save_look(self, look: ReviewSession) -> None:
+        self._write_look(look)
+
+    def _write_look(self, look: ReviewSession) -> None:
+        """One row per session, brought up to date by each write; read-only records nothing."""
+        from nba_toolkit.core.recorded_review import save
+
+        with self._look_lock, self.session.workspace() as workspace:
+            save(workspace.ledger, look)
+
+    def _page_seen(self) -> None:
+        """The table's page counts as seen while the Customers tab shows it."""
+        from nba_toolkit.core.review import PAGE_SIZE
+
+        page = self.page_data
+        showing = self.query_one("#review-tabs", TabbedContent).active == "customers"
+        if self.look is not None and page is not None and page.rows and showing:
+            self.look.page_seen(self.view, page.offset // PAGE_SIZE + 1)
 
     # -- jobs ----------------------------------------------------------------
 
@@ -163,6 +238,7 @@ class ReviewScreen(SectionScreen):
                 )
                 return
             self.review, summary = result
+            self._follow_run(self.review.run.run_id)
             self.show_summary(summary)
             self.load_page(self.review, self.page_offset, self.view)
         elif name == "page":
@@ -252,6 +328,7 @@ class ReviewScreen(SectionScreen):
         else:
             info = "nobody in this view"
         self.query_one("#page-info", Label).update(info)
+        self._page_seen()
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id != "customers-table" or event.row_key is None or event.row_key.value is None:
@@ -301,9 +378,13 @@ class ReviewScreen(SectionScreen):
     def action_tab(self, tab: str) -> None:
         self.query_one("#review-tabs", TabbedContent).active = tab
         self.query_one("#customers-table" if tab == "customers" else "#summary-body").focus()
+        self._page_seen()
         if tab == "customers" and self.customer is None and self.page_data and self.page_data.rows and self.review:
             self.customer = self.page_data.rows[0]["customer_id"]
             self.load_detail(self.review, self.customer)
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        self._page_seen()
 
     def action_lookup(self) -> None:
         self.action_tab("customers")
@@ -326,6 +407,8 @@ class ReviewScreen(SectionScreen):
         self, decision: Decision, explanation: Explanation, others: list[RunEntry] | str, standing: dict[str, Any] | None
     ) -> None:
         self.decision = decision
+        if decision.found and self.look is not None:
+            self.look.opened(decision.customer_id)
         text = detail_text(decision, explanation, standing)
         text.append_text(other_weeks_text(others))
         self.query_one("#detail-text", Static).update(text)

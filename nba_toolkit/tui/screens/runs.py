@@ -179,6 +179,8 @@ def run_text(
         line("  SHA-256", run.export_sha256)
         line("  rows", f"{run.export_rows:,}" if run.export_rows is not None else None)
         line("  approved", f"by {run.approved_by} at {run.approved_at}")
+        if run.unreviewed_export:
+            line("  review", "none: exported unreviewed ([governance] allow_unreviewed_export)")
     parts: list[Any] = [title, facts]
     if run.counts:
         counts = Table(box=None, padding=(0, 1), title="Customers by reason", title_justify="left", show_header=False)
