@@ -160,6 +160,8 @@ def weekly_flow(term: Terminal, captures: Captures) -> dict[str, float]:
     save("exclude-dialog", term.wait_for(r"Reason \(required\)"))
     time.sleep(0.3)
     term.keys("looks wrong: checked by hand", literal=True)
+    # Enter only once the reason is in the box: on a busy machine the box takes its focus late
+    term.wait_for(r"looks wrong: checked by hand")
     term.keys("Enter")
     # the table marks the row ("excl" where the column is narrow); the panel's sentence wraps where
     # the operator's name puts it
