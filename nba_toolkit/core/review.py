@@ -819,7 +819,8 @@ def _show(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
-        return f"{value:,.2f}"
+        # a count read as a number (products held: 4) is shown as the count it is, not as 4.00
+        return f"{int(value):,}" if value.is_integer() and abs(value) < 1e15 else f"{value:,.2f}"
     if isinstance(value, int):
         return f"{value:,}"
     return str(value)

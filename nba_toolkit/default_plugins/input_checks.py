@@ -337,7 +337,9 @@ class FeatureDriftCheck:
     name = "feature_drift"
     stage = "input"
     severity = "block"
-    description = "Each feature's distribution is close to training's (PSI; warn from 0.1, block from 0.25)."
+    description = (
+        "Each feature's mix of values is close to training's (population stability index; warn from 0.1, block from 0.25)."
+    )
 
     def run(self, context: CheckContext) -> CheckResult:
         reference = (context.model or {}).get("reference")
@@ -368,11 +370,16 @@ class FeatureDriftCheck:
         moved = {**block, **warn}
         listing = ", ".join(f"{n} {v:.2f}" for n, v in sorted(found.items(), key=lambda kv: -kv[1]))
         if passed:
-            message = f"This week's customers look like the ones the model learned from (PSI per feature: {listing})."
+            message = (
+                "This week's customers look like the ones the model learned from (change in the mix of values per "
+                f"feature, 0 is none: {listing})."
+            )
         elif moved:
             message = (
                 "This week's customers look different from the ones the model learned from: "
-                + ", ".join(f"'{n}' PSI {v:.2f}" for n, v in sorted(moved.items(), key=lambda kv: -kv[1]))
+                + ", ".join(
+                    f"'{n}' changed its mix of values by {v:.2f}" for n, v in sorted(moved.items(), key=lambda kv: -kv[1])
+                )
                 + f" (a change from {settings.warn_psi:g} is worth a look, from {settings.block_psi:g} it is a "
                 "different population). "
                 + ("Scores on data like this mean little." if block else "Look before anything is exported.")

@@ -75,7 +75,7 @@ class ScoreDriftCheck:
     severity = "block"
     description = (
         "Customers scored this week and in the last run keep the spread of their scores "
-        "(PSI after removing the market's overall level)."
+        "(population stability index, after removing the market's overall level)."
     )
 
     def run(self, context: CheckContext) -> CheckResult:
@@ -104,10 +104,10 @@ class ScoreDriftCheck:
             self,
             passed,
             f"The {both.height:,} customers also scored in run {previous.run_id} keep the spread of their scores "
-            f"(PSI {value:.2f}); {level}, as the market moved."
+            f"(change in their mix {value:.2f}); {level}, as the market moved."
             if passed
             else f"The {both.height:,} customers also scored in run {previous.run_id} are spread differently now: "
-            f"PSI {value:.2f} once the overall level, which moves with the market, is taken out ({level}). "
+            f"a change in their mix of {value:.2f} once the overall level, which moves with the market, is taken out ({level}). "
             "A model that suddenly ranks the same customers differently may be fed something it does not understand.",
             severity=severity if not passed else None,
             measured=round(value, 4),

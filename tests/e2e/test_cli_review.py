@@ -51,7 +51,9 @@ def test_review_counts_by_reason_and_lists_the_top_with_ids_scores_and_marks(
     shown = json.loads(out)
     assert {r: n for r, n in shown["counts"].items() if n} == dict(selection.group_by("reason").len().iter_rows())
     mailed = selection.filter(pl.col("mailed"))
-    assert sum(shown["mailed"].values()) == mailed.height - 1, "the operator's exclusion is left out of the mail file"
+    # the salt is new for each test session, so the second customer may be held out rather than mailed
+    second_mailed = int(second in mailed["customer_id"].to_list())
+    assert sum(shown["mailed"].values()) == mailed.height - second_mailed, "the operator's exclusion leaves the file"
     assert (shown["flagged"], shown["operator_excluded"]) == (1, 1)
     assert [c["customer_id"] for c in shown["customers"]] == selection["customer_id"][:3].to_list()
     assert [c["override"] for c in shown["customers"]][:2] == ["flagged", "excluded"]
