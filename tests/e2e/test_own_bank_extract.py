@@ -153,6 +153,15 @@ def test_the_banks_own_extract_from_proposal_to_mail_file_and_replay(
     assert set(run["dropped_columns"]) >= {"GENDER", "POSTCODE", "CALL_DURATION_SEC", "CONTRACT_NR"}
     assert_truth_recovered(logistic, explanation_spread(root, run["run_id"]), other_bank.truth)
 
+    # nobody has reviewed the list yet: this workspace, unlike the sample, exports only a reviewed run
+    code, refused = cli(capsys, "export", run["run_id"], "--workspace", str(root))
+    assert code == 2 and "review" in refused["error"], refused
+    code, listed = cli(capsys, "review", run["run_id"], "--top", "5", "--workspace", str(root))
+    assert code == 0, listed
+    code, looked = cli(capsys, "customer", run["run_id"], listed["customers"][0]["customer_id"], "--workspace", str(root))
+    assert code == 0, looked
+    shown = json.dumps(looked, ensure_ascii=False)
+    assert all(label in shown for label in LABELS.values()), "the customer is explained in the bank's own words"
     code, export = cli(capsys, "export", run["run_id"], "--workspace", str(root))
     assert code == 0, export
     with Path(export["path"]).open(encoding="utf-8", newline="") as mail_file:
