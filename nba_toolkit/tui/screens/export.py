@@ -150,13 +150,13 @@ class ExportScreen(SectionScreen):
         groups = ", ".join(f"{n:,} {g.replace('_', ' ')}" for g, n in preview.groups.items())
         text = (
             f"Write {preview.rows:,} rows ({groups}) for {preview.week}, run {preview.run_id}, to\n"
-            f"{shorten_home(preview.path)}\n\n"
+            f"{shorten_home(preview.path)}\n"
             f"Columns: relation number, campaign code {preview.campaign_code}, group, export date; "
             f"delimiter '{preview.delimiter}', encoding {preview.encoding}; file readable by you only.\n"
             + (f"Customers you excluded, left out: {preview.operator_excluded:,}.\n" if preview.operator_excluded else "")
             + (f"Review: {preview.review.sentence()}.\n" if preview.review else "")
             + "".join(f"Note: {line}.\n" for line in preview.to_mention())
-            + f"\nApproved by {operator_name()}. A run is exported once: this cannot be undone."
+            + f"Approved by {operator_name()}. A run is exported once: this cannot be undone."
         )
 
         def answered(yes: bool | None) -> None:
