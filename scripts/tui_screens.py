@@ -79,8 +79,16 @@ class Terminal:
             time.sleep(0.05)
         raise StepFailed(f"waited {timeout:.0f} s for {pattern!r}; the screen shows:\n{screen}")
 
+    def settled(self, pattern: str, timeout: float = 60.0) -> str:
+        """``wait_for`` the screen to show ``pattern`` once its work is done: nothing on it still loading or finding."""
+        return self.wait_for(pattern, timeout, absent=BUSY)
+
     def close(self) -> None:
         subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
+
+
+#: what a screen says while its work is still going; a capture is taken only once it is gone
+BUSY = r"Loading|Finding"
 
 
 def _quote(text: str) -> str:
@@ -137,15 +145,15 @@ def weekly_flow(term: Terminal, captures: Captures) -> dict[str, float]:
     save("home", screen)
 
     term.keys("2")
-    save("run-ready", term.wait_for(r"Snapshot to run[\s\S]*\d{4}-W\d{2}\.(csv|parquet)"))
+    save("run-ready", term.settled(r"Snapshot to run[\s\S]*\d{4}-W\d{2}\.(csv|parquet)"))
     term.keys("s")
-    save("run-done", term.wait_for(r"ready for review|Blocked", timeout=120))
+    save("run-done", term.settled(r"ready for review|Blocked", timeout=120))
 
     term.keys("3")
     save("checks", term.wait_for(r"passed", absent=r"Loading"))
 
     term.keys("4")
-    save("review-summary", term.wait_for(r"Customers by reason"))
+    save("review-summary", term.settled(r"Customers by reason"))
     term.keys("t")
     screen = term.wait_for(r"Relation no[\s\S]*\b\d{8}\b")
     save("review-customers", screen)
@@ -157,7 +165,7 @@ def weekly_flow(term: Terminal, captures: Captures) -> dict[str, float]:
     term.keys("Enter")
     save("review-lookup", term.wait_for(rf"Relation number {customer}\s*\n\s*\S"))
     term.keys("x")
-    save("exclude-dialog", term.wait_for(r"Reason \(required\)"))
+    save("exclude-dialog", term.settled(r"Reason \(required\)"))
     time.sleep(0.3)
     term.keys("looks wrong: checked by hand", literal=True)
     # Enter only once the reason is in the box: on a busy machine the box takes its focus late
@@ -168,31 +176,31 @@ def weekly_flow(term: Terminal, captures: Captures) -> dict[str, float]:
     save("review-excluded", term.wait_for(rf"{customer}[^\n]*\bexcl[\s\S]*Excluded"))
 
     term.keys("5")
-    save("export-preview", term.wait_for(r"Approving writes|Cannot be approved"))
+    save("export-preview", term.settled(r"Approving writes|Cannot be approved"))
     term.keys("a")
-    save("export-confirm", term.wait_for(r"Approve and export \(y\)"))
+    save("export-confirm", term.settled(r"Approve and export \(y\)"))
     term.keys("y")
-    save("exported", term.wait_for(r"SHA-256: [0-9a-f]{16}", timeout=60))
+    save("exported", term.settled(r"SHA-256: [0-9a-f]{16}", timeout=60))
 
     term.keys("6")
-    save("config", term.wait_for(r"Capacity[\s\S]*Changes so far"))
+    save("config", term.settled(r"Capacity[\s\S]*Changes so far"))
     term.keys("7")
-    save("runs", term.wait_for(r"exported"))
+    save("runs", term.settled(r"exported"))
     term.keys("Enter")
-    save("run-detail", term.wait_for(r"read only"))
+    save("run-detail", term.settled(r"read only"))
     leave(term)
     term.keys("8")
-    save("plugins", term.wait_for(r"nba_toolkit\.logistic_engine"))
+    save("plugins", term.settled(r"nba_toolkit\.logistic_engine"))
     term.keys("9")
-    save("model", term.wait_for(r"How well it ranks"))
+    save("model", term.settled(r"How well it ranks"))
     term.keys("e")
     save("evaluation", term.wait_for(r"exported run|no outcomes", absent=r"Evaluating"))
     term.keys("g")
     save("residual", term.wait_for(r"eligible customers|could not be found", absent=r"Finding"))
     term.keys("m")
-    save("simulation", term.wait_for(r"Replay the weeks"))
+    save("simulation", term.settled(r"Replay the weeks"))
     term.keys("F1")
-    save("help", term.wait_for(r"Keys\s+\(Escape"))
+    save("help", term.settled(r"Keys\s+\(Escape"))
     leave(term)  # the help screen closes
     leave(term)  # out of the simulation's first box, so the next digit is a section key
     term.keys("1")
@@ -210,19 +218,19 @@ def cancelled_and_degraded_flow(term: Terminal, captures: Captures) -> None:
     term.keys("s")
     term.wait_for(r"Running on")
     leave(term)  # Escape on the Run screen: the run stops before its next stage
-    save("run-cancelled", term.wait_for(r"recorded as cancelled", timeout=60))
+    save("run-cancelled", term.settled(r"recorded as cancelled", timeout=60))
     for key, name in (("3", "checks"), ("4", "review"), ("5", "export")):
         term.keys(key)
         save(f"{name}-after-cancel", term.wait_for(rf"No run awaits review[\s\S]*{FOOTER[name]}"))
     term.keys("7")
-    save("runs-cancelled", term.wait_for(r"Every run in the ledger[\s\S]*cancelled"))
+    save("runs-cancelled", term.settled(r"Every run in the ledger[\s\S]*cancelled"))
     term.keys("1")
     save("home-cancelled", term.wait_for(r"This week", absent=r"Loading"))
 
     term.keys("2")
     term.wait_for(r"Snapshot to run[\s\S]*\d{4}-W\d{2}\.(csv|parquet)")
     term.keys("s")
-    save("run-degraded", term.wait_for(r"ready for review[\s\S]*Degraded", timeout=120))
+    save("run-degraded", term.settled(r"ready for review[\s\S]*Degraded", timeout=120))
     for key, name in (("3", "checks"), ("4", "review"), ("5", "export")):
         term.keys(key)
         save(f"{name}-degraded", term.wait_for(rf"Degraded[\s\S]*{FOOTER[name]}"))
