@@ -27,6 +27,7 @@ change over 1 and 4 weeks as the market climate.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,8 +65,8 @@ class DeclaredModel:
     reference: np.ndarray | None = None
 
 
-class DeclaredEngine:
-    """An engine whose features come from nba.toml; subclasses choose the model."""
+class DeclaredEngine(ABC):
+    """An engine whose features come from nba.toml; subclasses choose the model (``_fit``, ``_probabilities``)."""
 
     name = ""
     version = "2.0.0"
@@ -140,11 +141,13 @@ class DeclaredEngine:
             ],
         }
 
+    @abstractmethod
     def _fit(self, layout: Layout, features: pl.DataFrame, label: np.ndarray, *, seed: int, start: Any) -> DeclaredModel:
-        raise NotImplementedError(f"{type(self).__name__} must say how it fits")
+        """The model fitted on ``features`` laid out by ``layout``, started from ``start`` when given."""
 
+    @abstractmethod
     def _probabilities(self, model: DeclaredModel, features: pl.DataFrame) -> np.ndarray:
-        raise NotImplementedError(f"{type(self).__name__} must say how it scores")
+        """The model's probability of converting, per row."""
 
 
 class LogisticEngine(DeclaredEngine):
