@@ -110,6 +110,16 @@ async def _the_whole_week(sample_workspace: Workspace) -> None:
         ]
         assert "Excluded from the mail file by test-operator" in text_of(app, "#detail-text")
 
+        # a number that is not in the run: the previous customer's explanation does not stay under it
+        await pilot.press("slash")
+        await pilot.pause()
+        app.screen.query_one("#lookup").value = ""
+        await type_text(pilot, "99999999")
+        await pilot.press("enter")
+        await settle(pilot)
+        detail = text_of(app, "#detail-text")
+        assert "99999999" in detail and excluded_id not in detail and "What moves the score" not in detail
+
         # approve and export: the confirmation states what will be written
         await pilot.press("5")
         await settle(pilot)
