@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -51,6 +52,8 @@ PLATFORMS = (
     "manylinux1_x86_64",
 )
 TARGET = "Linux x86_64 (glibc 2.28 or newer)"
+#: one package of the lock as lock_text writes it: the pin, its hashes, and why it is there
+ENTRY = re.compile(r"^(\S+)==(\S+) \\\n((?:    --hash=sha256:[0-9a-f]{64}(?: \\)?\n)+)    # via \S.*$", re.M)
 
 
 def target_options(python: str) -> list[str]:
@@ -132,6 +135,16 @@ def lock_text(pins: dict[str, str], hashes: dict[str, set[str]], via: dict[str, 
         lines += [f"    --hash=sha256:{digest}" + (" \\" if n < len(digests) - 1 else "") for n, digest in enumerate(digests)]
         lines.append(f"    # via {', '.join(via[name])}")
     return "\n".join(lines) + "\n"
+
+
+def read_lock(path: Path = LOCK) -> dict[str, tuple[str, set[str]]]:
+    """Each locked package's version and the SHA-256 of the wheels the lock accepts for it (for the tests)."""
+    text = path.read_text(encoding="utf-8")
+    entries = ENTRY.findall(text)
+    pins = [line for line in text.splitlines() if line and not line.startswith(("#", " "))]
+    if len(entries) != len(pins):
+        raise ValueError(f"{path}: every pin must be followed by its hashes and the packages it is there for")
+    return {canonicalize_name(name): (version, set(re.findall(r"[0-9a-f]{64}", hashes))) for name, version, hashes in entries}
 
 
 def main() -> None:
