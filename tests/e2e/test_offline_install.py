@@ -29,6 +29,7 @@ pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "wheelhouse.py"
 GBM = REPO / "plugins" / "nba-engine-gbm"
+GUIDE = REPO / "docs" / "install.md"
 
 
 class Workstation:
@@ -90,6 +91,24 @@ def test_the_wheelhouse_holds_the_locked_wheels_the_two_projects_and_their_check
         assert hashlib.sha256(wheels[name].read_bytes()).hexdigest() in hashes, f"{wheels[name].name} is not the locked file"
     sums = dict(reversed(line.split("  ")) for line in (wheelhouse / "SHA256SUMS").read_text(encoding="utf-8").splitlines())
     assert sums == {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in wheels.values()}
+    # the workstation's check, as docs/install.md gives it
+    checked = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=wheelhouse, capture_output=True, text=True, timeout=60)
+    assert checked.returncode == 0 and checked.stdout.count(": OK\n") == len(wheels), checked.stdout + checked.stderr
+
+
+def test_the_install_guide_gives_the_commands_this_test_runs() -> None:
+    guide = GUIDE.read_text(encoding="utf-8")
+    for command in (
+        "python scripts/wheelhouse.py ~/nba-wheelhouse --plugin plugins/nba-engine-gbm",
+        "sha256sum -c SHA256SUMS",
+        "python3.11 -m venv ~/nba-venv",
+        "~/nba-venv/bin/pip install --no-index --find-links ~/nba-wheelhouse nba-toolkit\n",
+        "~/nba-venv/bin/pip install --no-index --find-links ~/nba-wheelhouse nba-engine-gbm\n",
+        "~/nba-venv/bin/nba-toolkit --version",
+        "~/nba-venv/bin/nba-toolkit demo --headless",
+        "~/nba-venv/bin/nba-toolkit plugins",
+    ):
+        assert command in guide, command
 
 
 def test_a_fresh_environment_installs_the_toolkit_with_no_index_and_runs_the_demo(workstation: Workstation) -> None:
