@@ -337,6 +337,8 @@ class FeatureDriftCheck:
     name = "feature_drift"
     stage = "input"
     severity = "block"
+    #: it judges the model: a fallback list, which uses none, skips it (jobs/fallback.py)
+    needs_model = True
     description = (
         "Each feature's mix of values is close to training's (population stability index; warn from 0.1, block from 0.25)."
     )
@@ -407,6 +409,8 @@ class MarketRegimeCheck:
     name = "market_regime"
     stage = "input"
     severity = "block"
+    #: it judges the model: a fallback list, which uses none, skips it (jobs/fallback.py)
+    needs_model = True
     description = "The market features (fund index changes) lie within their normal band (core/market.py)."
 
     def run(self, context: CheckContext) -> CheckResult:
@@ -451,6 +455,8 @@ class CategoryLevelsCheck:
     name = "category_levels"
     stage = "input"
     severity = "warn"
+    #: it judges the model: a fallback list, which uses none, skips it (jobs/fallback.py)
+    needs_model = True
     description = "Few customers have a category value the model never saw in training (scored as 'other')."
 
     def run(self, context: CheckContext) -> CheckResult:
