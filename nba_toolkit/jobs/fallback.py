@@ -75,8 +75,6 @@ from nba_toolkit.workspace import Workspace, operator_name
 
 #: the stages a fallback list goes through, as its progress reports them
 STAGES = ("load", "input checks", "draw", "output checks", "save")
-#: how the list is drawn; random is the only way there is
-METHODS = ("random",)
 #: the warning a list shorter than asked for carries
 SIZE_CHECK = "fallback_size"
 

@@ -470,11 +470,9 @@ def counts_table(summary: ReviewSummary) -> Table:
         table.add_row(
             Text(f"  excluded by the operator: {summary.operator_excluded:,}, flagged: {summary.flagged:,}", style="yellow"), ""
         )
-    table.add_row(Text("Expected conversions among the mailed (sum of their scores)"), f"{summary.expected_conversions:,.1f}")
-    table.add_row(
-        Text(f"Threshold {summary.threshold:.2%} · capacity {summary.capacity:,}", style="dim"),
-        "",
-    )
+    if summary.kind != "fallback":
+        table.add_row(Text("Expected conversions among the mailed (sum of their scores)"), f"{summary.expected_conversions:,.1f}")
+    table.add_row(Text(summary.how_chosen(), style="dim"), "")
     return table
 
 
