@@ -12,6 +12,8 @@ import pytest
 
 from nba_toolkit.cli import main
 from nba_toolkit.core.weeks import parse_week
+from nba_toolkit.ledger import store
+from nba_toolkit.ledger.store import Ledger
 from nba_toolkit.workspace import Workspace, init_workspace
 
 WEEK = "2026-W47"
@@ -201,3 +203,43 @@ def test_a_fallback_list_needs_no_model_and_runs_with_the_engine_switched_off(
     record = ws.ledger.run(run["run_id"])
     assert record.kind == "fallback" and record.model_id is None and record.engine is None
     assert ws.ledger.verify().ok
+
+
+def test_a_ledger_of_schema_9_is_upgraded_to_hold_fallback_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "ledger.sqlite"
+    monkeypatch.setattr(store, "SCHEMA_VERSION", 9)
+    old = Ledger.open(path)
+    weekly = old.begin_run(week=WEEK, operator="a", toolkit_version="0", config={}, plugins={}, salt="s")
+    old.finish_run(weekly, status="awaiting_approval")
+    with pytest.raises(sqlite3.IntegrityError):
+        old.begin_run(week="2026-W48", operator="a", toolkit_version="0", config={}, plugins={}, salt="s", kind="fallback")
+    old.close()
+    monkeypatch.undo()
+    ledger = Ledger.open(path)
+    assert ledger._db.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION == 10
+    listed = ledger.begin_run(
+        week="2026-W48", operator="b", toolkit_version="0", config={}, plugins={}, salt="s", kind="fallback"
+    )
+    ledger.finish_run(listed, status="awaiting_approval")
+    assert ledger.run(listed).kind == "fallback" and ledger.run(weekly).kind == "weekly"
+    with pytest.raises(sqlite3.IntegrityError):
+        ledger.begin_run(week="2026-W49", operator="b", toolkit_version="0", config={}, plugins={}, salt="s", kind="other")
+    assert ledger.verify().ok, ledger.verify().problems
+    assert ledger._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_a_week_with_a_run_awaiting_approval_gets_a_fallback_list_only_on_purpose(
+    sample_workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Exporting one of the two withdraws the other, whichever kind it is."""
+    ws = sample_workspace
+    code, out = cli(capsys, "run", "--week", WEEK, "--workspace", str(ws.root), "--json")
+    assert code == 0, out
+    weekly = json.loads(out)["run_id"]
+    code, refused = fallback(ws, capsys, SIZE)
+    assert code == 2 and f"already has run {weekly} awaiting approval" in refused["output"]
+    code, run = fallback(ws, capsys, SIZE, "--again")
+    assert code == 0, run
+    code, out = review_and_export(ws, capsys, run["run_id"])
+    assert code == 0, out
+    assert ws.ledger.run(weekly).status == "withdrawn"
