@@ -38,9 +38,11 @@ async def _draw_from_the_run_screen(workspace: Workspace) -> None:
         assert "(300 asked for)" in result
         assert text_of(app, "#name-2").strip() == "Draw at random" and not app.screen.query_one("#stage-5").display
 
-        # the palette's entry opens the same question on the Run screen
-        app.go_and_do("home", "")
+        # Home says the week waits on a fallback list; the palette's entry opens the same question on Run
+        await pilot.press("1")
         await settle(pilot)
+        home = text_of(app, "#home-status")
+        assert "fallback list 2026-W47.1" in home and "2026-W47.1 (fallback)" in home
         app.go_and_do("run", "fallback")
         await settle(pilot)
         assert isinstance(app.screen, SizeDialog)

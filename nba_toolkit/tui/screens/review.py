@@ -44,6 +44,7 @@ SHORT_REASON = {
     "excluded_investor": "investor",
     "excluded_no_consent": "no consent",
     "excluded_cooldown": "cooldown",
+    "not_drawn": "not drawn",
 }
 REASON_STYLE = {"selected_mailed": "green", "holdout": "cyan", "random_control": "orange1"}
 VIEW_CHOICES = (
