@@ -89,7 +89,7 @@ class RunScreen(SectionScreen):
     SECTION = "run"
     BINDINGS = [
         Binding("s", "start", "Start run"),
-        Binding("f", "fallback", "Random list (no model)"),
+        Binding("f", "fallback", "Random list"),
         Binding("escape", "cancel_run", "Cancel run"),
         Binding("r", "reload", "Refresh list"),
     ]
