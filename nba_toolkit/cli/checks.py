@@ -156,7 +156,7 @@ def _status(args: argparse.Namespace, out: Output) -> int:
     else:
         out.say("No missed weeks.")
     for run_id in status.pending_runs:
-        out.say(f"Awaiting approval: run {run_id}")
+        out.say(f"Awaiting approval: run {status.run_name(run_id)}")
     for w in status.open_warnings:
         out.say(f"[yellow]Warning to acknowledge[/] on run {w.run_id}, {w.check}: {escape(w.message)}")
     for name, source, error in status.plugin_errors:

@@ -130,8 +130,9 @@ def _print_summary(
     out.console.print(table)
     if summary.operator_excluded or summary.flagged:
         out.say(f"Excluded by the operator: {summary.operator_excluded:,}; flagged: {summary.flagged:,}")
-    out.say(f"Expected conversions among the mailed (sum of their scores): {summary.expected_conversions:,.1f}")
-    out.say(f"Threshold {summary.threshold:.2%} · capacity {summary.capacity:,}")
+    if summary.kind != "fallback":
+        out.say(f"Expected conversions among the mailed (sum of their scores): {summary.expected_conversions:,.1f}")
+    out.say(summary.how_chosen())
 
 
 def _print_degraded(out: Output, degraded: dict[str, dict[str, Any]]) -> None:

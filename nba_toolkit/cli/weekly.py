@@ -79,6 +79,13 @@ def add_commands(commands: Commands) -> None:
         help="run a week that already has a run awaiting approval, next to it (exporting one withdraws the other)",
     )
     run.add_argument(
+        "--fallback",
+        choices=("random",),
+        help="no model: mail --size eligible customers drawn at random (the usual exclusions apply), "
+        "when the engine is off or the week is blocked",
+    )
+    run.add_argument("--size", metavar="N", help="with --fallback: how many customers to draw")
+    run.add_argument(
         "--acknowledge-warnings",
         action="store_true",
         help="with --approve: acknowledge every warning of the run in your name (recorded), instead of refusing",
@@ -167,17 +174,29 @@ def _run(args: argparse.Namespace, out: Output) -> int:
     from nba_toolkit.core.acknowledgements import acknowledge_all
     from nba_toolkit.errors import CheckBlocked, UsageError
     from nba_toolkit.jobs.export import export_run
+    from nba_toolkit.jobs.fallback import list_size, run_fallback
     from nba_toolkit.jobs.run import run_scheduled, run_week
 
     if args.dry_run and (args.approve or args.scheduled):
         raise UsageError("a dry run is never exported or scheduled; leave out --approve and --scheduled")
+    if args.size is not None and not args.fallback:
+        raise UsageError("--size goes with --fallback random: it is the size of the list drawn at random")
+    if args.fallback and (args.dry_run or args.scheduled):
+        raise UsageError("a fallback list is neither a dry run nor scheduled; leave out --dry-run and --scheduled")
+    if args.fallback and args.size is None:
+        raise UsageError("a fallback list needs its size: add --size N (for example --size 500)")
+    size = list_size(args.size) if args.fallback else None
     if args.acknowledge_warnings and not args.approve:
         raise UsageError("--acknowledge-warnings only goes with --approve; use `nba-toolkit acknowledge` otherwise")
     workspace, registry = open_workspace(args, out)
     try:
         with out.status("Running the week...") as status:
             progress = lambda done, total, stage: status.update(f"Run: {stage} ({done}/{total})")  # noqa: E731
-            if args.scheduled:
+            if size is not None:
+                outcome = run_fallback(
+                    workspace, registry, size=size, snapshot=args.snapshot, week=args.week, on_progress=progress, again=args.again
+                )
+            elif args.scheduled:
                 outcome = run_scheduled(workspace, registry, on_progress=progress, again=args.again)
             else:
                 outcome = run_week(
@@ -228,10 +247,12 @@ def _run(args: argparse.Namespace, out: Output) -> int:
 
 def _print_also_awaiting(out: Output, workspace: Workspace, outcome: Any) -> None:
     """After ``run --again``: the earlier runs of the week still awaiting approval, and what becomes of them."""
+    from nba_toolkit.ledger.store import MAILING_KINDS
+
     others = [
         r.run_id
         for r in workspace.ledger.runs()
-        if r.week == outcome.week and r.run_id != outcome.run_id and r.status == "awaiting_approval" and r.kind == "weekly"
+        if r.week == outcome.week and r.run_id != outcome.run_id and r.status == "awaiting_approval" and r.kind in MAILING_KINDS
     ]
     if others and outcome.status == "awaiting_approval":
         out.say(
@@ -295,7 +316,7 @@ def _runs(args: argparse.Namespace, out: Output) -> int:
         table.add_column(column)
     for r in runs:
         table.add_row(
-            r.run_id,
+            r.run_id + (" [yellow](fallback)[/]" if r.kind == "fallback" else ""),
             r.week,
             status_text(r.status) + (" [yellow](unreviewed)[/]" if r.unreviewed_export else ""),
             r.started_at.replace("+00:00", ""),
@@ -418,7 +439,8 @@ def _print_run(out: Output, workspace: Workspace, outcome: Any) -> None:
     selection = workspace.config.selection
     excluded = {k: v for k, v in counts.items() if k.startswith("excluded_")}
     out.say("")
-    out.say(f"[bold]Week {outcome.week}[/] · run {outcome.run_id} · {status_text(outcome.status)}")
+    kind = " · [bold yellow]fallback list[/] (drawn at random, no model)" if outcome.kind == "fallback" else ""
+    out.say(f"[bold]Week {outcome.week}[/] · run {outcome.run_id}{kind} · {status_text(outcome.status)}")
     out.say(f"Snapshot: {escape(outcome.snapshot_path)}")
     if outcome.dropped_columns:
         dropped = outcome.dropped_columns
@@ -446,6 +468,14 @@ def _print_run(out: Output, workspace: Workspace, outcome: Any) -> None:
     row("Excluded", sum(excluded.values()), indent=2)
     for reason, n in excluded.items():
         row(REASON_TEXT.get(reason, reason), n, indent=4)
+    if outcome.kind == "fallback":
+        row("Eligible", outcome.rows_in - sum(excluded.values()), indent=2)
+        row(f"drawn at random (random control; {outcome.capacity:,} asked for)", counts.get("random_control", 0), indent=4)
+        row("not drawn", counts.get("not_drawn", 0), indent=4)
+        row("Mailed in total", counts.get("random_control", 0), bold=True)
+        out.console.print(table)
+        _print_next(out, outcome)
+        return
     row("Scored (eligible)", outcome.rows_in - sum(excluded.values()), indent=2)
     row(f"below the threshold of {selection.threshold:.1%}", counts["below_threshold"], indent=4)
     # the capacity the run selected with; a run recorded before it was kept shows the configured number
@@ -457,6 +487,11 @@ def _print_run(out: Output, workspace: Workspace, outcome: Any) -> None:
     row("mailed at random (random control)", counts["random_control"], indent=4)
     row("Mailed in total", counts["selected_mailed"] + counts["random_control"], bold=True)
     out.console.print(table)
+    _print_next(out, outcome)
+
+
+def _print_next(out: Output, outcome: Any) -> None:
+    """The export's receipt, or what the run is for and what comes next."""
     if outcome.export:
         _print_export(out, outcome.export)
     elif outcome.kind == "acceptance":

@@ -244,16 +244,32 @@ def run_checks(
     context: CheckContext,
     *,
     on_check: Callable[[str], None] | None = None,
+    not_applicable: Mapping[str, str] | None = None,
 ) -> list[CheckResult]:
     """Run every check of ``stage``; a crash or a malformed answer becomes a blocking result naming its plugin.
 
     The input stage also reports ``[checks.<name>]`` tables that match no
     loaded check, as a warning: a plugin check that failed to load must not
-    pass unnoticed just because it is absent.
+    pass unnoticed just because it is absent. ``not_applicable`` names checks
+    that have nothing to look at in this run, with why (a fallback list has no
+    model to judge): each leaves a ``skipped`` result saying so.
     """
     results: list[CheckResult] = []
     for check, plugin in checks:
         if check.stage != stage:
+            continue
+        if not_applicable and check.name in not_applicable:
+            results.append(
+                CheckResult(
+                    check=check.name,
+                    stage=stage,
+                    severity=check.severity,
+                    passed=True,
+                    skipped=True,
+                    message=not_applicable[check.name],
+                    plugin=plugin,
+                )
+            )
             continue
         settings = context.settings(check.name)
         if not settings.enabled:

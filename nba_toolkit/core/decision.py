@@ -46,16 +46,33 @@ def score_week(
     without them only the eligible rows' are computed. ``suppressed`` are the
     relation numbers under a standing exclusion (the weekly run and its replay).
     """
-    exclusion = exclusions(snapshot, contacted, suppressed)
-    if rules and rule_context is not None:
-        exclusion = apply_rules(rules, snapshot, exclusion, rule_context)
-    # from the columns themselves: an eager select on a snapshot read in several chunks would copy them
-    customers = pl.DataFrame([snapshot["customer_id"], exclusion.alias("exclusion")])
+    customers = eligibility(snapshot, contacted, rules=rules, rule_context=rule_context, suppressed=suppressed)
     eligible = customers["exclusion"].is_null()
     eligible_features = (
         engine.features(snapshot.filter(eligible).lazy()).collect() if features is None else features.filter(eligible)
     )
     return customers.with_columns(score=score_eligible(engine, model, eligible_features, eligible))
+
+
+def eligibility(
+    snapshot: pl.DataFrame,
+    contacted: pl.DataFrame,
+    *,
+    rules: Sequence[tuple[Any, str]] = (),
+    rule_context: RuleContext | None = None,
+    suppressed: pl.Series | None = None,
+) -> pl.DataFrame:
+    """``customer_id`` and ``exclusion`` (null when eligible) per snapshot row: the built-in eligibility, then the rules.
+
+    The weekly run scores the eligible; the fallback list draws from them
+    (core/fallback.py). Both come here, so a customer kept out of one is kept
+    out of the other.
+    """
+    exclusion = exclusions(snapshot, contacted, suppressed)
+    if rules and rule_context is not None:
+        exclusion = apply_rules(rules, snapshot, exclusion, rule_context)
+    # from the columns themselves: an eager select on a snapshot read in several chunks would copy them
+    return pl.DataFrame([snapshot["customer_id"], exclusion.alias("exclusion")])
 
 
 def decide_week(

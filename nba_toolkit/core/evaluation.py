@@ -9,6 +9,10 @@ Every run splits the eligible customers into four groups:
   difference is the uplift of mailing at random, which says how much of the
   model's effect is the model and how much is the mail itself.
 
+A fallback list (core/fallback.py) has no model: everyone it mails is random
+control and the eligible it did not draw (``not_drawn``) are its eligible not
+selected. Its weeks add to the random arm only, never to the model's.
+
 A conversion counts when the customer opens an investment account within the
 window (default 4 weeks) from the Monday of the run's week, as in training.
 A run whose window has not closed by the last date the outcomes cover is
@@ -32,7 +36,7 @@ import polars as pl
 
 from nba_toolkit.core.outcomes import window_end, with_conversions
 from nba_toolkit.core.planner import Plan, detectable_uplift, plan_holdout
-from nba_toolkit.core.selection import BELOW_THRESHOLD, HOLDOUT, OVER_CAPACITY, RANDOM_CONTROL, SELECTED
+from nba_toolkit.core.selection import BELOW_THRESHOLD, HOLDOUT, NOT_DRAWN, OVER_CAPACITY, RANDOM_CONTROL, SELECTED
 from nba_toolkit.core.uplift import (
     CONFIDENCE,
     STRATIFIED_RATES,
@@ -50,7 +54,7 @@ GROUPS = {
     "mailed_by_model": (SELECTED,),
     "holdout": (HOLDOUT,),
     "random_control": (RANDOM_CONTROL,),
-    "eligible_not_selected": (BELOW_THRESHOLD, OVER_CAPACITY),
+    "eligible_not_selected": (BELOW_THRESHOLD, OVER_CAPACITY, NOT_DRAWN),
 }
 GROUP_OF_REASON = {reason: group for group, reasons in GROUPS.items() for reason in reasons}
 

@@ -36,6 +36,7 @@ from nba_toolkit.core.selection import (
     BELOW_THRESHOLD,
     HOLDOUT,
     MAILED_GROUPS,
+    NOT_DRAWN,
     OVER_CAPACITY,
     RANDOM_CONTROL,
     REASON_TEXT,
@@ -45,6 +46,7 @@ from nba_toolkit.core.selection import (
 from nba_toolkit.core.views import VIEWS
 from nba_toolkit.core.weeks import parse_week, week_of
 from nba_toolkit.errors import BadInput, NbaError, UsageError
+from nba_toolkit.ledger.store import MAILING_KINDS
 from nba_toolkit.words import plural
 
 if TYPE_CHECKING:
@@ -137,6 +139,12 @@ class HomeStatus:
     volumes: WeeklyVolumes
     open_warnings: list[OpenWarning]
     plugin_errors: list[tuple[str, str, str]]  # (plugin, source, error)
+    #: the runs that are fallback lists (drawn at random, no model), so a list of runs can say so
+    fallback_runs: list[str] = field(default_factory=list)
+
+    def run_name(self, run_id: str) -> str:
+        """A run as the operator reads it in a list: its id, marked when it is a fallback list."""
+        return f"{run_id} (fallback)" if run_id in self.fallback_runs else run_id
 
 
 def home_status(workspace: Workspace, registry: Registry, *, today: date | None = None, operator: str = "") -> HomeStatus:
@@ -157,6 +165,7 @@ def home_status(workspace: Workspace, registry: Registry, *, today: date | None 
     snapshots = {week: path.name for week, path in files.weekly.items()}
     ready = [(week, name) for week, name in sorted(snapshots.items(), reverse=True) if week not in handled][:3]
     pending = [r.run_id for r in runs if r.status == "awaiting_approval"]
+    fallback = [r.run_id for r in runs if r.kind == "fallback"]
     warnings = [w for run_id in pending for w in open_warnings(ledger, run_id)]
     return HomeStatus(
         root=workspace.root,
@@ -172,6 +181,7 @@ def home_status(workspace: Workspace, registry: Registry, *, today: date | None 
         ready_snapshots=ready,
         unnamed_snapshots=[p.name for p in files.others],
         pending_runs=pending,
+        fallback_runs=fallback,
         volumes=volumes,
         open_warnings=warnings,
         plugin_errors=[(r.name, r.source, r.error or "") for r in registry.errors()],
@@ -236,7 +246,7 @@ def run_awaiting_operator(runs: Iterable[RunRecord]) -> str | None:
     """
     runs = list(runs)
     newest_first = sorted(runs, key=lambda r: (r.started_at, r.run_id), reverse=True)
-    awaiting = [r for r in newest_first if r.status == "awaiting_approval" and r.kind == "weekly"]
+    awaiting = [r for r in newest_first if r.status == "awaiting_approval" and r.kind in MAILING_KINDS]
     if awaiting:
         return max(awaiting, key=lambda r: parse_week(r.week)).run_id
     shown = next((r for r in newest_first if r.status not in ENDED_WITHOUT_REVIEW), None)
@@ -248,11 +258,12 @@ def _week_status(week: str, runs: list[RunRecord], snapshots: Mapping[str, str])
         run = next((r for r in runs if r.status == status), None)
         if run is None:
             continue
+        by = f"the fallback list {run.run_id} (drawn at random, no model)" if run.kind == "fallback" else f"run {run.run_id}"
         text = {
-            "exported": f"exported by run {run.run_id}: {run.export_rows or 0:,} rows, approved by {run.approved_by}"
+            "exported": f"exported by {by}: {run.export_rows or 0:,} rows, approved by {run.approved_by}"
             + (", unreviewed (nobody looked at it before the export)" if run.unreviewed_export else ""),
-            "awaiting_approval": f"run {run.run_id} awaits review and approval",
-            "blocked": f"run {run.run_id} was blocked: {run.error or 'a check stopped it'}",
+            "awaiting_approval": f"{by} awaits review and approval",
+            "blocked": f"{by} was blocked: {run.error or 'a check stopped it'}",
             "failed": f"run {run.run_id} failed: {run.error or 'see the run'}",
             "cancelled": f"run {run.run_id} was cancelled; run the week again",
             "withdrawn": f"run {run.run_id} was withdrawn ({run.withdrawn_reason}); run the week again",
@@ -327,6 +338,14 @@ class ReviewSummary:
     recent: WeeklyVolumes  # the weeks before this run's week
     #: optional inputs the run filled in with stand-ins (core/degraded.py); empty when complete
     degraded: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: the run's kind: 'fallback' lists were drawn at random, with no scores, threshold or capacity to show
+    kind: str = "weekly"
+
+    def how_chosen(self) -> str:
+        """The line under the counts that says how the mailed were chosen."""
+        if self.kind == "fallback":
+            return f"Fallback list: {self.capacity:,} asked for, drawn at random from the eligible, with no model"
+        return f"Threshold {self.threshold:.2%} · capacity {self.capacity:,}"
 
 
 @dataclass(frozen=True)
@@ -468,6 +487,7 @@ class RunReview:
             histogram=Histogram(histogram["edges"], histogram["counts"], self.config.selection.threshold),
             recent=weekly_volumes(workspace.ledger.path, weeks_before(self.run.week, RECENT_WEEKS - 1)),
             degraded=self.run.degraded,
+            kind=self.run.kind,
         )
 
     @property
@@ -555,7 +575,9 @@ class RunReview:
             rank=row["rank"],
             group=row["group"],
             mailed=bool(row["mailed"]) and not excluded,
-            why=_why(row, self.config, self.capacity, overrides) + _flagged_before(earlier),
+            why=(_drawn_or_not(row) if self.run.kind == "fallback" else _why(row, self.config, self.capacity))
+            + _overridden(overrides)
+            + _flagged_before(earlier),
             overrides=overrides,
             earlier_flags=earlier,
         )
@@ -605,6 +627,8 @@ class RunReview:
         decision = self.decision(cid)
         if not decision.found:
             return Explanation(cid, [], [], None, problem=decision.why)
+        if self.run.kind == "fallback":
+            return Explanation(cid, [], [], None, problem="a fallback list is drawn at random: no model scored anyone")
         if self.engine is None:
             return Explanation(cid, [], [], None, problem=f"the engine '{self.run.engine}' of this run is not installed now")
         snapshot = self._load_snapshot()
@@ -790,7 +814,20 @@ def _flagged_before(flags: list[dict[str, str]]) -> str:
     )
 
 
-def _why(row: Mapping[str, Any], config: Config, capacity: int, overrides: list[dict[str, str]]) -> str:
+def _drawn_or_not(row: Mapping[str, Any]) -> str:
+    """Why a customer of a fallback list is on it or not: nothing was scored, the draw decided."""
+    reason = row["reason"]
+    if reason == RANDOM_CONTROL:
+        return (
+            f"Drawn at random for the fallback list (chance {row['p_random_control']:.2%}), with no model: mailed as "
+            "random control."
+        )
+    if reason == NOT_DRAWN:
+        return f"Eligible, but not drawn for the fallback list (chance {row['p_random_control']:.2%}): not mailed."
+    return f"Not drawn: {REASON_TEXT.get(reason, reason)}."
+
+
+def _why(row: Mapping[str, Any], config: Config, capacity: int) -> str:
     s = config.selection
     reason = row["reason"]
     rank = row["rank"]
@@ -824,6 +861,12 @@ def _why(row: Mapping[str, Any], config: Config, capacity: int, overrides: list[
         )
     else:
         text = REASON_TEXT.get(reason, reason)
+    return text
+
+
+def _overridden(overrides: list[dict[str, str]]) -> str:
+    """What the operator did to the customer at review, after the reason."""
+    text = ""
     for o in overrides:
         verb = "Excluded from the mail file" if o["action"] == "exclude" else "Flagged as suspicious"
         text += f" {verb} by {o['made_by']} on {o['made_at'][:10]}: {o['reason']}."

@@ -43,6 +43,8 @@ EXCLUDED_INVESTOR = "excluded_investor"
 EXCLUDED_NO_CONSENT = "excluded_no_consent"
 EXCLUDED_COOLDOWN = "excluded_cooldown"
 EXCLUDED_SUPPRESSED = "excluded_suppressed"
+#: a fallback list's eligible customers who were not drawn (core/fallback.py); no weekly run gives it
+NOT_DRAWN = "not_drawn"
 
 #: every reason code, in the order a summary lists them
 REASONS = (
@@ -75,6 +77,7 @@ REASON_TEXT = {
     EXCLUDED_NO_CONSENT: "no marketing consent",
     EXCLUDED_SUPPRESSED: "kept out by a standing exclusion",
     EXCLUDED_COOLDOWN: "contacted within the cooldown",
+    NOT_DRAWN: "eligible, not drawn for the random list",
 }
 
 

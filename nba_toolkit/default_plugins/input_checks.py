@@ -339,6 +339,8 @@ class FeatureDriftCheck:
     name = "feature_drift"
     stage = "input"
     severity = "block"
+    #: it judges the model: a fallback list, which uses none, skips it (jobs/fallback.py)
+    needs_model = True
     description = (
         "Each feature's mix of values is close to training's (population stability index; warn from 0.1, block from 0.25)."
     )
@@ -409,6 +411,8 @@ class MarketRegimeCheck:
     name = "market_regime"
     stage = "input"
     severity = "block"
+    #: it judges the model: a fallback list, which uses none, skips it (jobs/fallback.py)
+    needs_model = True
     description = "The market features (fund index changes) lie within their normal band (core/market.py)."
 
     def run(self, context: CheckContext) -> CheckResult:
@@ -464,6 +468,8 @@ class SecondSourceCheck:
     name = "market_second_source"
     stage = "input"
     severity = "block"
+    #: the market figures only move the model's scores: a fallback list, drawn at random, skips it (jobs/fallback.py)
+    needs_model = True
     description = "The week's market figures in the extract agree with a second source ([checks.market_second_source])."
 
     def run(self, context: CheckContext) -> CheckResult:
@@ -574,6 +580,8 @@ class CategoryLevelsCheck:
     name = "category_levels"
     stage = "input"
     severity = "warn"
+    #: it judges the model: a fallback list, which uses none, skips it (jobs/fallback.py)
+    needs_model = True
     description = "Few customers have a category value the model never saw in training (scored as 'other')."
 
     def run(self, context: CheckContext) -> CheckResult:

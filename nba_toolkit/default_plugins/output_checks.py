@@ -73,6 +73,8 @@ class ScoreDriftCheck:
     name = "score_drift"
     stage = "output"
     severity = "block"
+    #: it judges the model: a fallback list, which uses none, skips it (jobs/fallback.py)
+    needs_model = True
     description = (
         "Customers scored this week and in the last run keep the spread of their scores "
         "(population stability index, after removing the market's overall level)."

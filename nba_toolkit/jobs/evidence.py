@@ -172,6 +172,14 @@ def _readme(run: Any, review: str, chain_ok: bool) -> str:
             + (f"approved by {run.approved_by} at {run.approved_at}." if run.approved_by else "not approved."),
             f"Customers in the snapshot: {run.rows_in or 0:,}; mailed: {mailed:,}; held out: {run.counts.get('holdout', 0):,}.",
             f"Review: {review}.",
+            *(
+                [
+                    f"A fallback list: {run.counts.get('random_control', 0):,} eligible customers drawn at random "
+                    f"({run.capacity or 0:,} asked for); no model decided this run, so the pack has no model card."
+                ]
+                if run.kind == "fallback"
+                else []
+            ),
             f"Audit chain when this pack was written: {'intact' if chain_ok else 'BROKEN (see audit.json)'}.",
             "",
             "| file | what it holds |",
@@ -182,7 +190,11 @@ def _readme(run: Any, review: str, chain_ok: bool) -> str:
             "| review.json | acknowledged warnings, operator overrides, what the reviewers looked at, approval |",
             "| configuration.json | the configuration the run used |",
             "| data_use_register.json | which data was approved for which purpose, by whom |",
-            "| model_card.md | the model's card: purpose, data, performance, weaknesses, when not to use it |",
+            *(
+                []
+                if run.kind == "fallback"
+                else ["| model_card.md | the model's card: purpose, data, performance, weaknesses, when not to use it |"]
+            ),
             "| audit.json | the ledger's audit chain: intact or not, and its last hash |",
             "| manifest.json | the SHA-256 of every file in this folder |",
             "",

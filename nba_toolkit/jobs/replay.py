@@ -21,8 +21,9 @@ from typing import Any
 import polars as pl
 
 from nba_toolkit.config import parse_config
-from nba_toolkit.core.decision import decide_week
+from nba_toolkit.core.decision import decide_week, eligibility
 from nba_toolkit.core.degraded import impute, loading_schema
+from nba_toolkit.core.fallback import draw
 from nba_toolkit.core.files import sha256_of
 from nba_toolkit.core.kept_inputs import kept_inputs
 from nba_toolkit.core.models import load_model
@@ -90,19 +91,21 @@ def replay(workspace: Workspace, registry: Registry, run_id: str) -> ReplayRepor
     if kept is None or snapshot_path.is_file():
         # without kept inputs the extract is the input; with them, an extract still present must be unchanged too
         _verify(report, "the snapshot file", snapshot_path, run.snapshot_sha256)
+    # a fallback list was drawn at random: no model or engine decided it
+    fallback = run.kind == "fallback"
     model_record = ledger.model(run.model_id) if run.model_id else None
     model_path = workspace.root / model_record.path if model_record else None
-    if model_path is None:
+    if not fallback and model_path is None:
         report.inputs.append(f"the model {run.model_id} is not in the ledger")
-    else:
+    elif not fallback:
         _verify(report, "the model file", model_path, run.model_sha256)
     stored_path = workspace.root / (run.selection_path or "")
     _verify(report, "the stored selection", stored_path, run.selection_sha256)
 
     engine_entry = registry.engines.get(run.engine or "")
-    if engine_entry is None:
+    if not fallback and engine_entry is None:
         report.inputs.append(f"the engine '{run.engine}' is not installed now")
-    elif engine_entry.obj.version != run.engine_version:
+    elif engine_entry is not None and engine_entry.obj.version != run.engine_version:
         report.versions.append(f"the engine '{run.engine}' was {run.engine_version}, is {engine_entry.obj.version} now")
     now_versions = registry.versions()
     for plugin, version in sorted(run.plugins.items()):
@@ -112,14 +115,18 @@ def replay(workspace: Workspace, registry: Registry, run_id: str) -> ReplayRepor
         return report
 
     config = parse_config(json.loads(json.dumps(run.config)), source=f"the configuration recorded with run {run_id}")
-    engine = registry.engine(run.engine or "", config.features).obj
     rules = [(r.obj, r.plugin) for r in registry.rules.values()]
-    must, may = loading_schema({**CORE_COLUMNS, **rule_columns(rules), **engine.required_columns}, engine)
+    engine = None if fallback else registry.engine(run.engine or "", config.features).obj
+    columns = {**CORE_COLUMNS, **rule_columns(rules), **(engine.required_columns if engine else {})}
+    must, may = loading_schema(columns, engine) if engine else (columns, {})
+    model = None
     try:
         if kept is None:
             kept = load_snapshot(snapshot_path, mapping=config.columns, denylist=config.denylist, schema=must, optional=may).frame
-        frame, _ = impute(kept, engine, path=snapshot_path)  # as the run filled optional inputs
-        model = load_model(model_path, models_dir=workspace.models_dir, expected_sha256=run.model_sha256 or "")
+        frame = kept
+        if engine is not None:
+            frame, _ = impute(kept, engine, path=snapshot_path)  # as the run filled optional inputs
+            model = load_model(model_path, models_dir=workspace.models_dir, expected_sha256=run.model_sha256 or "")
     except NbaError as exc:
         report.inputs.append(exc.message)
         return report
@@ -128,16 +135,21 @@ def replay(workspace: Workspace, registry: Registry, run_id: str) -> ReplayRepor
     contacted = cooldown_contacts(ledger, start, policy.cooldown_weeks, upto=run.contacts_upto)
     # a run from before standing exclusions existed read none: upto 0
     suppressed = standing_exclusions(ledger, start, upto=run.suppressions_upto or 0)
-    selection = decide_week(
-        frame,
-        contacted,
-        engine=engine,
-        model=model,
-        policy=policy,
-        suppressed=suppressed,
-        rules=rules,
-        rule_context=RuleContext(week=run.week, week_start=start, week_end=end, config=config, workspace_root=workspace.root),
-    )
+    rule_context = RuleContext(week=run.week, week_start=start, week_end=end, config=config, workspace_root=workspace.root)
+    if engine is None:
+        customers = eligibility(frame, contacted, rules=rules, rule_context=rule_context, suppressed=suppressed)
+        selection = draw(customers, run.capacity or 0, salt=run.salt, run_id=run_id)
+    else:
+        selection = decide_week(
+            frame,
+            contacted,
+            engine=engine,
+            model=model,
+            policy=policy,
+            suppressed=suppressed,
+            rules=rules,
+            rule_context=rule_context,
+        )
     stored = pl.read_parquet(stored_path)
     report.selection_identical = selection.equals(stored)
     if not report.selection_identical:

@@ -82,9 +82,10 @@ class RunOutcome:
     export: Any = None
     #: optional inputs filled in with the engine's stand-in (see core/degraded.py); empty when complete
     degraded: dict[str, dict[str, Any]] = field(default_factory=dict)
-    #: 'weekly', or 'acceptance' for a dry run that can never be exported
+    #: 'weekly'; 'acceptance' for a dry run that can never be exported; 'fallback' for a list drawn at random
     kind: str = "weekly"
-    #: the capacity the selection worked with, resolved for this week; None until it was selected
+    #: the capacity the selection worked with, resolved for this week (a fallback list: the size asked for);
+    #: None until it was selected
     capacity: int | None = None
 
     @classmethod
@@ -293,15 +294,7 @@ def run_week(
         # that cannot even be read this way is refused before a run exists.
         progress.stage("load")
         loaded = load()
-        newest = loaded.frame["snapshot_date"].max()
-        if newest is None:
-            missing = "no customer rows" if loaded.rows == 0 else "no as-of date (snapshot_date) in any row"
-            raise BadInput(
-                f"the file has {missing}, and its name does not say which week it is for",
-                file=path,
-                hint="Ask the data warehouse team for this week's extract; name it after its week, e.g. 2026-W47.csv.",
-            )
-        week = week_of(newest)
+        week = _week_from_data(loaded, path)
     _refuse_implausible_week(workspace, week, path, today or date.today())
     run_id = ledger.begin_run(
         week=week,
@@ -405,51 +398,85 @@ def run_week(
         _stop_if_blocked(checks, "output")
 
         progress.stage("save")
-        selection_path = workspace.run_dir(run_id) / "selection.parquet"
-        with atomic_writer(selection_path) as handle:
-            selection.write_parquet(handle)
-        crash_point("run.selection_written")
-        selection_sha256 = sha256_of(selection_path)
-        write_selection_figures(
-            workspace.run_dir(run_id), selection, threshold=config.selection.threshold, selection_sha256=selection_sha256
-        )
-        profile_sha256 = write_profile(workspace.run_dir(run_id), context.profile())
-        inputs_sha256 = keep_inputs(workspace.run_dir(run_id), loaded.frame)
-        outcome.counts = reason_counts(selection)
-        outcome.checks = checks
-        ledger.finish_run(
-            run_id,
-            status="awaiting_approval",
-            checks=checks,
-            counts=outcome.counts,
-            selection_path=str(selection_path.relative_to(workspace.root)),
-            selection_sha256=selection_sha256,
-            profile_sha256=profile_sha256,
-            inputs_sha256=inputs_sha256,
-            capacity=outcome.capacity,
-        )
-        crash_point("run.finished")
-        outcome.status = "awaiting_approval"
+        _save_for_review(workspace, outcome, selection, checks, context, loaded.frame)
         progress.done()
         return outcome
-    except CheckBlocked as blocked:
-        blocked.run_id = run_id
-        outcome.checks = checks
-        ledger.finish_run(run_id, status="blocked", checks=checks, error=blocked.message, capacity=outcome.capacity)
-        _alert(workspace, registry, outcome, "blocked", blocked.message, checks)
+    except BaseException as exc:
+        _record_stop(workspace, registry, outcome, checks, exc)
         raise
-    except CANCELLED_BY_OPERATOR as exc:
+
+
+def _week_from_data(loaded: Snapshot, path: Path) -> str:
+    """The week of a file whose name does not say it: the week of its newest as-of date."""
+    newest = loaded.frame["snapshot_date"].max()
+    if newest is None:
+        missing = "no customer rows" if loaded.rows == 0 else "no as-of date (snapshot_date) in any row"
+        raise BadInput(
+            f"the file has {missing}, and its name does not say which week it is for",
+            file=path,
+            hint="Ask the data warehouse team for this week's extract; name it after its week, e.g. 2026-W47.csv.",
+        )
+    return week_of(newest)
+
+
+def _save_for_review(
+    workspace: Workspace,
+    outcome: RunOutcome,
+    selection: pl.DataFrame,
+    checks: list[CheckResult],
+    context: CheckContext,
+    inputs: pl.DataFrame,
+) -> None:
+    """Write the selection, its figures, the profile and the kept inputs, then close the run awaiting approval."""
+    run_id = outcome.run_id
+    selection_path = workspace.run_dir(run_id) / "selection.parquet"
+    with atomic_writer(selection_path) as handle:
+        selection.write_parquet(handle)
+    crash_point("run.selection_written")
+    selection_sha256 = sha256_of(selection_path)
+    write_selection_figures(
+        workspace.run_dir(run_id), selection, threshold=workspace.config.selection.threshold, selection_sha256=selection_sha256
+    )
+    profile_sha256 = write_profile(workspace.run_dir(run_id), context.profile())
+    inputs_sha256 = keep_inputs(workspace.run_dir(run_id), inputs)
+    outcome.counts = reason_counts(selection)
+    outcome.checks = checks
+    workspace.ledger.finish_run(
+        run_id,
+        status="awaiting_approval",
+        checks=checks,
+        counts=outcome.counts,
+        selection_path=str(selection_path.relative_to(workspace.root)),
+        selection_sha256=selection_sha256,
+        profile_sha256=profile_sha256,
+        inputs_sha256=inputs_sha256,
+        capacity=outcome.capacity,
+    )
+    crash_point("run.finished")
+    outcome.status = "awaiting_approval"
+
+
+def _record_stop(
+    workspace: Workspace, registry: Registry, outcome: RunOutcome, checks: list[CheckResult], exc: BaseException
+) -> None:
+    """A run that did not reach review ends blocked, cancelled or failed in the ledger, and the notifiers hear of it."""
+    ledger = workspace.ledger
+    run_id = outcome.run_id
+    if isinstance(exc, CheckBlocked):
+        exc.run_id = run_id
+        outcome.checks = checks
+        ledger.finish_run(run_id, status="blocked", checks=checks, error=exc.message, capacity=outcome.capacity)
+        _alert(workspace, registry, outcome, "blocked", exc.message, checks)
+    elif isinstance(exc, CANCELLED_BY_OPERATOR):
         message = exc.message if isinstance(exc, Cancelled) else "the run was cancelled by the operator (Ctrl+C)"
         ledger.finish_run(run_id, status="cancelled", checks=checks, error=message, capacity=outcome.capacity)
         if not isinstance(exc, Cancelled):
             # Ctrl+C may come from a scheduler stopping the job; the operator who pressed cancel on screen knows
             _alert(workspace, registry, outcome, "cancelled", message, checks)
-        raise
-    except BaseException as exc:
+    else:
         message = exc.recorded if isinstance(exc, NbaError) else f"{type(exc).__name__}: {exc}"
         ledger.finish_run(run_id, status="failed", checks=checks, error=message, capacity=outcome.capacity)
         _alert(workspace, registry, outcome, "failed", message, checks)
-        raise
 
 
 def _refuse_implausible_week(workspace: Workspace, week: str, path: Path, today: date) -> None:
@@ -521,7 +548,8 @@ def _alert(
     workspace: Workspace, registry: Registry, outcome: RunOutcome, status: str, reason: str, checks: list[CheckResult]
 ) -> None:
     """Tell every notifier; a notifier that fails must not hide the original problem."""
-    lines = [f"The weekly run {outcome.run_id} for {outcome.week} was {status}: {reason}", ""]
+    what = "fallback list" if outcome.kind == "fallback" else "weekly run"
+    lines = [f"The {what} {outcome.run_id} for {outcome.week} was {status}: {reason}", ""]
     for c in checks:
         if c.status != "pass":
             lines.append(f"- {c.check} ({c.severity}, {c.status}): {c.message}")
@@ -543,17 +571,17 @@ def _alert(
 
 
 class _Progress:
-    def __init__(self, callback: Progress | None, cancel: threading.Event | None) -> None:
+    def __init__(self, callback: Progress | None, cancel: threading.Event | None, stages: tuple[str, ...] = STAGES) -> None:
         self.callback = callback
         self.cancel = cancel
-        self.index = 0
+        self.stages = stages
 
     def stage(self, name: str) -> None:
         if self.cancel is not None and self.cancel.is_set():
             raise Cancelled("the run was cancelled by the operator; nothing was written")
         if self.callback:
-            self.callback(STAGES.index(name), len(STAGES), name)
+            self.callback(self.stages.index(name), len(self.stages), name)
 
     def done(self) -> None:
         if self.callback:
-            self.callback(len(STAGES), len(STAGES), "done")
+            self.callback(len(self.stages), len(self.stages), "done")

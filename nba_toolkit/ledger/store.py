@@ -35,7 +35,11 @@ from nba_toolkit.core.liveness import Hold, hold, is_held
 from nba_toolkit.errors import BadInput, NbaError, ReadOnlyWorkspace, UsageError, WeekAwaitsApproval, not_writable
 from nba_toolkit.ledger import audit
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
+
+#: the kinds of run that may mail a week (an acceptance run never does); a week is mailed by one run at most
+MAILING_KINDS = ("weekly", "fallback")
+_MAILING_SQL = f"kind IN ({', '.join(repr(kind) for kind in MAILING_KINDS)})"
 
 _SCHEMA_V1 = """
 CREATE TABLE runs (
@@ -281,7 +285,12 @@ _STATUSES_V8 = "'awaiting_approval', 'exported', 'cancelled', 'withdrawn')"
 
 
 def _allow_ended_statuses(db: sqlite3.Connection) -> None:
-    """Widen the runs' status constraint by 'cancelled' and 'withdrawn'.
+    """Widen the runs' status constraint by 'cancelled' and 'withdrawn'."""
+    _widen_runs_constraint(db, _STATUSES_V1, _STATUSES_V8)
+
+
+def _widen_runs_constraint(db: sqlite3.Connection, old: str, new: str) -> None:
+    """Rewrite ``old`` as ``new`` in the runs table's definition: a CHECK that allows more values.
 
     SQLite cannot alter a constraint, and rebuilding the table would mean
     switching foreign keys off outside the transaction. Widening a CHECK
@@ -294,13 +303,25 @@ def _allow_ended_statuses(db: sqlite3.Connection) -> None:
     try:
         changed = db.execute(
             "UPDATE sqlite_master SET sql = replace(sql, ?, ?) WHERE type = 'table' AND name = 'runs' AND instr(sql, ?) > 0",
-            (_STATUSES_V1, _STATUSES_V8, _STATUSES_V1),
+            (old, new, old),
         ).rowcount
         if changed != 1:
             raise NbaError("the ledger's runs table is not the one this toolkit wrote; it was not upgraded")
         db.execute(f"PRAGMA schema_version = {version + 1}")
     finally:
         db.execute("PRAGMA writable_schema = OFF")
+
+
+#: schema 10: a run can be a fallback list ('fallback': drawn at random from the eligible, no model); the
+#: kind constraint is widened in :func:`_allow_fallback_runs`, nothing else changes
+_SCHEMA_V10_FALLBACK = ""
+_KINDS_V1 = "CHECK (kind IN ('weekly', 'acceptance'))"
+_KINDS_V10 = "CHECK (kind IN ('weekly', 'acceptance', 'fallback'))"
+
+
+def _allow_fallback_runs(db: sqlite3.Connection) -> None:
+    """Widen the runs' kind constraint by 'fallback'."""
+    _widen_runs_constraint(db, _KINDS_V1, _KINDS_V10)
 
 
 _MIGRATIONS = {
@@ -313,9 +334,10 @@ _MIGRATIONS = {
     7: _SCHEMA_V7_CAPACITY,
     8: _SCHEMA_V8_WITHDRAWN,
     9: _SCHEMA_V9_REVIEWS,
+    10: _SCHEMA_V10_FALLBACK,
 }
 #: what an upgrade does after the schema change of the same number
-_MIGRATION_STEPS = {3: _audit_config_states, 8: _allow_ended_statuses}
+_MIGRATION_STEPS = {3: _audit_config_states, 8: _allow_ended_statuses, 10: _allow_fallback_runs}
 
 
 @dataclass(frozen=True)
@@ -347,7 +369,8 @@ def now() -> str:
 class RunRecord:
     run_id: str
     week: str
-    #: 'weekly', or 'acceptance': a dry run of a model on real data that can never be exported
+    #: 'weekly'; 'acceptance': a dry run of a model on real data that can never be exported; 'fallback':
+    #: a list drawn at random from the eligible, with no model (its ``capacity`` is the size asked for)
     kind: str
     status: str
     started_at: str
@@ -605,7 +628,7 @@ class Ledger:
         run_id = ""
         try:
             with self.transaction() as db:
-                if kind == "weekly" and not again:
+                if kind in MAILING_KINDS and not again:
                     self._refuse_second_run(db, week)
                 run_id = self.next_run_id(week)
                 self._guard_runs(db, run_id)
@@ -623,7 +646,7 @@ class Ledger:
 
     def _refuse_second_run(self, db: sqlite3.Connection, week: str) -> None:
         rows = db.execute(
-            "SELECT run_id, status FROM runs WHERE week = ? AND kind = 'weekly'"
+            f"SELECT run_id, status FROM runs WHERE week = ? AND {_MAILING_SQL}"
             " AND status IN ('running', 'awaiting_approval') ORDER BY rowid",
             (week,),
         ).fetchall()
@@ -931,7 +954,7 @@ class Ledger:
         others = [
             r[0]
             for r in db.execute(
-                "SELECT run_id FROM runs WHERE week = ? AND run_id != ? AND status = 'awaiting_approval' AND kind = 'weekly'",
+                f"SELECT run_id FROM runs WHERE week = ? AND run_id != ? AND status = 'awaiting_approval' AND {_MAILING_SQL}",
                 (attempt.week, attempt.run_id),
             )
         ]

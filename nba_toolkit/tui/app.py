@@ -71,6 +71,12 @@ class NbaApp(App):
     #: the palette's main actions: (title, what it does, section, the screen action it runs there)
     MAIN_ACTIONS = (
         ("Run the week", "go to 2 Run and start the run on the newest snapshot", "run", "start"),
+        (
+            "Send a random list (no model)",
+            "go to 2 Run and draw eligible customers at random, for a week the model cannot be used",
+            "run",
+            "fallback",
+        ),
         ("Approve and export", "go to 5 Export and approve the run shown (asks first)", "export", "approve"),
         ("Find a customer", "go to 4 Review and type a relation number", "review", "lookup"),
     )

@@ -101,3 +101,32 @@ class ReasonDialog(ModalScreen[str | None]):
         self.app.push_screen(
             ConfirmDialog("Discard the reason?", "What you typed is not saved. Throw it away?", yes="Discard"), answered
         )
+
+
+class SizeDialog(ModalScreen[int | None]):
+    """Asks how many customers a list should have, starting from a default; Enter starts, Escape cancels."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, text: str, *, default: int) -> None:
+        super().__init__()
+        self.title_text = title
+        self.text = text
+        self.default = default
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(self.title_text, classes="dialog-title")
+            yield Static(self.text, classes="dialog-text", markup=False)
+            yield Input(value=str(self.default), placeholder="customers", id="size")
+            yield Static("Enter starts · Escape cancels", classes="dialog-hint")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        text = event.value.strip()
+        if not text.isdigit() or int(text) < 1:
+            self.notify("The size is a whole number of 1 or more customers.", severity="warning")
+            return
+        self.dismiss(int(text))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

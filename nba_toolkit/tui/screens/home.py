@@ -153,7 +153,8 @@ def status_table(status: HomeStatus) -> Table:
         )
     if status.pending_runs:
         verb = "awaits" if len(status.pending_runs) == 1 else "await"
-        table.add_row("Waiting", f"{', '.join(status.pending_runs)} {verb} review (4) and approval (5)")
+        waiting = ", ".join(status.run_name(run_id) for run_id in status.pending_runs)
+        table.add_row("Waiting", f"{waiting} {verb} review (4) and approval (5)")
     return table
 
 

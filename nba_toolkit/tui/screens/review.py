@@ -44,6 +44,7 @@ SHORT_REASON = {
     "excluded_investor": "investor",
     "excluded_no_consent": "no consent",
     "excluded_cooldown": "cooldown",
+    "not_drawn": "not drawn",
 }
 REASON_STYLE = {"selected_mailed": "green", "holdout": "cyan", "random_control": "orange1"}
 VIEW_CHOICES = (
@@ -470,11 +471,9 @@ def counts_table(summary: ReviewSummary) -> Table:
         table.add_row(
             Text(f"  excluded by the operator: {summary.operator_excluded:,}, flagged: {summary.flagged:,}", style="yellow"), ""
         )
-    table.add_row(Text("Expected conversions among the mailed (sum of their scores)"), f"{summary.expected_conversions:,.1f}")
-    table.add_row(
-        Text(f"Threshold {summary.threshold:.2%} · capacity {summary.capacity:,}", style="dim"),
-        "",
-    )
+    if summary.kind != "fallback":
+        table.add_row(Text("Expected conversions among the mailed (sum of their scores)"), f"{summary.expected_conversions:,.1f}")
+    table.add_row(Text(summary.how_chosen(), style="dim"), "")
     return table
 
 

@@ -1,6 +1,9 @@
 """Run: pick a snapshot and run the week, stage by stage, with the time each stage took; cancel at any time.
 
-The run itself is :func:`nba_toolkit.jobs.run.run_week` in a thread worker.
+The run itself is :func:`nba_toolkit.jobs.run.run_week` in a thread worker;
+``f`` asks for a size and draws a fallback list instead
+(:func:`nba_toolkit.jobs.fallback.run_fallback`: eligible customers at random,
+no model), for a week the engine is off or the model cannot be used.
 Cancelling sets the event it checks between stages: the run stops before
 the next stage, is recorded as cancelled, and nothing is written. A week
 that already has a run awaiting approval is run again only after the
@@ -24,7 +27,7 @@ from textual.message import Message
 from textual.widgets import Label, ProgressBar, Select, Static
 
 from nba_toolkit.tui.screens.base import SectionScreen, degraded_text
-from nba_toolkit.tui.screens.dialogs import ConfirmDialog
+from nba_toolkit.tui.screens.dialogs import ConfirmDialog, SizeDialog
 from nba_toolkit.words import plural
 
 if TYPE_CHECKING:
@@ -37,6 +40,14 @@ STAGES = (
     ("input checks", "Check the input"),
     ("score", "Score"),
     ("select", "Select"),
+    ("output checks", "Check the output"),
+    ("save", "Save for review"),
+)
+#: the stages of a fallback list (jobs/fallback.py), shown in the same rows
+FALLBACK_STAGES = (
+    ("load", "Load the snapshot"),
+    ("input checks", "Check the input"),
+    ("draw", "Draw at random"),
     ("output checks", "Check the output"),
     ("save", "Save for review"),
 )
@@ -60,6 +71,8 @@ class RunResult:
     to_acknowledge: list[str] = field(default_factory=list)
     #: one line on what changed against the week before; empty for a first week
     since_last_week: str = ""
+    #: a fallback list: the size asked for (None: the weekly run)
+    fallback: int | None = None
 
 
 class StageReached(Message):
@@ -76,6 +89,7 @@ class RunScreen(SectionScreen):
     SECTION = "run"
     BINDINGS = [
         Binding("s", "start", "Start run"),
+        Binding("f", "fallback", "Random list"),
         Binding("escape", "cancel_run", "Cancel run"),
         Binding("r", "reload", "Refresh list"),
     ]
@@ -85,6 +99,8 @@ class RunScreen(SectionScreen):
         self.cancel_event: threading.Event | None = None
         self.running = False
         self.stage_started: dict[int, float] = {}
+        #: the weekly capacity in nba.toml, the fallback list's size unless the operator types another
+        self.capacity = 0
 
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="run-body"):
@@ -92,11 +108,13 @@ class RunScreen(SectionScreen):
             yield Select([], prompt="Looking for snapshots…", id="snapshot", allow_blank=True)
             with Vertical(id="stages"):
                 for index, (_, label) in enumerate(STAGES):
-                    with Horizontal(classes="stage"):
-                        yield Label(label, classes="stage-name")
+                    with Horizontal(classes="stage", id=f"stage-{index}"):
+                        yield Label(label, classes="stage-name", id=f"name-{index}")
                         yield ProgressBar(total=1, show_eta=False, show_percentage=False, id=f"bar-{index}")
                         yield Label("", classes="stage-time", id=f"time-{index}")
-            yield Static("Press s to start the run on the chosen snapshot.", id="run-result")
+            yield Static(
+                "Press s to start the run on the chosen snapshot, f for a random list without the model.", id="run-result"
+            )
 
     def action_reload(self) -> None:
         self.reload()
@@ -112,13 +130,15 @@ class RunScreen(SectionScreen):
             self.nba.warm_up()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="snapshots", name="snapshots")
-    def find_snapshots(self) -> list[tuple[str, str]]:
+    def find_snapshots(self) -> tuple[list[tuple[str, str]], int]:
         with self.session.workspace() as workspace:
             files = workspace.snapshot_files()
-        return [(p.name, str(p)) for p in (*reversed(files.weekly.values()), *files.others)]
+            capacity = workspace.config.selection.capacity
+        return [(p.name, str(p)) for p in (*reversed(files.weekly.values()), *files.others)], capacity
 
     def job_done(self, name: str, result: Any) -> None:
         if name == "snapshots":
+            result, self.capacity = result
             select = self.query_one("#snapshot", Select)
             chosen = select.value
             select.set_options(result)
@@ -146,15 +166,41 @@ class RunScreen(SectionScreen):
             return
         self.start(Path(value), again=False)
 
-    def start(self, snapshot: Path, *, again: bool) -> None:
+    def action_fallback(self) -> None:
+        """Ask for the size of a random list, then draw it from the chosen snapshot's eligible customers."""
+        if self.running:
+            self.notify("A run is in progress; wait for it or cancel it (Escape).", severity="warning")
+            return
+        value = self.query_one("#snapshot", Select).value
+        if not isinstance(value, str):
+            self.notify("Choose a snapshot first.", severity="warning")
+            return
+        text = (
+            f"Draw customers at random from the eligible of {Path(value).name}, with no model: the usual exclusions "
+            "apply (consent, investors, cooldown, standing exclusions, rules). The list is reviewed and exported like "
+            "a weekly run and takes the week's one export; everyone on it is random control.\n\nHow many customers?"
+        )
+
+        def answered(size: int | None) -> None:
+            if size is not None:
+                self.start(Path(value), again=False, fallback=size)
+
+        self.app.push_screen(SizeDialog("A random list, without the model", text, default=self.capacity or 1), answered)
+
+    def start(self, snapshot: Path, *, again: bool, fallback: int | None = None) -> None:
+        stages = STAGES if fallback is None else FALLBACK_STAGES
         for index in range(len(STAGES)):
+            self.query_one(f"#stage-{index}").display = index < len(stages)
+            if index < len(stages):
+                self.query_one(f"#name-{index}", Label).update(stages[index][1])
             self.query_one(f"#bar-{index}", ProgressBar).update(total=1, progress=0)
             self.query_one(f"#time-{index}", Label).update("")
         self.stage_started = {}
         self.running = self.session.running = True
         self.cancel_event = threading.Event()
-        self.show(Text(f"Running on {snapshot.name}… (Escape cancels before the next stage)"))
-        self.run_week(snapshot, self.cancel_event, again)
+        what = "Running" if fallback is None else f"Drawing {plural(fallback, 'customer')} at random"
+        self.show(Text(f"{what} on {snapshot.name}… (Escape cancels before the next stage)"))
+        self.run_week(snapshot, self.cancel_event, again, fallback)
 
     def action_cancel_run(self) -> None:
         if self.running and self.cancel_event is not None:
@@ -162,9 +208,10 @@ class RunScreen(SectionScreen):
             self.show(Text("Cancelling: the run stops before its next stage and nothing is written…", style="yellow"))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="run", name="run")
-    def run_week(self, snapshot: Path, cancel: threading.Event, again: bool = False) -> RunResult:
+    def run_week(self, snapshot: Path, cancel: threading.Event, again: bool = False, fallback: int | None = None) -> RunResult:
         from nba_toolkit.core.acknowledgements import pending_warnings
         from nba_toolkit.errors import CheckBlocked, WeekAwaitsApproval
+        from nba_toolkit.jobs.fallback import run_fallback
         from nba_toolkit.jobs.run import Cancelled, run_week
 
         def progress(done: int, total: int, stage: str) -> None:
@@ -173,10 +220,24 @@ class RunScreen(SectionScreen):
         with self.session.workspace() as workspace:
             registry = self.session.registry(workspace)
             try:
-                outcome = run_week(workspace, registry, snapshot=snapshot, on_progress=progress, cancel=cancel, again=again)
+                if fallback is None:
+                    outcome = run_week(workspace, registry, snapshot=snapshot, on_progress=progress, cancel=cancel, again=again)
+                else:
+                    outcome = run_fallback(
+                        workspace, registry, size=fallback, snapshot=snapshot, on_progress=progress, cancel=cancel, again=again
+                    )
             except WeekAwaitsApproval as pending:
                 return RunResult(
-                    None, pending.week, "again", {}, 0, pending.message, [], pending=pending.pending, snapshot=str(snapshot)
+                    None,
+                    pending.week,
+                    "again",
+                    {},
+                    0,
+                    pending.message,
+                    [],
+                    pending=pending.pending,
+                    snapshot=str(snapshot),
+                    fallback=fallback,
                 )
             except CheckBlocked as blocked:
                 run = workspace.ledger.run(blocked.run_id) if blocked.run_id else None
@@ -199,7 +260,8 @@ class RunScreen(SectionScreen):
                 [],
                 degraded=outcome.degraded,
                 to_acknowledge=to_acknowledge,
-                since_last_week=since_last_week(workspace, registry, outcome.run_id),
+                since_last_week="" if fallback is not None else since_last_week(workspace, registry, outcome.run_id),
+                fallback=fallback,
             )
 
     def on_stage_reached(self, message: StageReached) -> None:
@@ -241,13 +303,21 @@ class RunScreen(SectionScreen):
         c = result.counts
         mailed = c.get("selected_mailed", 0) + c.get("random_control", 0)
         text = Text()
-        text.append(f"Run {result.run_id} for {result.week} is ready for review. ", style="bold green")
-        text.append(
-            f"{plural(result.rows_in, 'customer')} in the snapshot; "
-            f"{c.get('selected_mailed', 0) + c.get('holdout', 0):,} selected, "
-            f"{c.get('holdout', 0):,} of them held out; {c.get('random_control', 0):,} mailed at random; "
-            f"{mailed:,} to be mailed.\n"
-        )
+        if result.fallback is not None:
+            text.append(f"Fallback list {result.run_id} for {result.week} is ready for review. ", style="bold green")
+            text.append(
+                f"{plural(result.rows_in, 'customer')} in the snapshot; {mailed:,} of the "
+                f"{mailed + c.get('not_drawn', 0):,} eligible drawn at random ({result.fallback:,} asked for), "
+                "no model; all of them random control.\n"
+            )
+        else:
+            text.append(f"Run {result.run_id} for {result.week} is ready for review. ", style="bold green")
+            text.append(
+                f"{plural(result.rows_in, 'customer')} in the snapshot; "
+                f"{c.get('selected_mailed', 0) + c.get('holdout', 0):,} selected, "
+                f"{c.get('holdout', 0):,} of them held out; {c.get('random_control', 0):,} mailed at random; "
+                f"{mailed:,} to be mailed.\n"
+            )
         if result.degraded:
             text.append(degraded_text(result.degraded))
         if result.to_acknowledge:
@@ -280,7 +350,7 @@ class RunScreen(SectionScreen):
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self.start(Path(result.snapshot), again=True)
+                self.start(Path(result.snapshot), again=True, fallback=result.fallback)
 
         self.app.push_screen(ConfirmDialog(f"Run {result.week} again?", text, yes="Run again", warning=True), answered)
 

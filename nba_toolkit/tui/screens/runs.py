@@ -73,7 +73,7 @@ class RunsScreen(SectionScreen):
             counts = r.counts or {}
             mailed = r.mailed
             table.add_row(
-                r.run_id,
+                Text(r.run_id) + Text(" fallback", style="yellow") if r.kind == "fallback" else r.run_id,
                 r.week,
                 Text(r.status.replace("_", " "), style=STATUS_STYLE.get(r.status, "")),
                 r.started_at[:16].replace("T", " "),
@@ -168,6 +168,7 @@ def run_text(
     line("  SHA-256", run.snapshot_sha256)
     line("  rows", f"{run.rows_in:,}" if run.rows_in is not None else None)
     line("  dropped", ", ".join(run.dropped_columns))
+    line("Kind", f"fallback list: {run.capacity or 0:,} asked for, drawn at random, no model" if run.kind == "fallback" else None)
     line("Engine", f"{run.engine} {run.engine_version}" if run.engine else None)
     line("Model", run.model_id)
     line("  SHA-256", run.model_sha256)
