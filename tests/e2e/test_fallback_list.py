@@ -107,7 +107,7 @@ def test_the_size_is_honoured_and_the_draw_is_the_same_for_the_same_run(
     assert selection["score"].null_count() == selection.height, "nothing was scored"
     assert mailed["p_random_control"].unique().to_list() == [pytest.approx(SIZE / eligible)]
     skipped = {c["check"] for c in run["checks"] if c["status"] == "skipped"}
-    assert skipped == {"feature_drift", "market_regime", "category_levels", "score_drift"}
+    assert skipped == {"feature_drift", "market_regime", "market_second_source", "category_levels", "score_drift"}
 
     # the same run, recomputed from the ledger, draws the same customers
     code, out = cli(capsys, "replay", run["run_id"], "--workspace", str(ws.root), "--json")
