@@ -9,6 +9,7 @@ exclusions at review) and hands them over.
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -62,7 +63,7 @@ def import_outcomes(workspace: Workspace, path: Path) -> OutcomesImport:
     """Validate an outcomes file like any input and store it in the ledger (idempotent)."""
     config = workspace.config
     loaded = load_snapshot(Path(path), mapping=config.columns, denylist=config.denylist, schema=OUTCOME_SCHEMA)
-    frame = validated_outcomes(loaded.frame, file=str(path), names=_file_names(loaded, config.columns))
+    frame = validated_outcomes(loaded.frame, file=str(path), names=file_names(loaded, config.columns))
     counts = workspace.ledger.import_outcomes(
         frame.select("customer_id", pl.col("opened_date").cast(pl.String), "invested_amount").iter_rows(),
         source=str(Path(path).resolve()),
@@ -81,8 +82,11 @@ def import_outcomes(workspace: Workspace, path: Path) -> OutcomesImport:
     )
 
 
-def _file_names(loaded: Snapshot, mapping: dict[str, str]) -> dict[str, str]:
-    """Canonical name -> the file's own column name, so a message names the column the operator sees."""
+def file_names(loaded: Snapshot, mapping: dict[str, str], canonical: Iterable[str] = OUTCOME_SCHEMA) -> dict[str, str]:
+    """Canonical name -> the file's own column name, so a message names the column the operator sees.
+
+    A name the file does not have comes back as the workspace maps it.
+    """
     if loaded.dialect.get("format") == "csv":
         first = loaded.path.read_bytes().split(b"\n", 1)[0].decode(loaded.dialect["encoding"]).rstrip("\r")
         header = next(csv.reader([first], delimiter=loaded.dialect["delimiter"]))
@@ -90,9 +94,9 @@ def _file_names(loaded: Snapshot, mapping: dict[str, str]) -> dict[str, str]:
         header = list(pl.scan_parquet(loaded.path).collect_schema())
     by_norm = {h.strip().casefold(): h.strip() for h in header}
     names = {}
-    for canonical in OUTCOME_SCHEMA:
-        wanted = mapping.get(canonical, canonical)
-        names[canonical] = by_norm.get(wanted.casefold(), by_norm.get(canonical.casefold(), wanted))
+    for name in canonical:
+        wanted = mapping.get(name, name)
+        names[name] = by_norm.get(wanted.casefold(), by_norm.get(name.casefold(), wanted))
     return names
 
 
@@ -109,7 +113,7 @@ def workspace_outcomes(workspace: Workspace) -> Outcomes:
     elif workspace.outcomes_path.is_file():
         config = workspace.config
         loaded = load_snapshot(workspace.outcomes_path, mapping=config.columns, denylist=config.denylist, schema=OUTCOME_SCHEMA)
-        frame = validated_outcomes(loaded.frame, file=str(workspace.outcomes_path), names=_file_names(loaded, config.columns))
+        frame = validated_outcomes(loaded.frame, file=str(workspace.outcomes_path), names=file_names(loaded, config.columns))
         source = f"{workspace.outcomes_path} (no outcomes imported yet)"
     else:
         raise UsageError(
