@@ -18,7 +18,8 @@ from typing import Any
 import polars as pl
 
 from nba_toolkit.config import Config
-from nba_toolkit.core.evaluation import Evaluation, evaluate_runs
+from nba_toolkit.core import ids as relation_numbers
+from nba_toolkit.core.evaluation import Evaluation, contacted_outside, evaluate_runs
 from nba_toolkit.core.files import sha256_of
 from nba_toolkit.core.mailing import MailingEvaluation, evaluate_mailing
 from nba_toolkit.core.memory import refuse_evaluation_too_large
@@ -130,11 +131,14 @@ class RunsEvaluation:
     evaluation: Evaluation
     outcomes_source: str
     excluded_by_operator: dict[str, int]
+    #: per group, the evaluated customers also mailed outside the toolkit within their window (they stay in)
+    contacted_outside: dict[str, int]
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "outcomes": self.outcomes_source,
             "excluded_by_operator": self.excluded_by_operator,
+            "contacted_outside": self.contacted_outside,
             **self.evaluation.to_dict(),
         }
 
@@ -170,8 +174,19 @@ def evaluate_workspace(
                 "p_random_control",
             )
         )
-    evaluation = evaluate_runs(pl.concat(frames), outcomes.frame, window_weeks=window_weeks, known_until=outcomes.known_until)
-    return RunsEvaluation(evaluation=evaluation, outcomes_source=outcomes.source, excluded_by_operator=operator_excluded)
+    selections = pl.concat(frames)
+    evaluation = evaluate_runs(selections, outcomes.frame, window_weeks=window_weeks, known_until=outcomes.known_until)
+    outside = pl.DataFrame(
+        workspace.ledger.outside_contacts(), schema={"customer_id": pl.String, "contact_date": pl.String}, orient="row"
+    )
+    # an older ledger may hold relation numbers in another form (see core/ids.py)
+    outside = outside.with_columns(relation_numbers.in_form(outside["customer_id"]), pl.col("contact_date").str.to_date())
+    return RunsEvaluation(
+        evaluation=evaluation,
+        outcomes_source=outcomes.source,
+        excluded_by_operator=operator_excluded,
+        contacted_outside=contacted_outside(selections, outside, window_weeks=window_weeks),
+    )
 
 
 def exported_runs(workspace: Workspace, *, from_week: str | None = None, to_week: str | None = None) -> list[RunRecord]:
