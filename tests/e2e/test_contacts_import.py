@@ -19,6 +19,7 @@ import polars as pl
 import pytest
 
 from nba_toolkit.cli import main
+from nba_toolkit.tui.screens.review import other_weeks, other_weeks_text
 from nba_toolkit.workspace import Workspace
 
 WEEK = "2026-W47"
@@ -206,7 +207,7 @@ def test_the_bank_s_own_names_and_dialect(
 
 
 def test_the_customer_history_shows_the_imported_campaign(first_run, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    ws, _, _, customers = first_run
+    ws, run_id, _, customers = first_run
     path = contacts_file(tmp_path / "mailing.csv", [f"{customers[0]},{IN_WEEK},PENSION-Q4"])
     assert nba(capsys, ws, "contacts", "import", str(path))[0] == 0
     code, text = nba_text(capsys, ws, "customer-history", customers[0])
@@ -217,6 +218,34 @@ def test_the_customer_history_shows_the_imported_campaign(first_run, tmp_path: P
     assert [(m["contact_date"], m["week"], m["group"], m["campaign"], m["run_id"]) for m in outside] == [
         (IN_WEEK, WEEK, "outside", "PENSION-Q4", None)
     ]
+    # the Review screen's customer panel, under "Other weeks"
+    panel = other_weeks_text(other_weeks(ws, customers[0], run_id)).plain
+    assert f"{WEEK}  mailed outside the toolkit on {IN_WEEK} by campaign PENSION-Q4" in panel
+
+
+def test_a_campaign_or_an_import_record_changed_by_hand_is_found_by_verify(
+    sample_workspace: Workspace, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = contacts_file(tmp_path / "mailing.csv", ["10000001,2026-11-16,PENSION-Q4"])
+    assert nba(capsys, sample_workspace, "contacts", "import", str(path))[0] == 0
+    for edit, problem in (
+        ("UPDATE contacts SET campaign = 'OTHER' WHERE campaign = 'PENSION-Q4'", "the contacts imported from 'contacts import"),
+        ("UPDATE contact_imports SET imported_by = 'someone else'", "contacts import #1 differs from its audit record"),
+    ):
+        db = sqlite3.connect(sample_workspace.ledger.path)
+        db.execute(edit)
+        db.commit()
+        db.close()
+        code, verified = nba(capsys, sample_workspace, "audit", "verify")
+        assert code == 4 and any(problem in p for p in verified["problems"]), verified
+        # a later import records only its own contacts: the edit is not laundered, verify still finds it
+        again = contacts_file(tmp_path / f"again-{len(edit)}.csv", [f"1000000{len(edit) % 7 + 2},2026-11-16,PENSION-Q4"])
+        assert nba(capsys, sample_workspace, "contacts", "import", str(again))[0] == 0
+        code, verified = nba(capsys, sample_workspace, "audit", "verify")
+        assert code == 4 and any(problem in p for p in verified["problems"]), verified
+    # and a run, which needs an intact ledger, is refused
+    code, refused = nba(capsys, sample_workspace, "run", "--week", WEEK)
+    assert code == 4 and "changed outside the toolkit" in refused["error"], refused
 
 
 def test_the_installed_command_imports_and_the_ledger_verifies(sample_workspace: Workspace, tmp_path: Path) -> None:
