@@ -7,8 +7,10 @@ a snapshot and goes through the same loader (column mapping, denylist,
 relation numbers in one form, whole-file types); this module adds what only
 contacts need:
 
-* every row has a contact date, and none lies after today: a contact that has
-  not happened yet would keep its customer out of weeks it says nothing about;
+* the file holds at least one contact (an empty extract is a broken one);
+* every row has a contact date, and none lies after today: a contact that
+  has not happened yet would keep its customer out of weeks it says nothing
+  about;
 * every row names its campaign, from the file or from ``--campaign``;
 * the same customer, day and campaign written twice is one contact, so a file
   that repeats rows (an extract joined once too often) is not refused for it.
@@ -41,6 +43,8 @@ def validated_contacts(
     ``campaign`` fills the rows whose campaign is empty, and is the campaign
     of every row when the file has no campaign column.
     """
+    if frame.is_empty():
+        raise BadInput("holds no contacts, only a header", file=file, hint="Check the extract that wrote the file.")
     if "campaign" not in frame.columns:
         if campaign is None:
             name = names.get("campaign", "campaign")

@@ -176,6 +176,10 @@ def test_a_missing_column_or_campaign(sample_workspace: Workspace, tmp_path: Pat
     code, result = nba(capsys, sample_workspace, "contacts", "import", str(no_date))
     assert code == 4 and str(no_date) in result["error"] and "required column 'contact_date' is missing" in result["error"]
 
+    empty = contacts_file(tmp_path / "empty.csv", [])
+    code, result = nba(capsys, sample_workspace, "contacts", "import", str(empty))
+    assert code == 4 and str(empty) in result["error"] and "holds no contacts" in result["error"], result
+
     no_campaign = contacts_file(tmp_path / "no-campaign.csv", ["10000001,2026-11-16"], header="RELATION_NO,CONTACT_DATE")
     code, result = nba(capsys, sample_workspace, "contacts", "import", str(no_campaign))
     assert code == 4 and "column 'campaign' is missing and --campaign does not name the campaign" in result["error"]
