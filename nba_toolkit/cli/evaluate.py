@@ -8,7 +8,7 @@ from typing import Any
 
 from nba_toolkit.cli.app import Commands, Output, escape, number, open_workspace, workspace_dir
 from nba_toolkit.errors import EXIT_OK, UsageError
-from nba_toolkit.words import plural
+from nba_toolkit.words import group_name, plural
 
 
 def add_commands(commands: Commands) -> None:
@@ -234,6 +234,18 @@ def _evaluate_file(args: argparse.Namespace, out: Output) -> int:
     return EXIT_OK
 
 
+def _print_contacted_outside(out: Output, counts: dict[str, int]) -> None:
+    """How many evaluated customers another campaign mailed within their window; they stay in their groups."""
+    total = sum(counts.values())
+    if not total:
+        return
+    parts = ", ".join(f"{n:,} {group_name(group)}" for group, n in counts.items() if n)
+    out.say(
+        f"Mailed outside the toolkit within their window: {plural(total, 'evaluated customer')} ({parts}). They stay "
+        "in their groups, so the uplift compares this mailing with the bank's usual mail, other campaigns included."
+    )
+
+
 def _print_evaluation(out: Output, data: dict[str, Any]) -> None:
     from rich.table import Table
 
@@ -243,6 +255,7 @@ def _print_evaluation(out: Output, data: dict[str, Any]) -> None:
         f"{plural(data['window_weeks'], 'week')} of the run's week."
     )
     out.say(f"Outcomes: {escape(data['outcomes'])}, known until {data['outcomes_known_until']}.")
+    _print_contacted_outside(out, data["contacted_outside"])
     if data["open_runs"]:
         out.say(f"Still open (window not over, left out of the totals): {', '.join(data['open_runs'])}")
     table = Table(title="Per run: conversion rate of the mailed and the held out, and the uplift with its 95% interval")

@@ -65,10 +65,17 @@ def _print_story(out: Output, story: CustomerStory) -> None:
         until = f" until {event['until']}" if event["until"] else ""
         out.say(f"{verb}{until} by {escape(event['made_by'])} on {event['made_at'][:10]}: {escape(event['reason'])}")
     outside = [m for m in story.mailings if m.run_id is None]
-    if outside:
-        weeks = ", ".join(m.week for m in outside)
-        sources = ", ".join(sorted({m.source for m in outside}))
+    earlier = [m for m in outside if m.campaign is None]
+    if earlier:
+        weeks = ", ".join(m.week for m in earlier)
+        sources = ", ".join(sorted({m.source for m in earlier}))
         out.say(f"Mailed outside the toolkit ({escape(sources)}): {weeks}")
+    for mailing in outside:
+        if mailing.campaign is not None:
+            out.say(
+                f"Mailed outside the toolkit on {mailing.contact_date} ({mailing.week}) by campaign "
+                f"{escape(mailing.campaign)} (imported: {escape(mailing.source)})"
+            )
     _print_outcomes(out, story)
 
 

@@ -299,6 +299,33 @@ def evaluate_runs(
     )
 
 
+def contacted_outside(selections: pl.DataFrame, contacts: pl.DataFrame, *, window_weeks: int) -> dict[str, int]:
+    """Per evaluation group, the evaluated customers (one per run) also mailed outside the toolkit in the window.
+
+    ``contacts`` holds the contacts no run of the toolkit made (``customer_id``
+    as text, ``contact_date``), such as another campaign's mailing imported
+    with ``contacts import``. These customers stay in their groups: the
+    groups were drawn at random before anyone knew of the other mailing, and
+    dropping them afterwards from the controls alone would compare groups no
+    longer drawn alike. The uplift therefore measures the toolkit's mail
+    against the bank's usual mail, other campaigns included; these counts say
+    how much of a control group was not left alone (docs/evaluation.md).
+    """
+    rows = selections.select(SELECTION_COLUMNS).filter(pl.col("reason").is_in(list(GROUP_OF_REASON)))
+    outside = contacts.select(pl.col("customer_id").cast(pl.String), "contact_date")
+    hits = (
+        rows.with_columns(pl.col("customer_id").cast(pl.String))
+        .join(outside, on="customer_id")
+        .filter(
+            (pl.col("contact_date") >= pl.col("week_start"))
+            & (pl.col("contact_date") < pl.col("week_start") + pl.duration(weeks=window_weeks))
+        )
+        .unique(["run_id", "customer_id"])
+    )
+    found = dict(hits.group_by(pl.col("reason").replace_strict(GROUP_OF_REASON)).len().iter_rows())
+    return {group: int(found.get(group, 0)) for group in GROUPS}
+
+
 def holdout_share(rows: pl.DataFrame) -> HoldoutShare:
     """The realised holdout share of the selected, and its z against the recorded probabilities."""
     selected = rows.filter(pl.col("group").is_in(["mailed_by_model", "holdout"]))

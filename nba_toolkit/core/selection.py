@@ -165,7 +165,7 @@ def cooldown_contacts(ledger: Ledger, week_start: date, cooldown_weeks: int, *, 
     """
     first = cooldown_start(week_start, cooldown_weeks)
     known = {customer for customer, _ in ledger.contacted_since(first, upto=upto)}
-    within = [row for row in ledger.contacts_between(first, week_start + timedelta(weeks=1)) if row[0] in known]
+    within = [row for row in ledger.contacts_between(first, week_start + timedelta(weeks=1), upto=upto) if row[0] in known]
     contacts = pl.DataFrame(within, schema={"customer_id": pl.String, "week_start": pl.String}, orient="row")
     # An older ledger may hold relation numbers in another form (see core/ids.py).
     return (

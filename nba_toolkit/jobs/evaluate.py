@@ -9,6 +9,7 @@ exclusions at review) and hands them over.
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -17,7 +18,8 @@ from typing import Any
 import polars as pl
 
 from nba_toolkit.config import Config
-from nba_toolkit.core.evaluation import Evaluation, evaluate_runs
+from nba_toolkit.core import ids as relation_numbers
+from nba_toolkit.core.evaluation import Evaluation, contacted_outside, evaluate_runs
 from nba_toolkit.core.files import sha256_of
 from nba_toolkit.core.mailing import MailingEvaluation, evaluate_mailing
 from nba_toolkit.core.memory import refuse_evaluation_too_large
@@ -62,7 +64,7 @@ def import_outcomes(workspace: Workspace, path: Path) -> OutcomesImport:
     """Validate an outcomes file like any input and store it in the ledger (idempotent)."""
     config = workspace.config
     loaded = load_snapshot(Path(path), mapping=config.columns, denylist=config.denylist, schema=OUTCOME_SCHEMA)
-    frame = validated_outcomes(loaded.frame, file=str(path), names=_file_names(loaded, config.columns))
+    frame = validated_outcomes(loaded.frame, file=str(path), names=file_names(loaded, config.columns))
     counts = workspace.ledger.import_outcomes(
         frame.select("customer_id", pl.col("opened_date").cast(pl.String), "invested_amount").iter_rows(),
         source=str(Path(path).resolve()),
@@ -81,8 +83,11 @@ def import_outcomes(workspace: Workspace, path: Path) -> OutcomesImport:
     )
 
 
-def _file_names(loaded: Snapshot, mapping: dict[str, str]) -> dict[str, str]:
-    """Canonical name -> the file's own column name, so a message names the column the operator sees."""
+def file_names(loaded: Snapshot, mapping: dict[str, str], canonical: Iterable[str] = OUTCOME_SCHEMA) -> dict[str, str]:
+    """Canonical name -> the file's own column name, so a message names the column the operator sees.
+
+    A name the file does not have comes back as the workspace maps it.
+    """
     if loaded.dialect.get("format") == "csv":
         first = loaded.path.read_bytes().split(b"\n", 1)[0].decode(loaded.dialect["encoding"]).rstrip("\r")
         header = next(csv.reader([first], delimiter=loaded.dialect["delimiter"]))
@@ -90,9 +95,9 @@ def _file_names(loaded: Snapshot, mapping: dict[str, str]) -> dict[str, str]:
         header = list(pl.scan_parquet(loaded.path).collect_schema())
     by_norm = {h.strip().casefold(): h.strip() for h in header}
     names = {}
-    for canonical in OUTCOME_SCHEMA:
-        wanted = mapping.get(canonical, canonical)
-        names[canonical] = by_norm.get(wanted.casefold(), by_norm.get(canonical.casefold(), wanted))
+    for name in canonical:
+        wanted = mapping.get(name, name)
+        names[name] = by_norm.get(wanted.casefold(), by_norm.get(name.casefold(), wanted))
     return names
 
 
@@ -109,7 +114,7 @@ def workspace_outcomes(workspace: Workspace) -> Outcomes:
     elif workspace.outcomes_path.is_file():
         config = workspace.config
         loaded = load_snapshot(workspace.outcomes_path, mapping=config.columns, denylist=config.denylist, schema=OUTCOME_SCHEMA)
-        frame = validated_outcomes(loaded.frame, file=str(workspace.outcomes_path), names=_file_names(loaded, config.columns))
+        frame = validated_outcomes(loaded.frame, file=str(workspace.outcomes_path), names=file_names(loaded, config.columns))
         source = f"{workspace.outcomes_path} (no outcomes imported yet)"
     else:
         raise UsageError(
@@ -126,11 +131,14 @@ class RunsEvaluation:
     evaluation: Evaluation
     outcomes_source: str
     excluded_by_operator: dict[str, int]
+    #: per group, the evaluated customers also mailed outside the toolkit within their window (they stay in)
+    contacted_outside: dict[str, int]
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "outcomes": self.outcomes_source,
             "excluded_by_operator": self.excluded_by_operator,
+            "contacted_outside": self.contacted_outside,
             **self.evaluation.to_dict(),
         }
 
@@ -166,8 +174,19 @@ def evaluate_workspace(
                 "p_random_control",
             )
         )
-    evaluation = evaluate_runs(pl.concat(frames), outcomes.frame, window_weeks=window_weeks, known_until=outcomes.known_until)
-    return RunsEvaluation(evaluation=evaluation, outcomes_source=outcomes.source, excluded_by_operator=operator_excluded)
+    selections = pl.concat(frames)
+    evaluation = evaluate_runs(selections, outcomes.frame, window_weeks=window_weeks, known_until=outcomes.known_until)
+    outside = pl.DataFrame(
+        workspace.ledger.outside_contacts(), schema={"customer_id": pl.String, "contact_date": pl.String}, orient="row"
+    )
+    # an older ledger may hold relation numbers in another form (see core/ids.py)
+    outside = outside.with_columns(relation_numbers.in_form(outside["customer_id"]), pl.col("contact_date").str.to_date())
+    return RunsEvaluation(
+        evaluation=evaluation,
+        outcomes_source=outcomes.source,
+        excluded_by_operator=operator_excluded,
+        contacted_outside=contacted_outside(selections, outside, window_weeks=window_weeks),
+    )
 
 
 def exported_runs(workspace: Workspace, *, from_week: str | None = None, to_week: str | None = None) -> list[RunRecord]:

@@ -57,6 +57,8 @@ class Mailing:
     group: str
     run_id: str | None
     source: str
+    #: the campaign of a contact imported from a contacts file (``contacts import``); None for the toolkit's own
+    campaign: str | None = None
 
 
 @dataclass(frozen=True)
@@ -137,8 +139,10 @@ def _mailings(workspace: Workspace, cid: str) -> list[Mailing]:
     """
     db = connect_read_only(workspace.ledger.path)
     try:
+        # the campaign came with schema 11; an older ledger read as it is has none
+        campaign = "campaign" if db.execute("PRAGMA user_version").fetchone()[0] >= 11 else "NULL"
         rows = db.execute(
-            "SELECT week, contact_date, grp, run_id, source FROM contacts"
+            f"SELECT week, contact_date, grp, run_id, source, {campaign} FROM contacts"
             " WHERE customer_id = ? OR (? NOT GLOB '*[^0-9]*' AND ltrim(customer_id, '0') = ltrim(?, '0'))"
             " ORDER BY week_start, contact_date",
             (cid, cid, cid),

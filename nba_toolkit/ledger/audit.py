@@ -1,7 +1,7 @@
 """Tamper evidence for the ledger (R-G2): an append-only chain of record hashes.
 
 Every write that changes a run, a model, the configuration history or the
-imported contact history appends an audit record in the same transaction:
+imported contact history (and the record of each contacts file imported) appends an audit record in the same transaction:
 the record's full content as canonical JSON, its SHA-256, and a hash that
 chains it to the previous audit record. ``verify`` then checks two things:
 
@@ -253,18 +253,24 @@ def _reviews(db: sqlite3.Connection, run_id: str) -> list[dict[str, Any]]:
     return [_plain(r) for r in rows]
 
 
-def _contacts_digest(db: sqlite3.Connection, where: str, params: tuple[Any, ...], order: str) -> dict[str, Any]:
-    """``_digest`` of the contact rows (customer, date, week, week start, group) that ``where`` selects.
+#: the contact columns a digest covers; an import of a contacts file (schema 11) adds the campaign
+_CONTACT_COLUMNS = "customer_id, contact_date, week, week_start, grp"
+
+
+def _contacts_digest(
+    db: sqlite3.Connection, where: str, params: tuple[Any, ...], order: str, columns: str = _CONTACT_COLUMNS
+) -> dict[str, Any]:
+    """``_digest`` of the contact rows (customer, date, week, week start, group; or ``columns``) that ``where`` selects.
 
     SQLite writes the canonical JSON itself: a run holds thousands of
     contacts and every audited write of it digests them, so this keeps a
     write and ``verify`` fast. Text SQLite would escape differently from
     Python (a backslash, anything beyond ASCII) is digested in Python.
     """
-    select = f"SELECT customer_id, contact_date, week, week_start, grp FROM contacts WHERE {where} ORDER BY {order}"
+    select = f"SELECT {columns} FROM contacts WHERE {where} ORDER BY {order}"
     text, rows = db.execute(
         f"SELECT '[' || COALESCE(group_concat(j, ','), '') || ']', COUNT(*)"
-        f" FROM (SELECT json_array(customer_id, contact_date, week, week_start, grp) AS j FROM ({select}))",
+        f" FROM (SELECT json_array({columns}) AS j FROM ({select}))",
         params,
     ).fetchone()
     if not text.isascii() or "\\" in text:
@@ -314,10 +320,26 @@ def config_state_content(db: sqlite3.Connection, state_id: str) -> dict[str, Any
 
 
 def contact_import_content(db: sqlite3.Connection, source: str) -> dict[str, Any] | None:
-    digest = _contacts_digest(db, "run_id IS NULL AND source = ?", (source,), "customer_id, week_start, grp")
+    """Imported contacts of one source; those of a contacts file (``contacts import``) with their campaign."""
+    from_file = (
+        db.execute("PRAGMA user_version").fetchone()[0] >= 11
+        and db.execute("SELECT 1 FROM contact_imports WHERE source = ?", (source,)).fetchone()
+    )
+    columns, order = (
+        (f"{_CONTACT_COLUMNS}, campaign", "customer_id, contact_date, campaign")
+        if from_file
+        else (_CONTACT_COLUMNS, "customer_id, week_start, grp")
+    )
+    digest = _contacts_digest(db, "run_id IS NULL AND source = ?", (source,), order, columns)
     if not digest["rows"]:
         return None
     return {"source": source, **digest}
+
+
+def contact_file_content(db: sqlite3.Connection, import_id: str) -> dict[str, Any] | None:
+    """The record of one contacts file imported: which file, its SHA-256, how many rows, campaigns, who, when."""
+    row = db.execute("SELECT * FROM contact_imports WHERE id = ?", (int(import_id),)).fetchone()
+    return None if row is None else _plain(row)
 
 
 def export_content(db: sqlite3.Connection, attempt_id: str) -> dict[str, Any] | None:
@@ -343,6 +365,7 @@ _CONTENT = {
     "config_change": config_change_content,
     "config_state": config_state_content,
     "contact_import": contact_import_content,
+    "contact_file": contact_file_content,
 }
 
 #: the table rows each kind of audit record stands for: (kind, SQL listing the subjects)
@@ -354,11 +377,12 @@ _SUBJECTS = {
     "config_state": "SELECT CAST(id AS TEXT) FROM config_state",
     "contact_import": "SELECT DISTINCT source FROM contacts WHERE run_id IS NULL",
     "suppression": "SELECT CAST(id AS TEXT) FROM suppressions",
+    "contact_file": "SELECT CAST(id AS TEXT) FROM contact_imports",
 }
 
 
 #: kinds of record that began with a later schema: a ledger read at an older schema has none yet
-AUDITED_SINCE = {"export": 2, "config_state": 3, "suppression": 6}
+AUDITED_SINCE = {"export": 2, "config_state": 3, "suppression": 6, "contact_file": 11}
 
 
 @dataclass
@@ -462,6 +486,7 @@ def _name(kind: str, subject: str) -> str:
         "config_state": f"the recorded state #{subject} of the configuration files",
         "contact_import": f"the contacts imported from '{subject}'",
         "suppression": f"standing exclusion event #{subject}",
+        "contact_file": f"contacts import #{subject}",
     }[kind]
 
 

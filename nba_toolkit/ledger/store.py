@@ -35,7 +35,7 @@ from nba_toolkit.core.liveness import Hold, hold, is_held
 from nba_toolkit.errors import BadInput, NbaError, ReadOnlyWorkspace, UsageError, WeekAwaitsApproval, not_writable
 from nba_toolkit.ledger import audit
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 
 #: the kinds of run that may mail a week (an acceptance run never does); a week is mailed by one run at most
 MAILING_KINDS = ("weekly", "fallback")
@@ -280,6 +280,25 @@ CREATE INDEX reviews_run ON reviews(run_id, id);
 ALTER TABLE runs ADD COLUMN unreviewed_export INTEGER
 """
 
+#: schema 11: contacts made outside the toolkit are imported from a file (``contacts import``): each contact keeps
+#: its campaign, and each import is recorded (file, SHA-256, rows, campaigns, who, when) so that importing the
+#: same file again changes nothing; the contacts' ``source`` names their import
+_SCHEMA_V11_CONTACT_IMPORTS = """
+ALTER TABLE contacts ADD COLUMN campaign TEXT;
+CREATE TABLE contact_imports (
+    id           INTEGER PRIMARY KEY,
+    file         TEXT NOT NULL,
+    sha256       TEXT NOT NULL UNIQUE,
+    source       TEXT NOT NULL UNIQUE,
+    rows_in_file INTEGER NOT NULL,
+    added        INTEGER NOT NULL,
+    known        INTEGER NOT NULL,
+    campaigns    TEXT NOT NULL,
+    imported_by  TEXT NOT NULL,
+    imported_at  TEXT NOT NULL
+)
+"""
+
 _STATUSES_V1 = "'awaiting_approval', 'exported')"
 _STATUSES_V8 = "'awaiting_approval', 'exported', 'cancelled', 'withdrawn')"
 
@@ -335,6 +354,7 @@ _MIGRATIONS = {
     8: _SCHEMA_V8_WITHDRAWN,
     9: _SCHEMA_V9_REVIEWS,
     10: _SCHEMA_V10_FALLBACK,
+    11: _SCHEMA_V11_CONTACT_IMPORTS,
 }
 #: what an upgrade does after the schema change of the same number
 _MIGRATION_STEPS = {3: _audit_config_states, 8: _allow_ended_statuses, 10: _allow_fallback_runs}
@@ -1280,6 +1300,68 @@ class Ledger:
         row = self._db.execute("SELECT MIN(contact_date) FROM contacts WHERE run_id = ?", (run_id,)).fetchone()
         return row[0] if row else None
 
+    def import_contact_file(
+        self,
+        rows: Iterable[tuple[str, str, str, str, str]],
+        *,
+        group: str,
+        file: str,
+        sha256: str,
+        rows_in_file: int,
+        by: str,
+    ) -> tuple[dict[str, Any], bool]:
+        """Record a file of contacts made outside the toolkit (customer id, contact date, week, week start, campaign).
+
+        All or nothing, with its audit records, in one transaction. A file
+        imported before (the same SHA-256) changes nothing: its earlier import
+        comes back with ``False``. A contact an earlier import already holds
+        (same customer, day and campaign) is counted as known, not added twice.
+        """
+        stamp = now()
+        source = f"contacts import {sha256[:16]} ({file})"
+        with self.transaction() as db:
+            earlier = db.execute("SELECT * FROM contact_imports WHERE sha256 = ?", (sha256,)).fetchone()
+            if earlier is not None:
+                return _contact_import(earlier), False
+            audit.guard(db, "contact_import", source)
+            db.execute(
+                "CREATE TEMP TABLE incoming (customer_id TEXT NOT NULL, contact_date TEXT NOT NULL, week TEXT NOT NULL,"
+                " week_start TEXT NOT NULL, campaign TEXT NOT NULL, PRIMARY KEY (customer_id, contact_date, campaign))"
+            )
+            try:
+                db.executemany("INSERT INTO incoming VALUES (?, ?, ?, ?, ?)", rows)
+                total = db.execute("SELECT COUNT(*) FROM incoming").fetchone()[0]
+                campaigns = json.dumps([r[0] for r in db.execute("SELECT DISTINCT campaign FROM incoming ORDER BY campaign")])
+                added = db.execute(
+                    "INSERT INTO contacts (customer_id, contact_date, week, week_start, grp, run_id, source, campaign)"
+                    " SELECT customer_id, contact_date, week, week_start, ?, NULL, ?, campaign FROM incoming i"
+                    " WHERE NOT EXISTS (SELECT 1 FROM contacts c WHERE c.run_id IS NULL AND c.customer_id = i.customer_id"
+                    " AND c.contact_date = i.contact_date AND c.campaign = i.campaign)",
+                    (group, source),
+                ).rowcount
+            finally:
+                db.execute("DROP TABLE incoming")
+            import_id = db.execute(
+                "INSERT INTO contact_imports (file, sha256, source, rows_in_file, added, known, campaigns, imported_by,"
+                " imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (file, sha256, source, rows_in_file, added, total - added, campaigns, by, stamp),
+            ).lastrowid
+            audit.record_new(db, "contact_file", str(import_id), stamp)
+            if added:
+                audit.record(db, "contact_import", source, stamp)
+            row = db.execute("SELECT * FROM contact_imports WHERE id = ?", (import_id,)).fetchone()
+        return _contact_import(row), True
+
+    def contact_imports(self) -> list[dict[str, Any]]:
+        """Every import of contacts made outside the toolkit, newest first (none before schema 11)."""
+        if self._db.execute("PRAGMA user_version").fetchone()[0] < 11:
+            return []
+        return [_contact_import(r) for r in self._db.execute("SELECT * FROM contact_imports ORDER BY id DESC")]
+
+    def outside_contacts(self) -> list[tuple[str, str]]:
+        """Every contact not made by a run of this toolkit (customer id, contact date): imported mailings."""
+        return [(r[0], r[1]) for r in self._db.execute("SELECT customer_id, contact_date FROM contacts WHERE run_id IS NULL")]
+
     # -- models -----------------------------------------------------------
 
     def register_model(self, record: ModelRecord) -> None:
@@ -1384,17 +1466,19 @@ class Ledger:
                 db.execute("DROP TABLE incoming")
         return {"added": added or 0, "updated": updated or 0, "unchanged": unchanged or 0}
 
-    def contacts_between(self, first_week_start: date, before: date) -> list[tuple[str, str]]:
+    def contacts_between(self, first_week_start: date, before: date, *, upto: int | None = None) -> list[tuple[str, str]]:
         """Every contact (customer id, week start) from the week of ``first_week_start`` up to, not including, ``before``.
 
         A backtest starts its simulated contact history from these: the real
         cooldown state at its first week, without the contacts made later.
+        ``upto`` limits them to the rows that existed when a run read the
+        history, as in :meth:`contacted_since`.
         """
         return [
             (r[0], r[1])
             for r in self._db.execute(
-                "SELECT customer_id, week_start FROM contacts WHERE week_start >= ? AND week_start < ?",
-                (first_week_start.isoformat(), before.isoformat()),
+                "SELECT customer_id, week_start FROM contacts WHERE week_start >= ? AND week_start < ? AND rowid <= ?",
+                (first_week_start.isoformat(), before.isoformat(), upto if upto is not None else 2**62),
             )
         ]
 
@@ -1435,6 +1519,10 @@ def _owner_only(path: Path) -> None:
         companion = path.with_name(path.name + suffix)
         if companion.exists() and companion.stat().st_uid == os.geteuid():
             companion.chmod(PRIVATE_FILE)
+
+
+def _contact_import(row: sqlite3.Row) -> dict[str, Any]:
+    return {**dict(row), "campaigns": json.loads(row["campaigns"])}
 
 
 def _attempt(row: sqlite3.Row) -> ExportAttempt:

@@ -31,7 +31,7 @@ from nba_toolkit.tui.widgets.textbox import TextBox
 if TYPE_CHECKING:
     from nba_toolkit.core.recorded_review import ReviewSession
     from nba_toolkit.core.review import Decision, Explanation, Histogram, Page, ReviewSummary, RunReview
-    from nba_toolkit.jobs.story import RunEntry
+    from nba_toolkit.jobs.story import Mailing, RunEntry
     from nba_toolkit.workspace import Workspace
 
 #: reasons in a word or two, for the table
@@ -207,7 +207,7 @@ class ReviewScreen(SectionScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="detail", name="detail")
     def load_detail(
         self, review: RunReview, customer_id: str
-    ) -> tuple[Decision, Explanation, list[RunEntry] | str, dict[str, Any] | None]:
+    ) -> tuple[Decision, Explanation, list[RunEntry | Mailing] | str, dict[str, Any] | None]:
         from nba_toolkit.core.review import standing_exclusion
 
         decision = review.decision(customer_id)
@@ -405,7 +405,11 @@ class ReviewScreen(SectionScreen):
     # -- one customer ------------------------------------------------------------
 
     def show_detail(
-        self, decision: Decision, explanation: Explanation, others: list[RunEntry] | str, standing: dict[str, Any] | None
+        self,
+        decision: Decision,
+        explanation: Explanation,
+        others: list[RunEntry | Mailing] | str,
+        standing: dict[str, Any] | None,
     ) -> None:
         self.decision = decision
         if decision.found and self.look is not None:
@@ -541,8 +545,10 @@ def standing_text(standing: dict[str, Any]) -> Text:
     return text
 
 
-def other_weeks(workspace: Workspace, customer_id: str, run_id: str) -> list[RunEntry] | str:
-    """What the other runs decided about the customer, oldest first, or why that cannot be shown."""
+def other_weeks(workspace: Workspace, customer_id: str, run_id: str) -> list[RunEntry | Mailing] | str:
+    """What the other runs decided about the customer and the campaigns outside the toolkit that mailed them,
+    oldest week first, or why that cannot be shown."""
+    from nba_toolkit.core.weeks import parse_week
     from nba_toolkit.errors import NbaError
     from nba_toolkit.jobs.story import customer_story
 
@@ -550,11 +556,15 @@ def other_weeks(workspace: Workspace, customer_id: str, run_id: str) -> list[Run
         story = customer_story(workspace, customer_id)
     except NbaError as problem:
         return problem.message
-    return [entry for entry in story.runs if entry.run_id != run_id]
+    runs: list[RunEntry | Mailing] = [entry for entry in story.runs if entry.run_id != run_id]
+    campaigns = [m for m in story.mailings if m.run_id is None and m.campaign is not None]
+    return sorted(runs + campaigns, key=lambda item: parse_week(item.week))
 
 
-def other_weeks_text(others: list[RunEntry] | str) -> Text:
-    """The customer's other runs, one line each; nothing when this run is the only one."""
+def other_weeks_text(others: list[RunEntry | Mailing] | str) -> Text:
+    """The customer's other runs and outside campaigns, one line each; nothing when this run is the only one."""
+    from nba_toolkit.jobs.story import Mailing
+
     text = Text()
     if isinstance(others, str):
         text.append(f"\n\nOther weeks cannot be shown: {others}", style="yellow")
@@ -563,6 +573,9 @@ def other_weeks_text(others: list[RunEntry] | str) -> Text:
         return text
     text.append("\n\nOther weeks (nba-toolkit customer-history)\n", style="bold underline")
     for entry in others:
+        if isinstance(entry, Mailing):
+            text.append(f"{entry.week}  mailed outside the toolkit on {entry.contact_date} by campaign {entry.campaign}\n")
+            continue
         if entry.purged:
             decision = "customer data purged (retention)"
         else:
