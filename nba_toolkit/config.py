@@ -105,6 +105,11 @@ class EngineConfig:
     name: str = setting("logistic", "the engine that scores: logistic or gradient_boosting, or an engine plugin's name")
     label_window_weeks: int = setting(4, "a conversion counts when within this many weeks of the snapshot")
     validation_weeks: int = setting(12, "the most recent labelled weeks kept aside to validate a trained model")
+    training_sample_rows: int = setting(
+        2_000_000,
+        "training on more labelled customer-weeks than this fits on every conversion and a weighted random share "
+        "of the others, so it fits in memory; the validation figures still use every row of the validation weeks",
+    )
 
 
 @dataclass(frozen=True)
@@ -530,6 +535,8 @@ def _validate(config: Config, source: Path | str) -> None:
         problems.append("[plugins] call_timeout_seconds must lie between 0 and 86400 (a day), e.g. 300")
     if config.engine.validation_weeks < 1:
         problems.append("[engine] validation_weeks must be 1 or more")
+    if config.engine.training_sample_rows < 1000:
+        problems.append("[engine] training_sample_rows must be 1000 or more")
     if len(config.export.delimiter) != 1:
         problems.append("[export] delimiter must be a single character")
     try:

@@ -32,7 +32,7 @@ from nba_toolkit.core.model_card import render
 from nba_toolkit.core.models import read_sidecar, save_model
 from nba_toolkit.core.selection import Policy
 from nba_toolkit.core.snapshot import load_history, load_snapshot
-from nba_toolkit.core.training import label_history, train_engine
+from nba_toolkit.core.training import label_history, split_history, train_engine
 from nba_toolkit.core.weeks import parse_week, week_bounds, week_of
 from nba_toolkit.errors import BadInput, UsageError
 from nba_toolkit.jobs.run import CORE_COLUMNS
@@ -122,7 +122,10 @@ def train(
     engine = registry.engine(config.engine.name, config.features).obj
     _refuse_features_not_known_in_time(workspace, engine)
     refuse_training_too_large(
-        workspace.history_path, date_column=config.columns.get("snapshot_date", "snapshot_date"), until=until
+        workspace.history_path,
+        date_column=config.columns.get("snapshot_date", "snapshot_date"),
+        until=until,
+        sample_rows=config.engine.training_sample_rows,
     )
     schema = {**CORE_COLUMNS, **engine.required_columns}
     # The engine's optional inputs may be missing from the history, as from a week's snapshot; impute() fills them.
@@ -152,13 +155,12 @@ def train(
     known = replace(known, weeks_left_out=weeks.len() - labelled["snapshot_date"].n_unique())
     labelled, filled = impute(labelled, engine, path=workspace.history_path)
     imputed = _training_imputations(filled, labelled.height)
-    result = train_engine(
-        engine,
-        labelled,
-        validation_weeks=config.engine.validation_weeks,
-        capacity=_training_capacity(config, labelled),
-        seed=seed,
+    capacity = _training_capacity(config, labelled)
+    split = split_history(
+        labelled, validation_weeks=config.engine.validation_weeks, sample_rows=config.engine.training_sample_rows, seed=seed
     )
+    del labelled  # from here on training holds the rows it fits on and the validation weeks, not the whole history
+    result = train_engine(engine, split, capacity=capacity, seed=seed)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     model_id = f"{engine.name}-{stamp}"
     path = workspace.models_dir / f"{model_id}.joblib"
@@ -174,7 +176,7 @@ def train(
             week=window["validation"][1],
             week_start=start,
             week_end=end,
-            snapshot=labelled,
+            snapshot=split.fitted,
             config=config,
             required_columns=schema,
             engine=engine,
@@ -203,6 +205,7 @@ def train(
             },
             "rows": result.rows,
             "positives": result.positives,
+            "training_sample": result.sampling.to_dict() if result.sampling else None,
             "metrics": result.metrics,
             "features": dict(engine.feature_labels),
             **declared_features(engine, result.model),
