@@ -106,7 +106,7 @@ class EngineConfig:
     label_window_weeks: int = setting(4, "a conversion counts when within this many weeks of the snapshot")
     validation_weeks: int = setting(12, "the most recent labelled weeks kept aside to validate a trained model")
     training_sample_rows: int = setting(
-        2_000_000,
+        4_000_000,
         "training on more labelled customer-weeks than this fits on every conversion and a weighted random share "
         "of the others, so it fits in memory; the validation figures still use every row of the validation weeks",
     )

@@ -203,7 +203,10 @@ def load_history(
         raise BadInput("is not a readable Parquet file", file=path) from None
     frame.columns = list(plan.names)
     try:
-        frame = pl.DataFrame([_native_column(path, frame[n], f, wanted.get(n)) for n, f in zip(plan.names, plan.file_names)])
+        # column by column, each read column let go once converted: the weeks read are never held twice
+        frame = pl.DataFrame(
+            [_native_column(path, frame.drop_in_place(n), f, wanted.get(n)) for n, f in zip(plan.names, plan.file_names)]
+        )
         if key:
             _refuse_empty(path, frame[key], plan.file_names[plan.names.index(key)])
         _refuse_non_finite(path, frame, dict(zip(plan.names, plan.file_names)))

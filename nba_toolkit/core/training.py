@@ -76,17 +76,21 @@ def label_history(history: pl.DataFrame, outcomes: pl.DataFrame, *, window_weeks
     """Non-investor rows of complete weeks, with ``label`` 1 if they opened within the window."""
     first_opening = outcomes.group_by("customer_id").agg(pl.col("opened_date").min())
     window = timedelta(weeks=window_weeks)
+    # Each row's first opening is looked up rather than joined on: a join copies the whole history once
+    # more, and at a bank's size that copy is what decides whether training fits in memory.
+    opened = pl.col("customer_id").replace_strict(
+        first_opening["customer_id"], first_opening["opened_date"], default=None, return_dtype=pl.Date
+    )
     return (
-        history.filter(~pl.col("is_investor").fill_null(False))
-        .filter(pl.col("snapshot_date") + window - timedelta(days=1) <= known_until)
-        .join(first_opening, on="customer_id", how="left")
+        history.lazy()
+        .filter(~pl.col("is_investor").fill_null(False) & (pl.col("snapshot_date") + window - timedelta(days=1) <= known_until))
         .with_columns(
-            ((pl.col("opened_date") >= pl.col("snapshot_date")) & (pl.col("opened_date") < pl.col("snapshot_date") + window))
+            ((opened >= pl.col("snapshot_date")) & (opened < pl.col("snapshot_date") + window))
             .fill_null(False)
             .cast(pl.Int8)
             .alias("label")
         )
-        .drop("opened_date")
+        .collect()
     )
 
 
@@ -124,8 +128,10 @@ def split_history(
         )
     cutoff = weeks[-validation_weeks]
     validation = labelled.filter(pl.col("snapshot_date") >= cutoff)
-    for part, name in ((labelled.filter(pl.col("snapshot_date") < cutoff), "training"), (validation, "validation")):
-        if part["label"].n_unique() < 2:
+    # counted, not copied: the training weeks are most of the history
+    learned = labelled.lazy().filter(pl.col("snapshot_date") < cutoff).select(pl.col("label").n_unique()).collect().item()
+    for distinct, name in ((learned, "training"), (validation["label"].n_unique(), "validation")):
+        if distinct < 2:
             raise BadInput(
                 f"the {name} weeks hold no conversions (or only conversions); nothing can be learned or measured",
                 hint="Check that the outcomes file covers the history's weeks.",

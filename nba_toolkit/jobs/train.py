@@ -61,6 +61,8 @@ class TrainOutcome:
     known_until: OutcomesKnown | None = None
     #: optional inputs filled in with the engine's stand-in at training, per column (see core/degraded.py)
     imputed: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: how the rows fitted on were drawn when the history was larger than [engine] training_sample_rows
+    sampling: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -77,6 +79,7 @@ class TrainOutcome:
             "checks": [c.to_dict() for c in self.checks],
             "outcomes_known_until": self.known_until.to_dict() if self.known_until else None,
             "imputed": self.imputed,
+            "training_sample": self.sampling,
         }
 
 
@@ -242,6 +245,7 @@ def train(
         promoted=promoted,
         known_until=known,
         imputed=imputed,
+        sampling=result.sampling.to_dict() if result.sampling else None,
     )
 
 

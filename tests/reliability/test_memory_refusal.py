@@ -150,6 +150,7 @@ def test_a_sampled_training_is_estimated_for_its_sample_and_trains_within_memory
     assert code == 0, document
     sample = json.loads(Path(document["path"]).with_suffix(".json").read_text())["training_sample"]
     assert sample["drawn"] == pytest.approx(200_000, abs=100) and sample["rows"] == document["rows"]
+    assert document["training_sample"] == sample
     card = Path(document["path"]).with_suffix(".md").read_text()
     assert f"Fitted on a sample of {sample['drawn']:,} of the {document['rows']:,} customer-weeks" in card
     assert "measured on every customer of the validation weeks" in card
