@@ -108,6 +108,11 @@ class EngineConfig:
     retrain_after_days: int = setting(
         91, "Home and status remind you to retrain once the active model is this many days old; 0: no reminder"
     )
+    training_sample_rows: int = setting(
+        4_000_000,
+        "training on more labelled customer-weeks than this fits on every conversion and a weighted random share "
+        "of the others, so it fits in memory; the validation figures still use every row of the validation weeks",
+    )
 
 
 @dataclass(frozen=True)
@@ -535,6 +540,8 @@ def _validate(config: Config, source: Path | str) -> None:
         problems.append("[engine] validation_weeks must be 1 or more")
     if config.engine.retrain_after_days < 0:
         problems.append("[engine] retrain_after_days must be 0 (no reminder) or more")
+    if config.engine.training_sample_rows < 1000:
+        problems.append("[engine] training_sample_rows must be 1000 or more")
     if len(config.export.delimiter) != 1:
         problems.append("[export] delimiter must be a single character")
     try:

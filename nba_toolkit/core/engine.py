@@ -14,10 +14,16 @@ engine never fills in an input silently (see core/degraded.py).
 An engine may also provide ``refit``: the same fit started from a previous
 model, which a weekly-retraining simulation uses to refit quickly on a history
 that grew by one week. Engines without it are fitted from scratch.
+
+An engine's ``fit`` (and ``refit``) may take ``sample_weight``, one weight per
+row: training a large history fits on a sample whose rows are weighted back to
+the history (core/sampling.py). An engine without it can only be trained on a
+history within ``[engine] training_sample_rows``.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
 from datetime import date
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -70,6 +76,14 @@ def refit_method(engine: Any) -> Callable[..., Any] | None:
     """The engine's ``refit``, or None when it has none and must be fitted from scratch."""
     method = getattr(engine, "refit", None)
     return method if callable(method) else None
+
+
+def takes_weights(method: Callable[..., Any]) -> bool:
+    """Whether an engine's ``fit`` or ``refit`` takes ``sample_weight``, which a sampled training needs."""
+    try:
+        return "sample_weight" in inspect.signature(method).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def declared_features(engine: Any, model: Any) -> dict[str, Any]:
@@ -145,7 +159,8 @@ class Engine(Protocol):
     It may also provide ``refit(previous, features, label, *, seed) -> model`` (see ``refit_method()``):
     a model fitted on these data starting from ``previous``, a model of this engine (last week's in a
     weekly-retraining simulation). It must converge to the same model ``fit`` would give. Neither
-    is a member of this protocol, so engines without them still conform.
+    is a member of this protocol, so engines without them still conform. ``fit`` and ``refit``
+    may take a keyword ``sample_weight`` (see ``takes_weights()``), which sampled training needs.
     """
 
     name: str

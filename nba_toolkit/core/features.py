@@ -557,13 +557,20 @@ class Layout:
         return np.column_stack(columns) if columns else np.empty((features.height, 0))
 
 
-def training_layout(declaration: Declaration, features: pl.DataFrame) -> Layout:
-    """The layout learned from training, its levels checked (``learn_levels``)."""
+def training_layout(declaration: Declaration, features: pl.DataFrame, weight: np.ndarray | None = None) -> Layout:
+    """The layout learned from training, its levels checked (``learn_levels``).
+
+    A sampled training (core/sampling.py) gives each row its ``weight``, so the
+    category mix is the history's, not the sample's.
+    """
     levels = learn_levels(declaration, features)
     draft = Layout(declaration, levels)
     matrix = draft.indicators(features) if features.height else np.empty((0, 0))
     groups = draft.groups()
-    shares = {name: tuple(float(s) for s in matrix[:, groups[name]].mean(axis=0)) if features.height else () for name in levels}
+    shares = {
+        name: tuple(float(s) for s in np.average(matrix[:, groups[name]], axis=0, weights=weight)) if features.height else ()
+        for name in levels
+    }
     return Layout(declaration, levels, shares)
 
 

@@ -103,6 +103,8 @@ def out_of_time_auc_without(evidence: TrainingEvidence, names: Sequence[str]) ->
         return frame.with_columns(fixed.values())
 
     engine = evidence.engine
-    model = engine.fit(neutral(evidence.train_features), evidence.train_label, seed=evidence.seed)
+    # a sampled training's rows stand for the rows left out, as in the fit itself (core/sampling.py)
+    weighted = {} if evidence.train_weight is None else {"sample_weight": evidence.train_weight}
+    model = engine.fit(neutral(evidence.train_features), evidence.train_label, seed=evidence.seed, **weighted)
     score = engine.score(model, neutral(evidence.test_features))
     return within_week_auc(evidence.test_label, score, evidence.test_weeks)

@@ -37,8 +37,8 @@ MIB = 2**20
 #: what any of these commands holds before its data: Python, Polars, scikit-learn and the toolkit
 BASE_BYTES = 260 * MIB
 #: bytes of peak memory per row, by what the job does with the row
-HISTORY_LOADED = 170  # train: every customer-week of data/history.parquet is loaded
-HISTORY_TRAINED = 440  # train: each customer-week up to --until is labelled, made into features and fitted on
+HISTORY_LOADED = 170  # train: every customer-week of data/history.parquet up to --until is loaded and labelled
+HISTORY_TRAINED = 440  # train: each customer-week fitted on (all up to --until, or the sample) made into features
 WEEK_REPLAYED = 430  # simulate: each customer-week of the history and the snapshots
 WEEK_RETRAINED = 150  # simulate --retrain once or weekly: each customer-week, labelled and made into features
 WEEK_COMPARED = 120  # simulate --compare or --config: each customer-week, for the second configuration
@@ -134,20 +134,30 @@ def _physical_memory() -> int | None:
 # ------------------------------------------------------------ the jobs
 
 
-def refuse_training_too_large(history: Path, *, date_column: str, until: str | None) -> None:
-    """Training reads the whole history and learns from the weeks up to ``until`` (an ISO week), or all of them."""
+def refuse_training_too_large(history: Path, *, date_column: str, until: str | None, sample_rows: int | None = None) -> None:
+    """Training reads the weeks up to ``until`` (an ISO week), or all of them, and fits on at most ``sample_rows``.
+
+    Reading is counted for every row read; fitting for the rows fitted on,
+    which a sampled training (core/sampling.py) keeps to ``sample_rows``
+    however long the history. A history too large even to read is refused
+    all the same.
+    """
     total = file_rows(history)
     if total is None:
         return
     counted = rows_until(history, date_column, parse_week(until)) if until else None
     used = total if counted is None else counted
+    fitted = used if sample_rows is None else min(used, sample_rows)
     size = f"{total:,} customer-weeks of history" + (f" ({used:,} up to {until})" if until else "")
-    read_only = estimate("training", size, {HISTORY_LOADED: total}).peak_bytes
+    if fitted < used:
+        size += f", fitted on a sample of {fitted:,}"
+    read_only = estimate("training", size, {HISTORY_LOADED: used}).peak_bytes
     refuse_if_too_large(
-        estimate("training", size, {HISTORY_LOADED: total, HISTORY_TRAINED: used}),
+        estimate("training", size, {HISTORY_LOADED: used, HISTORY_TRAINED: fitted}),
         file=history,
         smaller=f"train on fewer weeks with `nba-toolkit train --until WEEK` (reading the file alone takes about "
-        f"{size_text(read_only)}), or keep fewer weeks in {history.name}",
+        f"{size_text(read_only)}), or keep fewer weeks in {history.name}"
+        + (", or lower [engine] training_sample_rows" if fitted < used else ""),
     )
 
 

@@ -69,6 +69,7 @@ def render(sidecar: dict[str, Any], register: dict[str, FeatureUse], *, owner: s
         f"- {sidecar.get('rows', 0):,} customer-weeks, {sidecar.get('positives', 0):,} followed by an account "
         "within the label window.",
     ]
+    lines += [f"- {line}" for line in sampling_lines(sidecar.get("training_sample"))]
     lines += [f"- {line}" for line in known_until_lines(sidecar.get("outcomes_known_until"))]
     lines += [f"- {line}" for line in imputed_lines(sidecar.get("imputed") or {})]
     for name, data in sidecar.get("data", {}).items():
@@ -158,6 +159,19 @@ def imputed_lines(imputed: dict[str, Any]) -> list[str]:
 
 def _share(share: float) -> str:
     return f"{share:.0%}" if share >= 0.01 or share == 0 else f"{share:.1%}"
+
+
+def sampling_lines(sample: dict[str, Any] | None) -> list[str]:
+    """What a sampled training fitted on, and what that means for the figures (core/sampling.py); none when unsampled."""
+    if not sample:
+        return []
+    return [
+        f"Fitted on a sample of {sample['drawn']:,} of the {sample['rows']:,} customer-weeks (more than "
+        f"[engine] training_sample_rows, {sample['limit']:,}): every one of the {sample['positives']:,} followed by an "
+        f"account, and {sample['negatives_rate']:.2%} of the others in each week, drawn at random with seed "
+        f"{sample['seed']}; each of those counted for the rows of its week left out, so the probabilities are the "
+        "history's. The out-of-time figures below are measured on every customer of the validation weeks.",
+    ]
 
 
 def known_until_lines(known: dict[str, Any] | None) -> list[str]:

@@ -27,6 +27,7 @@ import io
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -153,6 +154,70 @@ def load_snapshot(
         dropped_columns=plan.dropped,
         dialect=dialect,
     )
+
+
+def load_history(
+    path: Path,
+    *,
+    mapping: Mapping[str, str],
+    denylist: Sequence[str],
+    schema: Mapping[str, ColumnType],
+    optional: Mapping[str, ColumnType] | None = None,
+    last_day: date | None = None,
+    key: str | None = "customer_id",
+) -> Snapshot:
+    """The stacked weekly history, read lazily: only the columns asked for, only the weeks up to ``last_day``.
+
+    Training reads a history of tens of millions of customer-weeks, of which
+    it needs a handful of columns and, with ``--until`` or outcomes not yet
+    known, not every week. Reading the whole file and filtering afterwards
+    held all of it in memory at once; here the column choice and the date
+    filter go into the Parquet scan, so what is never used is never read.
+    Only the columns ``schema`` and ``optional`` ask for are read, not every
+    column ``[columns]`` maps. Values are checked as ``load_snapshot`` checks
+    them; a bad value found in the weeks read is reported at its row in the
+    file. A history that is not Parquet is loaded whole and filtered.
+    """
+    path = Path(path)
+    if path.suffix.lower() != ".parquet":
+        loaded = load_snapshot(path, mapping=mapping, denylist=denylist, schema=schema, optional=optional, key=key)
+        if last_day is None:
+            return loaded
+        frame = loaded.frame.filter(pl.col("snapshot_date") <= last_day)
+        return Snapshot(frame, path, loaded.sha256, frame.height, loaded.dropped_columns, loaded.dialect)
+    wanted: dict[str, ColumnType] = {**(optional or {}), **({key: "id"} if key else {}), **schema}
+    _refuse_denied_requests(path, wanted, mapping, denylist)
+    may_miss = frozenset(optional or ()) - {key, *schema}
+    sha256 = _file_sha256(path)
+    try:
+        scan = pl.scan_parquet(path)
+        header = list(scan.collect_schema())
+        plan = _only_wanted(_plan_columns(path, header, mapping, denylist, wanted, may_miss), wanted)
+        scan = scan.select(pl.nth(list(plan.positions)))
+        dates = dict(zip(plan.names, plan.file_names)).get("snapshot_date")
+        pushed = last_day is not None and dates is not None and scan.collect_schema()[dates] in (pl.Date, pl.Datetime)
+        if pushed:
+            scan = scan.filter(pl.col(dates).cast(pl.Date) <= last_day)
+        frame = scan.collect(engine="streaming")
+    except (pl.exceptions.PolarsError, OSError):
+        raise BadInput("is not a readable Parquet file", file=path) from None
+    frame.columns = list(plan.names)
+    try:
+        # column by column, each read column let go once converted: the weeks read are never held twice
+        frame = pl.DataFrame(
+            [_native_column(path, frame.drop_in_place(n), f, wanted.get(n)) for n, f in zip(plan.names, plan.file_names)]
+        )
+        if key:
+            _refuse_empty(path, frame[key], plan.file_names[plan.names.index(key)])
+        _refuse_non_finite(path, frame, dict(zip(plan.names, plan.file_names)))
+    except BadInput:
+        if pushed:
+            # rows of the filtered frame are not rows of the file: the whole file is read to name the right one
+            load_snapshot(path, mapping=mapping, denylist=denylist, schema=schema, optional=optional, key=key)
+        raise
+    if last_day is not None and not pushed:
+        frame = frame.filter(pl.col("snapshot_date") <= last_day)
+    return Snapshot(frame, path, sha256, frame.height, plan.dropped, {"format": "parquet"})
 
 
 def is_denied(column: str, denylist: Sequence[str]) -> bool:
@@ -352,6 +417,35 @@ def _read_bytes(path: Path) -> tuple[bytes, str]:
         raise BadInput("is a folder, not a file", file=path) from None
     except OSError as exc:
         raise BadInput(f"could not be read ({exc.strerror or exc})", file=path) from None
+
+
+def _file_sha256(path: Path) -> str:
+    """The file's SHA-256, read in blocks: a history of tens of millions of rows is never held as bytes."""
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 24), b""):
+                digest.update(block)
+    except FileNotFoundError:
+        raise BadInput("the file does not exist", file=path) from None
+    except IsADirectoryError:
+        raise BadInput("is a folder, not a file", file=path) from None
+    except OSError as exc:
+        raise BadInput(f"could not be read ({exc.strerror or exc})", file=path) from None
+    if path.stat().st_size == 0:
+        raise _empty_file(path)
+    return digest.hexdigest()
+
+
+def _only_wanted(plan: _Plan, wanted: Mapping[str, ColumnType]) -> _Plan:
+    """The plan without the columns ``[columns]`` maps but this caller does not use: those are not read either."""
+    keep = [i for i, name in enumerate(plan.names) if name in wanted]
+    return _Plan(
+        positions=tuple(plan.positions[i] for i in keep),
+        file_names=tuple(plan.file_names[i] for i in keep),
+        names=tuple(plan.names[i] for i in keep),
+        dropped=plan.dropped + tuple(plan.file_names[i] for i in range(len(plan.names)) if i not in keep),
+    )
 
 
 def _empty_file(path: Path) -> BadInput:

@@ -27,9 +27,16 @@ import numpy as np
 import polars as pl
 
 from nba_toolkit.core.drift import bin_shares, decile_edges
-from nba_toolkit.core.engine import refit_method
-from nba_toolkit.core.validation import reference_rankings, single_feature_aucs, weekly_figures, within_week_auc
-from nba_toolkit.errors import BadInput
+from nba_toolkit.core.engine import refit_method, takes_weights
+from nba_toolkit.core.sampling import Sampling, draw_sample
+from nba_toolkit.core.validation import (
+    reference_rankings,
+    single_feature_aucs,
+    strongest_feature,
+    weekly_figures,
+    within_week_auc,
+)
+from nba_toolkit.errors import BadInput, UsageError
 
 MIN_TRAINING_WEEKS = 8
 
@@ -44,6 +51,8 @@ class TrainResult:
     positives: int
     reference: dict[str, Any]
     evidence: TrainingEvidence
+    #: how the rows fitted on were drawn, None when every labelled row was
+    sampling: Sampling | None = None
 
 
 @dataclass(frozen=True)
@@ -59,27 +68,56 @@ class TrainingEvidence:
     test_weeks: pl.Series
     metrics: dict[str, Any]
     seed: int
+    #: a sampled training's weight per training row (core/sampling.py), None when every row was used
+    train_weight: np.ndarray | None = None
 
 
 def label_history(history: pl.DataFrame, outcomes: pl.DataFrame, *, window_weeks: int, known_until: date) -> pl.DataFrame:
     """Non-investor rows of complete weeks, with ``label`` 1 if they opened within the window."""
     first_opening = outcomes.group_by("customer_id").agg(pl.col("opened_date").min())
     window = timedelta(weeks=window_weeks)
+    # Each row's first opening is looked up rather than joined on: a join copies the whole history once
+    # more, and at a bank's size that copy is what decides whether training fits in memory.
+    opened = pl.col("customer_id").replace_strict(
+        first_opening["customer_id"], first_opening["opened_date"], default=None, return_dtype=pl.Date
+    )
     return (
-        history.filter(~pl.col("is_investor").fill_null(False))
-        .filter(pl.col("snapshot_date") + window - timedelta(days=1) <= known_until)
-        .join(first_opening, on="customer_id", how="left")
+        history.lazy()
+        .filter(~pl.col("is_investor").fill_null(False) & (pl.col("snapshot_date") + window - timedelta(days=1) <= known_until))
         .with_columns(
-            ((pl.col("opened_date") >= pl.col("snapshot_date")) & (pl.col("opened_date") < pl.col("snapshot_date") + window))
+            ((opened >= pl.col("snapshot_date")) & (opened < pl.col("snapshot_date") + window))
             .fill_null(False)
             .cast(pl.Int8)
             .alias("label")
         )
-        .drop("opened_date")
+        .collect()
     )
 
 
-def train_engine(engine: Any, labelled: pl.DataFrame, *, validation_weeks: int, capacity: int, seed: int = 0) -> TrainResult:
+@dataclass(frozen=True)
+class HistorySplit:
+    """The labelled history as training uses it: the rows fitted on and every row of the validation weeks.
+
+    Without sampling, ``fitted`` is the whole labelled history. With it
+    (core/sampling.py), ``fitted`` is the sample, with ``weight`` and
+    ``in_reference``, and ``validation`` keeps every row of the validation
+    weeks, so the calibration and the lift are measured on the customers as
+    they are; the rest of the history is let go.
+    """
+
+    weeks: pl.Series
+    cutoff: date
+    fitted: pl.DataFrame
+    validation: pl.DataFrame
+    rows: int
+    positives: int
+    sampling: Sampling | None
+
+
+def split_history(
+    labelled: pl.DataFrame, *, validation_weeks: int, sample_rows: int | None = None, seed: int = 0
+) -> HistorySplit:
+    """The out-of-time split, and the sample to fit on when the history has more than ``sample_rows`` rows."""
     weeks = labelled["snapshot_date"].unique().sort()
     if weeks.len() < validation_weeks + MIN_TRAINING_WEEKS:
         raise BadInput(
@@ -89,54 +127,83 @@ def train_engine(engine: Any, labelled: pl.DataFrame, *, validation_weeks: int, 
             hint="Add more history, or lower [engine] validation_weeks.",
         )
     cutoff = weeks[-validation_weeks]
-    train = labelled.filter(pl.col("snapshot_date") < cutoff)
-    test = labelled.filter(pl.col("snapshot_date") >= cutoff)
-    for part, name in ((train, "training"), (test, "validation")):
-        if part["label"].n_unique() < 2:
+    validation = labelled.filter(pl.col("snapshot_date") >= cutoff)
+    # counted, not copied: the training weeks are most of the history
+    learned = labelled.lazy().filter(pl.col("snapshot_date") < cutoff).select(pl.col("label").n_unique()).collect().item()
+    for distinct, name in ((learned, "training"), (validation["label"].n_unique(), "validation")):
+        if distinct < 2:
             raise BadInput(
                 f"the {name} weeks hold no conversions (or only conversions); nothing can be learned or measured",
                 hint="Check that the outcomes file covers the history's weeks.",
             )
+    drawn = draw_sample(labelled, limit=sample_rows, seed=seed) if sample_rows else None
+    fitted, sampling = drawn if drawn else (labelled, None)
+    return HistorySplit(
+        weeks=weeks,
+        cutoff=cutoff,
+        fitted=fitted,
+        validation=validation,
+        rows=labelled.height,
+        positives=int(labelled["label"].sum()),
+        sampling=sampling,
+    )
+
+
+def train_engine(engine: Any, split: HistorySplit, *, capacity: int, seed: int = 0) -> TrainResult:
+    weeks, cutoff, fitted = split.weeks, split.cutoff, split.fitted
+    weight = _weights(engine, split)
+    train = fitted.filter(pl.col("snapshot_date") < cutoff)
+    test = fitted.filter(pl.col("snapshot_date") >= cutoff)
+    train_weight = None if weight is None else train["weight"].to_numpy()
     train_features = engine.features(train.lazy()).collect()
     test_features = engine.features(test.lazy()).collect()
     refuse_constant_features(engine, train_features)
-    model = engine.fit(train_features, train["label"].to_numpy(), seed=seed)
+    model = engine.fit(train_features, train["label"].to_numpy(), seed=seed, **_weighted(train_weight))
     in_time = engine.score(model, train_features)
-    out_of_time = engine.score(model, test_features)
     train_label, test_label = train["label"].to_numpy(), test["label"].to_numpy()
-    metrics = {
-        "out_of_time": evaluate_scores(test_label, out_of_time, test["snapshot_date"], capacity),
+    metrics: dict[str, Any] = {
         "in_time_auc": auc(train_label, in_time),
         "in_time_auc_within_week": within_week_auc(train_label, in_time, train["snapshot_date"]),
     }
     metrics["single_feature_auc_within_week"] = single_feature_aucs(
         train_features, train_label, train["snapshot_date"], list(engine.feature_labels)
     )
+    strongest = strongest_feature(metrics["single_feature_auc_within_week"])
+    validated = score_validation_weeks(engine, model, split.validation, [strongest[0]] if strongest else [])
+    metrics = {"out_of_time": evaluate_scores(validated.label, validated.score, validated.weeks, capacity), **metrics}
     metrics["references"] = reference_rankings(
         metrics["single_feature_auc_within_week"],
         train_features,
         train_label,
-        test_features,
-        test_label,
-        test["snapshot_date"],
+        validated.features,
+        validated.label,
+        validated.weeks,
         capacity,
     )
-    all_features = engine.features(labelled.lazy()).collect()
+    if split.sampling is not None:
+        metrics["sampling"] = split.sampling.to_dict()
+    del validated
+    all_features = engine.features(fitted.lazy()).collect()
     # The final model also learns from the validation weeks. An engine that can refit starts from the
     # validated model, a step or two from the final one, and ends at the model a fit from scratch gives.
     refit = refit_method(engine)
-    if refit is not None:
-        final = refit(model, all_features, labelled["label"].to_numpy(), seed=seed)
+    if refit is not None and (weight is None or takes_weights(refit)):
+        final = refit(model, all_features, fitted["label"].to_numpy(), seed=seed, **_weighted(weight))
     else:
-        final = engine.fit(all_features, labelled["label"].to_numpy(), seed=seed)
+        final = engine.fit(all_features, fitted["label"].to_numpy(), seed=seed, **_weighted(weight))
+    profiled = fitted["in_reference"].to_numpy() if split.sampling is not None else None
     return TrainResult(
         model=final,
         metrics=metrics,
-        train_weeks=(weeks[0], weeks[-validation_weeks - 1]),
+        train_weeks=(weeks[0], weeks.filter(weeks < cutoff)[-1]),
         validation_weeks=(cutoff, weeks[-1]),
-        rows=labelled.height,
-        positives=int(labelled["label"].sum()),
-        reference=reference_profile(all_features, engine, labelled["snapshot_date"]),
+        rows=split.rows,
+        positives=split.positives,
+        reference=reference_profile(
+            all_features if profiled is None else all_features.filter(profiled),
+            engine,
+            fitted["snapshot_date"] if profiled is None else fitted["snapshot_date"].filter(profiled),
+        ),
         evidence=TrainingEvidence(
             engine=engine,
             train_features=train_features,
@@ -147,8 +214,61 @@ def train_engine(engine: Any, labelled: pl.DataFrame, *, validation_weeks: int, 
             test_weeks=test["snapshot_date"],
             metrics=metrics,
             seed=seed,
+            train_weight=train_weight,
         ),
+        sampling=split.sampling,
     )
+
+
+@dataclass(frozen=True)
+class _Validated:
+    """Every row of the validation weeks: label, week, score and the feature columns kept for the references."""
+
+    label: np.ndarray
+    weeks: pl.Series
+    score: np.ndarray
+    features: pl.DataFrame
+
+
+def score_validation_weeks(engine: Any, model: Any, validation: pl.DataFrame, keep: list[str]) -> _Validated:
+    """Score the validation weeks a week's worth of rows at a time, in their order, keeping only ``keep``.
+
+    Made into features all at once, a bank's twelve validation weeks would
+    be the largest thing training holds; a week's rows at a time, only the
+    scores and the columns the references need are kept.
+    """
+    chunk = max(1, -(-validation.height // max(1, validation["snapshot_date"].n_unique())))
+    scores, kept = [], []
+    for start in range(0, validation.height, chunk):
+        features = engine.features(validation.slice(start, chunk).lazy()).collect()
+        scores.append(np.asarray(engine.score(model, features)))
+        kept.append(features.select(keep))
+    return _Validated(
+        label=validation["label"].to_numpy(),
+        weeks=validation["snapshot_date"],
+        score=np.concatenate(scores) if scores else np.empty(0),
+        features=pl.concat(kept) if kept else pl.DataFrame(),
+    )
+
+
+def _weights(engine: Any, split: HistorySplit) -> np.ndarray | None:
+    """The rows' weights when training samples, or ``UsageError`` when the engine cannot take them."""
+    if split.sampling is None:
+        return None
+    if not takes_weights(engine.fit):
+        raise UsageError(
+            f"the history has {split.rows:,} labelled customer-weeks, more than [engine] training_sample_rows "
+            f"({split.sampling.limit:,}), and the engine '{engine.name}' cannot be fitted on a weighted sample "
+            "(its fit takes no sample_weight)",
+            hint=f"Raise [engine] training_sample_rows in nba.toml to at least {split.rows:,} if the memory allows, "
+            "train on fewer weeks with --until, or ask the engine's maintainer for sample_weight in fit.",
+        )
+    return split.fitted["weight"].to_numpy()
+
+
+def _weighted(weight: np.ndarray | None) -> dict[str, Any]:
+    """``sample_weight`` for a sampled fit; nothing otherwise, so an engine without weights is called as ever."""
+    return {} if weight is None else {"sample_weight": weight}
 
 
 def refuse_constant_features(engine: Any, features: pl.DataFrame) -> None:

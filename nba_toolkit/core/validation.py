@@ -159,13 +159,21 @@ def reference_rankings(
     rng = np.random.default_rng(RANDOM_REFERENCE_SEED)
     random = weekly_figures(test_label, rng.random(test_label.shape[0]), test_weeks, capacity)
     references: dict[str, Any] = {"random": _summary(random)}
-    informative = {name: value for name, value in single_feature.items() if value is not None}
-    if informative:
-        name = max(informative, key=lambda n: abs(informative[n] - 0.5))
-        sign = 1.0 if informative[name] >= 0.5 else -1.0
+    strongest = strongest_feature(single_feature)
+    if strongest:
+        name, sign = strongest
         score = sign * rule_score(train_features[name], train_label, test_features[name])
         references["single_feature"] = {"feature": name, **_summary(weekly_figures(test_label, score, test_weeks, capacity))}
     return references
+
+
+def strongest_feature(single_feature: dict[str, float | None]) -> tuple[str, float] | None:
+    """The feature that alone ranks the training weeks best, in either direction, with that direction (1 or -1)."""
+    informative = {name: value for name, value in single_feature.items() if value is not None}
+    if not informative:
+        return None
+    name = max(informative, key=lambda n: abs(informative[n] - 0.5))
+    return name, 1.0 if informative[name] >= 0.5 else -1.0
 
 
 def single_feature_aucs(features: pl.DataFrame, label: np.ndarray, weeks: pl.Series, names: list[str]) -> dict[str, float | None]:

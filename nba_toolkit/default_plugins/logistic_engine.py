@@ -102,10 +102,13 @@ class DeclaredEngine(ABC):
     def features(self, snapshot: pl.LazyFrame) -> pl.LazyFrame:
         return feature_frame(self.declaration, snapshot)
 
-    def fit(self, features: pl.DataFrame, label: np.ndarray, *, seed: int) -> DeclaredModel:
+    def fit(
+        self, features: pl.DataFrame, label: np.ndarray, *, seed: int, sample_weight: np.ndarray | None = None
+    ) -> DeclaredModel:
+        """The model; ``sample_weight`` (per row) is how many rows of the history a sampled row stands for."""
         refuse_empty(self.declaration, features)
-        layout = training_layout(self.declaration, features)
-        return self._fit(layout, features, label, seed=seed, start=None)
+        layout = training_layout(self.declaration, features, sample_weight)
+        return self._fit(layout, features, label, seed=seed, start=None, weight=sample_weight)
 
     def score(self, model: DeclaredModel, features: pl.DataFrame) -> np.ndarray:
         if features.height == 0:
@@ -142,8 +145,10 @@ class DeclaredEngine(ABC):
         }
 
     @abstractmethod
-    def _fit(self, layout: Layout, features: pl.DataFrame, label: np.ndarray, *, seed: int, start: Any) -> DeclaredModel:
-        """The model fitted on ``features`` laid out by ``layout``, started from ``start`` when given."""
+    def _fit(
+        self, layout: Layout, features: pl.DataFrame, label: np.ndarray, *, seed: int, start: Any, weight: np.ndarray | None
+    ) -> DeclaredModel:
+        """The model fitted on ``features`` laid out by ``layout``, from ``start`` when given, rows weighted by ``weight``."""
 
     @abstractmethod
     def _probabilities(self, model: DeclaredModel, features: pl.DataFrame) -> np.ndarray:
@@ -159,7 +164,15 @@ class LogisticEngine(DeclaredEngine):
         "log-odds, the scale on which the model adds its effects)."
     )
 
-    def refit(self, previous: DeclaredModel, features: pl.DataFrame, label: np.ndarray, *, seed: int) -> DeclaredModel:
+    def refit(
+        self,
+        previous: DeclaredModel,
+        features: pl.DataFrame,
+        label: np.ndarray,
+        *,
+        seed: int,
+        sample_weight: np.ndarray | None = None,
+    ) -> DeclaredModel:
         """The same fit, with the solver started from ``previous`` instead of from zero.
 
         A weekly-retraining simulation refits on a history that grew by one
@@ -170,10 +183,9 @@ class LogisticEngine(DeclaredEngine):
         coefficients line up.
         """
         refuse_empty(self.declaration, features)
-        layout = training_layout(self.declaration, features)
-        if layout.levels != previous.layout.levels:
-            return self._fit(layout, features, label, seed=seed, start=None)
-        return self._fit(layout, features, label, seed=seed, start=previous.estimator)
+        layout = training_layout(self.declaration, features, sample_weight)
+        start = previous.estimator if layout.levels == previous.layout.levels else None
+        return self._fit(layout, features, label, seed=seed, start=start, weight=sample_weight)
 
     def explain(self, model: DeclaredModel, features: pl.DataFrame) -> pl.DataFrame:
         """Each feature's share of the log-odds, against the average customer in training.
@@ -189,7 +201,9 @@ class LogisticEngine(DeclaredEngine):
         groups = model.layout.groups()
         return pl.DataFrame({name: parts[:, groups[name]].sum(axis=1) for name in names})
 
-    def _fit(self, layout: Layout, features: pl.DataFrame, label: np.ndarray, *, seed: int, start: Any) -> DeclaredModel:
+    def _fit(
+        self, layout: Layout, features: pl.DataFrame, label: np.ndarray, *, seed: int, start: Any, weight: np.ndarray | None
+    ) -> DeclaredModel:
         """Standardise, then fit the regression, from zero or from the estimator ``start``.
 
         ``start`` was standardised with last week's means and spreads, so its
@@ -206,14 +220,17 @@ class LogisticEngine(DeclaredEngine):
         regression = LogisticRegression(C=1.0, max_iter=1000, random_state=seed, solver="newton-cholesky", tol=1e-8)
         estimator = make_pipeline(StandardScaler(), regression)
         scaler = estimator[0]
-        standardised = scaler.fit_transform(layout.indicators(features))
+        # Weighted, a column that is the same for every row (a level nobody has) can come out with a variance
+        # a rounding error below zero; the scaler counts it as constant all the same, so its warning is noise.
+        with np.errstate(invalid="ignore"):
+            standardised = scaler.fit_transform(layout.indicators(features), sample_weight=weight)
         if start is not None:
             start_scaler, start_regression = start[0], start[-1]
             per_unit = start_regression.coef_ / start_scaler.scale_
             regression.coef_ = per_unit * scaler.scale_
             regression.intercept_ = start_regression.intercept_ + per_unit @ (scaler.mean_ - start_scaler.mean_)
             regression.set_params(warm_start=True)
-        regression.fit(standardised, label)
+        regression.fit(standardised, label, sample_weight=weight)
         # the model is kept and may be refitted later: only an explicit refit starts from its coefficients
         regression.set_params(warm_start=False)
         return DeclaredModel(layout=layout, estimator=estimator)
@@ -243,7 +260,9 @@ class GradientBoostingEngine(DeclaredEngine):
         parts = _sequential_parts(model.estimator, model.layout.codes(features), model.reference)
         return pl.DataFrame({name: parts[:, i] for i, name in enumerate(names)})
 
-    def _fit(self, layout: Layout, features: pl.DataFrame, label: np.ndarray, *, seed: int, start: Any) -> DeclaredModel:
+    def _fit(
+        self, layout: Layout, features: pl.DataFrame, label: np.ndarray, *, seed: int, start: Any, weight: np.ndarray | None
+    ) -> DeclaredModel:
         """A fixed number of boosting rounds, no early stopping: the same data and seed give the same model."""
         from sklearn.ensemble import HistGradientBoostingClassifier
 
@@ -258,7 +277,7 @@ class GradientBoostingEngine(DeclaredEngine):
             early_stopping=False,
             categorical_features=categorical if any(categorical) else None,
             random_state=seed,
-        ).fit(matrix, label)
+        ).fit(matrix, label, sample_weight=weight)
         return DeclaredModel(layout=layout, estimator=classifier, reference=_reference_customer(matrix, categorical))
 
     def _probabilities(self, model: DeclaredModel, features: pl.DataFrame) -> np.ndarray:

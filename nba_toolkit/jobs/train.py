@@ -27,12 +27,12 @@ from nba_toolkit.core.degraded import impute, loading_schema
 from nba_toolkit.core.engine import declared_features
 from nba_toolkit.core.files import atomic_write_bytes
 from nba_toolkit.core.governance import not_known_in_time, read_register
-from nba_toolkit.core.memory import refuse_training_too_large
+from nba_toolkit.core.memory import file_rows, refuse_training_too_large
 from nba_toolkit.core.model_card import render
 from nba_toolkit.core.models import read_sidecar, save_model
 from nba_toolkit.core.selection import Policy
-from nba_toolkit.core.snapshot import load_snapshot
-from nba_toolkit.core.training import label_history, train_engine
+from nba_toolkit.core.snapshot import load_history, load_snapshot
+from nba_toolkit.core.training import label_history, split_history, train_engine
 from nba_toolkit.core.weeks import parse_week, week_bounds, week_of
 from nba_toolkit.errors import BadInput, UsageError
 from nba_toolkit.jobs.run import CORE_COLUMNS
@@ -61,6 +61,8 @@ class TrainOutcome:
     known_until: OutcomesKnown | None = None
     #: optional inputs filled in with the engine's stand-in at training, per column (see core/degraded.py)
     imputed: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: how the rows fitted on were drawn when the history was larger than [engine] training_sample_rows
+    sampling: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -77,6 +79,7 @@ class TrainOutcome:
             "checks": [c.to_dict() for c in self.checks],
             "outcomes_known_until": self.known_until.to_dict() if self.known_until else None,
             "imputed": self.imputed,
+            "training_sample": self.sampling,
         }
 
 
@@ -122,32 +125,45 @@ def train(
     engine = registry.engine(config.engine.name, config.features).obj
     _refuse_features_not_known_in_time(workspace, engine)
     refuse_training_too_large(
-        workspace.history_path, date_column=config.columns.get("snapshot_date", "snapshot_date"), until=until
+        workspace.history_path,
+        date_column=config.columns.get("snapshot_date", "snapshot_date"),
+        until=until,
+        sample_rows=config.engine.training_sample_rows,
     )
     schema = {**CORE_COLUMNS, **engine.required_columns}
     # The engine's optional inputs may be missing from the history, as from a week's snapshot; impute() fills them.
     must, may = loading_schema(schema, engine)
-    history = load_snapshot(workspace.history_path, mapping=config.columns, denylist=config.denylist, schema=must, optional=may)
     outcomes = load_snapshot(workspace.outcomes_path, mapping=config.columns, denylist=config.denylist, schema=OUTCOME_COLUMNS)
-    frame = history.frame
-    known = OutcomesKnown(known_until, given=True) if known_until else OutcomesKnown(_newest_outcome(outcomes, frame), False)
-    if until:
-        last_monday = parse_week(until)
-        frame = frame.filter(pl.col("snapshot_date") <= last_monday)
+    last_monday = parse_week(until) if until else None
+    weeks = _history_weeks(workspace, last_monday)
+    known = OutcomesKnown(known_until, given=True) if known_until else OutcomesKnown(_newest_outcome(outcomes, weeks), False)
+    if last_monday is not None:
         known = replace(known, date=min(known.date, last_monday + timedelta(days=6)))
-        if frame.height == 0:
+        if weeks.len() == 0:
             raise BadInput(f"the history has no weeks up to {until}", file=workspace.history_path)
-    labelled = label_history(frame, outcomes.frame, window_weeks=config.engine.label_window_weeks, known_until=known.date)
-    known = replace(known, weeks_left_out=frame["snapshot_date"].n_unique() - labelled["snapshot_date"].n_unique())
+    label_weeks = config.engine.label_window_weeks
+    # Only the weeks whose label window is over by then are read: the newer ones cannot be learned from.
+    last_labelled = known.date - timedelta(weeks=label_weeks) + timedelta(days=1)
+    history = load_history(
+        workspace.history_path,
+        mapping=config.columns,
+        denylist=config.denylist,
+        schema=must,
+        optional=may,
+        last_day=min(last_labelled, last_monday) if last_monday else last_labelled,
+    )
+    labelled = label_history(history.frame, outcomes.frame, window_weeks=label_weeks, known_until=known.date)
+    history_sha256 = history.sha256
+    del history  # the unlabelled weeks are not needed again
+    known = replace(known, weeks_left_out=weeks.len() - labelled["snapshot_date"].n_unique())
     labelled, filled = impute(labelled, engine, path=workspace.history_path)
     imputed = _training_imputations(filled, labelled.height)
-    result = train_engine(
-        engine,
-        labelled,
-        validation_weeks=config.engine.validation_weeks,
-        capacity=_training_capacity(config, labelled),
-        seed=seed,
+    capacity = _training_capacity(config, labelled)
+    split = split_history(
+        labelled, validation_weeks=config.engine.validation_weeks, sample_rows=config.engine.training_sample_rows, seed=seed
     )
+    del labelled  # from here on training holds the rows it fits on and the validation weeks, not the whole history
+    result = train_engine(engine, split, capacity=capacity, seed=seed)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     model_id = f"{engine.name}-{stamp}"
     path = workspace.models_dir / f"{model_id}.joblib"
@@ -163,7 +179,7 @@ def train(
             week=window["validation"][1],
             week_start=start,
             week_end=end,
-            snapshot=labelled,
+            snapshot=split.fitted,
             config=config,
             required_columns=schema,
             engine=engine,
@@ -187,11 +203,12 @@ def train(
             "imputed": imputed,
             "training_window": window,
             "data": {
-                "history": {"path": "data/history.parquet", "sha256": history.sha256, "rows": history.rows},
+                "history": {"path": "data/history.parquet", "sha256": history_sha256, "rows": file_rows(workspace.history_path)},
                 "outcomes": {"path": "data/outcomes.csv", "sha256": outcomes.sha256, "rows": outcomes.rows},
             },
             "rows": result.rows,
             "positives": result.positives,
+            "training_sample": result.sampling.to_dict() if result.sampling else None,
             "metrics": result.metrics,
             "features": dict(engine.feature_labels),
             **declared_features(engine, result.model),
@@ -228,6 +245,7 @@ def train(
         promoted=promoted,
         known_until=known,
         imputed=imputed,
+        sampling=result.sampling.to_dict() if result.sampling else None,
     )
 
 
@@ -256,9 +274,23 @@ def _refuse_future_knowledge(known_until: date | None, today: date) -> None:
         )
 
 
-def _newest_outcome(outcomes: Any, history: pl.DataFrame) -> date:
+def _newest_outcome(outcomes: Any, weeks: pl.Series) -> date:
     """Without ``--known-until``: the newest opening in outcomes.csv (or the newest snapshot when it has none)."""
-    return outcomes.frame["opened_date"].max() or history["snapshot_date"].max()
+    return outcomes.frame["opened_date"].max() or weeks.max()
+
+
+def _history_weeks(workspace: Workspace, last_monday: date | None) -> pl.Series:
+    """The history's snapshot dates up to ``last_monday`` (all without it), from its date column alone."""
+    config = workspace.config
+    dates = load_history(
+        workspace.history_path,
+        mapping=config.columns,
+        denylist=config.denylist,
+        schema={"snapshot_date": "date"},
+        last_day=last_monday,
+        key=None,
+    )
+    return dates.frame["snapshot_date"].unique().sort()
 
 
 def _refuse_features_not_known_in_time(workspace: Workspace, engine: Any) -> None:

@@ -28,6 +28,7 @@ timed-out call keeps running (and holding memory) until the process ends.
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 import threading
@@ -110,6 +111,11 @@ class _GuardedMethod:
         self.owner = owner
         self.method = method
         self.function = function
+
+    @property
+    def __signature__(self) -> inspect.Signature:
+        """The plugin method's own signature, so the toolkit can tell which keywords it takes (``sample_weight``)."""
+        return inspect.signature(self.function)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         owner = self.owner

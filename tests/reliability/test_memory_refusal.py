@@ -10,6 +10,7 @@ nothing behind.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -130,3 +131,40 @@ def test_csv_rows_are_counted_from_the_lines(tmp_path: Path, content: bytes, row
     path = tmp_path / "week.csv"
     path.write_bytes(content)
     assert file_rows(path) == rows
+
+
+def _sample_rows(workspace: Workspace, rows: int) -> None:
+    toml = workspace.root / "nba.toml"
+    text = re.sub(r"(?m)^#? ?training_sample_rows = .*$", f"training_sample_rows = {rows}", toml.read_text())
+    assert f"training_sample_rows = {rows}" in text
+    toml.write_text(text)
+
+
+def test_a_sampled_training_is_estimated_for_its_sample_and_trains_within_memory(
+    sample_workspace: Workspace, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Too large to fit on whole (see above), the history fits when training samples 200,000 rows."""
+    _sample_rows(sample_workspace, 200_000)
+    monkeypatch.setenv(LIMIT_ENV, "1GB")
+    code, document = cli(capsys, "train", "--workspace", str(sample_workspace.root))
+    assert code == 0, document
+    sample = json.loads(Path(document["path"]).with_suffix(".json").read_text())["training_sample"]
+    assert sample["drawn"] == pytest.approx(200_000, abs=100) and sample["rows"] == document["rows"]
+    assert document["training_sample"] == sample
+    card = Path(document["path"]).with_suffix(".md").read_text()
+    assert f"Fitted on a sample of {sample['drawn']:,} of the {document['rows']:,} customer-weeks" in card
+    assert "measured on every customer of the validation weeks" in card
+    ledger_metrics = sample_workspace.ledger.active_model("logistic").metrics
+    assert ledger_metrics["sampling"]["negatives_rate"] == sample["negatives_rate"]
+    assert document["metrics"]["out_of_time"]["rows"] == 174_612  # every row of the validation weeks
+
+
+def test_a_history_too_large_even_to_read_is_refused_however_small_the_sample(
+    sample_workspace: Workspace, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _sample_rows(sample_workspace, 200_000)
+    monkeypatch.setenv(LIMIT_ENV, "400MB")
+    code, document = cli(capsys, "train", "--workspace", str(sample_workspace.root))
+    assert code == document["exit_code"] == 4
+    assert f"{HISTORY_ROWS:,} customer-weeks of history, fitted on a sample of 200,000" in document["error"]
+    assert "training_sample_rows" in document["hint"]
