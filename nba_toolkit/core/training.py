@@ -104,7 +104,7 @@ def train_engine(engine: Any, labelled: pl.DataFrame, *, validation_weeks: int, 
     in_time = engine.score(model, train_features)
     out_of_time = engine.score(model, test_features)
     train_label, test_label = train["label"].to_numpy(), test["label"].to_numpy()
-    metrics = {
+    metrics: dict[str, Any] = {
         "out_of_time": evaluate_scores(test_label, out_of_time, test["snapshot_date"], capacity),
         "in_time_auc": auc(train_label, in_time),
         "in_time_auc_within_week": within_week_auc(train_label, in_time, train["snapshot_date"]),
