@@ -23,6 +23,7 @@ import polars as pl
 
 from nba_toolkit import __version__
 from nba_toolkit.config_history import notice_hand_edits
+from nba_toolkit.core.check_settings import FreshnessSettings
 from nba_toolkit.core.checks import CheckContext, CheckResult, blocking, run_checks
 from nba_toolkit.core.decision import score_week
 from nba_toolkit.core.degraded import critical_inputs, impute, loading_schema
@@ -36,8 +37,9 @@ from nba_toolkit.core.notify import Alert, deliver
 from nba_toolkit.core.profile import write_profile
 from nba_toolkit.core.review import write_selection_figures
 from nba_toolkit.core.rules import RuleContext, rule_columns
+from nba_toolkit.core.scalars import day
 from nba_toolkit.core.selection import Policy, cooldown_contacts, reason_counts, select, standing_exclusions, week_policy
-from nba_toolkit.core.snapshot import Snapshot, load_snapshot
+from nba_toolkit.core.snapshot import ColumnType, Snapshot, load_snapshot
 from nba_toolkit.core.weeks import parse_week, refuse_implausible_week, week_bounds, week_of
 from nba_toolkit.errors import BadInput, CheckBlocked, NbaError, UsageError
 from nba_toolkit.plugin.manager import Registry
@@ -45,7 +47,7 @@ from nba_toolkit.plugin.required import check_plugins_for_run
 from nba_toolkit.workspace import Workspace, operator_name
 
 #: what the selection itself needs from every snapshot, whatever the engine
-CORE_COLUMNS = {
+CORE_COLUMNS: dict[str, ColumnType] = {
     "customer_id": "id",
     "snapshot_date": "date",
     "is_investor": "bool",
@@ -301,7 +303,7 @@ def run_week(
                 file=path,
                 hint="Ask the data warehouse team for this week's extract; name it after its week, e.g. 2026-W47.csv.",
             )
-        week = week_of(newest)
+        week = week_of(day(newest))
     _refuse_implausible_week(workspace, week, path, today or date.today())
     run_id = ledger.begin_run(
         week=week,
@@ -458,7 +460,7 @@ def _refuse_implausible_week(workspace: Workspace, week: str, path: Path, today:
         week,
         today=today,
         last_exported=max(exported, key=parse_week, default=None),
-        max_weeks_back=workspace.config.checks.settings("freshness").max_weeks_back,
+        max_weeks_back=workspace.config.checks.settings("freshness", FreshnessSettings).max_weeks_back,
         file=path,
     )
 
