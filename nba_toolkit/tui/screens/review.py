@@ -510,8 +510,8 @@ def detail_text(decision: Decision, explanation: Explanation, standing: dict[str
     if explanation.values:
         text.append("The customer's values\n", style="bold underline")
         width = max(len(label) for label, _ in explanation.values)
-        for label, value in explanation.values:
-            text.append(f"{label.ljust(width)}  {value}\n")
+        for label, shown in explanation.values:
+            text.append(f"{label.ljust(width)}  {shown}\n")
         text.append("\n")
     if explanation.contributions:
         text.append("What moves the score (+ up, - down), against the average customer\n", style="bold underline")
