@@ -105,6 +105,9 @@ class EngineConfig:
     name: str = setting("logistic", "the engine that scores: logistic or gradient_boosting, or an engine plugin's name")
     label_window_weeks: int = setting(4, "a conversion counts when within this many weeks of the snapshot")
     validation_weeks: int = setting(12, "the most recent labelled weeks kept aside to validate a trained model")
+    retrain_after_days: int = setting(
+        91, "Home and status remind you to retrain once the active model is this many days old; 0: no reminder"
+    )
 
 
 @dataclass(frozen=True)
@@ -542,6 +545,8 @@ def _validate(config: Config, source: Path | str) -> None:
         problems.append("[plugins] call_timeout_seconds must lie between 0 and 86400 (a day), e.g. 300")
     if config.engine.validation_weeks < 1:
         problems.append("[engine] validation_weeks must be 1 or more")
+    if config.engine.retrain_after_days < 0:
+        problems.append("[engine] retrain_after_days must be 0 (no reminder) or more")
     if len(config.export.delimiter) != 1:
         problems.append("[export] delimiter must be a single character")
     try:

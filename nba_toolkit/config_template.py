@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from nba_toolkit.config import DEFAULT_COLUMNS, DEFAULT_DENYLIST, MAPPED_TABLES, Key, declared_keys
-from nba_toolkit.core.check_settings import VolumeBandSettings
+from nba_toolkit.core.check_settings import SecondSourceSettings, VolumeBandSettings
 from nba_toolkit.core.features import DEFAULT_FEATURES
 
 #: the column the comments start in, so a file reads as a table
@@ -54,6 +54,31 @@ def _volume_band() -> str:
         "[checks.volume_band]",
         commented(f"min = {band.min}", "fewest customers a week may mail"),
         commented(f"max = {_TEMPLATE_MAX_MAILED}", "most customers a week may mail; without max: capacity plus random control"),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+#: the sample's second source of the market figures: the fund index file the sample workspace holds
+SAMPLE_SECOND_SOURCE = {
+    "file": "data/fund_index.csv",
+    "week_column": "WEEK",
+    "columns": {"fund_change_1w": "CHG_1W_PCT", "fund_change_4w": "CHG_4W_PCT"},
+}
+
+
+def _second_source() -> str:
+    """The market figures' second source, commented out: the sample's fund index file, for a bank to adapt.
+
+    Not switched on even in the sample: its fund index file ends with the sample's week, and every later
+    week would block for want of a row.
+    """
+    lines = [
+        "",
+        "# Compare the week's market figures with a second source (docs/checks.md, market_second_source);",
+        "# without a file they are taken from the extract alone. The sample's fund index file, for example:",
+        "# [checks.market_second_source]",
+        *(f"# {key} = {toml_value(value)}" for key, value in SAMPLE_SECOND_SOURCE.items()),
+        f"# tolerance = {toml_value(SecondSourceSettings().tolerance)}",
     ]
     return "\n".join(lines) + "\n"
 
@@ -100,7 +125,7 @@ def config_template(
     parts.append(features or _FEATURES_NOTE + _features())
     parts.append(_privacy())
     parts.append(_table("export", keys["export"], given))
-    parts.append(_CHECKS_NOTE + _volume_band())
+    parts.append(_CHECKS_NOTE + _volume_band() + _second_source())
     parts.append(_smtp(keys["notify.smtp"]))
     for section in ("governance", "retention", "plugins"):
         parts.append(_table(section, keys[section], given))

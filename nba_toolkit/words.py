@@ -7,6 +7,8 @@ face to it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 
 def plural(count: object, noun: str, many: str | None = None) -> str:
     """``count`` with ``noun`` in the singular for one, else ``many`` (``noun`` + "s"): "1 run", "1,754 rows"."""
@@ -24,3 +26,14 @@ def source_of(plugin: str | None) -> str:
 def group_name(group: str) -> str:
     """A mailing group as people say it: "random_control" is the random control group."""
     return group.replace("_", " ")
+
+
+def column_words(column: str, labels: Mapping[str, str] | None = None) -> str:
+    """A column as people say it: its declared label, else its name in words ("n_products": "Number of products")."""
+    if labels and column in labels:
+        return labels[column]
+    words = column.split("_")
+    if words[0] == "n" and len(words) > 1:
+        words = ["number", "of", *words[1:]]
+    text = " ".join(words)
+    return text[:1].upper() + text[1:]

@@ -129,6 +129,14 @@ def _status(args: argparse.Namespace, out: Output) -> int:
                 "unacknowledged_warnings": [
                     {"run_id": w.run_id, "check": w.check, "message": w.message} for w in status.open_warnings
                 ],
+                "model": None
+                if status.model is None
+                else {
+                    "model_id": status.model.model_id,
+                    "trained_at": status.model.trained_at,
+                    "age_days": status.model.age_days,
+                    "retrain_due": status.model.retrain_due,
+                },
                 "plugin_errors": [{"plugin": p, "source": s, "error": e} for p, s, e in status.plugin_errors],
                 "undelivered_alerts": undelivered,
             }
@@ -138,6 +146,11 @@ def _status(args: argparse.Namespace, out: Output) -> int:
     out.say(f"[bold]This week, {week.week}[/]: {status_text(week.status)} · {escape(week.text)}")
     if not status.engine_enabled:
         out.say("[yellow]The weekly run is switched off[/] ([engine] enabled = false in nba.toml).")
+    if status.model is None:
+        out.say("[bold red]No model trained yet[/]: run `nba-toolkit train`.")
+    else:
+        style = "yellow" if status.model.retrain_due else "default"
+        out.say(f"Model {status.model.model_id}: [{style}]{escape(status.model.age_text())}[/]")
     if status.missed_weeks:
         out.say(f"[bold red]Missed weeks[/] (nothing exported): {', '.join(status.missed_weeks)}")
     else:

@@ -398,9 +398,7 @@ def _residual(args: argparse.Namespace, out: Output) -> int:
         profile.add_column(column, justify="left" if column == "feature" else "right")
     for row in result.profile.head(12).iter_rows(named=True):
         show = pct if row["statistic"] == "share" else (lambda v: f"{v:,.2f}")
-        profile.add_row(
-            row["feature"], row["statistic"], show(row["residual"]), show(row["selected"]), f"{row['difference']:+.2f}"
-        )
+        profile.add_row(row["label"], row["statistic"], show(row["residual"]), show(row["selected"]), f"{row['difference']:+.2f}")
     out.console.print(profile)
     down = Table(title="What holds their scores down (mean contribution to the score)")
     for column in ("feature", "residual", "selected", "gap"):
@@ -531,7 +529,7 @@ def _whatif(args: argparse.Namespace, out: Output) -> int:
         table.add_column(column, justify="left" if column in ("feature", "moves", "claimed") else "right")
     for row in result.monotonicity.iter_rows(named=True):
         table.add_row(
-            row["feature"],
+            row["label"],
             row["nudge"],
             f"{row['up']:,}",
             f"{row['down']:,}",

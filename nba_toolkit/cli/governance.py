@@ -47,6 +47,12 @@ def add_commands(commands: Commands) -> None:
 
     model = commands.group("model", "The trained model.")
     model.add("card", _model_card, "Print the active model's card: purpose, data, performance, when not to use it.", writes=False)
+    model.add(
+        "list",
+        _model_list,
+        "List every trained model, newest first: when, on which weeks, its out-of-time figures, which one scores.",
+        writes=False,
+    )
     approve_model = model.add("approve", _model_approve, "Approve the active model for weekly runs (recorded).")
     approve_model.add_argument(
         "--by",
@@ -161,6 +167,41 @@ def _model_card(args: argparse.Namespace, out: Output) -> int:
         out.console.print(Markdown(markdown))  # a person reads headings and tables, not their Markdown source
     else:
         sys.stdout.write(markdown)  # piped into a file or a wiki, the card stays Markdown
+    return EXIT_OK
+
+
+def _model_list(args: argparse.Namespace, out: Output) -> int:
+    from nba_toolkit.jobs.models import model_list
+
+    workspace = workspace_of(args)
+    entries = model_list(workspace)
+    if out.json_mode:
+        out.document({"models": [entry.to_dict() for entry in entries]})
+        return EXIT_OK
+    if not entries:
+        out.say("No model trained yet. Train one with `nba-toolkit train`.")
+        return EXIT_OK
+    from rich.table import Table
+
+    table = Table(title=f"Models in {workspace.root}, newest first")
+    for column in ("model", "engine", "trained (UTC)", "by", "weeks trained", "validated", "AUC", "lift", "state"):
+        table.add_column(column, justify="right" if column in ("AUC", "lift") else "left")
+    for e in entries:
+        state = e.state if not e.active else f"[bold]{e.state}[/]"
+        table.add_row(
+            e.model_id,
+            f"{e.engine} {e.engine_version}",
+            f"{e.trained_at[:16].replace('T', ' ')} ({plural(e.age_days, 'day')} ago)",
+            escape(e.trained_by),
+            " to ".join(e.train_weeks) if e.train_weeks else "unknown",
+            " to ".join(e.validation_weeks) if e.validation_weeks else "unknown",
+            "n/a" if e.auc_within_week is None else f"{e.auc_within_week:.3f}",
+            "n/a" if e.lift_at_capacity is None else f"{e.lift_at_capacity:.2f}",
+            state,
+        )
+    out.console.print(table)
+    out.say("AUC: how well the model ranked the customers within each validation week (0.5 is chance); lift: how many")
+    out.say("times the base rate the customers it would mail converted. Both out of time, on weeks it never trained on.")
     return EXIT_OK
 
 

@@ -19,7 +19,7 @@ from nba_toolkit.cli.app import (
     workspace_of,
 )
 from nba_toolkit.errors import EXIT_BLOCKED, EXIT_OK
-from nba_toolkit.words import group_name, plural
+from nba_toolkit.words import group_name, plural, source_of
 
 if TYPE_CHECKING:
     from nba_toolkit.core.extract_proposal import Proposal
@@ -209,7 +209,7 @@ def _run(args: argparse.Namespace, out: Output) -> int:
             out.say(f"[bold red]Blocked[/]: run {blocked.run_id} for {run.week} stopped. Nothing was exported.")
         for check in results:
             if check.status in ("fail", "error"):
-                out.say(f"  {_blocked_mark(check)} {check.check_name}[/] ({check.plugin}): {escape(check.message)}")
+                out.say(f"  {_blocked_mark(check)} {check.check_name}[/] ({source_of(check.plugin)}): {escape(check.message)}")
                 if check.action:
                     out.say(f"    What to do: {escape(check.action)}")
         out.say(f"An alert was written to {workspace.root / 'outbox'}.")

@@ -173,6 +173,31 @@ class MarketRegimeSettings(CheckSettings):
 
 
 @dataclass(frozen=True)
+class SecondSourceSettings(CheckSettings):
+    #: a second source of the week's market figures (a CSV file, relative to the workspace); empty: not compared
+    file: str = ""
+    #: the second source's column that names the week, as the toolkit does ("2026-W47")
+    week_column: str = "WEEK"
+    #: the extract's column (its canonical name) -> the second source's column holding the same figure
+    columns: dict[str, str] = field(default_factory=dict)
+    #: the largest difference allowed, in the figures' own unit (percentage points for the fund changes)
+    tolerance: float = field(default=0.01, metadata={"positive": True})
+    #: the second source's field separator, one character
+    separator: str = ","
+
+    def problems(self, name: str) -> list[str]:
+        found = super().problems(name)
+        if self.file and not self.columns:
+            found.append(
+                f"[checks.{name}] file is set but columns is empty: name the figures to compare, such as "
+                'columns = { fund_change_1w = "CHG_1W_PCT" }'
+            )
+        if len(self.separator) != 1:
+            found.append(f"[checks.{name}] separator must be one character")
+        return found
+
+
+@dataclass(frozen=True)
 class RecentVolumeSettings(RecentWeeksSettings):
     """More than ``factor`` times the recent median blocks; less than its inverse warns."""
 
@@ -234,6 +259,7 @@ BUILTIN_SETTINGS: dict[str, type[CheckSettings]] = {
     "unit_jump": UnitJumpSettings,
     "feature_drift": PsiSettings,
     "market_regime": MarketRegimeSettings,
+    "market_second_source": SecondSourceSettings,
     "category_levels": CategoryLevelsSettings,
     "contact_overlap": ContactOverlapSettings,
     "volume_band": VolumeBandSettings,

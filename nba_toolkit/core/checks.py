@@ -28,6 +28,8 @@ from datetime import date
 from typing import TYPE_CHECKING, Any, Protocol, overload, runtime_checkable
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import polars as pl
 
     from nba_toolkit.config import Config
@@ -122,6 +124,8 @@ class CheckContext:
     suppressed: pl.Series | None = None
     #: model stage: what training produced, for the leakage checks
     training: TrainingEvidence | None = None
+    #: the workspace folder, against which a check's relative file settings are read (None: only absolute paths)
+    root: Path | None = None
     _cache: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @overload

@@ -26,6 +26,7 @@ import polars as pl
 
 from nba_toolkit.core.scalars import number_or_none
 from nba_toolkit.core.selection import HOLDOUT, SELECTED
+from nba_toolkit.words import column_words
 
 
 @dataclass(frozen=True)
@@ -103,14 +104,19 @@ def residual_group(
         selected=selected_rows.height,
         residual_median_score=number_or_none(residual_rows["score"].median()),
         selected_median_score=number_or_none(selected_rows["score"].median()),
-        profile=profile(residual_rows, selected_rows, profile_columns),
+        profile=profile(residual_rows, selected_rows, profile_columns, feature_labels),
         contributions=contributions(engine, model, residual_rows, selected_rows, feature_labels),
         customers=residual_rows.select("customer_id", "score"),
     )
 
 
-def profile(residual: pl.DataFrame, selected: pl.DataFrame, columns: Mapping[str, str]) -> pl.DataFrame:
+def profile(
+    residual: pl.DataFrame, selected: pl.DataFrame, columns: Mapping[str, str], labels: Mapping[str, str] | None = None
+) -> pl.DataFrame:
     """Medians (numbers) and shares (yes/no, categories) side by side, biggest standardised difference first.
+
+    Each row names its column as the operator reads it (``label``: the declared
+    label, else the column's name in words) beside the column itself (``feature``).
 
     Columns that are the same for everyone (the market) tell nothing and are left out.
     """
@@ -119,21 +125,32 @@ def profile(residual: pl.DataFrame, selected: pl.DataFrame, columns: Mapping[str
         if column not in residual.columns:
             continue
         r, s = residual[column], selected[column]
+        label = column_words(column, labels)
         if pl.concat([r, s]).n_unique() < 2:
             continue
         if kind in ("int", "float"):
             r, s = r.cast(pl.Float64).drop_nulls(), s.cast(pl.Float64).drop_nulls()
             difference = _standardised(r.mean(), s.mean(), r.var(), s.var())
-            rows.append((column, "median", r.median(), s.median(), difference))
+            rows.append((column, label, "median", r.median(), s.median(), difference))
         elif kind == "bool":
-            rows.append(_share_row(column, number_or_none(r.cast(pl.Float64).mean()), number_or_none(s.cast(pl.Float64).mean())))
+            rows.append(
+                _share_row(column, label, number_or_none(r.cast(pl.Float64).mean()), number_or_none(s.cast(pl.Float64).mean()))
+            )
         elif kind == "str":
             for level in sorted(set(r.drop_nulls().unique()) | set(s.drop_nulls().unique())):
                 rows.append(
-                    _share_row(f"{column} = {level}", number_or_none((r == level).mean()), number_or_none((s == level).mean()))
+                    _share_row(
+                        f"{column} = {level}",
+                        f"{label} = {level}",
+                        number_or_none((r == level).mean()),
+                        number_or_none((s == level).mean()),
+                    )
                 )
     frame = pl.DataFrame(
-        rows, schema=["feature", "statistic", "residual", "selected", "difference"], orient="row", infer_schema_length=None
+        rows,
+        schema=["feature", "label", "statistic", "residual", "selected", "difference"],
+        orient="row",
+        infer_schema_length=None,
     )
     return (
         frame.filter(pl.col("difference").is_not_null() & pl.col("difference").is_finite())
@@ -169,10 +186,10 @@ def contributions(
     )
 
 
-def _share_row(name: str, r: float | None, s: float | None) -> tuple[str, str, Any, Any, float | None]:
+def _share_row(name: str, label: str, r: float | None, s: float | None) -> tuple[str, str, str, Any, Any, float | None]:
     if r is None or s is None:
-        return (name, "share", r, s, None)
-    return (name, "share", r, s, _standardised(r, s, r * (1 - r), s * (1 - s)))
+        return (name, label, "share", r, s, None)
+    return (name, label, "share", r, s, _standardised(r, s, r * (1 - r), s * (1 - s)))
 
 
 def _standardised(mean_r: Any, mean_s: Any, var_r: Any, var_s: Any) -> float | None:

@@ -45,6 +45,7 @@ from nba_toolkit.core.selection import (
 from nba_toolkit.core.views import VIEWS
 from nba_toolkit.core.weeks import parse_week, week_of
 from nba_toolkit.errors import BadInput, NbaError, UsageError
+from nba_toolkit.words import plural
 
 if TYPE_CHECKING:
     from nba_toolkit.ledger.store import Ledger, RunRecord
@@ -73,6 +74,24 @@ class ModelSummary:
     validation_weeks: tuple[str, str]
     auc: float | None
     lift: float | None
+    #: days since training, on the day the status is for
+    age_days: int = 0
+    #: the reminder's age, from [engine] retrain_after_days (0: no reminder)
+    retrain_after_days: int = 0
+
+    @property
+    def retrain_due(self) -> bool:
+        return 0 < self.retrain_after_days <= self.age_days
+
+    def age_text(self) -> str:
+        """How old the model is, and the reminder once it is due: the words Home and status print."""
+        age = f"trained {plural(self.age_days, 'day')} ago" if self.age_days else "trained today"
+        if not self.retrain_due:
+            return age
+        return (
+            f"{age}: time to retrain (`nba-toolkit train`), the reminder comes after "
+            f"{plural(self.retrain_after_days, 'day')} ([engine] retrain_after_days)"
+        )
 
 
 @dataclass(frozen=True)
@@ -145,7 +164,9 @@ def home_status(workspace: Workspace, registry: Registry, *, today: date | None 
         engine=config.engine.name,
         engine_version=engine.obj.version if engine else None,
         engine_enabled=config.engine.enabled,
-        model=_model_summary(ledger, config.engine.name),
+        model=_model_summary(
+            ledger, config.engine.name, today=today or date.today(), retrain_after_days=config.engine.retrain_after_days
+        ),
         this_week=_week_status(this_week, [r for r in runs if r.week == this_week], snapshots),
         missed_weeks=missed,
         ready_snapshots=ready,
@@ -242,7 +263,7 @@ def _week_status(week: str, runs: list[RunRecord], snapshots: Mapping[str, str])
     return WeekStatus(week, "missing", None, "not run yet, and there is no snapshot for this week in data/snapshots")
 
 
-def _model_summary(ledger: Ledger, engine: str) -> ModelSummary | None:
+def _model_summary(ledger: Ledger, engine: str, *, today: date, retrain_after_days: int) -> ModelSummary | None:
     record = ledger.active_model(engine)
     if record is None:
         return None
@@ -258,7 +279,14 @@ def _model_summary(ledger: Ledger, engine: str) -> ModelSummary | None:
         validation_weeks=tuple(window.get("validation", ("?", "?"))),
         auc=oot.get("auc"),
         lift=oot.get("lift_at_capacity"),
+        age_days=model_age_days(record.trained_at, today),
+        retrain_after_days=retrain_after_days,
     )
+
+
+def model_age_days(trained_at: str, today: date) -> int:
+    """Whole days from training (its recorded date) to ``today``; never negative."""
+    return max(0, (today - date.fromisoformat(trained_at[:10])).days)
 
 
 def model_sidecar(root: Path, model_path: str) -> dict[str, Any]:

@@ -40,6 +40,7 @@ from nba_toolkit.core.rules import RuleContext
 from nba_toolkit.core.scalars import number_or_none
 from nba_toolkit.core.selection import HOLDOUT, SELECTED, Policy
 from nba_toolkit.errors import UsageError
+from nba_toolkit.words import column_words
 
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 _TRUE = {"1", "true", "yes", "y", "j", "ja"}
@@ -206,6 +207,7 @@ def monotonicity(customers: pl.DataFrame, *, engine: Any, model: Any) -> pl.Data
         rows.append(
             {
                 "feature": column,
+                "label": column_words(column, engine.feature_labels),
                 "nudge": step,
                 "up": int((change > TOLERANCE).sum()),
                 "down": int((change < -TOLERANCE).sum()),

@@ -15,6 +15,7 @@ import math
 import statistics
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -26,6 +27,7 @@ from nba_toolkit.core.check_settings import (
     NullRateSettings,
     PsiSettings,
     RowCountSettings,
+    SecondSourceSettings,
     UnitJumpSettings,
     ValueRangesSettings,
 )
@@ -34,7 +36,7 @@ from nba_toolkit.core.drift import bin_shares, category_psi, psi
 from nba_toolkit.core.features import unseen_levels
 from nba_toolkit.core.history import PastRun
 from nba_toolkit.core.market import market_features, model_bands
-from nba_toolkit.core.scalars import number
+from nba_toolkit.core.scalars import number, number_or_none
 from nba_toolkit.default_plugins._results import affected, figure, not_measured, result
 from nba_toolkit.plugin import hookimpl
 
@@ -468,6 +470,127 @@ class MarketRegimeCheck:
         )
 
 
+class SecondSourceCheck:
+    """The week's market figures in the extract against a second source, before one wrong feed moves every score.
+
+    The market features are the same for every customer and move every score
+    by the same amount, so a provider's bad figure goes unnoticed in the
+    ranking and shows only weeks later, in falling results. A second file (the
+    fund index the bank keeps anyway) is read for the run's week and each
+    mapped figure compared; a file that cannot be read, a week it lacks or a
+    number it cannot show blocks too, because "not compared" must not pass as
+    "the same".
+    """
+
+    name = "market_second_source"
+    stage = "input"
+    severity = "block"
+    description = "The week's market figures in the extract agree with a second source ([checks.market_second_source])."
+
+    def run(self, context: CheckContext) -> CheckResult:
+        settings = context.settings(self.name, SecondSourceSettings)
+        if not settings.file:
+            return not_measured(self, "no second source is named ([checks.market_second_source] file).")
+        path = Path(settings.file)
+        if not path.is_absolute() and context.root is not None:
+            path = context.root / path
+        try:
+            theirs = _second_source_figures(path, settings, context.week)
+        except _SourceProblem as problem:
+            return result(
+                self,
+                False,
+                f"The market figures could not be compared with {settings.file}: {problem}.",
+                action="Do not export until the figures are compared: put the week's row in the second source "
+                "(or correct it), then run the week again.",
+            )
+        mask = pl.lit(False)
+        compared, differ, largest = [], [], 0.0
+        for column, figure_there in theirs.items():
+            if column not in context.snapshot.columns:
+                return result(
+                    self,
+                    False,
+                    f"[checks.{self.name}] columns names '{column}', which the extract does not have.",
+                    action=f"Name a column of [columns] in [checks.{self.name}] columns.",
+                )
+            values = context.snapshot[column].cast(pl.Float64)
+            lo, hi = number_or_none(values.min()), number_or_none(values.max())
+            if lo is None or hi is None:  # no rows, or no values: the row count and null rate checks speak to it
+                return not_measured(self, f"the extract holds no '{column}' values this week.")
+            gap = max(abs(lo - figure_there), abs(hi - figure_there))
+            largest = max(largest, gap)
+            shown = figure(lo) if lo == hi else f"{figure(lo)} to {figure(hi)}"
+            compared.append(f"{column} {shown} ({figure(figure_there)} there)")
+            if gap > settings.tolerance:
+                differ.append(f"'{column}' is {shown} in the extract and {figure(figure_there)} in {settings.file}")
+                mask = mask | ((pl.col(column).cast(pl.Float64) - figure_there).abs() > settings.tolerance)
+        return result(
+            self,
+            not differ,
+            f"The market figures agree with {settings.file} for {context.week}: " + ", ".join(compared) + "."
+            if not differ
+            else "The market figures disagree with the second source: " + "; ".join(differ) + ".",
+            measured=round(largest, 6),
+            threshold=f"at most {settings.tolerance:g} apart",
+            action=_AGREE,
+            **affected(context.snapshot, mask),
+        )
+
+
+_AGREE = (
+    "Do not export: ask the data team which source is right for this week; once the extract is corrected "
+    "(or the second source, if it was wrong), run the week again."
+)
+
+
+class _SourceProblem(Exception):
+    """The second source cannot answer for this week; the check reports why and blocks."""
+
+
+def _second_source_figures(path: Path, settings: SecondSourceSettings, week: str) -> dict[str, float]:
+    """The week's figure per mapped column, read from ``path``; each problem names file, column and row."""
+    try:
+        frame = pl.read_csv(path, separator=settings.separator, infer_schema=False, encoding="utf8-lossy")
+    except FileNotFoundError:
+        raise _SourceProblem(f"{path} does not exist") from None
+    except (OSError, pl.exceptions.PolarsError) as error:
+        raise _SourceProblem(f"{path} cannot be read ({str(error).splitlines()[0]})") from None
+    wanted = [settings.week_column, *settings.columns.values()]
+    missing = [c for c in wanted if c not in frame.columns]
+    if missing:
+        raise _SourceProblem(f"{path} has no column '{missing[0]}' (its columns: {', '.join(frame.columns)})")
+    rows = frame.with_row_index("line", offset=2).filter(pl.col(settings.week_column).str.strip_chars() == week)
+    if rows.height == 0:
+        raise _SourceProblem(f"{path} has no row for {week} in column '{settings.week_column}'")
+    figures: dict[str, float] = {}
+    for column, theirs in settings.columns.items():
+        values = set()
+        for line, text in rows.select("line", theirs).iter_rows():
+            number = _number(text)
+            if number is None:
+                raise _SourceProblem(f"{path}, column '{theirs}', line {line}: '{text}' is not a number")
+            values.add(number)
+        if len(values) > 1:
+            raise _SourceProblem(f"{path} has {rows.height} rows for {week} that disagree in column '{theirs}'")
+        figures[column] = values.pop()
+    return figures
+
+
+def _number(text: str | None) -> float | None:
+    """A figure as a person writes it, with a decimal point or a decimal comma; None for anything else."""
+    if text is None:
+        return None
+    cleaned = text.strip()
+    if "," in cleaned and "." not in cleaned:
+        cleaned = cleaned.replace(",", ".")
+    try:
+        number = float(cleaned)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
 class CategoryLevelsCheck:
     name = "category_levels"
     stage = "input"
@@ -576,6 +699,7 @@ def nba_register_checks(register):
         UnitJumpCheck(),
         FeatureDriftCheck(),
         MarketRegimeCheck(),
+        SecondSourceCheck(),
         CategoryLevelsCheck(),
         ContactOverlapCheck(),
     ):

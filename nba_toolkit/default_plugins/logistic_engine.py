@@ -154,8 +154,9 @@ class LogisticEngine(DeclaredEngine):
     name = "logistic"
     method = (
         "Standardised features, logistic regression (scikit-learn, Newton-Cholesky solver, fitted to the optimum). "
-        "Scores are probabilities; contributions are in log-odds against the average trained customer and add up "
-        "exactly to the score's log-odds."
+        "Scores are probabilities. Each feature's contribution says how far it moves the customer's score up or down "
+        "against the average trained customer; the contributions add up exactly to that difference (measured in "
+        "log-odds, the scale on which the model adds its effects)."
     )
 
     def refit(self, previous: DeclaredModel, features: pl.DataFrame, label: np.ndarray, *, seed: int) -> DeclaredModel:
@@ -226,8 +227,10 @@ class GradientBoostingEngine(DeclaredEngine):
     method = (
         "scikit-learn HistGradientBoostingClassifier: 150 rounds of trees with at most 15 leaves and 100 customers "
         "per leaf, learning rate 0.1, no early stopping; categories as native categorical splits. Scores are its "
-        "probabilities. Contributions are in log-odds against a reference customer (every number at its training "
-        "median, every category at its most common level) and add up exactly to the difference: each feature's "
+        "probabilities. Each feature's contribution says how far it moves the score up or down against a reference "
+        "customer (every number at its training median, every category at its most common level); the contributions "
+        "add up exactly to that difference (measured in log-odds, the scale on which the trees add their effects): "
+        "each feature's "
         "contribution is the mean of its effect when the features are set from the reference to the customer's "
         "values in the declared order and in the reverse order (an approximation of Shapley values, which it "
         "matches exactly when features do not interact)."

@@ -355,6 +355,7 @@ def run_week(
             model=read_sidecar(workspace.root / model_record.path) if model_record else None,
             engine=engine,
             contacted=contacted,
+            root=workspace.root,
         )
         all_checks = [(r.obj, r.plugin) for r in registry.checks.values()]
         # A model the engine cannot use stops the run before its reference is compared with this week.

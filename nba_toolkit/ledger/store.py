@@ -1316,6 +1316,11 @@ class Ledger:
             )
         ]
 
+    def models(self) -> list[ModelRecord]:
+        """Every registered model, newest first: the active one and those it replaced."""
+        rows = self._db.execute("SELECT * FROM models ORDER BY trained_at DESC, rowid DESC").fetchall()
+        return [_model_record(row) for row in rows]
+
     def model(self, model_id: str) -> ModelRecord | None:
         row = self._db.execute("SELECT * FROM models WHERE model_id = ?", (model_id,)).fetchone()
         return _model_record(row) if row else None

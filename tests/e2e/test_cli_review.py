@@ -15,7 +15,7 @@ from nba_toolkit.cli import main
 from nba_toolkit.workspace import Workspace
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tui"))
-from tui_helpers import WARNING_PLUGIN, settle, type_text  # noqa: E402
+from tui_helpers import WARNING_PLUGIN, NoticedApp, settle, type_text  # noqa: E402
 
 
 def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -155,14 +155,13 @@ def test_flag_is_the_recorded_flag_of_the_review_screen(sample_workspace: Worksp
 def test_x_on_an_unknown_relation_number_refuses_before_a_reason_is_typed(
     sample_workspace: Workspace, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from nba_toolkit.tui.app import NbaApp
     from nba_toolkit.tui.screens.dialogs import ReasonDialog
 
     ws = sample_workspace
     run_week(ws, capsys)
 
     async def drive() -> list[str]:
-        app = NbaApp(ws.root, today=date(2026, 11, 16))
+        app = NoticedApp(ws.root, today=date(2026, 11, 16))
         async with app.run_test(size=(120, 40)) as pilot:
             await settle(pilot)
             await pilot.press("4")
@@ -175,7 +174,7 @@ def test_x_on_an_unknown_relation_number_refuses_before_a_reason_is_typed(
             await pilot.press("x")
             await pilot.pause()
             assert not isinstance(app.screen, ReasonDialog), "refused before the reason is asked for"
-            return [n.message for n in app._notifications]
+            return list(app.notices)
 
     notes = asyncio.run(drive())
     assert any("999999999" in n and "not in the snapshot" in n for n in notes)

@@ -25,7 +25,7 @@ from nba_toolkit.cli import main
 from nba_toolkit.workspace import Workspace
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tui"))
-from tui_helpers import WARNING_PLUGIN, settle, type_text  # noqa: E402
+from tui_helpers import WARNING_PLUGIN, NoticedApp, settle, type_text  # noqa: E402
 
 
 def folder_hash(root: Path) -> str:
@@ -158,7 +158,6 @@ def test_a_workspace_the_user_cannot_write_can_be_read_and_says_who_to_ask(unwri
 def test_the_ui_read_only_shows_the_run_and_refuses_a_flag(
     sample_workspace: Workspace, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from nba_toolkit.tui.app import NbaApp
     from nba_toolkit.tui.screens.dialogs import ReasonDialog
 
     ws = sample_workspace
@@ -166,7 +165,7 @@ def test_the_ui_read_only_shows_the_run_and_refuses_a_flag(
     before = folder_hash(ws.root)
 
     async def drive() -> list[str]:
-        app = NbaApp(ws.root, today=date(2026, 11, 16), read_only=True)
+        app = NoticedApp(ws.root, today=date(2026, 11, 16), read_only=True)
         async with app.run_test(size=(120, 40)) as pilot:
             await settle(pilot)
             await pilot.press("4")
@@ -182,7 +181,7 @@ def test_the_ui_read_only_shows_the_run_and_refuses_a_flag(
                 await type_text(pilot, "looks odd")
                 await pilot.press("enter")
                 await settle(pilot)
-            return [n.message for n in app._notifications]
+            return list(app.notices)
 
     notes = asyncio.run(drive())
     gc.collect()

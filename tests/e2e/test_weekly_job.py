@@ -115,6 +115,8 @@ def test_late_warehouse_load_blocks(sample_workspace: Workspace, capsys: pytest.
     assert main(["run", "--workspace", str(ws.root), "--snapshot", str(late)]) == 3
     shown = capsys.readouterr().out
     assert "freshness" in shown and "What to do" in shown
+    # a built-in check is named as built in, not by the toolkit's internal module name
+    assert "(built in)" in shown and "nba_toolkit." not in shown
 
 
 def test_crashing_check_plugin_blocks_and_is_named(sample_workspace: Workspace, capsys: pytest.CaptureFixture[str]) -> None:

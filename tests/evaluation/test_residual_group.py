@@ -50,6 +50,14 @@ def test_the_profile_and_what_holds_scores_down(recorded, capsys):
     assert rows["savings_balance"]["residual"] < rows["savings_balance"]["selected"]
     assert rows["app_installed"]["statistic"] == "share"
     assert "age_band = 45-54" in rows
+    # the operator reads each row in words: the declared label, else the column's name in words
+    assert rows["savings_balance"]["label"] == "Savings balance"
+    assert rows["age_band = 45-54"]["label"] == "Age band = 45-54"
+    assert rows["n_accounts"]["label"] == "Number of accounts"
+    capsys.readouterr()
+    assert main(["residual", "--workspace", str(recorded.root), "--weeks", "4"]) == 0
+    shown = capsys.readouterr().out
+    assert "Number of accounts" in shown and "n_accounts" not in shown
     assert "fund_change_4w" not in rows, "the same for everyone in a week: no difference to show"
     down = result["holding_scores_down"]
     assert {row["feature"] for row in down} == {

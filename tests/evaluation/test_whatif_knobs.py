@@ -69,6 +69,7 @@ def test_the_monotonicity_report_of_the_default_engine(sample_workspace, capsys)
         "fund_change_1w",
         "fund_change_4w",
     }
+    assert rows["logins_per_month"]["label"] == "Logins per month" and rows["savings_balance"]["label"] == "Savings balance"
     for feature, row in rows.items():
         assert row["observed"] == "up", feature
         assert row["down"] == 0

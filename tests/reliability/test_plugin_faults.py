@@ -14,7 +14,6 @@ import shutil
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -330,10 +329,9 @@ def test_a_plugin_call_that_hangs_is_stopped_at_the_time_limit_and_the_process_e
     plugin(ws, "slow.py", source)
     short_time_limit(ws)
 
-    started = time.monotonic()
+    # the sleeping worker thread must not keep the process alive: a process still there after 90 s fails the test
     done = cli_process(ws, "run", "--approve", "--json", timeout=90)
 
-    assert time.monotonic() - started < 90  # the sleeping worker thread did not keep the process alive
     assert done.returncode == exit_code, done.stderr
     assert "did not answer within 1 seconds" in done.stdout
     [run] = Workspace.open(ws.root).ledger.runs()

@@ -119,8 +119,7 @@ def test_export_preview_states_what_export_writes(reviewed) -> None:
 
 
 def test_a_million_rows_are_served_a_page_at_a_time(tmp_path: Path) -> None:
-    """The table never holds more than a page, and paging stays fast on a million scored customers."""
-    import time
+    """The table never holds more than a page of a million scored customers (its speed: benchmarks/scale.py)."""
 
     from nba_toolkit.config import Config
     from nba_toolkit.core.files import sha256_of
@@ -158,14 +157,11 @@ def test_a_million_rows_are_served_a_page_at_a_time(tmp_path: Path) -> None:
         counts={},
     )
     review = RunReview(tmp_path, RunRecord(**fields), Config(), None, None)
-    started = time.perf_counter()
     first = review.page(0, view="selected")
     later = review.page(400_000, view="selected")
-    elapsed = time.perf_counter() - started
     assert len(first.rows) == len(later.rows) == PAGE_SIZE
     assert first.total == frame.filter(pl.col("reason") != "below_threshold").height
     assert first.rows[0]["score"] >= first.rows[-1]["score"] >= later.rows[0]["score"]
-    assert elapsed < 10, f"two pages of a million rows took {elapsed:.1f} s"
 
 
 def test_the_headless_parts_of_the_ui_import_no_ui() -> None:

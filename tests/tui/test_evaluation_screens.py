@@ -17,7 +17,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 from textual.widgets import Input
-from tui_helpers import SAMPLE_TODAY, settle, text_of, type_text, until
+from tui_helpers import SAMPLE_TODAY, NoticedApp, settle, text_of, type_text, until
 
 from nba_toolkit.core.weeks import parse_week
 from nba_toolkit.jobs.backtest import backtest_workspace
@@ -169,7 +169,7 @@ def test_a_simulation_started_from_the_screen_completes_and_shows_volumes(export
 
 def test_a_simulation_can_be_cancelled_and_a_bad_week_is_a_notice(exported: Path) -> None:
     async def scenario() -> None:
-        app = NbaApp(exported, today=date(*SAMPLE_TODAY))
+        app = NoticedApp(exported, today=date(*SAMPLE_TODAY))
         async with app.run_test(size=(80, 24)) as pilot:
             await settle(pilot)
             await pilot.press("m")
@@ -180,7 +180,7 @@ def test_a_simulation_can_be_cancelled_and_a_bad_week_is_a_notice(exported: Path
             await pilot.press("enter")
             # the replay fails (no such weeks): wait for what the screen says, not for the failed worker
             await until(pilot, lambda: "did not finish" in text_of(app, "#simulation-result"), rounds=6000)
-            assert any("no weeks of history" in str(n.message) for n in app._notifications)
+            assert any("no weeks of history" in n for n in app.notices)
             # cancelled before the first week: the event is set as the replay starts
             screen.query_one("#simulation-from", Input).value = ""
             screen.action_start()

@@ -160,6 +160,14 @@ async def _help_lists_every_key(ws: Workspace) -> None:
                 if binding.description:
                     assert binding.description in shown, f"{mode}: {binding.key} {binding.description}"
         assert "Leave the box" in shown and "go to Simulation" in shown
+        # at 80x24 the list is longer than the screen: the keys scroll it to its end
+        from textual.containers import VerticalScroll
+
+        listing = app.screen.query_one("#help", VerticalScroll)
+        assert listing.max_scroll_y > 0 and listing.region.bottom <= 24
+        await pilot.press("end")
+        await pilot.pause()
+        assert listing.scroll_y == listing.max_scroll_y
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
         await pilot.press("question_mark")

@@ -10,7 +10,7 @@ from datetime import date
 
 import polars as pl
 from textual.widgets import DataTable, Select
-from tui_helpers import SAMPLE_TODAY, add_warning_plugin, settle, text_of, type_text, until
+from tui_helpers import SAMPLE_TODAY, NoticedApp, add_warning_plugin, settle, text_of, type_text, until
 
 from nba_toolkit.paths import sample_data_dir
 from nba_toolkit.tui.app import NbaApp
@@ -110,6 +110,16 @@ async def _the_whole_week(sample_workspace: Workspace) -> None:
         ]
         assert "Excluded from the mail file by test-operator" in text_of(app, "#detail-text")
 
+        # a number that is not in the run: the previous customer's explanation does not stay under it
+        await pilot.press("slash")
+        await pilot.pause()
+        app.screen.query_one("#lookup").value = ""
+        await type_text(pilot, "99999999")
+        await pilot.press("enter")
+        await settle(pilot)
+        detail = text_of(app, "#detail-text")
+        assert "99999999" in detail and excluded_id not in detail and "What moves the score" not in detail
+
         # approve and export: the confirmation states what will be written
         await pilot.press("5")
         await settle(pilot)
@@ -142,7 +152,7 @@ async def _a_blocked_week_is_shown_and_cannot_be_approved(sample_workspace: Work
     shutil.copy(
         sample_data_dir() / "scenarios" / "late_load_2026-W47.parquet", sample_workspace.snapshots_dir / "2026-W47.parquet"
     )
-    app = NbaApp(root, today=date(*SAMPLE_TODAY))
+    app = NoticedApp(root, today=date(*SAMPLE_TODAY))
     async with app.run_test(size=(100, 32)) as pilot:
         await settle(pilot)
         await pilot.press("2")
@@ -168,7 +178,7 @@ async def _a_blocked_week_is_shown_and_cannot_be_approved(sample_workspace: Work
         await pilot.press("a")
         await pilot.pause()
         assert not isinstance(app.screen, ConfirmDialog)
-        assert any("Not approved" in n.message for n in app._notifications)
+        assert any("Not approved" in n for n in app.notices)
 
     assert sample_workspace.ledger.run("2026-W47.1").status == "blocked"
     assert not list(sample_workspace.exports_dir.iterdir())
@@ -221,7 +231,7 @@ async def _configuration_change_is_written_recorded_and_warned_about(sample_work
 
 async def _switching_the_weekly_run_off_stops_runs(sample_workspace: Workspace) -> None:
     root = sample_workspace.root
-    app = NbaApp(root, today=date(*SAMPLE_TODAY))
+    app = NoticedApp(root, today=date(*SAMPLE_TODAY))
     async with app.run_test(size=(100, 32)) as pilot:
         await settle(pilot)
         await until(pilot, lambda: app.screen.status is not None)  # the home screen knows whether it is on
@@ -234,7 +244,7 @@ async def _switching_the_weekly_run_off_stops_runs(sample_workspace: Workspace) 
         await settle(pilot)
         await pilot.press("s")
         await settle(pilot)
-        assert any("switched off" in n.message for n in app._notifications)
+        assert any("switched off" in n for n in app.notices)
     assert not sample_workspace.ledger.runs()
     assert Workspace.open(root).config.engine.enabled is False
 

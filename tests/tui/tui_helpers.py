@@ -12,6 +12,9 @@ from textual.pilot import Pilot
 from textual.widgets import Static
 from textual.worker import WorkerFailed
 
+from nba_toolkit.tui import app as the_app
+from nba_toolkit.tui.app import NbaApp
+
 #: a Monday in the sample's week, so the status screens read the same on any day
 SAMPLE_TODAY = (2026, 11, 16)
 
@@ -80,3 +83,20 @@ def add_warning_plugin(root: Path) -> None:
 
 async def type_text(pilot: Pilot, text: str) -> None:
     await pilot.press(*[{" ": "space", "/": "slash", ".": "full_stop", ",": "comma", ":": "colon"}.get(c, c) for c in text])
+
+
+class NoticedApp(NbaApp):
+    """The real app, keeping every message it showed the operator, so a test reads them without Textual's internals.
+
+    Screens and widgets notify through the app's ``notify``, so overriding it here sees them all.
+    """
+
+    CSS_PATH = str(Path(the_app.__file__).with_name(str(NbaApp.CSS_PATH)))  # a subclass reads its CSS beside itself
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.notices: list[str] = []
+
+    def notify(self, message, **kwargs) -> None:  # type: ignore[override]
+        self.notices.append(str(message))
+        super().notify(message, **kwargs)

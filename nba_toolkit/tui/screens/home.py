@@ -123,11 +123,13 @@ def status_table(status: HomeStatus) -> Table:
     if status.model:
         m = status.model
         auc = f", out-of-time AUC {m.auc:.2f}" if m.auc is not None else ""
-        table.add_row(
-            "Model",
+        model = Text(
             f"{m.model_id}, trained {m.trained_at[:10]} by {m.trained_by} on {m.train_weeks[0]} to {m.train_weeks[1]}, "
-            f"validated on {m.validation_weeks[0]} to {m.validation_weeks[1]}{auc}",
+            f"validated on {m.validation_weeks[0]} to {m.validation_weeks[1]}{auc}"
         )
+        if m.retrain_due:
+            model.append(f"\n{m.age_text()}", style="bold yellow")
+        table.add_row("Model", model)
     else:
         table.add_row("Model", Text("none trained yet: run `nba-toolkit train`", style="bold red"))
     word, style = STATUS_STYLE[status.this_week.status]

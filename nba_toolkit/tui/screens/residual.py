@@ -120,7 +120,7 @@ def profile_table(profile: Any) -> Table:
     for row in profile.head(10).iter_rows(named=True):
         show = pct if row["statistic"] == "share" else (lambda v: "n/a" if v is None else f"{v:,.2f}")
         difference = "n/a" if row["difference"] is None else f"{row['difference']:+.2f}"
-        table.add_row(row["feature"], row["statistic"], show(row["residual"]), show(row["selected"]), difference)
+        table.add_row(row["label"], row["statistic"], show(row["residual"]), show(row["selected"]), difference)
     return table
 
 
