@@ -12,9 +12,9 @@ import re
 import tomllib
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
-from nba_toolkit.core.check_settings import BUILTIN_SETTINGS, CheckSettings, VolumeBandSettings, settings_class
+from nba_toolkit.core.check_settings import BUILTIN_SETTINGS, CheckSettings, SettingsT, VolumeBandSettings, settings_class
 from nba_toolkit.core.features import DEFAULT_DECLARATION, Declaration, parse_features
 from nba_toolkit.errors import BadInput
 
@@ -141,12 +141,24 @@ class ChecksConfig:
     by_name: dict[str, CheckSettings] = field(default_factory=_builtin_check_settings)
     configured: tuple[str, ...] = ()
 
-    def settings(self, name: str) -> CheckSettings:
-        return self.by_name.get(name) or settings_class(name)()
+    @overload
+    def settings(self, name: str) -> CheckSettings: ...
+    @overload
+    def settings(self, name: str, kind: type[SettingsT]) -> SettingsT: ...
+    def settings(self, name: str, kind: type[CheckSettings] = CheckSettings) -> CheckSettings:
+        """The check's table, defaults filled in; with ``kind``, as the settings class its check reads.
+
+        A built-in check's table is always its ``BUILTIN_SETTINGS`` class, so
+        asking for another is a mistake in the toolkit, not in nba.toml.
+        """
+        found = self.by_name.get(name) or settings_class(name)()
+        if not isinstance(found, kind):
+            raise TypeError(f"[checks.{name}] holds {type(found).__name__}, not {kind.__name__}")
+        return found
 
     @property
     def volume_band(self) -> VolumeBandSettings:
-        return self.by_name["volume_band"]
+        return self.settings("volume_band", VolumeBandSettings)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ import io
 from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 import pytest
 
@@ -471,7 +471,7 @@ def _results(outcome: Any) -> list[Any]:
     return [outcome] if isinstance(outcome, CheckResult) else list(outcome)
 
 
-def _text(value: Any) -> bool:
+def _text(value: Any) -> TypeGuard[str]:
     return isinstance(value, str) and value.strip() != ""
 
 

@@ -18,6 +18,8 @@ from nba_toolkit.core.views import VIEWS
 from nba_toolkit.errors import EXIT_OK, BadInput
 
 if TYPE_CHECKING:
+    from rich.console import JustifyMethod
+
     from nba_toolkit.core.review import Decision, Explanation, Page, ReviewSummary, RunReview
     from nba_toolkit.workspace import Workspace
 
@@ -156,7 +158,13 @@ def _print_page(out: Output, page: Page) -> None:
         return
     out.say(f"The top {len(page.rows):,} of {page.total:,}, highest score first ({VIEWS[page.view]}):")
     table = Table(box=None, show_header=True, header_style="bold", padding=(0, 1), pad_edge=False)
-    for column, justify in (("Relation no", "left"), ("Score", "right"), ("Reason", "left"), ("Mark", "left")):
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
+        ("Relation no", "left"),
+        ("Score", "right"),
+        ("Reason", "left"),
+        ("Mark", "left"),
+    )
+    for column, justify in columns:
         table.add_column(column, justify=justify)
     for row in page.rows:
         score = "—" if row["score"] is None else f"{row['score']:.2%}"

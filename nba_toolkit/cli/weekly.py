@@ -210,6 +210,7 @@ def _run(args: argparse.Namespace, out: Output) -> int:
                 )
     except CheckBlocked as blocked:
         run = workspace.ledger.run(blocked.run_id) if blocked.run_id else None
+        results = workspace.ledger.check_results(blocked.run_id) if blocked.run_id else []
         if out.json_mode:
             out.document(
                 {
@@ -217,7 +218,7 @@ def _run(args: argparse.Namespace, out: Output) -> int:
                     "status": "blocked",
                     "error": blocked.message,
                     "exit_code": EXIT_BLOCKED,
-                    "checks": [c.__dict__ for c in workspace.ledger.check_results(blocked.run_id)],
+                    "checks": [c.__dict__ for c in results],
                 }
             )
             return EXIT_BLOCKED
@@ -225,7 +226,7 @@ def _run(args: argparse.Namespace, out: Output) -> int:
             out.say(f"[bold red]Blocked[/]: {escape(blocked.message)}. Nothing was run or exported.")
         else:
             out.say(f"[bold red]Blocked[/]: run {blocked.run_id} for {run.week} stopped. Nothing was exported.")
-        for check in workspace.ledger.check_results(blocked.run_id):
+        for check in results:
             if check.status in ("fail", "error"):
                 out.say(f"  {_blocked_mark(check)} {check.check_name}[/] ({source_of(check.plugin)}): {escape(check.message)}")
                 if check.action:

@@ -29,6 +29,7 @@ import polars as pl
 from nba_toolkit.core.decision import CONTACT_SCHEMA, decide_week
 from nba_toolkit.core.market import band_of
 from nba_toolkit.core.rules import RuleContext
+from nba_toolkit.core.scalars import number, number_or_none
 from nba_toolkit.core.selection import (
     COOLDOWN_REASONS,
     HOLDOUT,
@@ -173,7 +174,7 @@ def market_band(
     present = [c for c in names if weeks and all(c in frame.columns for frame in weeks)]
     band = {}
     for column in present:
-        found = band_of([frame[column].median() for frame in weeks], width=width, margin=margin)
+        found = band_of([number_or_none(frame[column].median()) for frame in weeks], width=width, margin=margin)
         if found is not None:
             band[column] = (found.low, found.high)
     return band
@@ -190,9 +191,9 @@ def totals(weekly: pl.DataFrame) -> dict[str, Any]:
         "weeks": weekly.height,
         **{k: int(v) for k, v in summed.items()},
         "mailed_per_week": {
-            "median": float(weekly["mailed"].median()),
-            "min": int(weekly["mailed"].min()),
-            "max": int(weekly["mailed"].max()),
+            "median": number(weekly["mailed"].median()),
+            "min": int(number(weekly["mailed"].min())),
+            "max": int(number(weekly["mailed"].max())),
         },
         "flagged_weeks": flagged["week"].to_list(),
     }
@@ -220,7 +221,7 @@ def _week_row(
     row["mailed"] = sum(row[r] for r in MAILED_GROUPS)
     eligible = selection.filter(pl.col("exclusion").is_null())
     row["eligible"] = eligible.height
-    row["mean_score"] = float(eligible["score"].mean()) if eligible.height else None
+    row["mean_score"] = number(eligible["score"].mean()) if eligible.height else None
     for column in market:
         if column in snapshot.columns:
             row[column] = snapshot[column].median()

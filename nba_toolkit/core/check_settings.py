@@ -14,6 +14,7 @@ configuration can be read without loading polars or the plugins.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from typing import TypeVar
 
 SEVERITIES = ("block", "warn", "info")
 
@@ -276,6 +277,10 @@ BUILTIN_SETTINGS: dict[str, type[CheckSettings]] = {
     "auc_gap": AucGapSettings,
     "ranking_floor": RankingFloorSettings,
 }
+
+
+#: a settings class, for reading a check's table as the class its check declares
+SettingsT = TypeVar("SettingsT", bound=CheckSettings)
 
 
 def settings_class(name: str) -> type[CheckSettings]:

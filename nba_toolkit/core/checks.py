@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, overload, runtime_checkable
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     import polars as pl
 
     from nba_toolkit.config import Config
-    from nba_toolkit.core.check_settings import CheckSettings
+    from nba_toolkit.core.check_settings import CheckSettings, SettingsT
     from nba_toolkit.core.history import PastRun
     from nba_toolkit.core.training import TrainingEvidence
 
@@ -128,9 +128,16 @@ class CheckContext:
     root: Path | None = None
     _cache: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
-    def settings(self, check: str) -> CheckSettings:
-        """The check's ``[checks.<name>]`` table, defaults filled in."""
-        return self.config.checks.settings(check)
+    @overload
+    def settings(self, check: str) -> CheckSettings: ...
+    @overload
+    def settings(self, check: str, kind: type[SettingsT]) -> SettingsT: ...
+    def settings(self, check: str, kind: type[CheckSettings] | None = None) -> CheckSettings:
+        """The check's ``[checks.<name>]`` table, defaults filled in; with ``kind``, as the built-in check's
+        settings class (``core/check_settings.py``), so its thresholds are typed."""
+        if kind is None:
+            return self.config.checks.settings(check)
+        return self.config.checks.settings(check, kind)
 
     def profile(self) -> dict[str, dict[str, Any]]:
         """The snapshot's profile (see ``core/profile.py``), computed once: the unit-jump check compares it,

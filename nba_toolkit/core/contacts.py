@@ -24,12 +24,13 @@ from datetime import date
 
 import polars as pl
 
+from nba_toolkit.core.snapshot import ColumnType
 from nba_toolkit.errors import BadInput
 
 #: what a contacts file must hold, in canonical names (the workspace's [columns] may map them)
-CONTACT_SCHEMA = {"customer_id": "id", "contact_date": "date"}
+CONTACT_SCHEMA: dict[str, ColumnType] = {"customer_id": "id", "contact_date": "date"}
 #: the campaign column may be left out when ``--campaign`` names the campaign of the whole file
-CAMPAIGN_SCHEMA = {"campaign": "str"}
+CAMPAIGN_SCHEMA: dict[str, ColumnType] = {"campaign": "str"}
 #: the group the contact history records for a contact made outside the toolkit
 OUTSIDE_GROUP = "outside"
 

@@ -23,7 +23,7 @@ from nba_toolkit.core.selection import Policy, exclusions, select
 from nba_toolkit.errors import PluginError
 
 #: the contact history ``exclusions`` expects: customers in the cooldown
-CONTACT_SCHEMA = {"customer_id": pl.String, "week_start": pl.String}
+CONTACT_SCHEMA = pl.Schema({"customer_id": pl.String, "week_start": pl.String})
 #: customers per call of the engine's score: a million customers of a dozen features is about 100 MB
 SCORE_BLOCK = 1_000_000
 

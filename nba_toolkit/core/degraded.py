@@ -27,7 +27,8 @@ import polars as pl
 
 from nba_toolkit.core.checks import CheckResult
 from nba_toolkit.core.engine import MEDIAN, Imputation, imputation_problems, optional_columns
-from nba_toolkit.core.snapshot import Snapshot, _native_column, load_snapshot
+from nba_toolkit.core.scalars import number
+from nba_toolkit.core.snapshot import ColumnType, Snapshot, _native_column, load_snapshot
 from nba_toolkit.errors import BadInput, PluginError
 
 CHECK_NAME = "critical_inputs"
@@ -35,7 +36,7 @@ _SAMPLE = 10
 _DTYPES = {"int": pl.Int64, "float": pl.Float64, "bool": pl.Boolean, "str": pl.String, "date": pl.Date}
 
 
-def loading_schema(required: Mapping[str, str], engine: Any) -> tuple[dict[str, str], dict[str, str]]:
+def loading_schema(required: Mapping[str, ColumnType], engine: Any) -> tuple[dict[str, ColumnType], dict[str, ColumnType]]:
     """What the loader must find in the file, and the engine's optional inputs it may find.
 
     Both are typed as declared; ``impute`` then adds and fills what is
@@ -48,7 +49,7 @@ def loading_schema(required: Mapping[str, str], engine: Any) -> tuple[dict[str, 
 
 
 def load_allowing_stand_ins(
-    path: Path, *, required: Mapping[str, str], engine: Any, mapping: Mapping[str, str], denylist: Iterable[str]
+    path: Path, *, required: Mapping[str, ColumnType], engine: Any, mapping: Mapping[str, str], denylist: Iterable[str]
 ) -> Snapshot:
     """A snapshot loaded as the weekly run loads it: the engine's optional inputs may be missing (``impute`` fills them)."""
     schema, optional = loading_schema(required, engine)
@@ -165,5 +166,5 @@ def _median(path: Path, values: pl.Series, kind: str) -> int | float:
             column=values.name,
             hint="Ask the data warehouse team for the column, or have the engine declare a constant stand-in.",
         )
-    median = float(values.median())
+    median = number(values.median())
     return round(median) if kind == "int" else median

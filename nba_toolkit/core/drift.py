@@ -40,7 +40,7 @@ def bin_shares(values: np.ndarray, edges: Sequence[float]) -> np.ndarray:
     return np.diff(below, prepend=0, append=values.size) / max(values.size, 1)
 
 
-def psi(expected: Sequence[float], actual: Sequence[float]) -> float:
+def psi(expected: Sequence[float] | np.ndarray, actual: Sequence[float] | np.ndarray) -> float:
     e = np.maximum(np.asarray(expected, dtype=float), _FLOOR)
     a = np.maximum(np.asarray(actual, dtype=float), _FLOOR)
     return float(np.sum((a - e) * np.log(a / e)))

@@ -36,6 +36,7 @@ import polars as pl
 
 from nba_toolkit.core.outcomes import window_end, with_conversions
 from nba_toolkit.core.planner import Plan, detectable_uplift, plan_holdout
+from nba_toolkit.core.scalars import number
 from nba_toolkit.core.selection import BELOW_THRESHOLD, HOLDOUT, NOT_DRAWN, OVER_CAPACITY, RANDOM_CONTROL, SELECTED
 from nba_toolkit.core.uplift import (
     CONFIDENCE,
@@ -87,7 +88,8 @@ ARMS = (
 @dataclass(frozen=True)
 class GroupResult:
     n: int
-    conversions: int
+    #: whole for a yes/no outcome (the usual); the sum as it is for any other
+    conversions: int | float
     rate: float | None
     invested: float
     value_per_head: float | None
@@ -420,12 +422,12 @@ def _planner(rows: pl.DataFrame, groups: dict[str, GroupResult], model: ArmResul
     if weeks == 0 or selected.height == 0:
         return None
     per_week = selected.height / weeks
-    share = float(selected["p_holdout"].mean())
+    share = number(selected["p_holdout"].mean())
     baseline = groups["holdout"].rate
     usable = baseline is not None and 0 < baseline < 1 and 0 < share < 1
     uplift = model.uplift.estimate
     plan = None
-    if usable and uplift is not None and uplift > 0 and baseline + uplift < 1:
+    if usable and baseline is not None and uplift is not None and uplift > 0 and baseline + uplift < 1:
         plan = plan_holdout(capacity=per_week, holdout_share=share, baseline=baseline, uplift=uplift)
     return Planner(
         weeks_evaluated=weeks,
@@ -433,7 +435,7 @@ def _planner(rows: pl.DataFrame, groups: dict[str, GroupResult], model: ArmResul
         holdout_share=share,
         baseline=baseline,
         detectable_uplift=detectable_uplift(capacity=per_week, holdout_share=share, baseline=baseline, weeks=weeks)
-        if usable
+        if usable and baseline is not None
         else None,
         plan=plan,
     )

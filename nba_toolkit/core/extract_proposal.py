@@ -31,6 +31,7 @@ import polars as pl
 
 from nba_toolkit.config import DEFAULT_COLUMNS
 from nba_toolkit.core.features import MAX_LEVELS, MIN_LEVEL_ROWS
+from nba_toolkit.core.scalars import number
 from nba_toolkit.core.snapshot import is_denied, load_snapshot, name_matches, read_header, text_kind
 
 #: name patterns (whole words, as the denylist matches them) of the columns the selection needs
@@ -237,7 +238,7 @@ def _marker(values: pl.Series) -> str:
     if values.drop_nulls().len() == 0:
         return ""
     top = values.max()
-    share = float((values == top).mean())
+    share = number((values == top).mean())
     if top in MARKERS and share >= MARKER_SHARE:
         return (
             f"{top:g} is its largest value, on {share:.0%} of rows: if it means 'never' or 'unknown', cut the "

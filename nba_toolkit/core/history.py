@@ -78,7 +78,7 @@ class PastRun:
 
 def past_runs(ledger: Ledger, root: Path, *, exclude: str | None = None, limit: int = 60) -> tuple[PastRun, ...]:
     """The accepted runs in the ledger, newest first, without ``exclude`` (the run being checked)."""
-    found = []
+    found: list[PastRun] = []
     for record in ledger.runs():
         if record.run_id == exclude or record.status not in ACCEPTED:
             continue

@@ -54,7 +54,7 @@ def market_features(configured: Sequence[str], engine: Any) -> tuple[str, ...]:
     return tuple(configured) or tuple(getattr(engine, "market_features", None) or ())
 
 
-def band_of(values: Sequence[float], *, width: float = BAND_WIDTH, margin: float = 0.0) -> Band | None:
+def band_of(values: Sequence[float | None], *, width: float = BAND_WIDTH, margin: float = 0.0) -> Band | None:
     """The robust band of one market feature's weekly values; None with fewer than two weeks."""
     known = sorted(float(v) for v in values if v is not None)
     if len(known) < 2:

@@ -16,13 +16,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from nba_toolkit.errors import BadInput
 
+if TYPE_CHECKING:
+    from nba_toolkit.core.snapshot import ColumnType
+
 #: what an outcomes file must hold, in canonical names (the workspace's [columns] may map them)
-OUTCOME_SCHEMA = {"customer_id": "id", "opened_date": "date", "invested_amount": "float"}
+OUTCOME_SCHEMA: dict[str, ColumnType] = {"customer_id": "id", "opened_date": "date", "invested_amount": "float"}
 
 
 def validated_outcomes(frame: pl.DataFrame, *, file: str, names: Mapping[str, str]) -> pl.DataFrame:

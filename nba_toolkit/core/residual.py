@@ -24,6 +24,7 @@ from typing import Any
 
 import polars as pl
 
+from nba_toolkit.core.scalars import number_or_none
 from nba_toolkit.core.selection import HOLDOUT, SELECTED
 from nba_toolkit.words import column_words
 
@@ -101,8 +102,8 @@ def residual_group(
         eligible=eligible,
         residual=residual.len(),
         selected=selected_rows.height,
-        residual_median_score=residual_rows["score"].median(),
-        selected_median_score=selected_rows["score"].median(),
+        residual_median_score=number_or_none(residual_rows["score"].median()),
+        selected_median_score=number_or_none(selected_rows["score"].median()),
         profile=profile(residual_rows, selected_rows, profile_columns, feature_labels),
         contributions=contributions(engine, model, residual_rows, selected_rows, feature_labels),
         customers=residual_rows.select("customer_id", "score"),
@@ -132,10 +133,19 @@ def profile(
             difference = _standardised(r.mean(), s.mean(), r.var(), s.var())
             rows.append((column, label, "median", r.median(), s.median(), difference))
         elif kind == "bool":
-            rows.append(_share_row(column, label, r.cast(pl.Float64).mean(), s.cast(pl.Float64).mean()))
+            rows.append(
+                _share_row(column, label, number_or_none(r.cast(pl.Float64).mean()), number_or_none(s.cast(pl.Float64).mean()))
+            )
         elif kind == "str":
             for level in sorted(set(r.drop_nulls().unique()) | set(s.drop_nulls().unique())):
-                rows.append(_share_row(f"{column} = {level}", f"{label} = {level}", (r == level).mean(), (s == level).mean()))
+                rows.append(
+                    _share_row(
+                        f"{column} = {level}",
+                        f"{label} = {level}",
+                        number_or_none((r == level).mean()),
+                        number_or_none((s == level).mean()),
+                    )
+                )
     frame = pl.DataFrame(
         rows,
         schema=["feature", "label", "statistic", "residual", "selected", "difference"],
@@ -153,7 +163,7 @@ def contributions(
     engine: Any, model: Any, residual: pl.DataFrame, selected: pl.DataFrame, labels: Mapping[str, str]
 ) -> pl.DataFrame:
     """Each feature's mean contribution in both groups; the most negative gap holds the residual down most."""
-    means = {}
+    means: dict[str, dict[str, float]] = {}
     for name, rows in (("residual", residual), ("selected", selected)):
         if rows.height == 0:
             means[name] = {}

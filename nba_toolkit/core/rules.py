@@ -30,6 +30,7 @@ from nba_toolkit.errors import PluginError
 
 if TYPE_CHECKING:
     from nba_toolkit.config import Config
+    from nba_toolkit.core.snapshot import ColumnType
 
 RULE_REASON_PREFIX = "excluded_rule_"
 #: a rule's name, and a sub-reason a rule returns, become part of a reason code
@@ -71,9 +72,9 @@ def rule_reason(name: str, sub_reason: str | None = None) -> str:
     return f"{RULE_REASON_PREFIX}{name}" + (f"_{sub_reason}" if sub_reason else "")
 
 
-def rule_columns(rules: Sequence[tuple[Any, str]]) -> dict[str, str]:
+def rule_columns(rules: Sequence[tuple[Any, str]]) -> dict[str, ColumnType]:
     """Every column the rules declare they read, for the snapshot's schema."""
-    columns: dict[str, str] = {}
+    columns: dict[str, ColumnType] = {}
     for rule, _plugin in rules:
         columns.update(getattr(rule, "required_columns", None) or {})
     return columns

@@ -196,7 +196,7 @@ def load_history(
         scan = scan.select(pl.nth(list(plan.positions)))
         dates = dict(zip(plan.names, plan.file_names)).get("snapshot_date")
         pushed = last_day is not None and dates is not None and scan.collect_schema()[dates] in (pl.Date, pl.Datetime)
-        if pushed:
+        if pushed and dates is not None:  # ``pushed`` implies it; said again for the type checker
             scan = scan.filter(pl.col(dates).cast(pl.Date) <= last_day)
         frame = scan.collect(engine="streaming")
     except (pl.exceptions.PolarsError, OSError):
@@ -498,12 +498,17 @@ def _load_csv(
     plan = _plan_columns(path, header, mapping, denylist, wanted, may_miss)
     if not counted and len(plan.positions) < len(header):
         # Polars checks the width of the columns it reads only; see _record_structure.
-        _refuse_ragged(path, _line_field_counts(body, delimiter), len(header))
+        counts = _line_field_counts(body, delimiter)
+        assert counts is not None, "a file without quotes (not counted) has a field count per line"
+        _refuse_ragged(path, counts, len(header))
     try:
         frame = pl.read_csv(body, separator=delimiter, has_header=True, infer_schema=False, columns=list(plan.positions))
     except pl.exceptions.PolarsError:
-        # A record with more fields than the header; the exact count names its row.
-        _refuse_ragged(path, _line_field_counts(body, delimiter), len(header))
+        # A record with more fields than the header; the exact count names its row. A quoted field across
+        # lines leaves no count per line, but then every record was counted already (_record_structure).
+        counts = _line_field_counts(body, delimiter)
+        if counts is not None:
+            _refuse_ragged(path, counts, len(header))
         raise BadInput("could not be read as CSV", file=path, hint="Check quoting and line endings.") from None
     del body
     if frame.height != records - 1:
@@ -592,7 +597,9 @@ def _refuse_lone_carriage_returns(path: Path, body: bytes) -> None:
     """
     if body.count(b"\r") == body.count(b"\r\n"):
         return
-    position = re.search(rb"\r(?!\n)", body).start()
+    lone = re.search(rb"\r(?!\n)", body)
+    assert lone is not None, "more CRs than CR LFs leave a CR on its own"
+    position = lone.start()
     line = body.count(b"\n", 0, position)
     raise BadInput(
         "has a carriage return (CR) on its own "
@@ -741,8 +748,8 @@ def _convert_carefully(
     # Declared text keeps its raw values, so only the other columns are cleaned.
     cleaned = raw.select(_clean(name) for name in raw.columns if wanted.get(name) != "str")
     decimal = _detect_decimal(cleaned, wanted) if comma_decimals else "."
-    types = {name: wanted.get(name) for name in raw.columns}
-    types.update(_infer_types(cleaned, [n for n, t in types.items() if t is None], decimal))
+    inferred = _infer_types(cleaned, [n for n in raw.columns if n not in wanted], decimal)
+    types = {name: wanted[name] if name in wanted else inferred[name] for name in raw.columns}
     exprs = _text_exprs(path, cleaned, {n: types[n] for n in cleaned.columns}, file_names, decimal)
     converted = cleaned.select(exprs.values())
     _refuse_bad_values(path, raw, cleaned, converted, types, file_names)

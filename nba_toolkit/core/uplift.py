@@ -33,6 +33,8 @@ from typing import Any
 
 import polars as pl
 
+from nba_toolkit.core.scalars import number
+
 CONFIDENCE = 0.95
 
 
@@ -104,8 +106,8 @@ class Moments:
     @classmethod
     def of(cls, values: pl.Series) -> Moments:
         n = values.len()
-        mean = float(values.mean()) if n else 0.0
-        variance = float(values.var(ddof=1)) if n > 1 else 0.0
+        mean = number(values.mean()) if n else 0.0
+        variance = number(values.var(ddof=1)) if n > 1 else 0.0
         return cls(n, mean, variance)
 
 
@@ -195,4 +197,5 @@ def wider(first: Interval, second: Interval, method: str) -> Interval:
     if first.ci_low is None or second.ci_low is None:
         known = first if first.ci_low is not None else second
         return Interval(first.estimate, known.ci_low, known.ci_high, method)
+    assert first.ci_high is not None and second.ci_high is not None, "an interval has both bounds or neither"
     return Interval(first.estimate, min(first.ci_low, second.ci_low), max(first.ci_high, second.ci_high), method)

@@ -30,10 +30,13 @@ are measured at training, so the AUC alone has its own one-pass function.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import polars as pl
+
+from nba_toolkit.core.scalars import number
 
 #: the largest share of a week counted as its "top" when the capacity would take in more
 MAX_TOP_SHARE = 0.2
@@ -46,19 +49,19 @@ def weekly_figures(label: np.ndarray, score: np.ndarray, week: pl.Series, capaci
     per_week = _per_week(label, score, week, capacity)
     ranked = per_week.filter((pl.col("positives") > 0) & (pl.col("positives") < pl.col("customers")))
     pairs = (ranked["positives"] * (ranked["customers"] - ranked["positives"])).cast(pl.Float64)
-    auc = float((ranked["auc"] * pairs).sum() / pairs.sum()) if ranked.height else None
-    se = float(np.sqrt(((ranked["auc_var"] * pairs**2).sum()) / pairs.sum() ** 2)) if ranked.height else None
+    auc = number((ranked["auc"] * pairs).sum()) / number(pairs.sum()) if ranked.height else None
+    se = float(np.sqrt(number((ranked["auc_var"] * pairs**2).sum()) / number(pairs.sum()) ** 2)) if ranked.height else None
     lifted = per_week.filter(pl.col("positives") > 0)
     weights = lifted["customers"].cast(pl.Float64)
-    lift = float((lifted["lift"] * weights).sum() / weights.sum()) if lifted.height else None
+    lift = number((lifted["lift"] * weights).sum()) / number(weights.sum()) if lifted.height else None
     return {
         "auc_within_week": None if auc is None else round(auc, 6),
         "auc_within_week_se": None if se is None else round(se, 6),
         "lift_at_capacity": None if lift is None else round(lift, 6),
-        "lift_at_capacity_range": [round(float(lifted["lift"].min()), 6), round(float(lifted["lift"].max()), 6)]
+        "lift_at_capacity_range": [round(number(lifted["lift"].min()), 6), round(number(lifted["lift"].max()), 6)]
         if lifted.height
         else None,
-        "conversion_rate_at_capacity": round(float(per_week["top_conversions"].sum() / per_week["top"].sum()), 6)
+        "conversion_rate_at_capacity": round(number(per_week["top_conversions"].sum()) / number(per_week["top"].sum()), 6)
         if per_week.height
         else None,
         "per_week": [
@@ -96,7 +99,7 @@ def within_week_auc(label: np.ndarray, score: np.ndarray, week: pl.Series) -> fl
     if weekly.height == 0:
         return None
     concordant = (weekly["rank_sum"] - weekly["p"] * (weekly["p"] + 1) / 2).sum()
-    return round(float(concordant / weekly["pairs"].sum()), 6)
+    return round(number(concordant) / number(weekly["pairs"].sum()), 6)
 
 
 def _per_week(label: np.ndarray, score: np.ndarray, week: pl.Series, capacity: int) -> pl.DataFrame:
@@ -157,7 +160,7 @@ def reference_rankings(
     validation weeks, as the model is.
     """
     rng = np.random.default_rng(RANDOM_REFERENCE_SEED)
-    random = weekly_figures(test_label, rng.random(test_label.shape[0]), test_weeks, capacity)
+    random = weekly_figures(test_label, rng.random(len(test_label)), test_weeks, capacity)
     references: dict[str, Any] = {"random": _summary(random)}
     strongest = strongest_feature(single_feature)
     if strongest:
@@ -167,7 +170,7 @@ def reference_rankings(
     return references
 
 
-def strongest_feature(single_feature: dict[str, float | None]) -> tuple[str, float] | None:
+def strongest_feature(single_feature: Mapping[str, float | None]) -> tuple[str, float] | None:
     """The feature that alone ranks the training weeks best, in either direction, with that direction (1 or -1)."""
     informative = {name: value for name, value in single_feature.items() if value is not None}
     if not informative:
@@ -198,7 +201,7 @@ def rule_score(learned_from: pl.Series, label: np.ndarray, values: pl.Series) ->
     """A single feature as a score: a number is its own score (nulls at the median), a category its conversion rate."""
     if learned_from.dtype.is_numeric() or learned_from.dtype == pl.Boolean:
         known = learned_from.cast(pl.Float64).drop_nulls()
-        fill = float(known.median()) if known.len() else 0.0
+        fill = number(known.median()) if known.len() else 0.0
         return values.cast(pl.Float64).fill_null(fill).to_numpy()
     rates = (
         pl.DataFrame({"value": learned_from.cast(pl.String), "label": label})

@@ -37,6 +37,7 @@ import polars as pl
 
 from nba_toolkit.core.decision import decide_week, engine_scores
 from nba_toolkit.core.rules import RuleContext
+from nba_toolkit.core.scalars import number_or_none
 from nba_toolkit.core.selection import HOLDOUT, SELECTED, Policy
 from nba_toolkit.errors import UsageError
 from nba_toolkit.words import column_words
@@ -171,8 +172,8 @@ def what_if(
         selected_after=int(after["reason"].is_in(chosen).sum()),
         mailed_before=int(before["mailed"].sum()),
         mailed_after=int(after["mailed"].sum()),
-        mean_score_before=eligible["score"].mean(),
-        mean_score_after=eligible_after["score"].mean(),
+        mean_score_before=number_or_none(eligible["score"].mean()),
+        mean_score_after=number_or_none(eligible_after["score"].mean()),
         entering=both.filter(pl.col("_after") & ~pl.col("_before"))
         .drop("_before", "_after")
         .sort("score_after", descending=True),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from nba_toolkit.core.check_settings import VolumeBandSettings
 from nba_toolkit.core.checks import CheckContext, CheckResult
 from nba_toolkit.core.selection import MAILED_GROUPS, week_policy
 from nba_toolkit.default_plugins._results import SAMPLE, not_measured
@@ -109,7 +110,7 @@ class FreshnessCheck:
         dates = context.snapshot["snapshot_date"]
         outside = dates.is_null() | (dates < context.week_start) | (dates > context.week_end)
         stale = int(outside.sum())
-        newest = dates.max()
+        newest: object = dates.max()  # a date, or None when every date is missing; only shown
         passed = stale == 0
         return CheckResult(
             check=self.name,
@@ -142,7 +143,8 @@ class VolumeBandCheck:
     )
 
     def run(self, context: CheckContext) -> CheckResult:
-        band = context.settings(self.name)
+        band = context.settings(self.name, VolumeBandSettings)
+        assert context.selection is not None, "the output stage always has the selection"
         mailed = int(context.selection["mailed"].sum())
         # the capacity this week's selection worked with, a share of the eligible or a number
         highest = band.highest(week_policy(context.config, context.selection).most_mailed)
@@ -173,6 +175,7 @@ class ReconciliationCheck:
 
     def run(self, context: CheckContext) -> CheckResult:
         selection = context.selection
+        assert selection is not None, "the output stage always has the selection"
         rows_in = context.snapshot.height
         rows_out = selection.height
         unexplained = int(selection["reason"].is_null().sum())

@@ -13,17 +13,30 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from nba_toolkit.core.check_settings import (
+    CategoryLevelsSettings,
+    ContactOverlapSettings,
+    MarketRegimeSettings,
+    NullRateSettings,
+    PsiSettings,
+    RowCountSettings,
+    SecondSourceSettings,
+    UnitJumpSettings,
+    ValueRangesSettings,
+)
 from nba_toolkit.core.checks import CheckContext, CheckResult
 from nba_toolkit.core.drift import bin_shares, category_psi, psi
 from nba_toolkit.core.features import unseen_levels
 from nba_toolkit.core.history import PastRun
 from nba_toolkit.core.market import market_features, model_bands
+from nba_toolkit.core.scalars import number, number_or_none
 from nba_toolkit.default_plugins._results import affected, figure, not_measured, result
 from nba_toolkit.plugin import hookimpl
 
@@ -58,7 +71,7 @@ class RowCountCheck:
         previous = next((r for r in context.history if r.rows_in), None)
         if previous is None:
             return not_measured(self, f"no earlier run to compare the {rows:,} customers with.")
-        settings = context.settings(self.name)
+        settings = context.settings(self.name, RowCountSettings)
         comparisons = [_against_previous(rows, previous, settings.max_change)]
         exported = [r for r in context.history if r.exported and r.rows_in][: settings.runs]
         if len(exported) >= settings.min_runs:
@@ -88,6 +101,7 @@ class _RowComparison:
 
 def _against_previous(rows: int, previous: PastRun, allowed: float) -> _RowComparison:
     """The fixed band: the rows within ``allowed`` (a share) of the last accepted run's."""
+    assert previous.rows_in, "only a run that counted its customers is compared with"
     change = rows / previous.rows_in - 1
     low, high = math.ceil(previous.rows_in * (1 - allowed)), math.floor(previous.rows_in * (1 + allowed))
     passed = abs(change) <= allowed
@@ -103,7 +117,7 @@ def _against_previous(rows: int, previous: PastRun, allowed: float) -> _RowCompa
 
 def _against_recent(rows: int, exported: list[PastRun], factor: float) -> _RowComparison:
     """The rows within ``factor`` times the median of the recent exported weeks, either way."""
-    median = statistics.median(r.rows_in for r in exported)
+    median = statistics.median(r.rows_in for r in exported if r.rows_in)  # every one counted its customers
     ratio = rows / median
     recent = f"the median of the last {len(exported)} exported weeks ({median:,.0f})"
     passed = 1 / factor <= ratio <= factor
@@ -125,7 +139,7 @@ class NullRateCheck:
 
     def run(self, context: CheckContext) -> CheckResult:
         frame = context.snapshot
-        allowed = context.settings(self.name).max_rate
+        allowed = context.settings(self.name, NullRateSettings).max_rate
         columns = [c for c in context.required_columns if c in frame.columns]
         if frame.height == 0 or not columns:
             return not_measured(self, "the snapshot has no rows or no needed columns.")
@@ -159,7 +173,7 @@ class ValueRangesCheck:
 
     def run(self, context: CheckContext) -> CheckResult:
         frame = context.snapshot
-        settings = context.settings(self.name)
+        settings = context.settings(self.name, ValueRangesSettings)
         columns = [c for c in dict.fromkeys([*settings.min, *settings.max]) if c in frame.columns]
         ranges = {column: (settings.min.get(column), settings.max.get(column)) for column in columns}
         bounds = _plausible_bounds(context, settings.plausible_spans)
@@ -210,7 +224,9 @@ def _plausible_bounds(context: CheckContext, spans: float) -> dict[str, tuple[fl
     return bounds
 
 
-def _outside_ranges(frame: pl.DataFrame, ranges: dict[str, tuple[float | None, float | None]]) -> tuple[list[str], list[pl.Expr]]:
+def _outside_ranges(
+    frame: pl.DataFrame, ranges: Mapping[str, tuple[float | None, float | None]]
+) -> tuple[list[str], list[pl.Expr]]:
     """What lies outside each column's range, as sentences, and the masks of the rows concerned."""
     ranges = {column: bounds for column, bounds in ranges.items() if column in frame.columns}
     if not ranges or frame.height == 0:
@@ -229,7 +245,7 @@ def _outside_ranges(frame: pl.DataFrame, ranges: dict[str, tuple[float | None, f
 
 def _affected_union(
     frame: pl.DataFrame, masks: list[pl.Expr], features: pl.DataFrame, feature_masks: list[pl.Expr]
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """The customers with a value outside a declared range or a feature outside its plausible band, once each."""
     ids = [part.filter(pl.any_horizontal(m))["customer_id"] for part, m in ((frame, masks), (features, feature_masks)) if m]
     if not ids:
@@ -265,7 +281,10 @@ def _extremes(frame: pl.DataFrame, outside: dict[str, pl.Expr]) -> dict[str, tup
 def _range_text(low: float | None, high: float | None) -> str:
     if low is not None and high is not None:
         return f"{figure(low)} to {figure(high)}"
-    return f">= {figure(low)}" if low is not None else f"<= {figure(high)}"
+    if low is not None:
+        return f">= {figure(low)}"
+    assert high is not None, "a declared range has a bound on at least one side"
+    return f"<= {figure(high)}"
 
 
 class UnitJumpCheck:
@@ -279,7 +298,7 @@ class UnitJumpCheck:
         changed = _changed_profiles(context, previous)
         if previous is None:
             return not_measured(self, "no earlier run left a profile of its snapshot to compare with." + changed)
-        factor = context.settings(self.name).factor
+        factor = context.settings(self.name, UnitJumpSettings).factor
         before = previous.profile() or {}
         now = context.profile()
         jumps = []
@@ -327,7 +346,9 @@ def _changed_profiles(context: CheckContext, used: object) -> str:
 
 
 def _comparable(now: float | None, before: float | None) -> bool:
-    return bool(now) and bool(before) and (now > 0) == (before > 0)
+    if not now or not before:
+        return False
+    return (now > 0) == (before > 0)
 
 
 def _power_of_ten(ratio: float) -> str:
@@ -349,7 +370,7 @@ class FeatureDriftCheck:
         reference = (context.model or {}).get("reference")
         if not reference or context.engine is None:
             return not_measured(self, "there is no trained model to compare with yet.")
-        settings = context.settings(self.name)
+        settings = context.settings(self.name, PsiSettings)
         features = context.features()
         if features.height == 0:
             return not_measured(self, "the snapshot has no customers without an investment account.")
@@ -419,7 +440,7 @@ class MarketRegimeCheck:
         reference = (context.model or {}).get("reference")
         if not reference or context.engine is None:
             return not_measured(self, "there is no trained model to compare with yet.")
-        settings = context.settings(self.name)
+        settings = context.settings(self.name, MarketRegimeSettings)
         features = context.features()
         names = [f for f in market_features(settings.features, context.engine) if f in features.columns]
         bands = model_bands(reference, names, width=settings.robust_sd, margin=settings.margin)
@@ -430,7 +451,7 @@ class MarketRegimeCheck:
         mask = pl.lit(False)
         for name, band in bands.items():
             column = features[name].cast(pl.Float64)
-            lo, hi = column.min(), column.max()
+            lo, hi = number(column.min()), number(column.max())
             shown = figure(lo) if lo == hi else f"{figure(lo)} to {figure(hi)}"
             now.append(f"{name} {shown}")
             if not (band.holds(lo) and band.holds(hi)):
@@ -473,7 +494,7 @@ class SecondSourceCheck:
     description = "The week's market figures in the extract agree with a second source ([checks.market_second_source])."
 
     def run(self, context: CheckContext) -> CheckResult:
-        settings = context.settings(self.name)
+        settings = context.settings(self.name, SecondSourceSettings)
         if not settings.file:
             return not_measured(self, "no second source is named ([checks.market_second_source] file).")
         path = Path(settings.file)
@@ -500,7 +521,7 @@ class SecondSourceCheck:
                     action=f"Name a column of [columns] in [checks.{self.name}] columns.",
                 )
             values = context.snapshot[column].cast(pl.Float64)
-            lo, hi = values.min(), values.max()
+            lo, hi = number_or_none(values.min()), number_or_none(values.max())
             if lo is None or hi is None:  # no rows, or no values: the row count and null rate checks speak to it
                 return not_measured(self, f"the extract holds no '{column}' values this week.")
             gap = max(abs(lo - figure_there), abs(hi - figure_there))
@@ -533,7 +554,7 @@ class _SourceProblem(Exception):
     """The second source cannot answer for this week; the check reports why and blocks."""
 
 
-def _second_source_figures(path: Path, settings: Any, week: str) -> dict[str, float]:
+def _second_source_figures(path: Path, settings: SecondSourceSettings, week: str) -> dict[str, float]:
     """The week's figure per mapped column, read from ``path``; each problem names file, column and row."""
     try:
         frame = pl.read_csv(path, separator=settings.separator, infer_schema=False, encoding="utf8-lossy")
@@ -599,7 +620,7 @@ class CategoryLevelsCheck:
         features = context.features()
         if features.height == 0:
             return not_measured(self, "the snapshot has no customers without an investment account.")
-        settings = context.settings(self.name)
+        settings = context.settings(self.name, CategoryLevelsSettings)
         labels = context.engine.feature_labels
         counts = unseen_levels(levels, features)
         shares = {name: n / features.height for name, n in counts.items()}
@@ -649,7 +670,7 @@ class ContactOverlapCheck:
         if context.contacted is None or context.snapshot.height == 0:
             # An empty extract is the row count's to stop, with its own advice.
             return not_measured(self, "no contact history or no customers to compare.")
-        settings = context.settings(self.name)
+        settings = context.settings(self.name, ContactOverlapSettings)
         recent = context.contacted.filter(pl.col("week_start") < context.week_start.isoformat())
         if recent.height < settings.min_contacts:
             return not_measured(
@@ -659,7 +680,7 @@ class ContactOverlapCheck:
             )
         ids = context.snapshot["customer_id"]
         found = recent["customer_id"].is_in(ids.cast(pl.String).implode())
-        share = float(found.mean() or 0.0)
+        share = number(found.mean() or 0.0)
         passed = share >= settings.min_share
         return result(
             self,

@@ -257,6 +257,7 @@ class GradientBoostingEngine(DeclaredEngine):
         names = list(self.feature_labels)
         if features.height == 0:
             return pl.DataFrame(schema=dict.fromkeys(names, pl.Float64))
+        assert model.reference is not None, "a tree model keeps its reference customer from training"
         parts = _sequential_parts(model.estimator, model.layout.codes(features), model.reference)
         return pl.DataFrame({name: parts[:, i] for i, name in enumerate(names)})
 

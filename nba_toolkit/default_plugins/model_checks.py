@@ -16,6 +16,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from nba_toolkit.core.check_settings import (
+    AucGapSettings,
+    AucLimitSettings,
+    OutOfTimeAucSettings,
+    PeriodKeySettings,
+    RankingFloorSettings,
+)
 from nba_toolkit.core.checks import CheckContext, CheckResult
 from nba_toolkit.core.leakage import find_period_key, out_of_time_auc_without, single_feature_strengths
 from nba_toolkit.default_plugins._results import result
@@ -46,7 +53,7 @@ class RankingFloorCheck:
 
     def run(self, context: CheckContext) -> CheckResult:
         evidence = _evidence(context)
-        settings = context.settings(self.name)
+        settings = context.settings(self.name, RankingFloorSettings)
         out_of_time = evidence.metrics["out_of_time"]
         value = _within_week(evidence.metrics)
         margin_of_error = Z_95 * (out_of_time.get("auc_within_week_se") or 0.0)
@@ -87,7 +94,7 @@ class PeriodKeyCheck:
 
     def run(self, context: CheckContext) -> CheckResult:
         evidence = _evidence(context)
-        limit = context.settings(self.name).max_between_week_share
+        limit = context.settings(self.name, PeriodKeySettings).max_between_week_share
         names = list(evidence.engine.feature_labels)
         key = find_period_key(evidence.train_features, evidence.train_weeks, names, max_share=limit)
         threshold = f"less than {limit:.0%} of a feature's variance between weeks"
@@ -128,7 +135,7 @@ class SingleFeatureAucCheck:
 
     def run(self, context: CheckContext) -> CheckResult:
         evidence = _evidence(context)
-        settings = context.settings(self.name)
+        settings = context.settings(self.name, AucLimitSettings)
         aucs = single_feature_strengths(evidence)
         ranked = sorted(aucs.items(), key=lambda kv: -kv[1])
         strongest, best = ranked[0]
@@ -169,7 +176,7 @@ class OutOfTimeAucCheck:
 
     def run(self, context: CheckContext) -> CheckResult:
         evidence = _evidence(context)
-        limit = context.settings(self.name).max_auc
+        limit = context.settings(self.name, OutOfTimeAucSettings).max_auc
         pooled = evidence.metrics["out_of_time"]["auc"]
         within = evidence.metrics["out_of_time"].get("auc_within_week")
         value = max(pooled, within or 0.0)
@@ -198,7 +205,7 @@ class AucGapCheck:
 
     def run(self, context: CheckContext) -> CheckResult:
         evidence = _evidence(context)
-        limit = context.settings(self.name).max_gap
+        limit = context.settings(self.name, AucGapSettings).max_gap
         in_time = evidence.metrics.get("in_time_auc_within_week")
         out_of_time = evidence.metrics["out_of_time"].get("auc_within_week")
         if in_time is None or out_of_time is None:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from nba_toolkit.core.check_settings import PsiSettings, RecentVolumeSettings
 from nba_toolkit.core.checks import CheckContext, CheckResult
 from nba_toolkit.core.drift import numeric_psi
 from nba_toolkit.core.ids import in_form
@@ -29,12 +30,13 @@ class RecentVolumeCheck:
     description = "The number mailed is within a factor (3) of the median of the last exported weeks."
 
     def run(self, context: CheckContext) -> CheckResult:
-        settings = context.settings(self.name)
+        settings = context.settings(self.name, RecentVolumeSettings)
         exported = [r for r in context.history if r.exported][: settings.runs]
         if len(exported) < settings.min_runs:
             return not_measured(
                 self, f"{len(exported)} exported runs so far; the comparison with recent weeks starts at {settings.min_runs}."
             )
+        assert context.selection is not None, "the output stage always has the selection"
         mailed = int(context.selection["mailed"].sum())
         median = statistics.median(r.mailed for r in exported)
         ratio = mailed / max(median, 1)
@@ -90,13 +92,16 @@ class ScoreDriftCheck:
         # Another model ranks differently by design: only a run the same model scored is a yardstick.
         model_id = (context.model or {}).get("model_id")
         same_model = [r for r in context.history if r.model_id == model_id]
-        previous = next((r for r in same_model if r.scores() is not None and r.scores().height), None)
+        previous = next((r for r in same_model if (scores := r.scores()) is not None and scores.height), None)
         if previous is None:
             return not_measured(self, f"the model {model_id} has scored no earlier run to compare with.")
-        both = _scored_in_both(context.selection, previous.scores())
+        scored_before = previous.scores()
+        assert scored_before is not None, "a past run reads its scores once, and they were there"
+        assert context.selection is not None, "the output stage always has the selection"
+        both = _scored_in_both(context.selection, scored_before)
         if both.height < MIN_PAIRED:
             return not_measured(self, f"only {both.height:,} customers were scored both now and in run {previous.run_id}.")
-        settings = context.settings(self.name)
+        settings = context.settings(self.name, PsiSettings)
         before, now = both["score_before"].to_numpy(), both["score"].to_numpy()
         value = numeric_psi(_centred_logit(before), _centred_logit(now))
         level = f"their median score moved from {np.median(before):.2%} to {np.median(now):.2%}"
@@ -152,6 +157,7 @@ def _centred_logit(scores: np.ndarray) -> np.ndarray:
 
 
 def _mailed(context: CheckContext) -> pl.DataFrame:
+    assert context.selection is not None, "the output stage always has the selection"
     return context.selection.filter(pl.col("mailed")).select(pl.col("customer_id").cast(pl.String))
 
 

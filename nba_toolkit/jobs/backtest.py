@@ -26,6 +26,7 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ import polars as pl
 
 from nba_toolkit.config import Config, load_config, parse_config
 from nba_toolkit.core.backtest import Backtest, compare, market_band, run_backtest
+from nba_toolkit.core.check_settings import MarketRegimeSettings
 from nba_toolkit.core.decision import CONTACT_SCHEMA
 from nba_toolkit.core.degraded import impute, load_allowing_stand_ins, recorded_stand_ins
 from nba_toolkit.core.engine import refit_method
@@ -41,8 +43,9 @@ from nba_toolkit.core.market import market_features, model_bands
 from nba_toolkit.core.memory import refuse_simulation_too_large
 from nba_toolkit.core.models import load_model, read_sidecar
 from nba_toolkit.core.rules import RuleContext, rule_columns
+from nba_toolkit.core.scalars import day
 from nba_toolkit.core.selection import Policy, cooldown_start, reason_counts
-from nba_toolkit.core.snapshot import load_snapshot
+from nba_toolkit.core.snapshot import ColumnType, load_snapshot
 from nba_toolkit.core.training import MIN_TRAINING_WEEKS, label_history
 from nba_toolkit.core.weeks import parse_week, week_bounds, week_of
 from nba_toolkit.errors import BadInput, UsageError
@@ -213,12 +216,8 @@ def backtest_workspace(
             initial_contacts=initial,
             market_band=band,
             rules=rules,
-            rule_context=lambda week, monday, config=config: RuleContext(
-                week=week, week_start=monday, week_end=week_bounds(week)[1], config=config, workspace_root=workspace.root
-            ),
-            on_progress=(lambda done, _total, stage, offset=offset: on_progress(offset + done, total, stage))
-            if on_progress
-            else None,
+            rule_context=partial(_rule_context, config, workspace.root),
+            on_progress=partial(_overall_progress, on_progress, offset, total) if on_progress else None,
             cancel=cancel,
         )
         evaluation = None
@@ -262,7 +261,7 @@ def _toml(path: Path) -> dict[str, Any]:
 def _weeks(
     workspace: Workspace,
     config: Config,
-    schema: dict[str, str],
+    schema: dict[str, ColumnType],
     engine: Any,
     from_week: str | None,
     to_week: str | None,
@@ -295,10 +294,22 @@ def _weeks(
     return chosen, every_week
 
 
-def _weekly_snapshot(workspace: Workspace, config: Config, schema: dict[str, str], engine: Any, path: Path) -> pl.DataFrame:
+def _weekly_snapshot(
+    workspace: Workspace, config: Config, schema: dict[str, ColumnType], engine: Any, path: Path
+) -> pl.DataFrame:
     loaded = load_allowing_stand_ins(path, required=schema, engine=engine, mapping=config.columns, denylist=config.denylist)
     frame, _ = impute(loaded.frame, engine, path=path, recorded=recorded_stand_ins(workspace.ledger.runs(), loaded.sha256))
     return frame
+
+
+def _rule_context(config: Config, root: Path, week: str, monday: date) -> RuleContext:
+    """What the rules see in one replayed week, as in that week's run."""
+    return RuleContext(week=week, week_start=monday, week_end=week_bounds(week)[1], config=config, workspace_root=root)
+
+
+def _overall_progress(on_progress: Progress, offset: int, total: int, done: int, _weeks: int, stage: str) -> None:
+    """One configuration's progress through its weeks, as progress through every configuration's weeks."""
+    on_progress(offset + done, total, stage)
 
 
 def _model_source(
@@ -348,7 +359,7 @@ def _model_source(
         else:
             model = engine.fit(features.slice(0, rows), labels[:rows], seed=0)
         previous = model
-        span = f"{week_of(labelled['snapshot_date'].min())} to {week_of(labelled['snapshot_date'].max())}"
+        span = f"{week_of(day(labelled['snapshot_date'].min()))} to {week_of(day(labelled['snapshot_date'].max()))}"
         return model, f"fitted on {span}"
 
     if retrain == "once":
@@ -370,7 +381,7 @@ def _market_band(
     A replay that retrains as it goes has no one model: its band is built
     by the same rule from the replayed weeks themselves.
     """
-    settings = config.checks.settings("market_regime")
+    settings = config.checks.settings("market_regime", MarketRegimeSettings)
     names = market_features(settings.features, engine)
     if retrain == "none":
         sidecar = read_sidecar(workspace.root / registered_model(workspace, engine.name, model_id).path)

@@ -20,6 +20,7 @@ from typing import Any
 import polars as pl
 
 from nba_toolkit.core.review import RunReview
+from nba_toolkit.core.scalars import number_or_none
 from nba_toolkit.core.weeks import parse_week
 from nba_toolkit.errors import UsageError
 from nba_toolkit.ledger.store import RunRecord
@@ -214,7 +215,7 @@ def _feature_shifts(before: RunReview, after: RunReview) -> tuple[list[FeatureSh
 
 def _centre(values: pl.Series) -> dict[str, float | None]:
     numbers = values.cast(pl.Float64)
-    return {"mean": numbers.mean(), "median": numbers.median()}
+    return {"mean": number_or_none(numbers.mean()), "median": number_or_none(numbers.median())}
 
 
 def _aligned_shares(old: pl.Series, new: pl.Series) -> tuple[dict[str, float | None], dict[str, float | None]]:

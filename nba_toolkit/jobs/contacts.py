@@ -18,6 +18,7 @@ from typing import Any
 import polars as pl
 
 from nba_toolkit.core.contacts import CAMPAIGN_SCHEMA, CONTACT_SCHEMA, OUTSIDE_GROUP, validated_contacts
+from nba_toolkit.core.scalars import day_or_none
 from nba_toolkit.core.snapshot import load_snapshot
 from nba_toolkit.errors import UsageError
 from nba_toolkit.jobs.evaluate import file_names
@@ -83,8 +84,8 @@ def import_contacts(
         added=record["added"] if imported else 0,
         known=record["known"] if imported else frame.height,
         campaigns=sorted(frame["campaign"].unique().to_list()),
-        first_contact=frame["contact_date"].min(),
-        last_contact=frame["contact_date"].max(),
+        first_contact=day_or_none(frame["contact_date"].min()),
+        last_contact=day_or_none(frame["contact_date"].max()),
         dropped_columns=loaded.dropped_columns,
         record=record,
     )

@@ -24,6 +24,7 @@ from nba_toolkit.core.files import sha256_of
 from nba_toolkit.core.mailing import MailingEvaluation, evaluate_mailing
 from nba_toolkit.core.memory import refuse_evaluation_too_large
 from nba_toolkit.core.outcomes import OUTCOME_SCHEMA, validated_outcomes
+from nba_toolkit.core.scalars import day_or_none
 from nba_toolkit.core.snapshot import Snapshot, load_snapshot
 from nba_toolkit.core.weeks import parse_week
 from nba_toolkit.errors import BadInput, NbaError, UsageError
@@ -43,8 +44,9 @@ class OutcomesImport:
     added: int
     updated: int
     unchanged: int
-    first_opened: date
-    last_opened: date
+    #: None for a file without any opening
+    first_opened: date | None
+    last_opened: date | None
     dropped_columns: tuple[str, ...]
 
     def to_dict(self) -> dict[str, Any]:
@@ -76,8 +78,8 @@ def import_outcomes(workspace: Workspace, path: Path) -> OutcomesImport:
         sha256=loaded.sha256,
         rows_in_file=loaded.rows,
         outcomes_in_file=frame.height,
-        first_opened=frame["opened_date"].min(),
-        last_opened=frame["opened_date"].max(),
+        first_opened=day_or_none(frame["opened_date"].min()),
+        last_opened=day_or_none(frame["opened_date"].max()),
         dropped_columns=loaded.dropped_columns,
         **counts,
     )
@@ -121,7 +123,7 @@ def workspace_outcomes(workspace: Workspace) -> Outcomes:
             "there are no outcomes to evaluate against",
             hint="Import the warehouse's account openings with `nba-toolkit outcomes import FILE`.",
         )
-    return Outcomes(frame=frame, source=source, known_until=frame["opened_date"].max())
+    return Outcomes(frame=frame, source=source, known_until=day_or_none(frame["opened_date"].max()))
 
 
 @dataclass(frozen=True)

@@ -75,4 +75,6 @@ def approve_model(workspace: Workspace, *, note: str | None = None, acknowledged
             + " ".join(f'--acknowledge {name} "why it is acceptable"' for name in missing),
         )
     ledger.approve_model(record.model_id, by=by, note=note.strip() if note and note.strip() else None, acknowledged=given or None)
-    return ledger.model(record.model_id)
+    approved = ledger.model(record.model_id)
+    assert approved is not None, "the model was just approved in the ledger"
+    return approved

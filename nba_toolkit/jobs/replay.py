@@ -126,6 +126,7 @@ def replay(workspace: Workspace, registry: Registry, run_id: str) -> ReplayRepor
         frame = kept
         if engine is not None:
             frame, _ = impute(kept, engine, path=snapshot_path)  # as the run filled optional inputs
+            assert model_path is not None, "a run without its model was reported above"
             model = load_model(model_path, models_dir=workspace.models_dir, expected_sha256=run.model_sha256 or "")
     except NbaError as exc:
         report.inputs.append(exc.message)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -23,6 +23,7 @@ import polars as pl
 
 from nba_toolkit import __version__
 from nba_toolkit.config_history import notice_hand_edits
+from nba_toolkit.core.check_settings import FreshnessSettings
 from nba_toolkit.core.checks import CheckContext, CheckResult, blocking, run_checks
 from nba_toolkit.core.decision import score_week
 from nba_toolkit.core.degraded import critical_inputs, impute, loading_schema
@@ -36,8 +37,9 @@ from nba_toolkit.core.notify import Alert, deliver
 from nba_toolkit.core.profile import write_profile
 from nba_toolkit.core.review import write_selection_figures
 from nba_toolkit.core.rules import RuleContext, rule_columns
+from nba_toolkit.core.scalars import day
 from nba_toolkit.core.selection import Policy, cooldown_contacts, reason_counts, select, standing_exclusions, week_policy
-from nba_toolkit.core.snapshot import Snapshot, load_snapshot
+from nba_toolkit.core.snapshot import ColumnType, Snapshot, load_snapshot
 from nba_toolkit.core.weeks import parse_week, refuse_implausible_week, week_bounds, week_of
 from nba_toolkit.errors import BadInput, CheckBlocked, NbaError, UsageError
 from nba_toolkit.plugin.manager import Registry
@@ -45,7 +47,7 @@ from nba_toolkit.plugin.required import check_plugins_for_run
 from nba_toolkit.workspace import Workspace, operator_name
 
 #: what the selection itself needs from every snapshot, whatever the engine
-CORE_COLUMNS = {
+CORE_COLUMNS: dict[str, ColumnType] = {
     "customer_id": "id",
     "snapshot_date": "date",
     "is_investor": "bool",
@@ -416,7 +418,7 @@ def _week_from_data(loaded: Snapshot, path: Path) -> str:
             file=path,
             hint="Ask the data warehouse team for this week's extract; name it after its week, e.g. 2026-W47.csv.",
         )
-    return week_of(newest)
+    return week_of(day(newest))
 
 
 def _save_for_review(
@@ -486,7 +488,7 @@ def _refuse_implausible_week(workspace: Workspace, week: str, path: Path, today:
         week,
         today=today,
         last_exported=max(exported, key=parse_week, default=None),
-        max_weeks_back=workspace.config.checks.settings("freshness").max_weeks_back,
+        max_weeks_back=workspace.config.checks.settings("freshness", FreshnessSettings).max_weeks_back,
         file=path,
     )
 
@@ -504,7 +506,7 @@ def _require_approved_model(workspace: Workspace, engine: str) -> None:
         )
 
 
-def _data_use(workspace: Workspace, required: dict[str, str]) -> CheckResult:
+def _data_use(workspace: Workspace, required: Mapping[str, str]) -> CheckResult:
     """The data-use register's verdict (R-G4): no scoring with data compliance has not approved."""
     missing = unapproved(workspace.root, list(required))
     return CheckResult(

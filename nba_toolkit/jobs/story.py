@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, TypedDict
 
 import polars as pl
 
@@ -106,8 +106,17 @@ def customer_story(workspace: Workspace, customer: str) -> CustomerStory:
     return CustomerStory(cid, runs_shown, mailings, standing, outcomes, source, window)
 
 
+class _RunNames(TypedDict):
+    """What names a run in every entry, whatever else the entry says."""
+
+    run_id: str
+    week: str
+    kind: str
+    status: str
+
+
 def _run_entry(workspace: Workspace, run: RunRecord, cid: str, mailed_by_run: set[str]) -> RunEntry:
-    base = {"run_id": run.run_id, "week": run.week, "kind": run.kind, "status": run.status}
+    base: _RunNames = {"run_id": run.run_id, "week": run.week, "kind": run.kind, "status": run.status}
     if run.purged_at is not None:
         return RunEntry(**base, purged=True, scored_in_run=False)
     if not run.selection_path:

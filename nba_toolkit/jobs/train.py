@@ -30,8 +30,9 @@ from nba_toolkit.core.governance import not_known_in_time, read_register
 from nba_toolkit.core.memory import file_rows, refuse_training_too_large
 from nba_toolkit.core.model_card import render
 from nba_toolkit.core.models import read_sidecar, save_model
+from nba_toolkit.core.scalars import day, day_or_none, number
 from nba_toolkit.core.selection import Policy
-from nba_toolkit.core.snapshot import load_history, load_snapshot
+from nba_toolkit.core.snapshot import ColumnType, load_history, load_snapshot
 from nba_toolkit.core.training import label_history, split_history, train_engine
 from nba_toolkit.core.weeks import parse_week, week_bounds, week_of
 from nba_toolkit.errors import BadInput, UsageError
@@ -40,7 +41,7 @@ from nba_toolkit.ledger.store import ModelRecord, now
 from nba_toolkit.plugin.manager import Registry
 from nba_toolkit.workspace import Workspace, operator_name
 
-OUTCOME_COLUMNS = {"customer_id": "id", "opened_date": "date", "invested_amount": "float"}
+OUTCOME_COLUMNS: dict[str, ColumnType] = {"customer_id": "id", "opened_date": "date", "invested_amount": "float"}
 
 
 @dataclass(frozen=True)
@@ -236,8 +237,8 @@ def train(
         engine=engine.name,
         path=str(path),
         sha256=sha,
-        train_weeks=tuple(window["train"]),
-        validation_weeks=tuple(window["validation"]),
+        train_weeks=(window["train"][0], window["train"][1]),
+        validation_weeks=(window["validation"][0], window["validation"][1]),
         rows=result.rows,
         positives=result.positives,
         metrics=result.metrics,
@@ -261,7 +262,7 @@ def _training_capacity(config: Any, labelled: pl.DataFrame) -> int:
     week; the cooldown of those days is not known, so it is left out.
     """
     eligible = labelled.filter(pl.col("marketing_consent").fill_null(False)).group_by("snapshot_date").len()["len"]
-    return Policy.from_config(config).capacity_for(int(eligible.median() or 0))
+    return Policy.from_config(config).capacity_for(int(number(eligible.median() or 0)))
 
 
 def _refuse_future_knowledge(known_until: date | None, today: date) -> None:
@@ -276,7 +277,7 @@ def _refuse_future_knowledge(known_until: date | None, today: date) -> None:
 
 def _newest_outcome(outcomes: Any, weeks: pl.Series) -> date:
     """Without ``--known-until``: the newest opening in outcomes.csv (or the newest snapshot when it has none)."""
-    return outcomes.frame["opened_date"].max() or weeks.max()
+    return day_or_none(outcomes.frame["opened_date"].max()) or day(weeks.max())
 
 
 def _history_weeks(workspace: Workspace, last_monday: date | None) -> pl.Series:

@@ -16,6 +16,7 @@ import polars as pl
 from nba_toolkit.core.decision import CONTACT_SCHEMA
 from nba_toolkit.core.degraded import impute, load_allowing_stand_ins, recorded_stand_ins
 from nba_toolkit.core.rules import RuleContext, rule_columns
+from nba_toolkit.core.scalars import day
 from nba_toolkit.core.selection import Policy, cooldown_start
 from nba_toolkit.core.weeks import week_bounds, week_of
 from nba_toolkit.core.whatif import WhatIf, parse_change, what_if
@@ -46,7 +47,7 @@ def what_if_workspace(
     loaded = load_allowing_stand_ins(path, required=schema, engine=engine, mapping=config.columns, denylist=config.denylist)
     recorded = recorded_stand_ins(workspace.ledger.runs(), loaded.sha256)
     frame, _ = impute(loaded.frame, engine, path=path, recorded=recorded)
-    week = week or week_of(frame["snapshot_date"].max())
+    week = week or week_of(day(frame["snapshot_date"].max()))
     start, end = week_bounds(week)
     policy = Policy.from_config(config)
     # The contacts before the week, as the run saw them: the week's own export must not cool its customers down.

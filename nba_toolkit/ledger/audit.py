@@ -204,7 +204,9 @@ def vouch_for_model(db: sqlite3.Connection, sha256: str) -> None:
         raise tampered(db, f"no model with SHA-256 {sha256} was registered by the toolkit")
     for model_id in models:
         guard(db, "model", model_id)
-        seq = _latest(db, "model", model_id)[0]
+        latest = _latest(db, "model", model_id)
+        assert latest is not None, "guard refuses a registered model without an audit record"
+        seq = latest[0]
         chain = _walk(db, upto=seq)
         if chain.problems:
             raise tampered(db, chain.problems[0])

@@ -453,7 +453,7 @@ class RunRecord:
         return dict(self.__dict__)
 
 
-_JSON_FIELDS = {"dropped_columns": [], "config": {}, "plugins": {}, "counts": {}, "degraded": {}}
+_JSON_FIELDS: dict[str, Any] = {"dropped_columns": [], "config": {}, "plugins": {}, "counts": {}, "degraded": {}}
 
 
 @dataclass(frozen=True)
@@ -1085,6 +1085,7 @@ class Ledger:
                 )
                 review_id = int(cursor.lastrowid or 0)
             self._audit_run(db, run_id)
+        assert review_id is not None, "a session's row is updated only when it has one"
         return int(review_id)
 
     def reviews(self, run_id: str) -> list[dict[str, Any]]:

@@ -35,7 +35,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from nba_toolkit.errors import PluginError
 
@@ -258,12 +258,13 @@ class exits_refused:  # noqa: N801 - used as a statement: ``with exits_refused(.
 _current = threading.local()
 
 
-def _refuse_exit(code: int = 0) -> None:
+def _refuse_exit(status: int = 0) -> NoReturn:
+    """``os._exit`` while plugin code runs; takes its arguments as the real one does."""
     if os.getpid() != _guard_pid:
-        _real_exit(code)
+        _real_exit(status)
     during = getattr(_current, "during", None) or "a plugin"
     raise PluginExit(
-        f"{during} called os._exit({code}); it was stopped, because a plugin must not end the toolkit without a word",
+        f"{during} called os._exit({status}); it was stopped, because a plugin must not end the toolkit without a word",
         hint=_FIX_OR_DISABLE,
     )
 

@@ -37,8 +37,9 @@ import os
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from importlib.metadata import entry_points
 from pathlib import Path
 from types import ModuleType
@@ -250,7 +251,7 @@ def load_plugins(
     loader.registry.calls = CallSettings(timeout_seconds=call_timeout_seconds, trace=trace)
     for module_name in BUILTIN_MODULES:
         name = "nba_toolkit." + module_name.rsplit(".", 1)[1]
-        loader.load(name, module_name, module_name, "builtin", lambda m=module_name: importlib.import_module(m))
+        loader.load(name, module_name, module_name, "builtin", partial(importlib.import_module, module_name))
     if entry_points_enabled:
         for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
             dist = getattr(ep, "dist", None)
@@ -262,7 +263,7 @@ def load_plugins(
         for path in sorted(Path(folder).glob("*.py")):
             if path.name.startswith("_"):
                 continue
-            loader.load(path.stem, path.stem, str(path), "local file", lambda p=path: _import_file(p), path=path)
+            loader.load(path.stem, path.stem, str(path), "local file", partial(_import_file, path), path=path)
     return loader.registry
 
 
@@ -431,12 +432,14 @@ class _Tracer:
     def __init__(self) -> None:
         self.started: list[float] = []  # a stack: hook calls may nest
 
-    def before(self, hook_name: str, hook_impls: Sequence[Any], kwargs: dict[str, Any]) -> None:
+    def before(self, hook_name: str, hook_impls: Sequence[pluggy.HookImpl], kwargs: Mapping[str, Any]) -> None:
         plugins = ", ".join(impl.plugin_name for impl in hook_impls)
         sys.stderr.write(f"nba-toolkit trace: calling {hook_name}({', '.join(kwargs)}) of plugin {plugins}\n")
         self.started.append(time.perf_counter())
 
-    def after(self, outcome: Any, hook_name: str, hook_impls: Sequence[Any], kwargs: dict[str, Any]) -> None:
+    def after(
+        self, outcome: pluggy.Result[Any], hook_name: str, hook_impls: Sequence[pluggy.HookImpl], kwargs: Mapping[str, Any]
+    ) -> None:
         elapsed = (time.perf_counter() - self.started.pop()) * 1000
         plugins = ", ".join(impl.plugin_name for impl in hook_impls)
         exc = outcome.exception

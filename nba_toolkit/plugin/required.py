@@ -84,7 +84,7 @@ def _lost(registry: Registry, disabled: set[str], run_id: str, recorded: dict[st
     """What the previous run had that is neither here now nor switched off."""
     loaded = {r.name for r in registry.records if r.status == "ok"}
     broken = {r.name for r in registry.errors()}  # already reported, with their error
-    problems = []
+    problems: list[Problem] = []
     for key, version in sorted(recorded.items()):
         provision = parse_provision(key)
         plugin = provision[0] if provision else key
@@ -122,7 +122,7 @@ def _unprovided(registry: Registry, config: Config, disabled: set[str]) -> list[
         named += [
             ("check", name, f"[checks.{name}]") for name in config.checks.configured if config.checks.settings(name).enabled
         ]
-    problems = []
+    problems: list[Problem] = []
     for kind, name, where in named:
         provided = name in registry.of_kind(kind) or (kind == "exporter" and name in registry.analysis_exporters)
         if not provided:

@@ -62,7 +62,7 @@ class NbaApp(App):
 
     CSS_PATH = "app.tcss"
     TITLE = "nba-toolkit"
-    MODES = SCREENS
+    MODES = {**SCREENS}  # App.MODES holds names or factories of screens; each class makes its screen
     BINDINGS = [
         *(Binding(s.key, f"go('{s.mode}')", f"go to {s.title}", show=False) for s in SECTIONS),
         Binding("f1,question_mark", "help", "this list of keys", show=False),

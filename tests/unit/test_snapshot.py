@@ -190,6 +190,14 @@ def test_quoted_delimiters_on_single_lines(tmp_path):
     assert "has 4 fields" in str(err.value)
 
 
+def test_a_stray_quote_after_a_field_across_lines_is_bad_input_not_a_crash(tmp_path):
+    # The csv module reads a"b as text, Polars refuses it; with a quoted line break there is no count per line.
+    text = 'RELATION_NO;NOTE\n1;"two\nlines"\n2;a"b\n'
+    with pytest.raises(BadInput) as err:
+        load(write(tmp_path / "q.csv", text), schema={"NOTE": "str"})
+    assert "could not be read as CSV" in str(err.value)
+
+
 @pytest.mark.parametrize("end", [b"", b"\n", b"\r\n", b"\r\n\r\n\r\n", b"\n\n", b"\r", b"\n\r\n"])
 def test_trailing_blank_lines_and_crlf_are_fine(tmp_path, end):
     path = tmp_path / "crlf.csv"

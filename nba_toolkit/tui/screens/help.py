@@ -14,7 +14,7 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 from nba_toolkit.tui.navigation import BY_MODE, SECTIONS
@@ -23,7 +23,7 @@ from nba_toolkit.tui.navigation import BY_MODE, SECTIONS
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,f1,question_mark", "close", "Close help")]
 
-    def __init__(self, screens: Mapping[str, type], others: Mapping[str, Iterable[BindingType]]) -> None:
+    def __init__(self, screens: Mapping[str, type[Screen[object]]], others: Mapping[str, Iterable[BindingType]]) -> None:
         """``screens``: each section's screen class by mode; ``others``: keys that work elsewhere, by where."""
         super().__init__()
         self.screens = screens

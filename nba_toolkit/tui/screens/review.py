@@ -513,8 +513,8 @@ def detail_text(decision: Decision, explanation: Explanation, standing: dict[str
     if explanation.values:
         text.append("The customer's values\n", style="bold underline")
         width = max(len(label) for label, _ in explanation.values)
-        for label, value in explanation.values:
-            text.append(f"{label.ljust(width)}  {value}\n")
+        for label, shown in explanation.values:
+            text.append(f"{label.ljust(width)}  {shown}\n")
         text.append("\n")
     if explanation.contributions:
         text.append("What moves the score (+ up, - down), against the average customer\n", style="bold underline")
@@ -557,7 +557,7 @@ def other_weeks(workspace: Workspace, customer_id: str, run_id: str) -> list[Run
     except NbaError as problem:
         return problem.message
     runs: list[RunEntry | Mailing] = [entry for entry in story.runs if entry.run_id != run_id]
-    campaigns = [m for m in story.mailings if m.run_id is None and m.campaign is not None]
+    campaigns: list[RunEntry | Mailing] = [m for m in story.mailings if m.run_id is None and m.campaign is not None]
     return sorted(runs + campaigns, key=lambda item: parse_week(item.week))
 
 
