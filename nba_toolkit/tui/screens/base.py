@@ -28,6 +28,7 @@ class SectionScreen(Screen):
 
     @property
     def nba(self) -> NbaApp:
+        # Textual types Screen.app as App[object]; the toolkit's screens only run in NbaApp
         return self.app  # type: ignore[return-value]
 
     @property

@@ -120,6 +120,7 @@ class RunDetailScreen(Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="detail", name="detail")
     def load(self) -> tuple[RunRecord, list[StoredCheckResult], list[dict[str, str]], dict[str, tuple[str, str]]]:
+        # Textual types Screen.app as App[object]; the toolkit's screens only run in NbaApp
         app: NbaApp = self.app  # type: ignore[assignment]
         with app.session.workspace() as workspace:
             ledger = workspace.ledger
@@ -136,9 +137,11 @@ class RunDetailScreen(Screen):
         if event.state == WorkerState.SUCCESS:
             self.query_one("#run-detail-text", Static).update(run_text(*event.worker.result))
         elif event.state == WorkerState.ERROR:
+            # Textual types Screen.app as App[object]; the toolkit's screens only run in NbaApp
             self.app.report(event.worker.error)  # type: ignore[attr-defined]
 
     def action_open(self, mode: str) -> None:
+        # Textual types Screen.app as App[object]; the toolkit's screens only run in NbaApp
         app: NbaApp = self.app  # type: ignore[assignment]
         app.session.run_id = self.run_id
         self.app.pop_screen()

@@ -28,6 +28,7 @@ class WelcomeScreen(Screen):
     ]
 
     def compose(self) -> ComposeResult:
+        # Textual types Screen.app as App[object]; the toolkit's screens only run in NbaApp
         root = self.app.session.root  # type: ignore[attr-defined]
         text = Text()
         text.append("nba-toolkit\n\n", style="bold")
@@ -47,6 +48,7 @@ class WelcomeScreen(Screen):
         yield Footer()
 
     def action_sample(self) -> None:
+        # Textual types Screen.app as App[object]; the toolkit's screens only run in NbaApp
         root = self.app.session.root  # type: ignore[attr-defined]
 
         def answered(yes: bool | None) -> None:
@@ -72,6 +74,7 @@ class WelcomeScreen(Screen):
         from nba_toolkit.plugin.manager import load_plugins
         from nba_toolkit.workspace import init_workspace
 
+        # Textual types Screen.app as App[object]; the toolkit's screens only run in NbaApp
         workspace = init_workspace(self.app.session.root, sample=True)  # type: ignore[attr-defined]
         try:
             trained = train(workspace, load_plugins(workspace.plugin_folders(), disabled=workspace.config.plugins.disabled))
@@ -82,9 +85,11 @@ class WelcomeScreen(Screen):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.SUCCESS:
             self.notify(f"Sample workspace created; model {event.worker.result} trained.")
+            # Textual types Screen.app as App[object]; the toolkit's screens only run in NbaApp
             self.app.open_sections()  # type: ignore[attr-defined]
         elif event.state == WorkerState.ERROR and event.worker.error is not None:
             self.query_one("#welcome-progress", Static).update("")
+            # Textual types Screen.app as App[object]; the toolkit's screens only run in NbaApp
             self.app.report(event.worker.error)  # type: ignore[attr-defined]
 
 
