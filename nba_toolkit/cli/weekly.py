@@ -411,6 +411,13 @@ def _print_training(out: Output, result: Any) -> None:
         f"  {result.rows:,} customer-weeks, of which {result.positives:,} were followed by an investment "
         "account within the label window."
     )
+    if result.sampling:
+        sample = result.sampling
+        out.say(
+            f"  Fitted on a sample of {sample['drawn']:,} of them ([engine] training_sample_rows "
+            f"{sample['limit']:,}): every conversion and {sample['negatives_rate']:.1%} of the others in each week, "
+            "weighted so the scores stay probabilities; the validation figures use every row."
+        )
     known = result.known_until
     out.say(
         f"  Outcomes known until {known.date.isoformat()} ({known.source}); {known.weeks_left_out} newest "

@@ -545,6 +545,7 @@ class RunReview:
                 "random_control": reason == RANDOM_CONTROL,
                 "over_capacity": reason == OVER_CAPACITY,
                 "below_threshold": reason == BELOW_THRESHOLD,
+                "not_drawn": reason == NOT_DRAWN,
                 "excluded": reason.str.starts_with("excluded_"),
                 "overridden": pl.col("_id").is_in(list(self.overrides)),
             }[view]

@@ -12,6 +12,7 @@ VIEWS = {
     "random_control": "mailed at random",
     "over_capacity": "above the threshold, over capacity",
     "below_threshold": "below the threshold",
+    "not_drawn": "eligible, not drawn for a random list",
     "excluded": "excluded before scoring",
     "overridden": "flagged or excluded by the operator",
 }

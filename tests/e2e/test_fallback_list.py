@@ -109,6 +109,12 @@ def test_the_size_is_honoured_and_the_draw_is_the_same_for_the_same_run(
     skipped = {c["check"] for c in run["checks"] if c["status"] == "skipped"}
     assert skipped == {"feature_drift", "market_regime", "market_second_source", "category_levels", "score_drift"}
 
+    # review lists the eligible who were not drawn on their own
+    code, out = cli(capsys, "review", run["run_id"], "--view", "not_drawn", "--top", "5", "--workspace", str(ws.root), "--json")
+    assert code == 0, out
+    listed = json.loads(out)["customers"]
+    assert len(listed) == 5 and {c["reason"] for c in listed} == {"not_drawn"}
+
     # the same run, recomputed from the ledger, draws the same customers
     code, out = cli(capsys, "replay", run["run_id"], "--workspace", str(ws.root), "--json")
     assert code == 0 and json.loads(out)["identical"] is True, out

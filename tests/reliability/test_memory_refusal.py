@@ -157,6 +157,11 @@ def test_a_sampled_training_is_estimated_for_its_sample_and_trains_within_memory
     ledger_metrics = sample_workspace.ledger.active_model("logistic").metrics
     assert ledger_metrics["sampling"]["negatives_rate"] == sample["negatives_rate"]
     assert document["metrics"]["out_of_time"]["rows"] == 174_612  # every row of the validation weeks
+    # the plain-text face says it too
+    capsys.readouterr()
+    assert main(["train", "--workspace", str(sample_workspace.root)]) == 0
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "Fitted on a sample of" in shown and "the validation figures use every row" in shown
 
 
 def test_a_history_too_large_even_to_read_is_refused_however_small_the_sample(
