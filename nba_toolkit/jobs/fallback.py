@@ -43,12 +43,10 @@ from pathlib import Path
 
 import polars as pl
 
-from nba_toolkit import __version__
 from nba_toolkit.config_history import notice_hand_edits
 from nba_toolkit.core.checks import Check, CheckContext, CheckResult, run_checks
 from nba_toolkit.core.decision import eligibility
 from nba_toolkit.core.fallback import draw
-from nba_toolkit.core.files import crash_point
 from nba_toolkit.core.history import past_runs
 from nba_toolkit.core.rules import RuleContext, rule_columns
 from nba_toolkit.core.selection import RANDOM_CONTROL, Policy, cooldown_contacts, standing_exclusions
@@ -62,11 +60,10 @@ from nba_toolkit.jobs.run import (
     _data_use,
     _Progress,
     _record_stop,
-    _refuse_implausible_week,
     _save_for_review,
     _stop_if_blocked,
-    _week_from_data,
     _with_selection,
+    begin_run,
     find_snapshot,
 )
 from nba_toolkit.plugin.manager import Registry
@@ -112,23 +109,9 @@ def run_fallback(
         # the weekly run's loader, for the columns a list without a model needs
         return load_snapshot(path, mapping=config.columns, denylist=config.denylist, schema=required)
 
-    loaded = None
-    if week is None:
-        progress.stage("load")
-        loaded = load()
-        week = _week_from_data(loaded, path)
-    _refuse_implausible_week(workspace, week, path, today or date.today())
-    run_id = ledger.begin_run(
-        week=week,
-        operator=operator_name(),
-        toolkit_version=__version__,
-        config=config.to_dict(),
-        plugins=registry.versions(),
-        salt=config.campaign.salt,
-        kind="fallback",
-        again=again,
+    run_id, week, loaded = begin_run(
+        workspace, registry, path=path, week=week, load=load, progress=progress, kind="fallback", again=again, today=today
     )
-    crash_point("run.begun")
     outcome = RunOutcome(run_id=run_id, week=week, status="running", snapshot_path=str(path), kind="fallback", capacity=size)
     checks: list[CheckResult] = []
     try:

@@ -290,28 +290,11 @@ def run_week(
         schema, optional = loading_schema(required, engine)
         return load_snapshot(path, mapping=config.columns, denylist=config.denylist, schema=schema, optional=optional)
 
-    loaded = None
-    if week is None:
-        # No week in the file name: the data says which week it is. A file
-        # that cannot even be read this way is refused before a run exists.
-        progress.stage("load")
-        loaded = load()
-        week = _week_from_data(loaded, path)
-    _refuse_implausible_week(workspace, week, path, today or date.today())
-    run_id = ledger.begin_run(
-        week=week,
-        operator=operator_name(),
-        toolkit_version=__version__,
-        config=config.to_dict(),
-        plugins=registry.versions(),
-        salt=config.campaign.salt,
-        kind="acceptance" if dry_run else "weekly",
-        again=again,
+    kind = "acceptance" if dry_run else "weekly"
+    run_id, week, loaded = begin_run(
+        workspace, registry, path=path, week=week, load=load, progress=progress, kind=kind, again=again, today=today
     )
-    crash_point("run.begun")
-    outcome = RunOutcome(
-        run_id=run_id, week=week, status="running", snapshot_path=str(path), kind="acceptance" if dry_run else "weekly"
-    )
+    outcome = RunOutcome(run_id=run_id, week=week, status="running", snapshot_path=str(path), kind=kind)
     checks: list[CheckResult] = []
     try:
         if loaded is None:
@@ -406,6 +389,46 @@ def run_week(
     except BaseException as exc:
         _record_stop(workspace, registry, outcome, checks, exc)
         raise
+
+
+def begin_run(
+    workspace: Workspace,
+    registry: Registry,
+    *,
+    path: Path,
+    week: str | None,
+    load: Callable[[], Snapshot],
+    progress: _Progress,
+    kind: str,
+    again: bool,
+    today: date | None,
+) -> tuple[str, str, Snapshot | None]:
+    """Start a run of ``kind`` in the ledger: its run id, its week, and the snapshot if it was read to find the week.
+
+    No week in the file name: the data says which week it is, and a file that
+    cannot even be read this way is refused before a run exists. An
+    implausible week is refused before too. The ledger row, taken with the
+    run's lock, is the first thing a crash leaves behind (``run.begun``).
+    """
+    loaded = None
+    if week is None:
+        progress.stage("load")
+        loaded = load()
+        week = _week_from_data(loaded, path)
+    _refuse_implausible_week(workspace, week, path, today or date.today())
+    config = workspace.config
+    run_id = workspace.ledger.begin_run(
+        week=week,
+        operator=operator_name(),
+        toolkit_version=__version__,
+        config=config.to_dict(),
+        plugins=registry.versions(),
+        salt=config.campaign.salt,
+        kind=kind,
+        again=again,
+    )
+    crash_point("run.begun")
+    return run_id, week, loaded
 
 
 def _week_from_data(loaded: Snapshot, path: Path) -> str:
