@@ -68,17 +68,7 @@ def _result_dict(c: Any, acknowledgement: tuple[str, str] | None) -> dict[str, A
     from nba_toolkit.core.acknowledgements import is_warning
 
     return {
-        "check": c.check_name,
-        "plugin": c.plugin,
-        "stage": c.stage,
-        "severity": c.severity,
-        "status": c.status,
-        "message": c.message,
-        "measured": c.measured,
-        "threshold": c.threshold,
-        "action": c.action,
-        "affected_count": c.affected_count,
-        "affected_sample": c.affected_sample,
+        **c.to_dict(),
         "needs_acknowledgement": is_warning(c),
         "acknowledged_by": acknowledgement[0] if acknowledgement and is_warning(c) else None,
         "acknowledged_at": acknowledgement[1] if acknowledgement and is_warning(c) else None,

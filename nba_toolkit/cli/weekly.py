@@ -218,7 +218,7 @@ def _run(args: argparse.Namespace, out: Output) -> int:
                     "status": "blocked",
                     "error": blocked.message,
                     "exit_code": EXIT_BLOCKED,
-                    "checks": [c.__dict__ for c in results],
+                    "checks": [c.to_dict() for c in results],
                 }
             )
             return EXIT_BLOCKED

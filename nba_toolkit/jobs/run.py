@@ -156,17 +156,7 @@ class RunOutcome:
             "degraded": self.degraded,
             "kind": self.kind,
             "capacity": self.capacity,
-            "checks": [
-                {
-                    "check": c.check,
-                    "stage": c.stage,
-                    "severity": c.severity,
-                    "status": c.status,
-                    "message": c.message,
-                    "plugin": c.plugin,
-                }
-                for c in self.checks
-            ],
+            "checks": [c.to_dict() for c in self.checks],
             "export": self.export.to_dict() if self.export else None,
         }
 

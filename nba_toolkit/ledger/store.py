@@ -470,6 +470,22 @@ class StoredCheckResult:
     affected_count: int
     affected_sample: list[str]
 
+    def to_dict(self) -> dict[str, Any]:
+        """The same keys as a check result straight from the run, so JSON readers see one shape."""
+        return {
+            "check": self.check_name,
+            "plugin": self.plugin,
+            "stage": self.stage,
+            "severity": self.severity,
+            "status": self.status,
+            "message": self.message,
+            "measured": self.measured,
+            "threshold": self.threshold,
+            "action": self.action,
+            "affected_count": self.affected_count,
+            "affected_sample": list(self.affected_sample),
+        }
+
 
 @dataclass(frozen=True)
 class ModelRecord:

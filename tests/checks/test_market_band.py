@@ -44,7 +44,7 @@ def test_a_repeat_of_the_sample_s_crash_blocks_the_weekly_run(
     code = main(["run", "--workspace", str(ws.root), "--snapshot", str(_with_market(ws, one_week, four_weeks)), "--json"])
     result = json.loads(capsys.readouterr().out)
     assert code == 3, (shape, result)
-    market = next(c for c in result["checks"] if c["check_name"] == "market_regime")
+    market = next(c for c in result["checks"] if c["check"] == "market_regime")
     assert market["status"] == "fail" and "normal band" in market["message"], market
     assert not list(ws.exports_dir.iterdir())
 

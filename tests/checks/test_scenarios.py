@@ -85,11 +85,15 @@ def test_unit_change_after_a_normal_week_names_the_jump(sample_workspace: Worksp
         capsys, "run", "--again", "--workspace", str(ws.root), "--snapshot", str(SCENARIOS / "unit_change_2026-W47.parquet")
     )
     assert code == 3
-    failed = {c["check_name"]: c for c in blocked["checks"] if c["status"] == "fail"}
+    failed = {c["check"]: c for c in blocked["checks"] if c["status"] == "fail"}
     assert set(failed) == {"unit_jump", "feature_drift"}
     assert "'savings_balance' is about 100 times larger than in run 2026-W47.1" in failed["unit_jump"]["message"]
     assert "'current_balance' is about 100 times larger" in failed["unit_jump"]["message"]
     assert len(alerts(ws)) == 1
+    # a blocked run, a finished run and the checks command describe a check with the same keys
+    code, listed = cli_json(capsys, "checks", blocked["run_id"], "--workspace", str(ws.root))
+    assert code == 0
+    assert set(first["checks"][0]) == set(blocked["checks"][0]) <= set(listed["checks"][0])
 
 
 def test_sample_week_passes_every_check(sample_workspace: Workspace, capsys: pytest.CaptureFixture[str]) -> None:

@@ -95,7 +95,7 @@ def test_the_sample_week_is_compared_and_a_wrong_feed_stops_it(sample_workspace:
     index.write_text(good.replace("2026-W47,2026-11-16,116.77,0.16,2.69", "2026-W47,2026-11-16,116.77,1.60,2.69"))
     assert main(["run", "--workspace", str(ws.root), "--json"]) == 3
     result = json.loads(capsys.readouterr().out)
-    found = next(c for c in result["checks"] if c["check_name"] == "market_second_source")
+    found = next(c for c in result["checks"] if c["check"] == "market_second_source")
     assert found["status"] == "fail" and "0.16 in the extract and 1.60 in data/fund_index.csv" in found["message"]
     assert not list(ws.exports_dir.iterdir())
     index.write_text(good, encoding="utf-8")

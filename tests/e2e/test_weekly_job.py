@@ -104,7 +104,7 @@ def test_late_warehouse_load_blocks(sample_workspace: Workspace, capsys: pytest.
     code, result = cli(capsys, "run", "--workspace", str(ws.root), "--snapshot", str(late))
     assert code == 3
     assert result["status"] == "blocked"
-    assert any(c["check_name"] == "freshness" and c["status"] == "fail" for c in result["checks"])
+    assert any(c["check"] == "freshness" and c["status"] == "fail" for c in result["checks"])
     assert not list(ws.exports_dir.iterdir())
     assert ws.ledger.run(result["run_id"]).status == "blocked"
     alerts = list((ws.root / "outbox").iterdir())
@@ -132,7 +132,7 @@ def test_crashing_check_plugin_blocks_and_is_named(sample_workspace: Workspace, 
     code, result = cli(capsys, "run", "--workspace", str(sample_workspace.root))
     assert code == 3
     crashed = [c for c in result["checks"] if c["status"] == "error"]
-    assert [c["check_name"] for c in crashed] == ["fragile_check"]
+    assert [c["check"] for c in crashed] == ["fragile_check"]
     assert "fragile" in crashed[0]["message"] and "ZeroDivisionError" in crashed[0]["message"]
     assert not list(sample_workspace.exports_dir.iterdir())
 

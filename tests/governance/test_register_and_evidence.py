@@ -110,7 +110,7 @@ def test_unapproved_data_blocks_the_run_until_approved(sample_workspace: Workspa
 
     code, blocked = _json(capsys, "run", "--workspace", str(ws.root))
     assert code == 3
-    [result] = [c for c in blocked["checks"] if c["check_name"] == "data_use"]
+    [result] = [c for c in blocked["checks"] if c["check"] == "data_use"]
     assert result["status"] == "fail" and "logins_per_month" in result["message"]
     assert ws.ledger.run(blocked["run_id"]).status == "blocked"
     assert ws.ledger.run(blocked["run_id"]).selection_path is None, "nothing was scored"

@@ -116,7 +116,7 @@ def test_one_customer_written_two_ways_is_a_duplicate(sample_workspace, capsys):
     code, run, _ = cli(capsys, "run", "--workspace", str(ws.root), "--snapshot", str(path), "--approve")
 
     assert code == 3
-    duplicate = next(c for c in run["checks"] if c["check_name"] == "duplicate_ids")
+    duplicate = next(c for c in run["checks"] if c["check"] == "duplicate_ids")
     assert duplicate["status"] == "fail"
     assert not list(ws.exports_dir.iterdir())
 
@@ -135,7 +135,7 @@ def test_relation_numbers_in_another_form_than_the_contact_history_block(sample_
     code, run, _ = cli(capsys, "run", "--workspace", str(ws.root), "--snapshot", str(renumbered), "--approve")
 
     assert code == 3
-    overlap = next(c for c in run["checks"] if c["check_name"] == "contact_overlap")
+    overlap = next(c for c in run["checks"] if c["check"] == "contact_overlap")
     assert overlap["status"] == "fail" and float(overlap["measured"]) == 0
     assert exported_ids(ws) == before
 
@@ -259,7 +259,7 @@ def test_absurd_balances_block_the_run_before_anything_is_scored(sample_workspac
     code, run, printed = cli(capsys, "run", "--workspace", str(ws.root), "--snapshot", str(path), "--approve")
 
     assert code == 3, printed
-    ranges = next(c for c in run["checks"] if c["check_name"] == "value_ranges")
+    ranges = next(c for c in run["checks"] if c["check"] == "value_ranges")
     assert ranges["status"] == "fail" and "current_balance" in ranges["message"]
     scored = [row for row in rows[::50] if row[header.index("HAS_INVEST_ACC")] == "0"]  # investors are never scored
     assert ranges["affected_count"] == len(scored)

@@ -242,7 +242,7 @@ def test_a_check_answer_the_runner_cannot_trust_blocks_the_run(
     code, result = cli(capsys, "run", "--approve", "--workspace", str(ws.root))
 
     assert code == 3, result
-    [odd] = [c for c in result["checks"] if c["check_name"] == "odd"]
+    [odd] = [c for c in result["checks"] if c["check"] == "odd"]
     assert odd["status"] == "error" and odd["plugin"] == "odd_check", odd
     assert "cannot trust" in odd["message"]
     [run] = Workspace.open(ws.root).ledger.runs()
