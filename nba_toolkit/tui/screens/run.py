@@ -156,34 +156,34 @@ class RunScreen(SectionScreen):
             self.stopped()
             self.show(Text("The run did not finish; nothing was exported. See the notice for why.", style="red"))
 
-    def action_start(self) -> None:
+    def _chosen_snapshot(self) -> Path | None:
+        """The snapshot to run on, or None (the operator is told why) while a run is going or none is chosen."""
         if self.running:
             self.notify("A run is in progress; wait for it or cancel it (Escape).", severity="warning")
-            return
+            return None
         value = self.query_one("#snapshot", Select).value
         if not isinstance(value, str):
             self.notify("Choose a snapshot first.", severity="warning")
-            return
-        self.start(Path(value), again=False)
+            return None
+        return Path(value)
+
+    def action_start(self) -> None:
+        if (snapshot := self._chosen_snapshot()) is not None:
+            self.start(snapshot, again=False)
 
     def action_fallback(self) -> None:
         """Ask for the size of a random list, then draw it from the chosen snapshot's eligible customers."""
-        if self.running:
-            self.notify("A run is in progress; wait for it or cancel it (Escape).", severity="warning")
-            return
-        value = self.query_one("#snapshot", Select).value
-        if not isinstance(value, str):
-            self.notify("Choose a snapshot first.", severity="warning")
+        if (snapshot := self._chosen_snapshot()) is None:
             return
         text = (
-            f"Draw customers at random from the eligible of {Path(value).name}, with no model: the usual exclusions "
+            f"Draw customers at random from the eligible of {snapshot.name}, with no model: the usual exclusions "
             "apply (consent, investors, cooldown, standing exclusions, rules). The list is reviewed and exported like "
             "a weekly run and takes the week's one export; everyone on it is random control.\n\nHow many customers?"
         )
 
         def answered(size: int | None) -> None:
             if size is not None:
-                self.start(Path(value), again=False, fallback=size)
+                self.start(snapshot, again=False, fallback=size)
 
         self.app.push_screen(SizeDialog("A random list, without the model", text, default=self.capacity or 1), answered)
 
