@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from nba_toolkit.cli.app import Commands, Output, escape, workspace_dir, workspace_of
+from nba_toolkit.cli.app import Commands, Output, escape, open_workspace, workspace_dir, workspace_of
 from nba_toolkit.errors import EXIT_OK, BadInput
 from nba_toolkit.words import plural
 
@@ -53,6 +53,17 @@ def add_commands(commands: Commands) -> None:
         "List every trained model, newest first: when, on which weeks, its out-of-time figures, which one scores.",
         writes=False,
     )
+    compare = model.add(
+        "compare",
+        _model_compare,
+        "Set two models side by side on the same out-of-time weeks: ranking within the week, lift, calibration.",
+        writes=False,
+    )
+    compare.add_argument("first", metavar="MODEL_A")
+    compare.add_argument("second", metavar="MODEL_B")
+    promote = model.add("promote", _model_promote, "Make a model the one that scores (recorded with who and why).")
+    promote.add_argument("model_id", metavar="MODEL")
+    promote.add_argument("--reason", required=True, metavar="TEXT", help="why this model replaces the active one")
     approve_model = model.add("approve", _model_approve, "Approve the active model for weekly runs (recorded).")
     approve_model.add_argument(
         "--by",
@@ -202,6 +213,54 @@ def _model_list(args: argparse.Namespace, out: Output) -> int:
     out.console.print(table)
     out.say("AUC: how well the model ranked the customers within each validation week (0.5 is chance); lift: how many")
     out.say("times the base rate the customers it would mail converted. Both out of time, on weeks it never trained on.")
+    return EXIT_OK
+
+
+def _model_compare(args: argparse.Namespace, out: Output) -> int:
+    from nba_toolkit.jobs.model_compare import compare_models
+
+    workspace, registry = open_workspace(args, out)
+    with out.status("Scoring both models on the same weeks..."):
+        comparison = compare_models(workspace, registry, args.first, args.second)
+    if out.json_mode:
+        out.document(comparison.to_dict())
+        return EXIT_OK
+    from rich.table import Table
+
+    out.say(
+        f"On {comparison.weeks[0]} to {comparison.weeks[1]} ({plural(comparison.week_count, 'week')}, "
+        f"{comparison.customer_weeks:,} customer-weeks, {comparison.conversions:,} conversions; lift at a capacity of "
+        f"{comparison.capacity:,} a week):"
+    )
+    table = Table(box=None, show_header=True, header_style="bold", padding=(0, 1), pad_edge=False)
+    for column in ("model", "state", "AUC within week", "95% interval", "lift", "mean score / rate", "weeks seen"):
+        table.add_column(column)
+    for m in comparison.models:
+        table.add_row(
+            m.model_id,
+            "active" if m.active else "not scoring",
+            "n/a" if m.auc_within_week is None else f"{m.auc_within_week:.3f}",
+            "n/a" if m.auc_interval is None else f"{m.auc_interval[0]:.3f} to {m.auc_interval[1]:.3f}",
+            "n/a" if m.lift_at_capacity is None else f"{m.lift_at_capacity:.2f}",
+            "n/a" if m.calibration_ratio is None else f"{m.calibration_ratio:.2f}",
+            str(m.weeks_seen_in_training),
+        )
+    out.console.print(table)
+    out.say(escape(comparison.verdict))
+    out.say("Weeks seen: comparison weeks the model was fitted on; its figures on those weeks flatter it.")
+    return EXIT_OK
+
+
+def _model_promote(args: argparse.Namespace, out: Output) -> int:
+    from nba_toolkit.jobs.models import promote
+
+    entry = promote(workspace_of(args), args.model_id, reason=args.reason)
+    if out.json_mode:
+        out.document(entry.to_dict())
+        return EXIT_OK
+    out.say(f"Model [bold]{entry.model_id}[/] now scores ({escape(entry.state)}); the one it replaced stays on record.")
+    if entry.state.endswith("awaiting approval"):
+        out.say("Weekly runs wait for its approval: `nba-toolkit model approve`.")
     return EXIT_OK
 
 

@@ -57,6 +57,12 @@ def add_commands(commands: Commands) -> None:
         help="the outcomes are complete up to this day (default: the newest opening in outcomes.csv); "
         "weeks whose label window ends later are left out",
     )
+    train.add_argument(
+        "--challenger",
+        action="store_true",
+        help="register the new model beside the active one, which keeps scoring; compare with `model compare`, "
+        "make it score with `model promote`",
+    )
 
     run = commands.add("run", _run, "Run this week's selection (stops at review unless --approve).")
     source = run.add_mutually_exclusive_group()
@@ -162,7 +168,7 @@ def _train(args: argparse.Namespace, out: Output) -> int:
 
     workspace, registry = open_workspace(args, out)
     with out.status("Training the engine on the history..."):
-        result = train(workspace, registry, until=args.until, known_until=args.known_until)
+        result = train(workspace, registry, until=args.until, known_until=args.known_until, challenger=args.challenger)
     if out.json_mode:
         out.document(result.to_dict())
         return EXIT_OK if result.promoted else EXIT_BLOCKED
@@ -436,6 +442,12 @@ def _print_training(out: Output, result: Any) -> None:
     if not result.promoted:
         reasons = "; ".join(f"{c.check}: {c.message}" for c in failed if c.blocks)
         out.say(f"[bold red]The model was not made active[/] ({escape(reasons)}) The previous model (if any) stays in use.")
+    elif result.challenger:
+        out.say(
+            f"Registered as a [bold]challenger[/]: the active model keeps scoring. Compare them with "
+            f"`nba-toolkit model compare ACTIVE {result.model_id}`; make it score with "
+            f"`nba-toolkit model promote {result.model_id} --reason TEXT`."
+        )
 
 
 def _print_run(out: Output, workspace: Workspace, outcome: Any) -> None:

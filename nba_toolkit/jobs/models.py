@@ -15,7 +15,8 @@ from datetime import date
 from typing import Any
 
 from nba_toolkit.core.review import model_age_days, model_sidecar
-from nba_toolkit.workspace import Workspace
+from nba_toolkit.errors import UsageError
+from nba_toolkit.workspace import Workspace, operator_name
 
 
 @dataclass(frozen=True)
@@ -38,10 +39,16 @@ class ModelEntry:
     approved_at: str | None
     #: [governance] require_model_approval: the active model scores only once someone approved it
     approval_required: bool
+    #: trained with ``train --challenger`` and not promoted yet
+    challenger: bool = False
+    promoted_by: str | None = None
+    promotion_reason: str | None = None
 
     @property
     def state(self) -> str:
-        """Replaced, or active: approved, awaiting the approval the workspace requires, or needing none."""
+        """Challenger, replaced, or active: approved, awaiting the approval the workspace requires, or needing none."""
+        if self.challenger:
+            return "challenger"
         if not self.active:
             return "replaced"
         if self.approved_by:
@@ -79,9 +86,35 @@ def model_list(workspace: Workspace, *, today: date | None = None) -> list[Model
                 approved_by=record.approved_by,
                 approved_at=record.approved_at,
                 approval_required=required,
+                challenger=record.challenger,
+                promoted_by=record.promoted_by,
+                promotion_reason=record.promotion_reason,
             )
         )
     return entries
+
+
+def promote(workspace: Workspace, model_id: str, *, reason: str) -> ModelEntry:
+    """Make a challenger (or a model replaced earlier) the one that scores: an explicit act, recorded with who and why.
+
+    The model's checks passed when it was registered; where the workspace
+    requires approval it scores only once someone approves it, as any new model.
+    """
+    if not reason.strip():
+        raise UsageError("say why the model is promoted (--reason TEXT); the reason is kept with the promotion")
+    record = workspace.ledger.model(model_id)
+    if record is None:
+        raise UsageError(f"there is no model '{model_id}'", hint="See `nba-toolkit model list`.")
+    if record.active:
+        raise UsageError(f"the model {model_id} is already the active one")
+    if record.engine != workspace.config.engine.name:
+        raise UsageError(
+            f"the model {model_id} was trained for the engine '{record.engine}', but the workspace runs "
+            f"'{workspace.config.engine.name}'",
+            hint="Set [engine] name first, or promote a model of the configured engine.",
+        )
+    workspace.ledger.promote_model(model_id, by=operator_name(), reason=reason.strip())
+    return next(entry for entry in model_list(workspace) if entry.model_id == model_id)
 
 
 def _weeks(pair: Any) -> tuple[str, str] | None:

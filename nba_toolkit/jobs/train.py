@@ -64,6 +64,8 @@ class TrainOutcome:
     imputed: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: how the rows fitted on were drawn when the history was larger than [engine] training_sample_rows
     sampling: dict[str, Any] | None = None
+    #: trained with ``--challenger``: registered beside the active model, which keeps scoring
+    challenger: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -77,6 +79,7 @@ class TrainOutcome:
             "positives": self.positives,
             "metrics": self.metrics,
             "promoted": self.promoted,
+            "challenger": self.challenger,
             "checks": [c.to_dict() for c in self.checks],
             "outcomes_known_until": self.known_until.to_dict() if self.known_until else None,
             "imputed": self.imputed,
@@ -115,15 +118,23 @@ def train(
     known_until: date | None = None,
     seed: int = 0,
     today: date | None = None,
+    challenger: bool = False,
 ) -> TrainOutcome:
     """Train and register a model; ``known_until`` is the date up to which the outcomes are complete.
 
     ``today`` (the computer's date unless given) is the latest ``known_until``
-    allowed: nobody knows outcomes of days still to come.
+    allowed: nobody knows outcomes of days still to come. A ``challenger`` is
+    registered without replacing the active model: it scores only once
+    someone compares and promotes it (``model compare``, ``model promote``).
     """
     config = workspace.config
     _refuse_future_knowledge(known_until, today or date.today())
     engine = registry.engine(config.engine.name, config.features).obj
+    if challenger and workspace.ledger.active_model(engine.name) is None:
+        raise UsageError(
+            f"there is no active model for the engine '{engine.name}' to challenge",
+            hint="Train the first model without --challenger.",
+        )
     _refuse_features_not_known_in_time(workspace, engine)
     refuse_training_too_large(
         workspace.history_path,
@@ -159,7 +170,7 @@ def train(
     known = replace(known, weeks_left_out=weeks.len() - labelled["snapshot_date"].n_unique())
     labelled, filled = impute(labelled, engine, path=workspace.history_path)
     imputed = _training_imputations(filled, labelled.height)
-    capacity = _training_capacity(config, labelled)
+    capacity = training_capacity(config, labelled)
     split = split_history(
         labelled, validation_weeks=config.engine.validation_weeks, sample_rows=config.engine.training_sample_rows, seed=seed
     )
@@ -231,7 +242,7 @@ def train(
         ).encode("utf-8"),
     )
     if promoted:
-        _register(workspace, engine, model_id, path, sha, window, result.metrics)
+        _register(workspace, engine, model_id, path, sha, window, result.metrics, challenger=challenger)
     return TrainOutcome(
         model_id=model_id,
         engine=engine.name,
@@ -247,6 +258,7 @@ def train(
         known_until=known,
         imputed=imputed,
         sampling=result.sampling.to_dict() if result.sampling else None,
+        challenger=challenger,
     )
 
 
@@ -255,7 +267,7 @@ def _training_imputations(filled: dict[str, dict[str, Any]], rows: int) -> dict[
     return {column: {**d, "share": d["imputed_rows"] / rows if rows else 0.0} for column, d in filled.items()}
 
 
-def _training_capacity(config: Any, labelled: pl.DataFrame) -> int:
+def training_capacity(config: Any, labelled: pl.DataFrame) -> int:
     """The capacity the lift at capacity is measured at: a share of the eligible taken of a typical history week.
 
     A typical week is the median of the customers with marketing consent per
@@ -309,7 +321,15 @@ def _refuse_features_not_known_in_time(workspace: Workspace, engine: Any) -> Non
 
 
 def _register(
-    workspace: Workspace, engine: Any, model_id: str, path: Path, sha: str, window: dict[str, list[str]], metrics: dict[str, Any]
+    workspace: Workspace,
+    engine: Any,
+    model_id: str,
+    path: Path,
+    sha: str,
+    window: dict[str, list[str]],
+    metrics: dict[str, Any],
+    *,
+    challenger: bool,
 ) -> None:
     workspace.ledger.register_model(
         ModelRecord(
@@ -322,6 +342,7 @@ def _register(
             trained_by=operator_name(),
             training_window=f"{window['train'][0]} to {window['validation'][1]}",
             metrics=metrics,
-            active=True,
+            active=not challenger,
+            challenger=challenger,
         )
     )

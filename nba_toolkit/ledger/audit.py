@@ -61,6 +61,10 @@ FIRST_STATUS = "running"
 #: columns added to a table after its first schema: left out of the content while empty,
 #: so the records written before the column existed still match
 ADDED_COLUMNS = {
+    "challenger",
+    "promoted_by",
+    "promoted_at",
+    "promotion_reason",
     "profile_sha256",
     "approval_note",
     "approval_acknowledged",

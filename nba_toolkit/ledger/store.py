@@ -35,7 +35,7 @@ from nba_toolkit.core.liveness import Hold, hold, is_held
 from nba_toolkit.errors import BadInput, NbaError, ReadOnlyWorkspace, UsageError, WeekAwaitsApproval, not_writable
 from nba_toolkit.ledger import audit
 
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 
 #: the kinds of run that may mail a week (an acceptance run never does); a week is mailed by one run at most
 MAILING_KINDS = ("weekly", "fallback")
@@ -343,6 +343,14 @@ def _allow_fallback_runs(db: sqlite3.Connection) -> None:
     _widen_runs_constraint(db, _KINDS_V1, _KINDS_V10)
 
 
+#: schema 12: a model can be trained as a challenger (registered, not scoring) and promoted later, by whom and why
+_SCHEMA_V12_CHALLENGERS = """
+ALTER TABLE models ADD COLUMN challenger INTEGER;
+ALTER TABLE models ADD COLUMN promoted_by TEXT;
+ALTER TABLE models ADD COLUMN promoted_at TEXT;
+ALTER TABLE models ADD COLUMN promotion_reason TEXT
+"""
+
 _MIGRATIONS = {
     1: _SCHEMA_V1 + audit.SCHEMA,
     2: _SCHEMA_V2,
@@ -355,6 +363,7 @@ _MIGRATIONS = {
     9: _SCHEMA_V9_REVIEWS,
     10: _SCHEMA_V10_FALLBACK,
     11: _SCHEMA_V11_CONTACT_IMPORTS,
+    12: _SCHEMA_V12_CHALLENGERS,
 }
 #: what an upgrade does after the schema change of the same number
 _MIGRATION_STEPS = {3: _audit_config_states, 8: _allow_ended_statuses, 10: _allow_fallback_runs}
@@ -505,6 +514,11 @@ class ModelRecord:
     approval_note: str | None = None
     #: model-check warnings acknowledged at approval: check name -> the approver's note
     approval_acknowledged: dict[str, str] | None = None
+    #: trained with ``train --challenger``: registered beside the active model, scoring nothing until promoted
+    challenger: bool = False
+    promoted_by: str | None = None
+    promoted_at: str | None = None
+    promotion_reason: str | None = None
 
 
 class Ledger:
@@ -1382,15 +1396,16 @@ class Ledger:
     # -- models -----------------------------------------------------------
 
     def register_model(self, record: ModelRecord) -> None:
-        """Add a trained model and make it the active one."""
+        """Add a trained model and make it the active one; a challenger is added beside the active model instead."""
         with self.transaction() as db:
             known = [r[0] for r in db.execute("SELECT model_id FROM models ORDER BY trained_at, rowid").fetchall()]
             for model_id in [*known, record.model_id]:
                 audit.guard(db, "model", model_id)
-            db.execute("UPDATE models SET active = 0")
+            if not record.challenger:
+                db.execute("UPDATE models SET active = 0")
             db.execute(
                 "INSERT INTO models (model_id, engine, engine_version, path, sha256, trained_at, trained_by,"
-                " training_window, metrics, active) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
+                " training_window, metrics, active, challenger) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     record.model_id,
                     record.engine,
@@ -1401,11 +1416,31 @@ class Ledger:
                     record.trained_by,
                     record.training_window,
                     json.dumps(record.metrics),
+                    0 if record.challenger else 1,
+                    1 if record.challenger else None,
                 ),
             )
             stamp = now()
             for (model_id,) in db.execute("SELECT model_id FROM models ORDER BY trained_at, rowid").fetchall():
                 audit.record(db, "model", model_id, stamp)
+
+    def promote_model(self, model_id: str, *, by: str, reason: str) -> None:
+        """Make a registered model the one that scores, recording who and why; the model it replaces stays on record.
+
+        The switch of the active model and its record are one transaction: two
+        promotions at once leave exactly one active model, the later one.
+        """
+        with self.transaction() as db:
+            models = [r[0] for r in db.execute("SELECT model_id FROM models ORDER BY trained_at, rowid").fetchall()]
+            if model_id not in models:
+                raise UsageError(f"there is no model '{model_id}'", hint="See `nba-toolkit model list`.")
+            with audit.change(db, "model", models, now()):
+                db.execute("UPDATE models SET active = 0")
+                db.execute(
+                    "UPDATE models SET active = 1, challenger = NULL, promoted_by = ?, promoted_at = ?, promotion_reason = ?"
+                    " WHERE model_id = ?",
+                    (by, now(), reason, model_id),
+                )
 
     def active_model(self, engine: str) -> ModelRecord | None:
         row = self._db.execute(
@@ -1566,5 +1601,6 @@ def _model_record(row: sqlite3.Row) -> ModelRecord:
     data = dict(row)
     data["metrics"] = json.loads(data["metrics"])
     data["active"] = bool(data["active"])
+    data["challenger"] = bool(data.get("challenger"))
     data["approval_acknowledged"] = json.loads(data["approval_acknowledged"]) if data.get("approval_acknowledged") else None
     return ModelRecord(**data)
