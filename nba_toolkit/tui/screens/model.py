@@ -1,8 +1,8 @@
-"""Model: the active model's card and its training metrics, as recorded in the model's sidecar."""
+"""Model: the active model's card and its training metrics, as recorded in the model's sidecar, and every model trained."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 from rich.text import Text
@@ -15,6 +15,9 @@ from nba_toolkit.core.model_card import imputed_lines, known_until_lines, qualit
 from nba_toolkit.tui.screens.base import SectionScreen
 from nba_toolkit.words import plural
 
+if TYPE_CHECKING:
+    from nba_toolkit.jobs.models import ModelEntry
+
 
 class ModelScreen(SectionScreen):
     SECTION = "model"
@@ -23,6 +26,7 @@ class ModelScreen(SectionScreen):
         with VerticalScroll(id="model-body"):
             yield Static("Loading the model card…", id="model-card")
             yield Static("", id="model-calibration")
+            yield Static("", id="model-list")
 
     def reload(self) -> None:
         self.load()
@@ -30,12 +34,18 @@ class ModelScreen(SectionScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="model", name="model")
     def load(self) -> dict[str, Any] | None:
         from nba_toolkit.core.review import model_sidecar
+        from nba_toolkit.jobs.models import model_list
 
         with self.session.workspace() as workspace:
             record = workspace.ledger.active_model(workspace.config.engine.name)
             if record is None:
                 return None
-            return {**model_sidecar(workspace.root, record.path), "model_id": record.model_id, "path": record.path}
+            return {
+                **model_sidecar(workspace.root, record.path),
+                "model_id": record.model_id,
+                "path": record.path,
+                "every_model": model_list(workspace, today=self.session.today),
+            }
 
     def job_done(self, name: str, result: Any) -> None:
         if name != "model":
@@ -46,6 +56,7 @@ class ModelScreen(SectionScreen):
             return
         card.update(card_text(result))
         self.query_one("#model-calibration", Static).update(calibration_table(result))
+        self.query_one("#model-list", Static).update(models_table(result["every_model"]))
 
 
 def card_text(sidecar: dict[str, Any]) -> Text:
@@ -116,5 +127,22 @@ def calibration_table(sidecar: dict[str, Any]) -> Table | Text:
             f"{row.get('customers', 0):,}",
             f"{row.get('mean_score', 0):.2%}",
             f"{row.get('conversion_rate', 0):.2%}",
+        )
+    return table
+
+
+def models_table(entries: list[ModelEntry]) -> Table:
+    """Every model trained, newest first, so a challenger and the models replaced are seen beside the active one."""
+    table = Table(title="Every model, newest first (figures out of time)", title_justify="left", box=None)
+    for column in ("model", "trained", "validated", "AUC", "lift", "state"):
+        table.add_column(column, justify="right" if column in ("AUC", "lift") else "left")
+    for e in entries:
+        table.add_row(
+            e.model_id,
+            e.trained_at[:10],
+            " to ".join(e.validation_weeks) if e.validation_weeks else "unknown",
+            "n/a" if e.auc_within_week is None else f"{e.auc_within_week:.3f}",
+            "n/a" if e.lift_at_capacity is None else f"{e.lift_at_capacity:.2f}",
+            Text(e.state, style="bold" if e.active else ("yellow" if e.challenger else "dim")),
         )
     return table
