@@ -206,6 +206,23 @@ class RetentionConfig:
 
 
 @dataclass(frozen=True)
+class MonitoringConfig:
+    """When `nba-toolkit monitor` flags a week: how far below the model's validation AUC, and on how much evidence."""
+
+    auc_drop: float = setting(
+        0.05, "a week's labelled AUC is flagged when its whole 95% interval lies this far below the validation AUC"
+    )
+    estimate_drop: float = setting(
+        0.05,
+        "a week's expected AUC (the estimate before outcomes) is flagged this far below the same model's first weeks",
+    )
+    reference_weeks: int = setting(
+        4, "a model's first exported weeks whose mean expected AUC is the reference of its later weeks' estimates"
+    )
+    min_positives: int = setting(20, "conversions a week needs before its labelled AUC can be flagged")
+
+
+@dataclass(frozen=True)
 class PluginsConfig:
     disabled: tuple[str, ...] = setting(
         (), "plugin names to switch off; a run does not start while a plugin it depends on is missing or broken"
@@ -230,6 +247,7 @@ class Config:
     notify: NotifyConfig = field(default_factory=NotifyConfig)
     governance: GovernanceConfig = field(default_factory=GovernanceConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
+    monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
     plugins: PluginsConfig = field(default_factory=PluginsConfig)
 
     def to_dict(self) -> dict[str, Any]:
@@ -252,6 +270,7 @@ _TABLES = {
     "export": ExportConfig,
     "governance": GovernanceConfig,
     "retention": RetentionConfig,
+    "monitoring": MonitoringConfig,
     "plugins": PluginsConfig,
 }
 
@@ -348,6 +367,7 @@ def parse_config(raw: dict[str, Any], *, source: Path | str = "nba.toml") -> Con
         "notify",
         "governance",
         "retention",
+        "monitoring",
         "plugins",
     }
     for key in raw:
@@ -528,6 +548,13 @@ MAX_COOLDOWN_WEEKS = 520
 def _validate(config: Config, source: Path | str) -> None:
     s = config.selection
     problems = []
+    m = config.monitoring
+    if not (0 <= m.auc_drop < 1 and 0 <= m.estimate_drop < 1):
+        problems.append("[monitoring] auc_drop and estimate_drop must be at least 0 and below 1")
+    if m.reference_weeks < 1:
+        problems.append("[monitoring] reference_weeks must be 1 or more")
+    if m.min_positives < 1:
+        problems.append("[monitoring] min_positives must be 1 or more")
     if s.capacity < 0:
         problems.append("[selection] capacity must be 0 or more")
     problems += _capacity_share_problems(s.capacity_share)

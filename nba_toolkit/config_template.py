@@ -127,7 +127,7 @@ def config_template(
     parts.append(_table("export", keys["export"], given))
     parts.append(_CHECKS_NOTE + _volume_band() + _second_source())
     parts.append(_smtp(keys["notify.smtp"]))
-    for section in ("governance", "retention", "plugins"):
+    for section in ("governance", "retention", "monitoring", "plugins"):
         parts.append(_table(section, keys[section], given))
     return "\n".join(parts)
 

@@ -48,6 +48,7 @@ COMMAND_MODULES = (
     "nba_toolkit.cli.config",
     "nba_toolkit.cli.governance",
     "nba_toolkit.cli.evaluate",
+    "nba_toolkit.cli.monitor",
     "nba_toolkit.cli.contacts",
     "nba_toolkit.cli.story",
     "nba_toolkit.cli.changes",

@@ -34,7 +34,7 @@ from typing import Any
 
 import polars as pl
 
-from nba_toolkit.core.outcomes import window_end, with_conversions
+from nba_toolkit.core.outcomes import outcomes_known, window_end, with_conversions
 from nba_toolkit.core.planner import Plan, detectable_uplift, plan_holdout
 from nba_toolkit.core.scalars import number
 from nba_toolkit.core.selection import BELOW_THRESHOLD, HOLDOUT, NOT_DRAWN, OVER_CAPACITY, RANDOM_CONTROL, SELECTED
@@ -276,7 +276,7 @@ def evaluate_runs(
                 run_id=str(key[0]),
                 week=first["week"],
                 window_end=end,
-                complete=known_until is not None and end <= known_until,
+                complete=outcomes_known(first["week_start"], window_weeks, known_until),
                 groups=_groups(run_rows),
                 arms={arm.name: _single_run_arm(arm, run_rows, confidence) for arm in ARMS},
                 contacted=int(run_rows.filter(pl.col("group").is_in(["mailed_by_model", "random_control"])).height),

@@ -81,3 +81,8 @@ def with_conversions(rows: pl.DataFrame, outcomes: pl.DataFrame, *, window_weeks
 def window_end(week_start: date, window_weeks: int) -> date:
     """The last day whose openings count for a run of the week starting ``week_start``."""
     return week_start + timedelta(weeks=window_weeks, days=-1)
+
+
+def outcomes_known(week_start: date, window_weeks: int, known_until: date | None) -> bool:
+    """A run's outcomes are known once its whole window lies within the dates the outcomes cover."""
+    return known_until is not None and window_end(week_start, window_weeks) <= known_until
